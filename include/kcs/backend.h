@@ -1,0 +1,95 @@
+// The backend interface: one object per implementation (reference, avx512, avx2, optimized,
+// plug-ins). The runner, CLI and tests only ever talk to this interface.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kcs/cpu.h"
+#include "kcs/decl.h"
+#include "kcs/status.h"
+#include "kcs/tensor.h"
+
+namespace kcs {
+
+// Chosen tile knob values for one call, as data ("row_tile=16,k_block=256"). Knobs not named
+// take the declaration's default.
+struct TileConfig {
+  std::map<std::string, int64_t> knobs;
+
+  static TileConfig parse(const std::string& s);  // throws kcs::Error on malformed text
+  std::string name() const;                       // canonical "a=1,b=2"; "default" when empty
+  int64_t get(const KernelDecl& decl, const std::string& knob) const;
+};
+
+struct Invocation {
+  const KernelDecl* decl = nullptr;
+  const Problem* problem = nullptr;
+  TensorMap* tensors = nullptr;  // inputs, inout tensors (updated in place) and allocated outputs
+  TileConfig tile;
+  int threads = 1;
+
+  const Tensor& in(const std::string& name) const;
+  Tensor& out(const std::string& name) const;
+  int64_t dim(const std::string& name) const { return problem->dim(name); }
+  const std::string& attr(const std::string& name) const { return problem->attr(name); }
+  int64_t knob(const std::string& name) const { return tile.get(*decl, name); }
+};
+
+struct Availability {
+  bool runnable = true;
+  std::string reason;  // why not, e.g. "needs avx512_vnni"
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual std::string describe() const = 0;
+  virtual Availability availability() const = 0;
+  virtual bool supports(const std::string& kernel) const = 0;
+
+  // Checks availability, support and the call against the declaration (dtypes, shapes, data
+  // preconditions) and only then executes; nothing is written when any check fails. Exceptions
+  // from execute() become a failed Status.
+  Status run(const Invocation& inv);
+
+ protected:
+  virtual Status execute(const Invocation& inv) = 0;
+};
+
+using KernelFn = Status (*)(const Invocation&);
+
+// A backend that is a table of kernel functions with one availability rule.
+class TableBackend : public Backend {
+ public:
+  TableBackend(std::string name, std::string describe, std::map<std::string, KernelFn> fns,
+               Availability (*avail)())
+      : name_(std::move(name)), describe_(std::move(describe)), fns_(std::move(fns)), avail_(avail) {}
+  std::string name() const override { return name_; }
+  std::string describe() const override { return describe_; }
+  Availability availability() const override { return avail_(); }
+  bool supports(const std::string& kernel) const override { return fns_.count(kernel) != 0; }
+
+ protected:
+  Status execute(const Invocation& inv) override;
+
+ private:
+  std::string name_, describe_;
+  std::map<std::string, KernelFn> fns_;
+  Availability (*avail_)();
+};
+
+// reference, avx512, avx2, optimized (the best variant this CPU runs), in that order.
+std::vector<std::unique_ptr<Backend>> builtin_backends();
+std::unique_ptr<Backend> make_builtin_backend(const std::string& name);  // nullptr when unknown
+
+// Provided by reference/ and optimized/.
+std::unique_ptr<Backend> make_reference_backend();
+std::unique_ptr<Backend> make_isa_backend(Isa isa);
+std::unique_ptr<Backend> make_best_optimized_backend();
+
+}  // namespace kcs

@@ -1,0 +1,51 @@
+// The outcome of comparing one output (or checking one invariant) against its contract.
+// Plain data: produced by conformance/compare, consumed by the runner, results JSON and reports.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace kcs {
+
+// ULP histogram buckets: 0, 1, 2, 3-4, 5-8, 9-16, >16, NaN mismatch (one side NaN, other not).
+constexpr int kUlpBuckets = 8;
+const char* ulp_bucket_name(int b);
+int ulp_bucket(int64_t ulp);  // bucket of a finite distance
+
+struct WorstElement {
+  std::vector<int64_t> index;  // n-d index into the output
+  double expected = 0;
+  double actual = 0;
+  double abs_err = 0;
+  int64_t ulp = 0;  // distance in the output's own format (code difference for integers)
+};
+
+struct Metrics {
+  int64_t numel = 0;       // elements compared
+  int64_t mismatches = 0;  // elements not bit-identical (NaN vs NaN counts as equal)
+  double mismatch_ratio = 0;
+  double max_abs = 0;
+  double max_rel = 0;
+  int64_t max_ulp = 0;
+  std::array<int64_t, kUlpBuckets> ulp_hist{};
+  std::vector<WorstElement> worst;  // up to 10, largest ulp (then abs error) first
+  int64_t worst_row = -1;           // row (all but last dim flattened) holding the largest ulp distance
+  int64_t worst_row_max_ulp = 0;
+  double cosine = 1;
+  double snr_db = std::numeric_limits<double>::infinity();
+};
+
+struct CheckResult {
+  std::string name;      // output name, "<inout>.untouched", or "invariant:<name>"
+  std::string contract;  // human form of the rule, e.g. "exact", "int_code(1, 1%)"
+  bool passed = false;
+  // Observed / allowed for the binding limit of the contract (<= 1 passes). 0 when exact and equal.
+  double margin = 0;
+  std::string message;  // on failure: what broke, naming the first/worst element
+  Metrics metrics;
+};
+
+}  // namespace kcs

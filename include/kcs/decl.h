@@ -1,0 +1,127 @@
+// Kernel declarations: the single description of a kernel that drives fixtures, the runner,
+// the CLI, reports and benches. A declaration names every tensor (role, dtype, shape in named
+// dimensions, contract), scalar attribute, tile knob and invariant of one kernel.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kcs/check.h"
+#include "kcs/contract.h"
+#include "kcs/dtype.h"
+#include "kcs/status.h"
+#include "kcs/tensor.h"
+
+namespace kcs {
+
+using Dims = std::map<std::string, int64_t>;
+using Attrs = std::map<std::string, std::string>;  // typed through AttrDecl
+
+// One concrete instance of a kernel: its dimensions and attribute values.
+struct Problem {
+  std::string kernel;
+  Dims dims;
+  Attrs attrs;
+
+  int64_t dim(const std::string& name) const;
+  const std::string& attr(const std::string& name) const;
+  double attr_f64(const std::string& name) const;
+  int64_t attr_i64(const std::string& name) const;
+};
+
+enum class Role { in, out, inout };
+const char* role_name(Role r);
+
+// A shape entry: "rows", "K/2", "H*D", "1".
+struct DimExpr {
+  std::string dim;  // empty for a constant
+  int64_t mul = 1;
+  int64_t div = 1;
+  int64_t constant = 0;
+
+  static DimExpr parse(const std::string& s);
+  int64_t eval(const Dims& dims) const;  // throws if div does not divide
+  std::string str() const;
+};
+
+struct TensorDecl {
+  std::string name;
+  Role role = Role::in;
+  DType dtype = DType::fp32;
+  // When set, the string attribute of that name selects the dtype (its value is a dtype name).
+  std::string dtype_attr;
+  std::vector<std::string> shape;  // DimExpr strings
+  Contract contract;               // out / inout only; for inout it applies to the touched rows
+  std::string doc;
+};
+
+struct AttrDecl {
+  enum class Kind { integer, real, choice };
+  std::string name;
+  Kind kind = Kind::choice;
+  std::string default_value;
+  std::vector<std::string> choices;  // Kind::choice only
+  std::string doc;
+};
+
+struct DimDecl {
+  std::string name;
+  std::string doc;
+  int64_t min = 0;
+};
+
+// A tile knob as the kernel defines it. A backend receives the chosen value per call and must
+// honour it. `bit_invariant` knobs (token/row tiling) must not change a single output bit;
+// the others (K blocking) may change results within the contracts.
+struct KnobDecl {
+  std::string name;
+  std::string doc;
+  int64_t default_value = 0;
+  bool bit_invariant = true;
+};
+
+struct InvariantDecl {
+  std::string name;
+  std::string doc;
+  std::function<CheckResult(const Problem&, const TensorMap& inputs, const TensorMap& outputs)> check;
+};
+
+struct KernelDecl {
+  std::string id;     // "q8"
+  std::string title;  // one line
+  std::string spec;   // spec section, "§1.1"
+  std::vector<DimDecl> dims;
+  std::vector<AttrDecl> attrs;
+  std::vector<TensorDecl> tensors;
+  std::vector<KnobDecl> knobs;
+  std::vector<InvariantDecl> invariants;
+  // Shape/attribute preconditions beyond the generic ones (e.g. rope dim even).
+  std::function<Status(const Problem&)> check_problem;
+  // Data preconditions (e.g. cache index in range, amax not subnormal). Run before any write.
+  std::function<Status(const Problem&, const TensorMap&)> check_inputs;
+  // For an inout tensor: 1 per row (all but the last dim) that the call must write.
+  std::function<std::vector<uint8_t>(const Problem&, const TensorMap&, const std::string&)> touched_rows;
+
+  const TensorDecl* find_tensor(const std::string& name) const;
+  const AttrDecl* find_attr(const std::string& name) const;
+  const KnobDecl* find_knob(const std::string& name) const;
+};
+
+// Registry of every declared kernel, in a fixed order.
+const std::vector<const KernelDecl*>& all_kernels();
+const KernelDecl* find_kernel(const std::string& id);  // nullptr when unknown
+const KernelDecl& kernel_or_throw(const std::string& id);
+
+// Fill in attribute defaults, then check dims and attrs against the declaration.
+Problem complete_problem(const KernelDecl& decl, Problem p);
+Status validate_problem(const KernelDecl& decl, const Problem& p);
+DType tensor_dtype(const TensorDecl& t, const Problem& p);
+Shape tensor_shape(const TensorDecl& t, const Problem& p);
+Tensor make_tensor(const KernelDecl& decl, const Problem& p, const std::string& name);
+// Every tensor of the call present with the declared dtype and shape, then check_inputs.
+Status validate_call(const KernelDecl& decl, const Problem& p, const TensorMap& tensors);
+
+}  // namespace kcs

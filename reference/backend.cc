@@ -1,0 +1,12 @@
+#include "kcs/backend.h"
+#include "reference/kernels.h"
+
+namespace kcs {
+
+std::unique_ptr<Backend> make_reference_backend() {
+  return std::make_unique<TableBackend>(
+      "reference", "scalar binary64 reference with the declared casts (binary32 where the spec says so)",
+      std::map<std::string, KernelFn>{{"q8", &ref::q8}}, []() { return Availability{}; });
+}
+
+}  // namespace kcs

@@ -1,0 +1,81 @@
+// Reference Q8 (spec §1.1): the binary32 steps as written, one operation per statement.
+#include "kcs/kernels/q8.h"
+
+#include <cmath>
+#include <vector>
+
+#include "kcs/backend.h"
+#include "reference/kernels.h"
+
+namespace kcs {
+
+float q8_amax(const float* v, int64_t n) {
+  uint32_t best = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    uint32_t b = f32_bits(v[j]) & 0x7FFFFFFFu;
+    if (b > best) best = b;
+  }
+  return f32_from_bits(best);
+}
+
+static int8_t q8_code(float y, Round rmode) {
+  if (std::isnan(y)) return 0;
+  const int32_t i = to_i32_sat(round_to_int(y, rmode));
+  // INT32 -> FP16 (CAST_ROUND) -> INT8 (CAST_TRUNC, saturating), as the kernels do it.
+  const uint16_t h = fp16_from_double(static_cast<double>(i), Round::rhaz);
+  const float t = round_to_int(fp16_to_float(h), Round::trunc);
+  return sat8(static_cast<int64_t>(t));
+}
+
+float q8_row_reference(const float* v, int64_t n, const Q8Params& p, int8_t* codes, float* y) {
+  float a = q8_amax(v, n);
+  if (p.floor && !(a >= kQ8Floor) && !std::isnan(a)) a = kQ8Floor;
+  if (a == 0.0f) {
+    for (int64_t j = 0; j < n; ++j) {
+      codes[j] = 0;
+      if (y) y[j] = 0.0f;
+    }
+    return 0.0f;
+  }
+  const float s_q = 127.0f / a;
+  for (int64_t j = 0; j < n; ++j) {
+    const float yj = v[j] * s_q;
+    if (y) y[j] = yj;
+    codes[j] = q8_code(yj, p.rmode);
+  }
+  return 1.0f / s_q;
+}
+
+namespace ref {
+
+Q8Params q8_params(const Problem& p) {
+  Q8Params q;
+  q.floor = p.attr("amax_floor") == "1e-4";
+  if (!parse_round(p.attr("round_mode"), &q.rmode)) throw Error("bad round_mode " + p.attr("round_mode"));
+  return q;
+}
+
+Status q8(const Invocation& inv) {
+  const Tensor& x = inv.in("x");
+  Tensor& codes = inv.out("codes");
+  Tensor& scale = inv.out("scale");
+  const Q8Params q = q8_params(*inv.problem);
+  const int64_t rows = x.rows(), n = x.row_len();
+  std::vector<float> row(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < n; ++j) {
+      const size_t k = static_cast<size_t>(r * n + j);
+      row[static_cast<size_t>(j)] =
+          x.dtype() == DType::bf16 ? bf16_to_float(x.data<uint16_t>()[k]) : x.data<float>()[k];
+    }
+    const float s = q8_row_reference(row.data(), n, q, codes.data<int8_t>() + r * n);
+    if (scale.dtype() == DType::fp16)
+      scale.data<uint16_t>()[r] = fp16_from_float(s);
+    else
+      scale.data<float>()[r] = s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace ref
+}  // namespace kcs
