@@ -1,0 +1,196 @@
+#include "conformance/runner/runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "conformance/compare/compare.h"
+#include "fixtures/generators/generators.h"
+
+namespace kcs {
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::passed: return "passed";
+    case Verdict::failed: return "failed";
+    case Verdict::skipped: return "skipped";
+    case Verdict::error: return "error";
+  }
+  return "?";
+}
+
+std::string repro_command(const std::string& case_id, const std::string& backend, const std::string& tile,
+                          int threads) {
+  std::string cmd = "kcs run --case " + case_id + " --backend " + backend;
+  if (tile != "default") cmd += " --tile " + tile;
+  if (threads != 1) cmd += " --threads " + std::to_string(threads);
+  return cmd;
+}
+
+namespace {
+
+// Inputs and inout `before` states, freshly allocated and generated.
+TensorMap generate_inputs(const KernelDecl& decl, const CaseSpec& cs) {
+  TensorMap t;
+  for (const auto& td : decl.tensors)
+    if (td.role != Role::out) t.emplace(td.name, make_tensor(decl, cs.problem, td.name));
+  Rng rng(cs.seed);
+  find_generator(decl.id)(cs, t, rng);
+  return t;
+}
+
+// The tensors of a call: inputs, copies of the inout before-states, poisoned outputs.
+TensorMap call_tensors(const KernelDecl& decl, const Bundle& b, uint8_t poison) {
+  TensorMap t;
+  for (const auto& td : decl.tensors) {
+    switch (td.role) {
+      case Role::in: t.emplace(td.name, b.inputs.at(td.name)); break;
+      case Role::inout: t.emplace(td.name, b.inout_before.at(td.name)); break;
+      case Role::out: {
+        Tensor o = make_tensor(decl, b.problem, td.name);
+        o.fill_bytes(poison);
+        t.emplace(td.name, std::move(o));
+        break;
+      }
+    }
+  }
+  return t;
+}
+
+std::vector<uint8_t> touched_mask(const KernelDecl& decl, const Problem& p, const TensorMap& t,
+                                  const std::string& name) {
+  if (decl.touched_rows) return decl.touched_rows(p, t, name);
+  return std::vector<uint8_t>(static_cast<size_t>(t.at(name).rows()), 1);
+}
+
+}  // namespace
+
+Bundle make_bundle(const CaseSpec& cs) {
+  const KernelDecl& decl = kernel_or_throw(cs.problem.kernel);
+  Bundle b;
+  b.case_id = cs.id;
+  b.tier = tier_name(cs.tier);
+  b.generator = std::string("kcs ") + KCS_VERSION;
+  b.seed = cs.seed;
+  b.problem = cs.problem;
+  TensorMap t = generate_inputs(decl, cs);
+  for (const auto& td : decl.tensors) {
+    if (td.role == Role::in) b.inputs.emplace(td.name, t.at(td.name));
+    if (td.role == Role::inout) {
+      b.inout_before.emplace(td.name, t.at(td.name));
+      b.touched[td.name] = touched_mask(decl, cs.problem, t, td.name);
+    }
+  }
+  auto ref = make_reference_backend();
+  TensorMap call = call_tensors(decl, b, 0);
+  Invocation inv{&decl, &b.problem, &call, TileConfig{}, 1};
+  Status s = ref->run(inv);
+  if (!cs.expect_error.empty()) {
+    if (s) throw Error("case " + cs.id + " expects the error '" + cs.expect_error + "' but the reference accepted it");
+    return b;
+  }
+  if (!s) throw Error("reference failed on case " + cs.id + ": " + s.message);
+  for (const auto& td : decl.tensors) {
+    if (td.role == Role::out) b.outputs.emplace(td.name, call.at(td.name));
+    if (td.role == Role::inout) b.inout_after.emplace(td.name, call.at(td.name));
+  }
+  return b;
+}
+
+std::string committed_bundle_path(const CaseSpec& cs) {
+  return bundle_dir() + "/" + cs.problem.kernel + "/" + cs.id + ".h5";
+}
+
+Bundle load_or_make_bundle(const CaseSpec& cs) {
+  const std::string path = committed_bundle_path(cs);
+  if (cs.expect_error.empty() && std::filesystem::exists(path)) return read_bundle(path);
+  return make_bundle(cs);
+}
+
+std::vector<CheckResult> score_outputs(const KernelDecl& decl, const Bundle& b, const TensorMap& actual) {
+  std::vector<CheckResult> checks;
+  for (const auto& td : decl.tensors) {
+    if (td.role == Role::out) {
+      checks.push_back(compare_tensor(td.name, b.outputs.at(td.name), actual.at(td.name), td.contract));
+    } else if (td.role == Role::inout) {
+      const auto& mask = b.touched.at(td.name);
+      checks.push_back(compare_tensor(td.name, b.inout_after.at(td.name), actual.at(td.name), td.contract, &mask));
+      checks.push_back(check_untouched(td.name + ".untouched", b.inout_before.at(td.name), actual.at(td.name), mask));
+    }
+  }
+  for (const auto& inv : decl.invariants) checks.push_back(inv.check(b.problem, b.inputs, actual));
+  return checks;
+}
+
+RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const TileConfig& tile, int threads) {
+  const KernelDecl& decl = kernel_or_throw(b.problem.kernel);
+  RunRecord r;
+  r.kernel = decl.id;
+  r.case_id = cs.id;
+  r.backend = backend.name();
+  r.tile = tile.name();
+  r.threads = threads;
+  r.repro = repro_command(cs.id, r.backend, r.tile, threads);
+
+  const Availability a = backend.availability();
+  if (!a.runnable) {
+    r.verdict = Verdict::skipped;
+    r.reason = a.reason;
+    return r;
+  }
+  if (!backend.supports(decl.id)) {
+    r.verdict = Verdict::skipped;
+    r.reason = "kernel not implemented by this backend";
+    return r;
+  }
+
+  constexpr uint8_t kPoison = 0xA5;
+  TensorMap call = call_tensors(decl, b, kPoison);
+  Invocation inv{&decl, &b.problem, &call, tile, threads};
+  const auto t0 = std::chrono::steady_clock::now();
+  Status s = backend.run(inv);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  if (!cs.expect_error.empty()) {
+    // Bad input: the backend must refuse with the documented error and write nothing.
+    TensorMap pristine = call_tensors(decl, b, kPoison);
+    std::string wrote;
+    for (const auto& [name, tensor] : call)
+      if (!tensor.same_bytes(pristine.at(name))) wrote += (wrote.empty() ? "" : ", ") + name;
+    CheckResult c;
+    c.name = "rejects_input";
+    c.contract = "error containing '" + cs.expect_error + "', nothing written";
+    if (s) {
+      c.message = "the backend accepted an input that must be rejected";
+    } else if (s.message.find(cs.expect_error) == std::string::npos) {
+      c.message = "rejected with an unexpected message: " + s.message;
+    } else if (!wrote.empty()) {
+      c.message = "rejected the call but wrote to " + wrote;
+    } else {
+      c.passed = true;
+    }
+    c.margin = c.passed ? 0 : INFINITY;
+    r.checks.push_back(c);
+    r.verdict = c.passed ? Verdict::passed : Verdict::failed;
+    if (!c.passed) r.reason = c.message;
+    return r;
+  }
+
+  if (!s) {
+    r.verdict = Verdict::error;
+    r.reason = s.message;
+    return r;
+  }
+  r.checks = score_outputs(decl, b, call);
+  r.verdict = Verdict::passed;
+  for (const auto& c : r.checks) {
+    if (!c.passed) {
+      r.verdict = Verdict::failed;
+      r.reason = c.name + ": " + c.message;
+      break;
+    }
+  }
+  return r;
+}
+
+}  // namespace kcs

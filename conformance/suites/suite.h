@@ -1,0 +1,200 @@
+// The generic conformance suite, instantiated once per kernel by KCS_CONFORMANCE_SUITE(id):
+//   Conformance   catalog case x backend x tile config, every output against its contract
+//   Determinism   optimized variants: two runs and 1 vs 2 threads give identical bytes
+//   TileInvariance  knobs declared bit-invariant (row/token tiling) never change a bit
+//   Bundles       committed bundles equal what the generator and reference produce today
+// The tier comes from KCS_TIER (smoke | ci | nightly; default ci). A backend this CPU cannot run
+// is a skipped test with the reason, never a pass. gtest sharding (GTEST_TOTAL_SHARDS /
+// GTEST_SHARD_INDEX) splits the sweep.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "conformance/fixture/bundle.h"
+#include "conformance/runner/catalog.h"
+#include "conformance/runner/runner.h"
+#include "kcs/backend.h"
+
+namespace kcs::suite {
+
+inline Tier env_tier() {
+  const char* t = std::getenv("KCS_TIER");
+  return parse_tier(t && *t ? t : "ci");
+}
+
+struct Param {
+  std::string kernel, case_id, backend, tile;
+};
+
+inline std::string sanitize(const std::string& s) {
+  std::string o;
+  for (char c : s) o += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return o;
+}
+
+inline const Catalog& catalog(const std::string& kernel) {
+  static std::map<std::string, Catalog> cache;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(kernel);
+  if (it == cache.end()) it = cache.emplace(kernel, load_catalog(kernel_or_throw(kernel))).first;
+  return it->second;
+}
+
+// Bundles are built once per case and shared by every backend and tile of it.
+inline const Bundle& bundle_for(const CaseSpec& cs) {
+  static std::map<std::string, std::unique_ptr<Bundle>> cache;
+  auto it = cache.find(cs.id);
+  if (it == cache.end()) it = cache.emplace(cs.id, std::make_unique<Bundle>(load_or_make_bundle(cs))).first;
+  return *it->second;
+}
+
+inline std::vector<Param> conformance_params(const std::string& kernel) {
+  std::vector<Param> out;
+  const Catalog& c = catalog(kernel);
+  for (const auto& cs : select_cases(c, env_tier()))
+    for (const auto& b : builtin_backends())
+      for (const auto& t : c.tiles) out.push_back({kernel, cs.id, b->name(), t.name()});
+  return out;
+}
+
+inline std::vector<Param> case_params(const std::string& kernel) {
+  std::vector<Param> out;
+  for (const auto& cs : select_cases(catalog(kernel), env_tier()))
+    if (cs.expect_error.empty()) out.push_back({kernel, cs.id, "", ""});
+  return out;
+}
+
+inline std::string param_name(const testing::TestParamInfo<Param>& i) {
+  std::string n = sanitize(i.param.case_id.substr(i.param.kernel.size() + 1));
+  if (!i.param.backend.empty()) n += "__" + i.param.backend;
+  if (!i.param.tile.empty()) n += "__" + sanitize(i.param.tile);
+  return n;
+}
+
+inline void expect_same_outputs(const KernelDecl& decl, const TensorMap& a, const TensorMap& b, const std::string& what) {
+  for (const auto& td : decl.tensors) {
+    if (td.role != Role::in) {
+      EXPECT_TRUE(a.at(td.name).same_bytes(b.at(td.name))) << td.name << " differs: " << what;
+    }
+  }
+}
+
+// Runs a backend on a case's inputs and returns every tensor of the call.
+inline TensorMap call(const KernelDecl& decl, const Bundle& b, Backend& be, const TileConfig& tile, int threads) {
+  TensorMap t;
+  for (const auto& td : decl.tensors) {
+    if (td.role == Role::in) t.emplace(td.name, b.inputs.at(td.name));
+    if (td.role == Role::inout) t.emplace(td.name, b.inout_before.at(td.name));
+    if (td.role == Role::out) t.emplace(td.name, make_tensor(decl, b.problem, td.name));
+  }
+  Invocation inv{&decl, &b.problem, &t, tile, threads};
+  Status s = be.run(inv);
+  EXPECT_TRUE(s.ok) << s.message;
+  return t;
+}
+
+class Conformance : public testing::TestWithParam<Param> {};
+class CaseTest : public testing::TestWithParam<Param> {};
+
+inline void run_conformance(const Param& p) {
+  const Catalog& c = catalog(p.kernel);
+  const CaseSpec* cs = find_case(c, p.case_id);
+  ASSERT_NE(cs, nullptr);
+  auto be = make_builtin_backend(p.backend);
+  ASSERT_TRUE(be);
+  const RunRecord r = run_case(*cs, bundle_for(*cs), *be, TileConfig::parse(p.tile), 1);
+  if (r.verdict == Verdict::skipped) GTEST_SKIP() << "skipped: " << r.reason;
+  for (const auto& chk : r.checks)
+    EXPECT_TRUE(chk.passed) << chk.name << " [" << chk.contract << "]: " << chk.message << "\n  repro: " << r.repro;
+  EXPECT_EQ(r.verdict, Verdict::passed) << r.reason << "\n  repro: " << r.repro;
+}
+
+inline void run_determinism(const Param& p) {
+  const KernelDecl& decl = kernel_or_throw(p.kernel);
+  const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
+  ASSERT_NE(cs, nullptr);
+  const Bundle& b = bundle_for(*cs);
+  int ran = 0;
+  for (Isa isa : {Isa::avx512, Isa::avx2}) {
+    auto be = make_isa_backend(isa);
+    if (!be->availability().runnable || !be->supports(p.kernel)) continue;
+    ++ran;
+    const TensorMap one = call(decl, b, *be, TileConfig{}, 1);
+    const TensorMap again = call(decl, b, *be, TileConfig{}, 1);
+    const TensorMap two = call(decl, b, *be, TileConfig{}, 2);
+    expect_same_outputs(decl, one, again, be->name() + " run twice");
+    expect_same_outputs(decl, one, two, be->name() + " 1 vs 2 threads");
+  }
+  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
+}
+
+inline void run_tile_invariance(const Param& p) {
+  const KernelDecl& decl = kernel_or_throw(p.kernel);
+  const Catalog& c = catalog(p.kernel);
+  const CaseSpec* cs = find_case(c, p.case_id);
+  ASSERT_NE(cs, nullptr);
+  const Bundle& b = bundle_for(*cs);
+  int ran = 0;
+  for (Isa isa : {Isa::avx512, Isa::avx2}) {
+    auto be = make_isa_backend(isa);
+    if (!be->availability().runnable || !be->supports(p.kernel)) continue;
+    ++ran;
+    const TensorMap base = call(decl, b, *be, c.tiles.front(), 2);
+    for (const auto& t : c.tiles) {
+      // Only configurations that differ from the first in bit-invariant knobs must agree bitwise.
+      bool invariant_only = true;
+      for (const auto& kd : decl.knobs)
+        if (!kd.bit_invariant && t.get(decl, kd.name) != c.tiles.front().get(decl, kd.name)) invariant_only = false;
+      if (!invariant_only) continue;
+      expect_same_outputs(decl, base, call(decl, b, *be, t, 2), be->name() + " tile " + t.name());
+    }
+  }
+  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
+}
+
+inline void run_bundle_fresh(const Param& p) {
+  const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
+  ASSERT_NE(cs, nullptr);
+  const std::string path = committed_bundle_path(*cs);
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no committed bundle for this case";
+  const Bundle committed = read_bundle(path);
+  const Bundle fresh = make_bundle(*cs);
+  auto same = [&](const TensorMap& a, const TensorMap& b2, const char* group) {
+    ASSERT_EQ(a.size(), b2.size()) << group;
+    for (const auto& [name, t] : a) {
+      EXPECT_TRUE(t.same_bytes(b2.at(name))) << path << ": /" << group << "/" << name
+                                             << " differs from what kcs generates today; regenerate with "
+                                                "`kcs gen --case "
+                                             << cs->id << " --out fixtures/bundles`";
+    }
+  };
+  same(committed.inputs, fresh.inputs, "inputs");
+  same(committed.outputs, fresh.outputs, "outputs");
+  same(committed.inout_before, fresh.inout_before, "inout_before");
+  same(committed.inout_after, fresh.inout_after, "inout_after");
+}
+
+}  // namespace kcs::suite
+
+#define KCS_CONFORMANCE_SUITE(kernel_id)                                                                         \
+  namespace {                                                                                                    \
+  using kcs::suite::CaseTest;                                                                                    \
+  using kcs::suite::Conformance;                                                                                 \
+  TEST_P(Conformance, MeetsContracts) { kcs::suite::run_conformance(GetParam()); }                              \
+  TEST_P(CaseTest, Deterministic) { kcs::suite::run_determinism(GetParam()); }                                  \
+  TEST_P(CaseTest, TileInvariant) { kcs::suite::run_tile_invariance(GetParam()); }                              \
+  TEST_P(CaseTest, CommittedBundleFresh) { kcs::suite::run_bundle_fresh(GetParam()); }                          \
+  INSTANTIATE_TEST_SUITE_P(kernel_id, Conformance, testing::ValuesIn(kcs::suite::conformance_params(#kernel_id)), \
+                           kcs::suite::param_name);                                                              \
+  INSTANTIATE_TEST_SUITE_P(kernel_id, CaseTest, testing::ValuesIn(kcs::suite::case_params(#kernel_id)),          \
+                           kcs::suite::param_name);                                                              \
+  }

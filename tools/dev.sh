@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The project's one entry point for setup, build and the two jobs of the README.
+#   tools/dev.sh main   install what is missing, build Release, run the ci-tier conformance sweep of
+#                       every backend this CPU runs, write reports/out/{results.json,summary.md}
+#   tools/dev.sh test   install what is missing, build, run every test (ctest, nightly tier excluded)
+#   tools/dev.sh deps   only install what is missing
+# KCS_PRESET=asan|debug|release selects the build (default release); `test` honours it, so
+# `KCS_PRESET=asan tools/dev.sh test` runs the whole suite under ASan + UBSan.
+# KCS_TIER=nightly makes `main` run the nightly tier and `test` include the nightly tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PRESET="${KCS_PRESET:-release}"
+TIER="${KCS_TIER:-ci}"
+JOBS="$(nproc 2>/dev/null || echo 2)"
+
+# Debian packages the build, the tests and the jobs need.
+PACKAGES=(
+  g++ make cmake pkg-config
+  libhdf5-dev hdf5-tools
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev
+  python3 python3-numpy python3-h5py
+)
+
+deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then return 0; fi
+  echo "kcs: installing ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "kcs: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  cmake --preset "$PRESET" >/dev/null
+  cmake --build --preset "$PRESET" -j "$JOBS"
+}
+
+main_job() {
+  local kcs="build/$PRESET/kcs"
+  "$kcs" run --tier "$TIER" --out reports/out
+}
+
+test_job() {
+  if [ "$TIER" = nightly ]; then
+    ctest --test-dir "build/$PRESET" --output-on-failure -j "$JOBS"
+  else
+    ctest --preset "$PRESET" -j "$JOBS"
+  fi
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  main) deps && build && main_job ;;
+  test) deps && build && test_job ;;
+  *) echo "usage: tools/dev.sh main|test|deps" >&2; exit 2 ;;
+esac
