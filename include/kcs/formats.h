@@ -5,9 +5,10 @@
 // Special values are recognised from the bit patterns, not with std::isnan/isinf, so that the
 // header stays correct when a translation unit is built with -ffinite-math-only.
 //
-// All conversions assume the default floating-point environment (round-to-nearest, no DAZ/FTZ);
-// kcs never changes it. Only f32_from_double(x, Round::rint) and the float -> double widening
-// touch the environment at all; everything else is integer arithmetic on bit patterns.
+// The encoders are integer arithmetic on bit patterns, so the fenv rounding mode cannot change
+// them; f32_from_double(x, Round::rint) is the C cast and so assumes the default
+// round-to-nearest mode (kcs never changes it). Keep DAZ off: the float entry points widen to
+// double first, and DAZ would zero float subnormal inputs there (spec §13).
 #ifndef KCS_FORMATS_H_
 #define KCS_FORMATS_H_
 
@@ -179,7 +180,7 @@ inline uint16_t fp16_from_float(float x, Round r = Round::rint) {
 }
 
 inline float fp16_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t sign = (h & 0x8000u) << 16;
   const uint32_t e = (h >> 10) & 0x1Fu;
   const uint32_t mant = h & 0x3FFu;
   if (e == 0) {
