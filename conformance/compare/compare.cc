@@ -1,0 +1,518 @@
+#include "conformance/compare/compare.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "conformance/compare/codec.h"
+#include "kcs/status.h"
+
+namespace kcs {
+
+using compare_detail::Elem;
+using compare_detail::kUlpInfinite;
+
+namespace {
+
+constexpr int kWorstN = 10;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+int64_t logical_factor(DType t) {
+  if (t == DType::e2m1x2) return 2;
+  if (t == DType::ue4m3x4) return 4;
+  return 1;
+}
+
+// Rows = product of all but the last logical dim (1 for rank 0 and rank 1). Unlike
+// Tensor::rows() this stays the mask length when the last dim is 0.
+int64_t leading_rows(const Shape& s) {
+  int64_t r = 1;
+  for (size_t i = 0; i + 1 < s.size(); ++i) r *= s[i];
+  return r;
+}
+
+Elem elem_at(const Tensor& t, int64_t i) {
+  const auto* p = static_cast<const uint8_t*>(t.raw());
+  return compare_detail::dispatch_codec(t.dtype(), [&](auto codec) { return decltype(codec)::get(p, i); });
+}
+
+void check_index(const Tensor& t, int64_t i) {
+  const int64_t n = t.numel() * logical_factor(t.dtype());
+  if (i < 0 || i >= n)
+    throw Error("logical index " + std::to_string(i) + " out of range for a " + dtype_name(t.dtype()) +
+                " tensor of shape " + shape_str(t.shape()));
+}
+
+// Ranking of a differing element: NaN mismatch first, then distance, then absolute error.
+struct Rank {
+  bool nan = false;
+  int64_t ulp = 0;
+  double abs = 0;  // NaN-free: a NaN mismatch ranks by `nan` alone
+};
+bool operator>(const Rank& x, const Rank& y) {
+  if (x.nan != y.nan) return x.nan;
+  if (x.ulp != y.ulp) return x.ulp > y.ulp;
+  return x.abs > y.abs;
+}
+
+struct Candidate {
+  int64_t flat = 0;
+  Rank rank;
+  double expected = 0, actual = 0, abs_err = 0;
+};
+
+// The K largest candidates (or the first K with first_k), sorted, without allocation per element.
+// Ties keep the earlier index, so results do not depend on anything but the data.
+class TopK {
+ public:
+  explicit TopK(bool first_k) : first_k_(first_k) {}
+  // Cheap pre-test so the caller builds a Candidate only when it can enter.
+  bool admits(const Rank& r) const {
+    if (n_ < kWorstN) return true;
+    return !first_k_ && r > items_[n_ - 1].rank;
+  }
+  void push(const Candidate& c) {
+    if (!admits(c.rank)) return;
+    int pos = n_ < kWorstN ? n_++ : kWorstN - 1;
+    if (!first_k_) {
+      while (pos > 0 && c.rank > items_[pos - 1].rank) {
+        items_[pos] = items_[pos - 1];
+        --pos;
+      }
+    }
+    items_[pos] = c;
+  }
+  int size() const { return n_; }
+  const Candidate& operator[](int i) const { return items_[i]; }
+
+ private:
+  bool first_k_;
+  int n_ = 0;
+  std::array<Candidate, kWorstN> items_{};
+};
+
+struct ScanOptions {
+  const std::vector<uint8_t>* row_mask = nullptr;
+  bool mask_selects_zero = false;  // untouched: scan the rows whose mask byte is 0
+  bool payload_exact = false;      // untouched: NaN payloads must match too
+  bool first_k = false;            // untouched: list the first changed elements
+  const Contract* contract = nullptr;
+};
+
+struct Scan {
+  Metrics m;
+  int64_t nan_mismatches = 0;
+  int64_t nonzero_dist = 0;  // distance != 0, NaN mismatches included (int_code count)
+  int64_t over_ulps = 0;     // distance > contract.ulps, NaN mismatches included (max_ulp)
+  int64_t violations = 0;    // abs_rel
+  double max_tol_ratio = 0;  // abs_rel: max |a-e| / (atol + rtol|e|)
+  bool have_binding = false;
+  Candidate binding;  // abs_rel: the element with the largest tolerance ratio
+  TopK top{false};
+};
+
+template <class C>
+void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lshape, const ScanOptions& o,
+                 Scan* s) {
+  const auto* pe = static_cast<const uint8_t*>(expected.raw());
+  const auto* pa = static_cast<const uint8_t*>(actual.raw());
+  const int64_t row_len = lshape.empty() ? 1 : lshape.back();
+  const int64_t rows = row_len == 0 ? 0 : leading_rows(lshape);
+  const bool abs_rel = o.contract != nullptr && o.contract->kind == Contract::Kind::abs_rel;
+  const bool max_ulp = o.contract != nullptr && o.contract->kind == Contract::Kind::max_ulp;
+  const int64_t ulp_limit = max_ulp ? std::max<int64_t>(o.contract->ulps, 0) : 0;
+  const double atol = abs_rel ? o.contract->atol : 0;
+  const double rtol = abs_rel ? o.contract->rtol : 0;
+
+  Metrics& m = s->m;
+  // Sums over pairs where both values are finite (cosine, SNR).
+  double see = 0, saa = 0, sea = 0, snoise = 0;
+  bool any_row = false;
+  Rank worst_row_rank;
+
+  for (int64_t r = 0; r < rows; ++r) {
+    if (o.row_mask != nullptr && (((*o.row_mask)[static_cast<size_t>(r)] != 0) == o.mask_selects_zero)) continue;
+    bool row_mismatch = false;
+    Rank row_rank;
+    const int64_t base = r * row_len;
+    for (int64_t j = 0; j < row_len; ++j) {
+      const int64_t i = base + j;
+      const Elem e = C::get(pe, i);
+      const Elem a = C::get(pa, i);
+      const bool same = o.payload_exact ? e.bits == a.bits : compare_detail::elem_same(e, a);
+      const bool finite = !(e.nan || e.inf || a.nan || a.inf);
+      if (finite) {
+        see += e.value * e.value;
+        saa += a.value * a.value;
+        sea += e.value * a.value;
+      }
+      if (same) {
+        ++m.ulp_hist[0];
+        continue;
+      }
+      // From here on: a differing element (the rare path).
+      ++m.mismatches;
+      const int64_t d = compare_detail::elem_distance(e, a);
+      Rank rk;
+      double abs_err;
+      if (d < 0) {
+        ++s->nan_mismatches;
+        ++m.ulp_hist[kUlpBuckets - 1];
+        ++s->nonzero_dist;
+        ++s->over_ulps;
+        rk.nan = true;
+        abs_err = kNaN;
+      } else {
+        ++m.ulp_hist[ulp_bucket(d)];
+        m.max_ulp = std::max(m.max_ulp, d);
+        if (d != 0) ++s->nonzero_dist;
+        if (d > ulp_limit) ++s->over_ulps;
+        // Both NaN here means only the payload differs (untouched): no numeric error.
+        abs_err = (e.nan && a.nan) ? 0.0 : std::fabs(a.value - e.value);
+        m.max_abs = std::max(m.max_abs, abs_err);
+        // rel only where expected is a finite nonzero number (rel of an Inf is meaningless).
+        if (e.value != 0 && !e.inf && !e.nan) m.max_rel = std::max(m.max_rel, abs_err / std::fabs(e.value));
+        rk.ulp = d;
+        rk.abs = abs_err;
+        if (finite) snoise += (a.value - e.value) * (a.value - e.value);
+      }
+      if (abs_rel) {
+        double ratio;
+        bool violates;
+        if (rk.nan || d == kUlpInfinite) {
+          // NaN mismatch or an Inf on one side: atol + rtol*|Inf| would excuse the latter.
+          ratio = kInf;
+          violates = true;
+        } else {
+          const double tol = atol + rtol * std::fabs(e.value);
+          violates = abs_err > tol;
+          ratio = tol > 0 ? abs_err / tol : (abs_err > 0 ? kInf : 0.0);
+        }
+        if (violates) ++s->violations;
+        if (!s->have_binding || ratio > s->max_tol_ratio) {
+          s->have_binding = true;
+          s->max_tol_ratio = ratio;
+          s->binding = {i, rk, e.value, a.value, abs_err};
+        }
+      }
+      if (!row_mismatch || rk > row_rank) row_rank = rk;
+      row_mismatch = true;
+      if (s->top.admits(rk)) s->top.push({i, rk, e.value, a.value, abs_err});
+    }
+    m.numel += row_len;
+    if (row_mismatch && (!any_row || row_rank > worst_row_rank)) {
+      any_row = true;
+      worst_row_rank = row_rank;
+      m.worst_row = r;
+      m.worst_row_max_ulp = row_rank.nan ? -1 : row_rank.ulp;
+    }
+  }
+
+  m.mismatch_ratio = m.numel > 0 ? static_cast<double>(m.mismatches) / static_cast<double>(m.numel) : 0.0;
+  if (see == 0 && saa == 0) {
+    m.cosine = 1;
+  } else if (see == 0 || saa == 0) {
+    m.cosine = 0;
+  } else {
+    m.cosine = sea / (std::sqrt(see) * std::sqrt(saa));
+  }
+  m.snr_db = snoise == 0 ? kInf : 10.0 * std::log10(see / snoise);
+
+  m.worst.reserve(static_cast<size_t>(s->top.size()));
+  for (int k = 0; k < s->top.size(); ++k) {
+    const Candidate& c = s->top[k];
+    WorstElement w;
+    w.index = unravel(lshape, c.flat);
+    w.expected = c.expected;
+    w.actual = c.actual;
+    w.abs_err = c.abs_err;
+    w.ulp = c.rank.nan ? -1 : c.rank.ulp;
+    m.worst.push_back(std::move(w));
+  }
+}
+
+void run_scan(const Tensor& expected, const Tensor& actual, const ScanOptions& o, Scan* s) {
+  s->top = TopK(o.first_k);
+  const Shape lshape = logical_shape(expected);
+  compare_detail::dispatch_codec(expected.dtype(), [&](auto codec) {
+    scan_tensor<decltype(codec)>(expected, actual, lshape, o, s);
+    return 0;
+  });
+}
+
+// ---- message formatting --------------------------------------------------------------------
+
+std::string fmt_num(double v) { return fmt::format("{:.6g}", v); }
+std::string fmt_pct(double r) { return fmt::format("{:.3g}%", r * 100); }
+
+std::string fmt_value(DType t, const Elem& e) {
+  if (dtype_is_int(t)) return std::to_string(static_cast<int64_t>(e.bits));
+  if (e.nan) return "nan";
+  std::string v;
+  if (e.inf) {
+    v = e.value > 0 ? "inf" : "-inf";
+  } else {
+    v = fmt::format(t == DType::fp64 ? "{:.17g}" : "{:.9g}", e.value);
+  }
+  // Show the code of the narrow formats: that is what a kernel engineer greps a dump for.
+  switch (t) {
+    case DType::bf16:
+    case DType::fp16: return fmt::format("{} [0x{:04x}]", v, e.bits);
+    case DType::ue4m3x4: return fmt::format("{} [0x{:02x}]", v, e.bits);
+    case DType::e2m1x2: return fmt::format("{} [0x{:x}]", v, e.bits);
+    default: return v;
+  }
+}
+
+std::string fmt_dist(DType t, int64_t d) {
+  if (d < 0) return "NaN mismatch";
+  if (d == kUlpInfinite) return "Inf mismatch";
+  if (dtype_is_int(t)) return "diff " + std::to_string(d);
+  if (d == 0) return "0 ulp, other code for the same value";  // +0 vs -0, or a NaN payload
+  return std::to_string(d) + " ulp";
+}
+
+// "name[3, 17]: expected 12, got 14" for the element at logical flat index `flat`.
+std::string fmt_element(const std::string& name, const Tensor& expected, const Tensor& actual, int64_t flat) {
+  const std::vector<int64_t> idx = unravel(logical_shape(expected), flat);
+  std::string s = name + "[";
+  for (size_t k = 0; k < idx.size(); ++k) s += (k ? ", " : "") + std::to_string(idx[k]);
+  s += "]: expected " + fmt_value(expected.dtype(), elem_at(expected, flat)) + ", got " +
+       fmt_value(actual.dtype(), elem_at(actual, flat));
+  return s;
+}
+
+int64_t flat_of(const Shape& lshape, const std::vector<int64_t>& idx) {
+  int64_t f = 0;
+  for (size_t k = 0; k < idx.size(); ++k) f = f * lshape[k] + idx[k];
+  return f;
+}
+
+double ratio_or_inf(double x, double limit) {
+  if (limit > 0) return x / limit;
+  return x > 0 ? kInf : 0.0;
+}
+
+CheckResult fail_early(const std::string& name, const std::string& contract, const std::string& msg) {
+  CheckResult r;
+  r.name = name;
+  r.contract = contract;
+  r.passed = false;
+  r.margin = kInf;
+  r.message = name + ": " + msg;
+  // Nothing was compared: NaN says "not computed" instead of claiming a perfect match.
+  r.metrics.cosine = kNaN;
+  r.metrics.snr_db = kNaN;
+  return r;
+}
+
+// Shared precondition checks; returns an empty string when the pair can be compared.
+std::string pair_problem(const Tensor& expected, const Tensor& actual, const std::vector<uint8_t>* mask,
+                         const char* mask_name) {
+  if (expected.dtype() != actual.dtype())
+    return std::string("dtype mismatch: expected ") + dtype_name(expected.dtype()) + ", got " +
+           dtype_name(actual.dtype());
+  if (expected.shape() != actual.shape())
+    return "shape mismatch: expected " + shape_str(expected.shape()) + ", got " + shape_str(actual.shape());
+  if (mask != nullptr && expected.numel() > 0) {
+    const int64_t rows = leading_rows(logical_shape(expected));
+    if (static_cast<int64_t>(mask->size()) != rows)
+      return std::string(mask_name) + " has " + std::to_string(mask->size()) + " entries for " +
+             std::to_string(rows) + " rows of shape " + shape_str(expected.shape());
+  }
+  return {};
+}
+
+}  // namespace
+
+// ---- public API ------------------------------------------------------------------------------
+
+Shape logical_shape(const Tensor& t) {
+  Shape s = t.shape();
+  const int64_t f = logical_factor(t.dtype());
+  if (f == 1) return s;
+  if (s.empty()) return {f};
+  s.back() *= f;
+  return s;
+}
+
+double element_value(const Tensor& t, int64_t logical_index) {
+  check_index(t, logical_index);
+  return elem_at(t, logical_index).value;
+}
+
+int64_t element_ulp(const Tensor& expected, const Tensor& actual, int64_t logical_index) {
+  if (expected.dtype() != actual.dtype())
+    throw Error(std::string("element_ulp: dtype mismatch (") + dtype_name(expected.dtype()) + " vs " +
+                dtype_name(actual.dtype()) + ")");
+  check_index(expected, logical_index);
+  check_index(actual, logical_index);
+  return compare_detail::elem_distance(elem_at(expected, logical_index), elem_at(actual, logical_index));
+}
+
+std::vector<int64_t> unravel(const Shape& shape, int64_t flat) {
+  std::vector<int64_t> idx(shape.size(), 0);
+  for (size_t k = shape.size(); k-- > 0;) {
+    const int64_t d = shape[k];
+    if (d <= 0) continue;
+    idx[k] = flat % d;
+    flat /= d;
+  }
+  return idx;
+}
+
+int64_t allowed_count(double rho, int64_t n) {
+  if (!(rho > 0) || n <= 0) return 0;
+  const double v = rho * static_cast<double>(n);
+  if (!(v < static_cast<double>(n))) return n;  // rho >= 1: every element may differ
+  const double nearest = std::round(v);
+  // rho*n is rounded once; within 1e-9 relative of an integer it is that integer (0.07*100).
+  if (std::fabs(v - nearest) <= 1e-9 * std::max(1.0, v)) return static_cast<int64_t>(nearest);
+  return static_cast<int64_t>(std::ceil(v));
+}
+
+CheckResult compare_tensor(const std::string& name, const Tensor& expected, const Tensor& actual,
+                           const Contract& contract, const std::vector<uint8_t>* row_mask) {
+  const std::string cstr = contract.str();
+  using K = Contract::Kind;
+  if (contract.kind == K::none || contract.kind == K::untouched)
+    return fail_early(name, cstr, "contract " + cstr + " cannot be used for an output");
+  const std::string problem = pair_problem(expected, actual, row_mask, "row mask");
+  if (!problem.empty()) return fail_early(name, cstr, problem);
+
+  ScanOptions o;
+  o.row_mask = row_mask;
+  o.contract = &contract;
+  Scan s;
+  run_scan(expected, actual, o, &s);
+
+  CheckResult r;
+  r.name = name;
+  r.contract = cstr;
+  const Metrics& m = s.m;
+  const DType t = expected.dtype();
+  const Shape lshape = logical_shape(expected);
+  // The element the message names: the top-ranked difference (abs_rel: the largest tol ratio).
+  const bool have_worst = !m.worst.empty();
+  const int64_t worst_flat = have_worst ? flat_of(lshape, m.worst[0].index) : 0;
+  const std::string counts_of = " of " + std::to_string(m.numel) + " elements";
+
+  switch (contract.kind) {
+    case K::exact: {
+      // Exact = bit-identical except NaN payloads. +0 vs -0 is a mismatch here although its
+      // d_ulp is 0: a kernel contracted exact must reproduce the sign of zero (it feeds 1/x,
+      // copysign and the next stage's bit-exact checks).
+      r.passed = m.mismatches == 0;
+      r.margin = r.passed ? 0.0 : kInf;
+      if (!r.passed)
+        r.message = fmt_element(name, expected, actual, worst_flat) + " (" + fmt_dist(t, m.worst[0].ulp) + "); " +
+                    std::to_string(m.mismatches) + counts_of + " differ (" + fmt_pct(m.mismatch_ratio) +
+                    "), allowed 0";
+      break;
+    }
+    case K::max_ulp: {
+      const int64_t n = std::max<int64_t>(contract.ulps, 0);
+      r.passed = s.nan_mismatches == 0 && m.max_ulp <= n;
+      if (s.nan_mismatches > 0) {
+        r.margin = kInf;
+      } else if (n == 0) {
+        r.margin = m.max_ulp == 0 ? 0.0 : kInf;  // max_ulp(0) behaves like exact up to ±0
+      } else {
+        r.margin = static_cast<double>(m.max_ulp) / static_cast<double>(n);
+      }
+      if (!r.passed)
+        r.message = fmt_element(name, expected, actual, worst_flat) + " (" + fmt_dist(t, m.worst[0].ulp) +
+                    ", allowed " + std::to_string(n) + "); " + std::to_string(s.over_ulps) + counts_of +
+                    " exceed " + std::to_string(n) + " ulp (" +
+                    fmt_pct(static_cast<double>(s.over_ulps) / static_cast<double>(m.numel)) + ")";
+      break;
+    }
+    case K::int_code: {
+      const int64_t allowed = allowed_count(contract.max_ratio, m.numel);
+      const double maxdiff = s.nan_mismatches > 0 ? kInf : static_cast<double>(m.max_ulp);
+      const bool diff_ok = maxdiff <= contract.max_diff;
+      const bool count_ok = s.nonzero_dist <= allowed;
+      r.passed = diff_ok && count_ok;
+      r.margin = std::max(ratio_or_inf(maxdiff, contract.max_diff),
+                          ratio_or_inf(static_cast<double>(s.nonzero_dist), static_cast<double>(allowed)));
+      if (!r.passed)
+        r.message = fmt_element(name, expected, actual, worst_flat) + " (" + fmt_dist(t, m.worst[0].ulp) +
+                    ", allowed " + fmt_num(contract.max_diff) + "); " + std::to_string(s.nonzero_dist) +
+                    counts_of + " differ (" +
+                    fmt_pct(static_cast<double>(s.nonzero_dist) / static_cast<double>(m.numel)) + "), allowed " +
+                    std::to_string(allowed) + " (" + fmt_pct(contract.max_ratio) + ")";
+      break;
+    }
+    case K::abs_rel: {
+      const int64_t allowed = allowed_count(contract.max_ratio, m.numel);
+      // A NaN where the reference has a number (or the reverse) is a hard failure: the ratio
+      // budget is for rounding noise, and rho = 100% must not turn NaN outputs into a pass.
+      r.passed = s.violations <= allowed && s.nan_mismatches == 0;
+      if (s.nan_mismatches > 0) {
+        r.margin = kInf;
+      } else {
+        r.margin = s.violations == 0 ? s.max_tol_ratio
+                                     : ratio_or_inf(static_cast<double>(s.violations), static_cast<double>(allowed));
+      }
+      if (!r.passed) {
+        const Candidate& b = s.binding;
+        const double tol = contract.atol + contract.rtol * std::fabs(b.expected);
+        std::string why;
+        if (b.rank.nan || b.rank.ulp == kUlpInfinite) {
+          why = fmt_dist(t, b.rank.nan ? -1 : b.rank.ulp);
+        } else {
+          why = fmt::format("|err| {:.9g} > tol {:.9g}", b.abs_err, tol);  // 9 digits: boundary cases
+        }
+        r.message = fmt_element(name, expected, actual, b.flat) + " (" + why + "); " +
+                    std::to_string(s.violations) + counts_of + " violate (" +
+                    fmt_pct(static_cast<double>(s.violations) / static_cast<double>(m.numel)) + "), allowed " +
+                    std::to_string(allowed) + " (" + fmt_pct(contract.max_ratio) + ")";
+      }
+      break;
+    }
+    case K::none:
+    case K::untouched: break;  // handled above
+  }
+  r.metrics = std::move(s.m);
+  return r;
+}
+
+CheckResult check_untouched(const std::string& name, const Tensor& before, const Tensor& actual,
+                            const std::vector<uint8_t>& touched) {
+  const std::string cstr = Contract::Untouched().str();
+  const std::string problem = pair_problem(before, actual, &touched, "touched-row mask");
+  if (!problem.empty()) return fail_early(name, cstr, problem);
+
+  ScanOptions o;
+  o.row_mask = &touched;
+  o.mask_selects_zero = true;
+  o.payload_exact = true;
+  o.first_k = true;
+  Scan s;
+  run_scan(before, actual, o, &s);
+
+  CheckResult r;
+  r.name = name;
+  r.contract = cstr;
+  const Metrics& m = s.m;
+  r.passed = m.mismatches == 0;
+  r.margin = r.passed ? 0.0 : kInf;
+  if (!r.passed) {
+    const WorstElement& w = m.worst[0];
+    const Shape lshape = logical_shape(before);
+    // Row = the index without its last coordinate, flattened.
+    int64_t row = 0;
+    for (size_t k = 0; k + 1 < w.index.size(); ++k) row = row * lshape[k] + w.index[k];
+    r.message = fmt_element(name, before, actual, flat_of(lshape, w.index)) +
+                " in untouched row " + std::to_string(row) + "; " + std::to_string(m.mismatches) + " of " +
+                std::to_string(m.numel) + " untouched elements changed";
+  }
+  r.metrics = std::move(s.m);
+  return r;
+}
+
+}  // namespace kcs
