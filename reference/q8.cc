@@ -61,6 +61,11 @@ Status q8(const Invocation& inv) {
   Tensor& scale = inv.out("scale");
   const Q8Params q = q8_params(*inv.problem);
   const int64_t rows = x.rows(), n = x.row_len();
+  float* pre = nullptr;
+  if (inv.extras) {
+    auto& y = inv.extras->prerounding["codes"] = Tensor(DType::fp32, x.shape());
+    pre = y.data<float>();
+  }
   std::vector<float> row(static_cast<size_t>(n));
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < n; ++j) {
@@ -68,7 +73,7 @@ Status q8(const Invocation& inv) {
       row[static_cast<size_t>(j)] =
           x.dtype() == DType::bf16 ? bf16_to_float(x.data<uint16_t>()[k]) : x.data<float>()[k];
     }
-    const float s = q8_row_reference(row.data(), n, q, codes.data<int8_t>() + r * n);
+    const float s = q8_row_reference(row.data(), n, q, codes.data<int8_t>() + r * n, pre ? pre + r * n : nullptr);
     if (scale.dtype() == DType::fp16)
       scale.data<uint16_t>()[r] = fp16_from_float(s);
     else

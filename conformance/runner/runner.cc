@@ -83,7 +83,8 @@ Bundle make_bundle(const CaseSpec& cs) {
   }
   auto ref = make_reference_backend();
   TensorMap call = call_tensors(decl, b, 0);
-  Invocation inv{&decl, &b.problem, &call, TileConfig{}, 1};
+  Extras extras;
+  Invocation inv{&decl, &b.problem, &call, TileConfig{}, 1, &extras};
   Status s = ref->run(inv);
   if (!cs.expect_error.empty()) {
     if (s) throw Error("case " + cs.id + " expects the error '" + cs.expect_error + "' but the reference accepted it");
@@ -94,6 +95,9 @@ Bundle make_bundle(const CaseSpec& cs) {
     if (td.role == Role::out) b.outputs.emplace(td.name, call.at(td.name));
     if (td.role == Role::inout) b.inout_after.emplace(td.name, call.at(td.name));
   }
+  b.prerounding = std::move(extras.prerounding);
+  b.budget = std::move(extras.budget);
+  b.intermediates = std::move(extras.intermediates);
   return b;
 }
 

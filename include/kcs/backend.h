@@ -25,12 +25,21 @@ struct TileConfig {
   int64_t get(const KernelDecl& decl, const std::string& knob) const;
 };
 
+// What the reference records besides the outputs, for fixtures (spec §11): values just before
+// each int8/bf16/fp16 cast, abs-dot error budgets, and stage tensors for stage-isolated tests.
+struct Extras {
+  TensorMap prerounding;    // keyed by the output they round into
+  TensorMap budget;
+  TensorMap intermediates;
+};
+
 struct Invocation {
   const KernelDecl* decl = nullptr;
   const Problem* problem = nullptr;
   TensorMap* tensors = nullptr;  // inputs, inout tensors (updated in place) and allocated outputs
   TileConfig tile;
   int threads = 1;
+  Extras* extras = nullptr;  // set only when the caller wants them; backends may ignore it
 
   const Tensor& in(const std::string& name) const;
   Tensor& out(const std::string& name) const;

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end checks of the kcs command line, as a user drives it. Usage: cli_test.sh <kcs binary>
+set -uo pipefail
+KCS="$1"
+PY=/usr/bin/python3   # Debian's interpreter, which has numpy and h5py
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+# expect <name> <wanted rc> <regex the output must match> -- command...
+expect() {
+  local name="$1" want="$2" pattern="$3"
+  shift 4
+  local out rc
+  out="$("$@" 2>&1)"
+  rc=$?
+  if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want"; echo "$out" | tail -20; return; fi
+  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" <<<"$out"; then
+    bad "$name: output lacks /$pattern/"
+    echo "$out" | tail -20
+    return
+  fi
+  ok "$name"
+}
+
+CASE=q8.random.rows=4.n=17
+expect "list shows kernels and backends" 0 "q8 .*Q8 symmetric" -- "$KCS" list
+expect "list shows availability" 0 "avx2 .*(runs on this CPU|skipped: needs)" -- "$KCS" list
+expect "list q8 shows the declaration" 0 "out +codes +int8 +\[rows, n\] exact" -- "$KCS" list q8
+expect "run smoke" 0 "q8 +reference" -- "$KCS" run --kernel q8 --tier smoke --backend reference --backend avx2 -q --out "$T/out"
+[ -s "$T/out/results.json" ] && [ -s "$T/out/summary.md" ] && ok "run writes results.json and summary.md" || bad "run outputs missing"
+expect "unknown case" 2 "no case matches|unknown kernel" -- "$KCS" run --case q8.nope -q
+expect "unknown backend" 2 "unknown backend 'cuda'" -- "$KCS" run --tier smoke --backend cuda -q
+expect "bad shard" 2 "--shard wants I/N" -- "$KCS" run --tier smoke --shard 3/2 -q
+expect "must-reject case passes when rejected" 0 "q8 +reference +2 +2" -- \
+  "$KCS" run --case 'q8.subnormal_amax_nofloor*' --backend reference --tile row_tile=16 -q
+expect "named unavailable backend exits 3" 3 "requested but cannot run" -- \
+  env KCS_DISABLE_FEATURES=avx2 "$KCS" run --tier smoke --backend avx2 -q
+
+# Shards partition the sweep and merge back to the whole.
+"$KCS" run --tier smoke --backend reference -q --results "$T/all.json" >/dev/null
+"$KCS" run --tier smoke --backend reference -q --shard 0/2 --results "$T/s0.json" >/dev/null
+"$KCS" run --tier smoke --backend reference -q --shard 1/2 --results "$T/s1.json" >/dev/null
+expect "merge" 0 "q8 +reference" -- "$KCS" merge "$T/s0.json" "$T/s1.json" --out "$T/merged.json"
+n_all=$($PY -c "import json,sys; print(len(json.load(open(sys.argv[1]))['runs']))" "$T/all.json")
+n_merged=$($PY -c "import json,sys; print(len(json.load(open(sys.argv[1]))['runs']))" "$T/merged.json")
+[ "$n_all" = "$n_merged" ] && [ "$n_all" -gt 0 ] && ok "shards cover the sweep ($n_all runs)" || bad "shards: $n_merged vs $n_all runs"
+
+# A bundle, an outputs file written from Python, and kcs check.
+expect "gen one case" 0 "wrote .*$CASE.h5" -- "$KCS" gen --case "$CASE" --out "$T/b"
+B="$T/b/q8/$CASE.h5"
+$PY - "$B" "$T/good.h5" <<'PY' || bad "python could not write an outputs file"
+import sys, h5py
+src, dst = sys.argv[1], sys.argv[2]
+with h5py.File(src, "r") as f, h5py.File(dst, "w") as g:
+    g.attrs["kernel"] = f.attrs["kernel"]
+    g.attrs["case"] = f.attrs["case"]
+    out = g.create_group("outputs")
+    for name, ds in f["outputs"].items():
+        d = out.create_dataset(name, data=ds[()])
+        d.attrs["dtype"] = ds.attrs["dtype"]
+PY
+expect "check accepts the reference's outputs" 0 "$CASE: passed" -- "$KCS" check --fixture "$B" --outputs "$T/good.h5" --results "$T/check.json"
+[ -s "$T/check.json" ] && ok "check writes results" || bad "check results missing"
+
+cp "$T/good.h5" "$T/wrong.h5"
+$PY - "$T/wrong.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    f["outputs/codes"][1, 3] = f["outputs/codes"][1, 3] + 1
+PY
+expect "check names a corrupted output element" 1 "codes.*\[1, 3\]" -- "$KCS" check --fixture "$B" --outputs "$T/wrong.h5"
+
+cp "$B" "$T/corrupt_bundle.h5"
+$PY - "$T/corrupt_bundle.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    f["outputs/codes"][2, 5] = f["outputs/codes"][2, 5] - 1
+PY
+expect "check against a corrupted bundle names the element" 1 "codes.*\[2, 5\]" -- "$KCS" check --fixture "$T/corrupt_bundle.h5" --outputs "$T/good.h5"
+
+size=$(stat -c %s "$B")
+head -c $((size / 2)) "$B" >"$T/truncated.h5"
+expect "truncated bundle: clear error" 2 "truncated.h5" -- "$KCS" check --fixture "$T/truncated.h5" --outputs "$T/good.h5"
+echo "not hdf5" >"$T/text.h5"
+expect "non-HDF5 outputs: clear error" 2 "text.h5" -- "$KCS" check --fixture "$B" --outputs "$T/text.h5"
+$PY - "$T/good.h5" "$T/missing.h5" <<'PY'
+import sys, h5py, shutil
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    del f["outputs/scale"]
+PY
+expect "outputs missing a dataset: named" 2 "scale" -- "$KCS" check --fixture "$B" --outputs "$T/missing.h5"
+
+[ "$fails" -eq 0 ] && echo "all CLI checks passed" || { echo "$fails CLI checks failed"; exit 1; }

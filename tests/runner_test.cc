@@ -1,0 +1,256 @@
+// Declarations, validation, tile configs, catalogs and the runner's verdicts, with a mock backend.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "conformance/runner/catalog.h"
+#include "conformance/runner/results.h"
+#include "conformance/runner/runner.h"
+#include "kcs/backend.h"
+#include "kcs/formats.h"
+
+namespace kcs {
+namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Invoke;
+using ::testing::Return;
+
+Problem q8_problem(int64_t rows, int64_t n) {
+  Problem p;
+  p.dims = {{"rows", rows}, {"n", n}};
+  return complete_problem(kernel_or_throw("q8"), p);
+}
+
+TensorMap q8_tensors(const Problem& p) {
+  const KernelDecl& d = kernel_or_throw("q8");
+  TensorMap t;
+  for (const auto& td : d.tensors) t.emplace(td.name, make_tensor(d, p, td.name));
+  return t;
+}
+
+TEST(Decl, RegistryKnowsQ8) {
+  EXPECT_NE(find_kernel("q8"), nullptr);
+  EXPECT_EQ(find_kernel("nope"), nullptr);
+  EXPECT_THAT([] { kernel_or_throw("nope"); }, ::testing::Throws<Error>());
+}
+
+TEST(Decl, DimExprParsesAndEvaluates) {
+  Dims d{{"K", 256}, {"H", 4}};
+  EXPECT_EQ(DimExpr::parse("K/2").eval(d), 128);
+  EXPECT_EQ(DimExpr::parse("H*3").eval(d), 12);
+  EXPECT_EQ(DimExpr::parse("1").eval(d), 1);
+  EXPECT_THROW(DimExpr::parse("K/0"), Error);
+  EXPECT_THROW(DimExpr::parse("K+1"), Error);
+  EXPECT_THROW(DimExpr::parse("").eval(d), Error);
+  EXPECT_THROW(DimExpr::parse("K/3").eval(d), Error);  // not a multiple
+}
+
+TEST(Decl, ValidateCallNamesTheProblem) {
+  const KernelDecl& d = kernel_or_throw("q8");
+  Problem p = q8_problem(3, 16);
+  TensorMap t = q8_tensors(p);
+  EXPECT_TRUE(validate_call(d, p, t).ok);
+
+  TensorMap wrong_dtype = t;
+  wrong_dtype["x"] = Tensor(DType::fp16, {3, 16});
+  EXPECT_THAT(validate_call(d, p, wrong_dtype).message, HasSubstr("'x' has dtype float16, expected bfloat16"));
+
+  TensorMap wrong_shape = t;
+  wrong_shape["codes"] = Tensor(DType::i8, {3, 15});
+  EXPECT_THAT(validate_call(d, p, wrong_shape).message, HasSubstr("'codes' has shape [3, 15], expected [3, 16]"));
+
+  TensorMap missing = t;
+  missing.erase("scale");
+  EXPECT_THAT(validate_call(d, p, missing).message, HasSubstr("'scale' is missing"));
+
+  Problem bad_attr = p;
+  bad_attr.attrs["round_mode"] = "nearest";
+  EXPECT_THAT(validate_call(d, bad_attr, t).message, HasSubstr("round_mode = 'nearest' is not one of rint|rhaz"));
+
+  Problem unknown_dim = p;
+  unknown_dim.dims["k"] = 1;
+  EXPECT_THAT(validate_call(d, unknown_dim, t).message, HasSubstr("unknown dimension 'k'"));
+
+  Problem zero_n = q8_problem(3, 0);
+  EXPECT_THAT(validate_problem(d, zero_n).message, HasSubstr("n = 0 is below its minimum 1"));
+}
+
+TEST(Decl, Q8RejectsSubnormalAmaxWithoutFloorAndWritesNothing) {
+  const KernelDecl& d = kernel_or_throw("q8");
+  Problem p = q8_problem(2, 4);
+  p.attrs["x_dtype"] = "float32";
+  TensorMap t = q8_tensors(p);
+  t.at("x").data<float>()[5] = 1e-39f;  // row 1: subnormal amax
+  t.at("codes").fill_bytes(0x5A);
+  const Tensor before = t.at("codes");
+  for (auto& b : builtin_backends()) {
+    if (!b->availability().runnable) continue;
+    Invocation inv{&d, &p, &t, TileConfig{}, 1};
+    Status s = b->run(inv);
+    EXPECT_FALSE(s.ok) << b->name();
+    EXPECT_THAT(s.message, HasSubstr("x row 1 has amax")) << b->name();
+    EXPECT_TRUE(t.at("codes").same_bytes(before)) << b->name() << " wrote codes on a rejected call";
+  }
+  p.attrs["amax_floor"] = "1e-4";
+  Invocation inv{&d, &p, &t, TileConfig{}, 1};
+  EXPECT_TRUE(make_reference_backend()->run(inv).ok);
+}
+
+TEST(TileConfig, ParsesAndNames) {
+  EXPECT_EQ(TileConfig::parse("").name(), "default");
+  EXPECT_EQ(TileConfig::parse("b=2,a=1").name(), "a=1,b=2");
+  EXPECT_THROW(TileConfig::parse("a"), Error);
+  EXPECT_THROW(TileConfig::parse("a=x"), Error);
+  EXPECT_THROW(TileConfig::parse("a=1,a=2"), Error);
+  EXPECT_EQ(TileConfig::parse("row_tile=3").get(kernel_or_throw("q8"), "row_tile"), 3);
+  EXPECT_EQ(TileConfig{}.get(kernel_or_throw("q8"), "row_tile"), 16);
+}
+
+TEST(Backend, RejectsUnknownKnobAndBadThreads) {
+  const KernelDecl& d = kernel_or_throw("q8");
+  Problem p = q8_problem(1, 4);
+  TensorMap t = q8_tensors(p);
+  auto ref = make_reference_backend();
+  Invocation inv{&d, &p, &t, TileConfig::parse("k_block=4"), 1};
+  EXPECT_THAT(ref->run(inv).message, HasSubstr("no tile knob 'k_block'"));
+  Invocation inv2{&d, &p, &t, TileConfig{}, 0};
+  EXPECT_THAT(ref->run(inv2).message, HasSubstr("threads"));
+}
+
+TEST(Catalog, GlobMatch) {
+  EXPECT_TRUE(glob_match("q8.*", "q8.random.n=1"));
+  EXPECT_TRUE(glob_match("*ties*", "q8.ties.n=9"));
+  EXPECT_FALSE(glob_match("q8.ties", "q8.ties.n=9"));
+  EXPECT_TRUE(glob_match("", ""));
+}
+
+TEST(Catalog, ExpandsProductsAndNamesCases) {
+  const KernelDecl& d = kernel_or_throw("q8");
+  auto j = nlohmann::json::parse(R"({"kernel":"q8","tiles":["row_tile=1"],"cases":[
+      {"name":"r","tier":"smoke","dims":{"rows":[1,2],"n":8},"attrs":{"round_mode":["rint","rhaz"]}}]})");
+  Catalog c = parse_catalog(d, j, "test");
+  ASSERT_EQ(c.cases.size(), 4u);
+  EXPECT_EQ(c.cases[0].id, "q8.r.rows=1.n=8.round_mode=rint");
+  EXPECT_EQ(c.cases[3].id, "q8.r.rows=2.n=8.round_mode=rhaz");
+  EXPECT_EQ(select_cases(c, Tier::smoke).size(), 4u);
+  EXPECT_EQ(select_cases(c, Tier::ci, "*rhaz").size(), 2u);
+}
+
+TEST(Catalog, ErrorsNameTheEntry) {
+  const KernelDecl& d = kernel_or_throw("q8");
+  auto bad = [&](const char* text) {
+    try {
+      parse_catalog(d, nlohmann::json::parse(text), "cat.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(bad(R"({"kernel":"q8","cases":[{"name":"a","dims":{"rows":1,"m":2}}]})"),
+              HasSubstr("cat.json: cases[0]: unknown dimension 'm'"));
+  EXPECT_THAT(bad(R"({"kernel":"q8","cases":[{"name":"a","dims":{"rows":1,"n":2},"attrs":{"round_mode":"up"}}]})"),
+              HasSubstr("is not one of rint|rhaz"));
+  EXPECT_THAT(bad(R"({"kernel":"q8","tiles":["k_block=2"],"cases":[]})"), HasSubstr("unknown knob k_block"));
+  EXPECT_THAT(bad(R"({"kernel":"q9","cases":[]})"), HasSubstr("\"kernel\": \"q8\""));
+}
+
+TEST(Catalog, ShippedCatalogLoads) {
+  Catalog c = load_catalog(kernel_or_throw("q8"));
+  EXPECT_GT(select_cases(c, Tier::smoke).size(), 0u);
+  EXPECT_GT(select_cases(c, Tier::ci).size(), select_cases(c, Tier::smoke).size());
+  EXPECT_GT(select_cases(c, Tier::nightly).size(), select_cases(c, Tier::ci).size());
+}
+
+class MockBackend : public Backend {
+ public:
+  MOCK_METHOD(std::string, name, (), (const, override));
+  MOCK_METHOD(std::string, describe, (), (const, override));
+  MOCK_METHOD(Availability, availability, (), (const, override));
+  MOCK_METHOD(bool, supports, (const std::string&), (const, override));
+  MOCK_METHOD(Status, execute, (const Invocation&), (override));
+};
+
+CaseSpec small_case() {
+  Catalog c = load_catalog(kernel_or_throw("q8"));
+  return select_cases(c, Tier::smoke, "q8.random.rows=4.n=17").at(0);
+}
+
+TEST(Runner, UnavailableBackendIsSkippedNeverPassed) {
+  ::testing::NiceMock<MockBackend> m;
+  ON_CALL(m, name()).WillByDefault(Return("mock"));
+  EXPECT_CALL(m, availability()).WillRepeatedly(Return(Availability{false, "needs avx512_vnni"}));
+  EXPECT_CALL(m, execute(_)).Times(0);
+  const CaseSpec cs = small_case();
+  const RunRecord r = run_case(cs, make_bundle(cs), m, TileConfig{}, 1);
+  EXPECT_EQ(r.verdict, Verdict::skipped);
+  EXPECT_EQ(r.reason, "needs avx512_vnni");
+  EXPECT_TRUE(r.checks.empty());
+}
+
+TEST(Runner, BackendErrorBecomesAnErrorWithItsMessage) {
+  ::testing::NiceMock<MockBackend> m;
+  ON_CALL(m, name()).WillByDefault(Return("mock"));
+  ON_CALL(m, availability()).WillByDefault(Return(Availability{}));
+  ON_CALL(m, supports(_)).WillByDefault(Return(true));
+  EXPECT_CALL(m, execute(_)).Times(1).WillOnce(Return(Status::Fail("device lost")));
+  const CaseSpec cs = small_case();
+  const RunRecord r = run_case(cs, make_bundle(cs), m, TileConfig::parse("row_tile=3"), 2);
+  EXPECT_EQ(r.verdict, Verdict::error);
+  EXPECT_THAT(r.reason, HasSubstr("device lost"));
+  EXPECT_EQ(r.repro, "kcs run --case " + cs.id + " --backend mock --tile row_tile=3 --threads 2");
+}
+
+TEST(Runner, OneWrongCodeFailsAndIsNamed) {
+  ::testing::NiceMock<MockBackend> m;
+  auto ref = make_reference_backend();
+  ON_CALL(m, name()).WillByDefault(Return("mock"));
+  ON_CALL(m, availability()).WillByDefault(Return(Availability{}));
+  ON_CALL(m, supports(_)).WillByDefault(Return(true));
+  EXPECT_CALL(m, execute(_)).WillOnce(Invoke([&](const Invocation& inv) {
+    Status s = ref->run(inv);
+    inv.out("codes").data<int8_t>()[2 * 17 + 5] += 1;  // row 2, element 5
+    return s;
+  }));
+  const CaseSpec cs = small_case();
+  const RunRecord r = run_case(cs, make_bundle(cs), m, TileConfig{}, 1);
+  EXPECT_EQ(r.verdict, Verdict::failed);
+  EXPECT_THAT(r.reason, HasSubstr("codes"));
+  EXPECT_THAT(r.reason, HasSubstr("[2, 5]"));
+}
+
+TEST(Runner, UnwrittenOutputIsCaught) {
+  ::testing::NiceMock<MockBackend> m;
+  ON_CALL(m, name()).WillByDefault(Return("mock"));
+  ON_CALL(m, availability()).WillByDefault(Return(Availability{}));
+  ON_CALL(m, supports(_)).WillByDefault(Return(true));
+  EXPECT_CALL(m, execute(_)).WillOnce(Return(Status::Ok()));  // writes nothing: outputs keep the poison
+  const CaseSpec cs = small_case();
+  const RunRecord r = run_case(cs, make_bundle(cs), m, TileConfig{}, 1);
+  EXPECT_EQ(r.verdict, Verdict::failed);
+}
+
+TEST(Results, JsonCarriesRunsAndNonFiniteNumbers) {
+  RunRecord r;
+  r.kernel = "q8";
+  r.case_id = "q8.x";
+  r.backend = "b";
+  r.tile = "default";
+  r.verdict = Verdict::failed;
+  CheckResult c;
+  c.name = "codes";
+  c.margin = INFINITY;
+  r.checks.push_back(c);
+  const auto j = results_json({r}, "ci", "kcs run");
+  EXPECT_EQ(j["runs"].size(), 1u);
+  EXPECT_EQ(j["results"][0]["margin"], "inf");
+  EXPECT_TRUE(std::isinf(json_to_double(j["results"][0]["margin"])));
+  const auto merged = merge_results({j, j});
+  EXPECT_EQ(merged["runs"].size(), 2u);
+  auto other = j;
+  other["tier"] = "nightly";
+  EXPECT_THROW(merge_results({j, other}), Error);
+}
+
+}  // namespace
+}  // namespace kcs
