@@ -1,4 +1,5 @@
 // Declaration of the Q8 quantizer (spec §1.1) as a stand-alone kernel.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -84,12 +85,23 @@ CheckResult scale_self_consistent(const Problem& p, const TensorMap& in, const T
                           x.rows(), first);
 }
 
+// amax of a row straight from the stored bits (no widening copy: this runs on every call).
+float row_amax(const Tensor& x, int64_t r) {
+  const int64_t n = x.row_len();
+  if (x.dtype() == DType::bf16) {
+    const uint16_t* v = x.data<uint16_t>() + r * n;
+    uint16_t best = 0;
+    for (int64_t j = 0; j < n; ++j) best = std::max<uint16_t>(best, v[j] & 0x7FFF);
+    return bf16_to_float(best);
+  }
+  return q8_amax(x.data<float>() + r * n, n);
+}
+
 Status check_inputs(const Problem& p, const TensorMap& t) {
   if (p.attr("amax_floor") == "1e-4") return Status::Ok();
   const Tensor& x = t.at("x");
   for (int64_t r = 0; r < x.rows(); ++r) {
-    std::vector<float> v = row_f32(x, r);
-    const float a = q8_amax(v.data(), x.row_len());
+    const float a = row_amax(x, r);
     if (a > 0 && a < kQ8MinAmax)
       return Status::Fail("x row " + std::to_string(r) + " has amax " + std::to_string(a) +
                           " below 127*2^-126 without an amax floor: its dequant scale would be subnormal "

@@ -24,7 +24,11 @@ static int8_t q8_code(float y, Round rmode) {
   // INT32 -> FP16 (CAST_ROUND) -> INT8 (CAST_TRUNC, saturating), as the kernels do it.
   const uint16_t h = fp16_from_double(static_cast<double>(i), Round::rhaz);
   const float t = round_to_int(fp16_to_float(h), Round::trunc);
-  return sat8(static_cast<int64_t>(t));
+  // |i| > 65504 overflows FP16 to +-Inf (only with an overflowed s_q, out of contract); the
+  // saturating FP16 -> INT8 cast maps it to 127 / -128.
+  if (t >= 127.0f) return 127;
+  if (t <= -128.0f) return -128;
+  return static_cast<int8_t>(t);
 }
 
 float q8_row_reference(const float* v, int64_t n, const Q8Params& p, int8_t* codes, float* y) {

@@ -1,0 +1,245 @@
+// Q8 quantizer (spec §1.1), AVX2 + F16C (FMA is available but deliberately unused: the spec's
+// y = v * s_q is one rounding). Bit-identical to q8_row_reference for every input.
+//
+// Same two passes as optimized/avx512/q8.cc (see there for the full argument):
+//   1. amax = integer max of |bit pattern| (NaN beats Inf);
+//   2. y = v * s_q, round by mode, cvttps2dq on the now integral value, NaN -> 0 explicitly
+//      (only in rows that can produce a NaN y: NaN/Inf amax or an overflowed s_q),
+//      vpackssdw + vpacksswb saturate to int8 (= sat8; +-Inf y -> INT_MIN -> -128 as the
+//      reference computes on x86).
+// AVX2 has no masked 16-bit loads, so a row tail (< one block) is copied into a zero-padded
+// stack block and its codes copied back out: nothing past the row is ever read or written.
+// MXCSR is never touched (rounding modes are immediates; no DAZ/FTZ).
+//
+// Like the AVX-512 file, this one calls no inline helper of the kcs headers: an out-of-line copy
+// emitted here (compiled with -mavx2) could be kept by the linker for the whole program.
+// GCC 12's intrinsic headers initialise "undefined" vectors as `__m256i __Y = __Y;`, which C++
+// -Wall (it implies -Winit-self) reports as uninitialised at every inlined use (GCC PR 105593).
+// The locations are inside the header, so silencing them around the include is enough.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "optimized/q8.h"
+
+namespace kcs::opt {
+
+namespace {
+
+inline uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+inline float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// Horizontal max of 8 u32 lanes.
+inline uint32_t hmax_epu32(__m256i m) {
+  __m128i q = _mm_max_epu32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+  q = _mm_max_epu32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(1, 0, 3, 2)));
+  q = _mm_max_epu32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(2, 3, 0, 1)));
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(q));
+}
+
+// Pass 1, BF16: max |bf16 bits| (16 lanes per ymm), widened to binary32 bits at the end.
+uint32_t amax_bits_bf16(const uint16_t* x, int64_t n) {
+  const __m256i abs_mask = _mm256_set1_epi16(0x7FFF);
+  __m256i m0 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j + 16));
+    m0 = _mm256_max_epu16(m0, _mm256_and_si256(a, abs_mask));
+    m1 = _mm256_max_epu16(m1, _mm256_and_si256(b, abs_mask));
+  }
+  for (; j + 16 <= n; j += 16)
+    m0 = _mm256_max_epu16(m0, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j)), abs_mask));
+  if (j < n) {
+    alignas(32) uint16_t pad[16] = {};  // zeros cannot raise the max
+    std::memcpy(pad, x + j, static_cast<size_t>(n - j) * sizeof(uint16_t));
+    m1 = _mm256_max_epu16(m1, _mm256_and_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(pad)), abs_mask));
+  }
+  m0 = _mm256_max_epu16(m0, m1);
+  // Zero-extend the 16-bit lanes to 32 bits and reuse the u32 reduction.
+  const __m256i lo = _mm256_and_si256(m0, _mm256_set1_epi32(0xFFFF));
+  const __m256i hi = _mm256_srli_epi32(m0, 16);
+  return hmax_epu32(_mm256_max_epu32(lo, hi)) << 16;
+}
+
+// Pass 1, FP32. _mm256_maskload_epi32 never touches masked-off lanes, so the tail is exact.
+uint32_t amax_bits_f32(const float* x, int64_t n) {
+  const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF);
+  __m256i m0 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j + 8));
+    m0 = _mm256_max_epu32(m0, _mm256_and_si256(a, abs_mask));
+    m1 = _mm256_max_epu32(m1, _mm256_and_si256(b, abs_mask));
+  }
+  for (; j < n; j += 8) {
+    const int64_t r = n - j;  // lanes left
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i k = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r < 8 ? r : 8)), lane);
+    const __m256i v = _mm256_maskload_epi32(reinterpret_cast<const int*>(x + j), k);
+    m0 = _mm256_max_epu32(m0, _mm256_and_si256(v, abs_mask));
+  }
+  return hmax_epu32(_mm256_max_epu32(m0, m1));
+}
+
+// int32 codes of 8 elements (not yet saturated). kSpecial: the row may produce a NaN y (amax
+// NaN/Inf or s_q overflowed); in every other row each y is finite with |y| <= 127.5, so the
+// NaN fix-up is skipped there.
+template <bool kRhaz, bool kSpecial>
+inline __m256i round8(__m256 v, __m256 s_q) {
+  const __m256 y0 = _mm256_mul_ps(v, s_q);
+  // An overflowed s_q makes y infinite; clamping first gives the reference's sat8 of +-Inf
+  // (127 / -128) instead of cvttps2dq's INT_MIN. A NaN y is masked to 0 below.
+  const __m256 y = kSpecial ? _mm256_min_ps(_mm256_max_ps(y0, _mm256_set1_ps(-128.0f)), _mm256_set1_ps(127.0f)) : y0;
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MIN));
+  __m256 r;
+  if constexpr (kRhaz) {
+    // rhaz(y) = t + (|y - t| >= 0.5 ? copysign(1, y) : 0), t = trunc(y); every step is exact.
+    const __m256 t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 f = _mm256_andnot_ps(sign, _mm256_sub_ps(y, t));
+    const __m256 up = _mm256_cmp_ps(f, _mm256_set1_ps(0.5f), _CMP_GE_OQ);  // false for NaN
+    const __m256 sign_one = _mm256_or_ps(_mm256_and_ps(y, sign), _mm256_set1_ps(1.0f));
+    r = _mm256_add_ps(t, _mm256_and_ps(up, sign_one));
+  } else {
+    r = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);  // ties to even
+  }
+  __m256i i = _mm256_cvttps_epi32(r);  // r is integral: truncation is exact
+  // NaN y would give INT_MIN; kcs defines its code as 0.
+  if constexpr (kSpecial) i = _mm256_and_si256(i, _mm256_castps_si256(_mm256_cmp_ps(y0, y0, _CMP_ORD_Q)));
+  return i;
+}
+
+// 32 codes from x[j, j + 32). vpackssdw/vpacksswb saturate (= sat8) within 128-bit lanes; a
+// permutation restores element order.
+template <bool kBf16, bool kRhaz, bool kSpecial>
+inline __m256i codes32(const void* x, int64_t j, __m256 s_q) {
+  if constexpr (kBf16) {
+    // unpack{lo,hi}(0, x) widen BF16 to binary32 in one instruction, in the order {0-3, 8-11} /
+    // {4-7, 12-15}; vpackssdw(lo, hi) undoes that within each lane (int16 codes in element
+    // order), vpacksswb leaves 8-code groups A0 B0 A1 B1 and vpermq puts them in order.
+    const uint16_t* h = static_cast<const uint16_t*>(x) + j;
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i xa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h));
+    const __m256i xb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 16));
+    const __m256i a0 = round8<kRhaz, kSpecial>(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, xa)), s_q);
+    const __m256i a1 = round8<kRhaz, kSpecial>(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, xa)), s_q);
+    const __m256i b0 = round8<kRhaz, kSpecial>(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, xb)), s_q);
+    const __m256i b1 = round8<kRhaz, kSpecial>(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, xb)), s_q);
+    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(a0, a1), _mm256_packs_epi32(b0, b1));
+    return _mm256_permute4x64_epi64(packed, _MM_SHUFFLE(3, 1, 2, 0));
+  } else {
+    const float* f = static_cast<const float*>(x) + j;
+    const __m256i a = round8<kRhaz, kSpecial>(_mm256_loadu_ps(f), s_q);
+    const __m256i b = round8<kRhaz, kSpecial>(_mm256_loadu_ps(f + 8), s_q);
+    const __m256i c = round8<kRhaz, kSpecial>(_mm256_loadu_ps(f + 16), s_q);
+    const __m256i d = round8<kRhaz, kSpecial>(_mm256_loadu_ps(f + 24), s_q);
+    // Dwords after the packs: a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7.
+    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  }
+}
+
+template <bool kBf16, bool kRhaz, bool kSpecial>
+void quantize_row(const void* x, int64_t n, float s_q_scalar, int8_t* codes) {
+  const __m256 s_q = _mm256_set1_ps(s_q_scalar);
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + j), codes32<kBf16, kRhaz, kSpecial>(x, j, s_q));
+  if (j < n) {
+    // Zero padding quantizes to 0 (or NaN -> 0) and is dropped on the way out.
+    using Elem = typename std::conditional<kBf16, uint16_t, float>::type;
+    alignas(32) Elem pad[32] = {};
+    alignas(32) int8_t out[32];
+    const size_t r = static_cast<size_t>(n - j);
+    std::memcpy(pad, static_cast<const Elem*>(x) + j, r * sizeof(Elem));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out), codes32<kBf16, kRhaz, kSpecial>(pad, 0, s_q));
+    std::memcpy(codes + j, out, r);
+  }
+}
+
+// Steps 1 (floor), 2 and 5 in scalar binary32, exactly as q8_row_reference writes them.
+// Returns false for a zero amax (codes 0, s_dq = +0 by kcs definition).
+inline bool row_scales(uint32_t amax_bits, const Q8Params& p, float* s_q, float* s_dq) {
+  float a = float_of(amax_bits);
+  if (p.floor && a < kQ8Floor) a = kQ8Floor;  // false for NaN, as the reference's test
+  if (a == 0.0f) {
+    *s_q = 0.0f;
+    *s_dq = 0.0f;
+    return false;
+  }
+  *s_q = 127.0f / a;
+  *s_dq = 1.0f / *s_q;
+  return true;
+}
+
+template <bool kBf16>
+float q8_row(const void* x, int64_t n, const Q8Params& p, int8_t* codes) {
+  const uint32_t amax = kBf16 ? amax_bits_bf16(static_cast<const uint16_t*>(x), n)
+                              : amax_bits_f32(static_cast<const float*>(x), n);
+  float s_q, s_dq;
+  if (!row_scales(amax, p, &s_q, &s_dq)) {
+    std::memset(codes, 0, static_cast<size_t>(n));
+    return s_dq;
+  }
+  // A NaN y needs a NaN/Inf amax or an overflowed s_q (amax < 127/FLT_MAX, out of contract);
+  // such rows take the variant with the NaN -> 0 fix-up.
+  const bool special = amax >= 0x7F800000u || bits_of(s_q) >= 0x7F800000u;
+  if (p.rmode == Round::rhaz) {
+    if (special)
+      quantize_row<kBf16, true, true>(x, n, s_q, codes);
+    else
+      quantize_row<kBf16, true, false>(x, n, s_q, codes);
+  } else {
+    if (special)
+      quantize_row<kBf16, false, true>(x, n, s_q, codes);
+    else
+      quantize_row<kBf16, false, false>(x, n, s_q, codes);
+  }
+  return s_dq;
+}
+
+// fp16(s_dq), nearest even, via F16C (immediate rounding, MXCSR ignored, subnormals produced);
+// NaN -> kcs's canonical sign|0x7E00 (the instruction would keep payload bits).
+inline uint16_t fp16_rne(float s) {
+  const uint32_t u = bits_of(s);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7E00u);
+  return static_cast<uint16_t>(_cvtss_sh(s, _MM_FROUND_TO_NEAREST_INT));
+}
+
+}  // namespace
+
+void q8_rows_avx2(const Q8Rows& a, int64_t begin, int64_t end) {
+  const bool bf16 = a.x_dtype == DType::bf16;
+  const size_t x_size = bf16 ? 2 : 4;
+  for (int64_t r = begin; r < end; ++r) {
+    const void* x = static_cast<const char*>(a.x) + static_cast<size_t>(r * a.n) * x_size;
+    int8_t* codes = a.codes + r * a.n;
+    const float s_dq = bf16 ? q8_row<true>(x, a.n, a.params, codes) : q8_row<false>(x, a.n, a.params, codes);
+    if (a.scale_dtype == DType::fp16)
+      static_cast<uint16_t*>(a.scale)[r] = fp16_rne(s_dq);
+    else
+      static_cast<float*>(a.scale)[r] = s_dq;
+  }
+}
+
+float q8_row_f32_avx2(const float* v, int64_t n, const Q8Params& p, int8_t* codes) {
+  return q8_row<false>(v, n, p, codes);
+}
+
+}  // namespace kcs::opt

@@ -1,0 +1,254 @@
+// Q8 quantizer (spec §1.1), AVX-512 F/BW/VL. Bit-identical to q8_row_reference for every input.
+//
+// Two passes per row, as spec §13 recommends:
+//   1. amax = integer max of |bit pattern| (exact; any NaN beats Inf, as q8_amax defines it);
+//   2. y = v * s_q (one binary32 multiply, never FMA), round by mode, convert to int32, saturate
+//      to int8. For a valid row |y| <= 127.5, so the reference's int32 -> fp16 -> trunc -> int8
+//      chain is sat8(i). The non-finite y are handled to match the reference too: NaN -> 0
+//      explicitly (kcs convention), and +-Inf (only when s_q overflowed, an out-of-contract row)
+//      -> cvt gives INT_MIN -> saturates to -128, which is what the reference computes on x86.
+//      Only rows with a NaN/Inf amax or an overflowed s_q can produce a NaN y, so only they run
+//      the variant with the NaN fix-up; in all others |y| <= 127.5.
+// s_q = 127/a and s_dq = 1/s_q are scalar true divisions (never rcp14), once per row.
+// MXCSR is never touched: rounding modes are encoded in the instructions and subnormal inputs
+// go through the multiply as IEEE says (no DAZ/FTZ).
+//
+// This translation unit is compiled with AVX-512 flags. It deliberately calls no inline helper
+// of the kcs headers (fp16_from_float, f32_bits, std::min...): an out-of-line copy of such a
+// function emitted here could be the one the linker keeps for the whole program and would then
+// carry AVX-512 instructions into code that runs on any CPU.
+// GCC 12's intrinsic headers initialise "undefined" vectors as `__m512i __Y = __Y;`, which C++
+// -Wall (it implies -Winit-self) reports as uninitialised at every inlined use (GCC PR 105593).
+// The locations are inside the header, so silencing them around the include is enough.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+
+#include "optimized/q8.h"
+
+namespace kcs::opt {
+
+namespace {
+
+inline uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+inline float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// Mask of the low r lanes (0 <= r < 32).
+inline uint32_t low_lanes(int64_t r) { return (uint32_t{1} << r) - 1u; }
+
+// Pass 1 for BF16 rows: BF16 is the top half of a binary32, so max of |bf16 bits| << 16 is the
+// max of the widened |bits|. 32 lanes per zmm; masked loads never touch bytes past the row.
+uint32_t amax_bits_bf16(const uint16_t* x, int64_t n) {
+  const __m512i abs_mask = _mm512_set1_epi16(0x7FFF);
+  __m512i m0 = _mm512_setzero_si512(), m1 = _mm512_setzero_si512();
+  int64_t j = 0;
+  for (; j + 128 <= n; j += 128) {
+    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask));
+    m1 = _mm512_max_epu16(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 32), abs_mask));
+    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_loadu_si512(x + j + 64), abs_mask));
+    m1 = _mm512_max_epu16(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 96), abs_mask));
+  }
+  for (; j + 64 <= n; j += 64) {
+    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask));
+    m1 = _mm512_max_epu16(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 32), abs_mask));
+  }
+  for (; j < n; j += 32) {
+    const __mmask32 k = n - j >= 32 ? ~__mmask32{0} : static_cast<__mmask32>(low_lanes(n - j));
+    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_maskz_loadu_epi16(k, x + j), abs_mask));
+  }
+  m0 = _mm512_max_epu16(m0, m1);
+  const __m256i h = _mm256_max_epu16(_mm512_castsi512_si256(m0), _mm512_extracti64x4_epi64(m0, 1));
+  __m128i q = _mm_max_epu16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  q = _mm_max_epu16(q, _mm_srli_si128(q, 8));
+  q = _mm_max_epu16(q, _mm_srli_si128(q, 4));
+  q = _mm_max_epu16(q, _mm_srli_si128(q, 2));
+  return static_cast<uint32_t>(_mm_extract_epi16(q, 0)) << 16;
+}
+
+// Pass 1 for FP32 rows. |bits| < 2^31, so the unsigned max is the float order with NaN on top.
+uint32_t amax_bits_f32(const float* x, int64_t n) {
+  const __m512i abs_mask = _mm512_set1_epi32(0x7FFFFFFF);
+  __m512i m0 = _mm512_setzero_si512(), m1 = _mm512_setzero_si512();
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask));
+    m1 = _mm512_max_epu32(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 16), abs_mask));
+  }
+  for (; j < n; j += 16) {
+    const __mmask16 k = n - j >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>(low_lanes(n - j));
+    m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_maskz_loadu_epi32(k, x + j), abs_mask));
+  }
+  return _mm512_reduce_max_epu32(_mm512_max_epu32(m0, m1));
+}
+
+// 16 consecutive elements widened to binary32 (exact for BF16: shift the bits left by 16).
+template <bool kBf16>
+inline __m512 load16(const void* x, int64_t j, __mmask16 k) {
+  if constexpr (kBf16) {
+    const __m256i h = _mm256_maskz_loadu_epi16(k, static_cast<const uint16_t*>(x) + j);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  } else {
+    return _mm512_maskz_loadu_ps(k, static_cast<const float*>(x) + j);
+  }
+}
+
+// int32 codes of 16 elements (not yet saturated). Rounding is encoded in the instruction, so the
+// result does not depend on MXCSR.RC. kSpecial: the row may produce a NaN y (amax NaN/Inf or s_q
+// overflowed); for every other row each y is finite with |y| <= 127.5, so the NaN fix-up is
+// skipped there.
+template <bool kRhaz, bool kSpecial>
+inline __m512i round16(__m512 v, __m512 s_q) {
+  const __m512 y0 = _mm512_mul_ps(v, s_q);
+  // An overflowed s_q makes y infinite; clamping first gives the reference's sat8 of +-Inf
+  // (127 / -128) instead of the conversion's INT_MIN. A NaN y is masked to 0 below.
+  const __m512 y = kSpecial ? _mm512_min_ps(_mm512_max_ps(y0, _mm512_set1_ps(-128.0f)), _mm512_set1_ps(127.0f)) : y0;
+  __m512i i;
+  if constexpr (kRhaz) {
+    // rhaz(y) = t + (|y - t| >= 0.5 ? copysign(1, y) : 0) with t = trunc(y). Every step is exact:
+    // y - t is (same binade or t == 0) and t +- 1 is an integer below 2^24.
+    const __m512 t = _mm512_roundscale_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_abs_ps(_mm512_sub_ps(y, t));
+    const __mmask16 up = _mm512_cmp_ps_mask(f, _mm512_set1_ps(0.5f), _CMP_GE_OQ);  // false for NaN
+    const __m512 sign_one = _mm512_castsi512_ps(
+        _mm512_ternarylogic_epi32(_mm512_castps_si512(y), _mm512_set1_epi32(INT32_MIN),
+                                  _mm512_castps_si512(_mm512_set1_ps(1.0f)), 0xEA));  // (y & sign) | 1.0
+    i = _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, sign_one));  // integral: truncation is exact
+  } else {
+    // rint (ties to even) fused into the conversion by embedded rounding; same as roundscale
+    // with _MM_FROUND_TO_NEAREST_INT followed by an exact conversion.
+    i = _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // NaN y (0 * Inf, NaN input) would convert to INT_MIN; kcs defines its code as 0.
+  if constexpr (kSpecial) i = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(y0, y0, _CMP_ORD_Q), i);
+  return i;
+}
+
+// Pass 2 over one row with a non-zero amax.
+template <bool kBf16, bool kRhaz, bool kSpecial>
+void quantize_row(const void* x, int64_t n, float s_q_scalar, int8_t* codes) {
+  const __m512 s_q = _mm512_set1_ps(s_q_scalar);
+  const __mmask16 all = 0xFFFF;
+  int64_t j = 0;
+  if constexpr (kBf16) {
+    // 64 BF16 per step from two 64-byte loads. unpack{lo,hi}(0, x) widen BF16 to binary32 in one
+    // instruction (the zero word lands below each BF16 word), in the order
+    // {0-3, 8-11, 16-19, 24-27} / {4-7, 12-15, ...}; vpackssdw(lo, hi) undoes that interleave
+    // within each 128-bit lane, so the int16 codes come out in element order. vpacksswb of the
+    // two halves leaves 8-code groups A0 B0 A1 B1 ..., which vpermq puts back in order.
+    const uint16_t* h = static_cast<const uint16_t*>(x);
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+    for (; j + 64 <= n; j += 64) {
+      const __m512i xa = _mm512_loadu_si512(h + j), xb = _mm512_loadu_si512(h + j + 32);
+      const __m512i a0 = round16<kRhaz, kSpecial>(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, xa)), s_q);
+      const __m512i a1 = round16<kRhaz, kSpecial>(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, xa)), s_q);
+      const __m512i b0 = round16<kRhaz, kSpecial>(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, xb)), s_q);
+      const __m512i b1 = round16<kRhaz, kSpecial>(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, xb)), s_q);
+      const __m512i packed = _mm512_packs_epi16(_mm512_packs_epi32(a0, a1), _mm512_packs_epi32(b0, b1));
+      _mm512_storeu_si512(codes + j, _mm512_permutexvar_epi64(order, packed));
+    }
+  } else {
+    // vpackssdw / vpacksswb saturate int32 -> int16 -> int8 (= sat8) per 128-bit lane; this
+    // permutation puts the four 16-element groups back in order for one 64-byte store.
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (; j + 64 <= n; j += 64) {
+      const __m512i a = round16<kRhaz, kSpecial>(load16<false>(x, j, all), s_q);
+      const __m512i b = round16<kRhaz, kSpecial>(load16<false>(x, j + 16, all), s_q);
+      const __m512i c = round16<kRhaz, kSpecial>(load16<false>(x, j + 32, all), s_q);
+      const __m512i d = round16<kRhaz, kSpecial>(load16<false>(x, j + 48, all), s_q);
+      const __m512i packed = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+      _mm512_storeu_si512(codes + j, _mm512_permutexvar_epi32(order, packed));
+    }
+  }
+  // Tail: 16 at a time, the last group masked (vpmovsdb saturates like sat8).
+  for (; j < n; j += 16) {
+    const __mmask16 k = n - j >= 16 ? all : static_cast<__mmask16>(low_lanes(n - j));
+    _mm512_mask_cvtsepi32_storeu_epi8(codes + j, k, round16<kRhaz, kSpecial>(load16<kBf16>(x, j, k), s_q));
+  }
+}
+
+// Steps 1 (floor), 2 and 5 in scalar binary32, exactly as q8_row_reference writes them.
+// Returns false for a zero amax (codes 0, s_dq = +0 by kcs definition).
+inline bool row_scales(uint32_t amax_bits, const Q8Params& p, float* s_q, float* s_dq) {
+  float a = float_of(amax_bits);
+  if (p.floor && a < kQ8Floor) a = kQ8Floor;  // false for NaN, as the reference's test
+  if (a == 0.0f) {
+    *s_q = 0.0f;
+    *s_dq = 0.0f;
+    return false;
+  }
+  *s_q = 127.0f / a;
+  *s_dq = 1.0f / *s_q;
+  return true;
+}
+
+template <bool kBf16>
+float q8_row(const void* x, int64_t n, const Q8Params& p, int8_t* codes) {
+  const uint32_t amax = kBf16 ? amax_bits_bf16(static_cast<const uint16_t*>(x), n)
+                              : amax_bits_f32(static_cast<const float*>(x), n);
+  float s_q, s_dq;
+  if (!row_scales(amax, p, &s_q, &s_dq)) {
+    std::memset(codes, 0, static_cast<size_t>(n));
+    return s_dq;
+  }
+  // A NaN y needs a NaN/Inf amax or an overflowed s_q (amax < 127/FLT_MAX, out of contract);
+  // such rows take the variant with the NaN -> 0 fix-up.
+  const bool special = amax >= 0x7F800000u || bits_of(s_q) >= 0x7F800000u;
+  if (p.rmode == Round::rhaz) {
+    if (special)
+      quantize_row<kBf16, true, true>(x, n, s_q, codes);
+    else
+      quantize_row<kBf16, true, false>(x, n, s_q, codes);
+  } else {
+    if (special)
+      quantize_row<kBf16, false, true>(x, n, s_q, codes);
+    else
+      quantize_row<kBf16, false, false>(x, n, s_q, codes);
+  }
+  return s_dq;
+}
+
+// fp16(s_dq) rounded to nearest even. vcvtps2ph with an immediate rounding mode ignores MXCSR.RC
+// and produces FP16 subnormals; a NaN is replaced by kcs's canonical sign|0x7E00 because the
+// instruction keeps payload bits that fp16_from_float drops.
+inline uint16_t fp16_rne(float s) {
+  const uint32_t u = bits_of(s);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7E00u);
+  return static_cast<uint16_t>(_cvtss_sh(s, _MM_FROUND_TO_NEAREST_INT));
+}
+
+}  // namespace
+
+void q8_rows_avx512(const Q8Rows& a, int64_t begin, int64_t end) {
+  const bool bf16 = a.x_dtype == DType::bf16;
+  const size_t x_size = bf16 ? 2 : 4;
+  for (int64_t r = begin; r < end; ++r) {
+    const void* x = static_cast<const char*>(a.x) + static_cast<size_t>(r * a.n) * x_size;
+    int8_t* codes = a.codes + r * a.n;
+    const float s_dq = bf16 ? q8_row<true>(x, a.n, a.params, codes) : q8_row<false>(x, a.n, a.params, codes);
+    if (a.scale_dtype == DType::fp16)
+      static_cast<uint16_t*>(a.scale)[r] = fp16_rne(s_dq);
+    else
+      static_cast<float*>(a.scale)[r] = s_dq;
+  }
+}
+
+float q8_row_f32_avx512(const float* v, int64_t n, const Q8Params& p, int8_t* codes) {
+  return q8_row<false>(v, n, p, codes);
+}
+
+}  // namespace kcs::opt
