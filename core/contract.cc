@@ -21,6 +21,9 @@ std::string Contract::str() const {
     case Kind::int_code: return "int_code(" + num(max_diff) + ", " + pct(max_ratio) + ")";
     case Kind::abs_rel: return "abs_rel(" + num(atol) + ", " + num(rtol) + ", " + pct(max_ratio) + ")";
     case Kind::untouched: return "untouched";
+    case Kind::ulp_or_budget:
+      return "ulp_or_budget(" + std::to_string(ulps) + ", 1/2ulp + " + num(budget_c) + (k_dim.empty() ? "" : "*" + k_dim) +
+             "*2^-24*A" + (max_ratio > 0 ? ", " + pct(max_ratio) : "") + ")";
   }
   return "?";
 }

@@ -100,6 +100,32 @@ std::string DimExpr::str() const {
   return dim;
 }
 
+static TensorDecl make_decl(std::string name, Role role, DType dtype, std::vector<std::string> shape,
+                            Contract contract, std::string doc) {
+  TensorDecl t;
+  t.name = std::move(name);
+  t.role = role;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  t.contract = std::move(contract);
+  t.doc = std::move(doc);
+  return t;
+}
+
+TensorDecl input(std::string name, DType dtype, std::vector<std::string> shape, std::string doc) {
+  return make_decl(std::move(name), Role::in, dtype, std::move(shape), Contract(), std::move(doc));
+}
+TensorDecl output(std::string name, DType dtype, std::vector<std::string> shape, Contract contract, std::string doc) {
+  return make_decl(std::move(name), Role::out, dtype, std::move(shape), std::move(contract), std::move(doc));
+}
+TensorDecl inout(std::string name, DType dtype, std::vector<std::string> shape, Contract contract, std::string doc) {
+  return make_decl(std::move(name), Role::inout, dtype, std::move(shape), std::move(contract), std::move(doc));
+}
+TensorDecl dtype_from(TensorDecl t, std::string attr) {
+  t.dtype_attr = std::move(attr);
+  return t;
+}
+
 const TensorDecl* KernelDecl::find_tensor(const std::string& name) const {
   for (const auto& t : tensors)
     if (t.name == name) return &t;

@@ -123,9 +123,10 @@ KernelDecl make() {
       {"scale_dtype", AttrDecl::Kind::choice, "float32", {"float16", "float32"}, "dequant scale storage (K1: fp16)"},
   };
   d.tensors = {
-      {"x", Role::in, DType::bf16, "x_dtype", {"rows", "n"}, {}, "rows to quantize"},
-      {"codes", Role::out, DType::i8, "", {"rows", "n"}, Contract::Exact(), "INT8 codes"},
-      {"scale", Role::out, DType::fp32, "scale_dtype", {"rows", "1"}, Contract::Exact(), "dequant scale 1/(127/amax)"},
+      dtype_from(input("x", DType::bf16, {"rows", "n"}, "rows to quantize"), "x_dtype"),
+      output("codes", DType::i8, {"rows", "n"}, Contract::Exact(), "INT8 codes"),
+      dtype_from(output("scale", DType::fp32, {"rows", "1"}, Contract::Exact(), "dequant scale 1/(127/amax)"),
+                 "scale_dtype"),
   };
   d.knobs = {{"row_tile", "rows per work item (0 = all rows in one item)", 16, true}};
   d.invariants = {

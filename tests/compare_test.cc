@@ -666,3 +666,55 @@ TEST(Scale, MillionsOfElementsWithSparseDifferences) {
 }
 
 }  // namespace
+
+namespace kcs {
+namespace {
+
+Tensor f64(Shape shape, const std::vector<double>& v) {
+  Tensor t(DType::fp64, std::move(shape));
+  for (size_t i = 0; i < v.size(); ++i) t.data<double>()[i] = v[i];
+  return t;
+}
+
+// Spec §10.4: d_ulp <= 1, or |y - pre| <= 1/2 ulp(pre) + 2K 2^-24 A.
+TEST(UlpOrBudget, OneUlpOrWithinTheAbsDotBudget) {
+  const Contract c = Contract::UlpOrBudget(1, 2, "K");
+  // bf16 1.0 = 0x3F80; 0x3F82 is 2 ulp above (1.015625).
+  const Tensor e = bf16({3}, {0x3F80, 0x3F80, 0x3F80});
+  const Tensor a = bf16({3}, {0x3F81, 0x3F82, 0x3F80});
+  const Tensor pre = f64({3}, {1.0, 1.0, 1.0});
+  // K = 64: 2K 2^-24 = 2^-17; budget needed for 0.015625 - 1/2 ulp(1) = 0.01171875 is A >= 1536.
+  const Tensor enough = f64({3}, {0, 1536, 0});
+  const Tensor short_of = f64({3}, {0, 1535, 0});
+  CompareContext ctx{&pre, &enough, 64};
+  CheckResult r = compare_tensor("y", e, a, c, nullptr, &ctx);
+  EXPECT_TRUE(r.passed) << r.message;
+  EXPECT_LE(r.margin, 1.0);
+  ctx.budget = &short_of;
+  r = compare_tensor("y", e, a, c, nullptr, &ctx);
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("y[1]"), std::string::npos) << r.message;
+  EXPECT_GT(r.margin, 1.0);
+}
+
+TEST(UlpOrBudget, NeedsTheBudgetAndFailsOnNaN) {
+  const Contract c = Contract::UlpOrBudget(1, 2, "K");
+  const Tensor e = bf16({1}, {0x3F80});
+  const Tensor nan = bf16({1}, {0x7FC0});
+  EXPECT_FALSE(compare_tensor("y", e, e, c).passed);  // no budget: cannot be judged
+  const Tensor huge = f64({1}, {1e30});
+  CompareContext ctx{nullptr, &huge, 1};
+  EXPECT_TRUE(compare_tensor("y", e, e, c, nullptr, &ctx).passed);
+  EXPECT_FALSE(compare_tensor("y", e, nan, c, nullptr, &ctx).passed);  // no budget excuses a NaN
+}
+
+TEST(FormatUlp, SpacingPerFormat) {
+  EXPECT_EQ(format_ulp(DType::bf16, 1.0), 0x1.0p-7);
+  EXPECT_EQ(format_ulp(DType::fp16, 1.0), 0x1.0p-10);
+  EXPECT_EQ(format_ulp(DType::fp32, -3.0), 0x1.0p-22);
+  EXPECT_EQ(format_ulp(DType::fp16, 1e-9), 0x1.0p-24);  // subnormal spacing
+  EXPECT_EQ(format_ulp(DType::bf16, 0.0), 0x1.0p-133);
+}
+
+}  // namespace
+}  // namespace kcs

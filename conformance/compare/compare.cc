@@ -101,7 +101,12 @@ struct ScanOptions {
   bool payload_exact = false;      // untouched: NaN payloads must match too
   bool first_k = false;            // untouched: list the first changed elements
   const Contract* contract = nullptr;
+  const CompareContext* ctx = nullptr;  // ulp_or_budget
 };
+
+double value_f(const Tensor& t, int64_t i) {
+  return t.dtype() == DType::fp64 ? t.data<double>()[i] : static_cast<double>(t.data<float>()[i]);
+}
 
 struct Scan {
   Metrics m;
@@ -123,6 +128,9 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
   const int64_t row_len = lshape.empty() ? 1 : lshape.back();
   const int64_t rows = row_len == 0 ? 0 : leading_rows(lshape);
   const bool abs_rel = o.contract != nullptr && o.contract->kind == Contract::Kind::abs_rel;
+  const bool budget = o.contract != nullptr && o.contract->kind == Contract::Kind::ulp_or_budget;
+  const double bscale = budget ? o.contract->budget_c * static_cast<double>(o.ctx->k) * 0x1.0p-24 : 0;
+  const int64_t budget_ulps = budget ? std::max<int64_t>(o.contract->ulps, 0) : 0;
   const bool max_ulp = o.contract != nullptr && o.contract->kind == Contract::Kind::max_ulp;
   const int64_t ulp_limit = max_ulp ? std::max<int64_t>(o.contract->ulps, 0) : 0;
   const double atol = abs_rel ? o.contract->atol : 0;
@@ -180,10 +188,20 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
         rk.abs = abs_err;
         if (finite) snoise += (a.value - e.value) * (a.value - e.value);
       }
-      if (abs_rel) {
+      if (abs_rel || budget) {
         double ratio;
         bool violates;
-        if (rk.nan || d == kUlpInfinite) {
+        if (budget && !rk.nan && d <= budget_ulps) {
+          violates = false;
+          ratio = budget_ulps > 0 ? static_cast<double>(d) / static_cast<double>(budget_ulps) : 0.0;
+        } else if (budget && !rk.nan && !a.inf && !a.nan) {
+          const double pre = o.ctx->prerounding ? value_f(*o.ctx->prerounding, i) : e.value;
+          const double tol = 0.5 * format_ulp(expected.dtype(), pre) + bscale * o.ctx->budget->data<double>()[i];
+          const double err = std::fabs(a.value - pre);
+          violates = !(err <= tol);
+          ratio = tol > 0 ? err / tol : (err > 0 ? kInf : 0.0);
+          if (budget_ulps > 0) ratio = std::min(ratio, static_cast<double>(d) / static_cast<double>(budget_ulps));
+        } else if (rk.nan || d == kUlpInfinite) {
           // NaN mismatch or an Inf on one side: atol + rtol*|Inf| would excuse the latter.
           ratio = kInf;
           violates = true;
@@ -375,8 +393,23 @@ int64_t allowed_count(double rho, int64_t n) {
   return static_cast<int64_t>(std::ceil(v));
 }
 
+double format_ulp(DType dt, double x) {
+  int mant = 52, emin = -1022;
+  switch (dt) {
+    case DType::bf16: mant = 7; emin = -126; break;
+    case DType::fp16: mant = 10; emin = -14; break;
+    case DType::fp32: mant = 23; emin = -126; break;
+    default: break;
+  }
+  const double ax = std::fabs(x);
+  int e = emin;
+  if (ax > 0 && std::isfinite(ax)) e = std::max(std::ilogb(ax), emin);
+  return std::ldexp(1.0, e - mant);
+}
+
 CheckResult compare_tensor(const std::string& name, const Tensor& expected, const Tensor& actual,
-                           const Contract& contract, const std::vector<uint8_t>* row_mask) {
+                           const Contract& contract, const std::vector<uint8_t>* row_mask,
+                           const CompareContext* ctx) {
   const std::string cstr = contract.str();
   using K = Contract::Kind;
   if (contract.kind == K::none || contract.kind == K::untouched)
@@ -384,9 +417,20 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
   const std::string problem = pair_problem(expected, actual, row_mask, "row mask");
   if (!problem.empty()) return fail_early(name, cstr, problem);
 
+  if (contract.kind == K::ulp_or_budget) {
+    if (ctx == nullptr || ctx->budget == nullptr)
+      return fail_early(name, cstr, "contract " + cstr + " needs the reference's abs-dot budget /budget/" + name);
+    auto same_numel = [&](const Tensor& t) { return t.numel() == expected.numel(); };
+    if (ctx->budget->dtype() != DType::fp64 || !same_numel(*ctx->budget))
+      return fail_early(name, cstr, "/budget/" + name + " must be float64 with one value per element");
+    if (ctx->prerounding && ((ctx->prerounding->dtype() != DType::fp64 && ctx->prerounding->dtype() != DType::fp32) ||
+                             !same_numel(*ctx->prerounding)))
+      return fail_early(name, cstr, "/prerounding/" + name + " must be float32/64 with one value per element");
+  }
   ScanOptions o;
   o.row_mask = row_mask;
   o.contract = &contract;
+  o.ctx = ctx;
   Scan s;
   run_scan(expected, actual, o, &s);
 
@@ -447,6 +491,7 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
                     std::to_string(allowed) + " (" + fmt_pct(contract.max_ratio) + ")";
       break;
     }
+    case K::ulp_or_budget:
     case K::abs_rel: {
       const int64_t allowed = allowed_count(contract.max_ratio, m.numel);
       // A NaN where the reference has a number (or the reverse) is a hard failure: the ratio
@@ -464,6 +509,8 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
         std::string why;
         if (b.rank.nan || b.rank.ulp == kUlpInfinite) {
           why = fmt_dist(t, b.rank.nan ? -1 : b.rank.ulp);
+        } else if (contract.kind == K::ulp_or_budget) {
+          why = fmt_dist(t, b.rank.ulp) + fmt::format(", {:.3g}x its error budget", s.max_tol_ratio);
         } else {
           why = fmt::format("|err| {:.9g} > tol {:.9g}", b.abs_err, tol);  // 9 digits: boundary cases
         }

@@ -60,8 +60,19 @@ int64_t allowed_count(double rho, int64_t n);
 //              : violations / allowed (+inf if allowed is 0, or on a NaN mismatch).
 // * none, untouched: a failed result "contract X cannot be used for an output".
 // Metrics are filled for every compared output whatever the verdict; `message` only on failure.
+// * ulp_or_budget: see contract.h; needs ctx with the budget tensor (and the pre-rounding tensor
+//              when the reference recorded one; otherwise pre = expected). Violations as abs_rel;
+//              margin = max over elements of min(d_ulp / ulps, |a - pre| / tol).
+struct CompareContext {
+  const Tensor* prerounding = nullptr;  // same logical shape as the output, fp64 or fp32
+  const Tensor* budget = nullptr;       // abs-dot sums A, fp64
+  int64_t k = 1;                        // the contract's k_dim of the problem
+};
 CheckResult compare_tensor(const std::string& name, const Tensor& expected, const Tensor& actual,
-                           const Contract& contract, const std::vector<uint8_t>* row_mask = nullptr);
+                           const Contract& contract, const std::vector<uint8_t>* row_mask = nullptr,
+                           const CompareContext* ctx = nullptr);
+// Spacing of `dt` (bf16, fp16, fp32, fp64) at |x|, subnormal spacing below the normal range.
+double format_ulp(DType dt, double x);
 
 // `untouched`: every row with touched[row] == 0 is byte-identical to `before` (NaN payloads
 // included). Metrics cover the untouched rows; mismatches are the changed logical elements and

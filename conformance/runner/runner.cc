@@ -114,11 +114,17 @@ Bundle load_or_make_bundle(const CaseSpec& cs) {
 std::vector<CheckResult> score_outputs(const KernelDecl& decl, const Bundle& b, const TensorMap& actual) {
   std::vector<CheckResult> checks;
   for (const auto& td : decl.tensors) {
+    // Error budgets and unrounded values the reference recorded for this output, if any.
+    CompareContext ctx;
+    if (auto it = b.prerounding.find(td.name); it != b.prerounding.end()) ctx.prerounding = &it->second;
+    if (auto it = b.budget.find(td.name); it != b.budget.end()) ctx.budget = &it->second;
+    if (!td.contract.k_dim.empty()) ctx.k = b.problem.dim(td.contract.k_dim);
     if (td.role == Role::out) {
-      checks.push_back(compare_tensor(td.name, b.outputs.at(td.name), actual.at(td.name), td.contract));
+      checks.push_back(compare_tensor(td.name, b.outputs.at(td.name), actual.at(td.name), td.contract, nullptr, &ctx));
     } else if (td.role == Role::inout) {
       const auto& mask = b.touched.at(td.name);
-      checks.push_back(compare_tensor(td.name, b.inout_after.at(td.name), actual.at(td.name), td.contract, &mask));
+      checks.push_back(
+          compare_tensor(td.name, b.inout_after.at(td.name), actual.at(td.name), td.contract, &mask, &ctx));
       checks.push_back(check_untouched(td.name + ".untouched", b.inout_before.at(td.name), actual.at(td.name), mask));
     }
   }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace kcs {
 
@@ -14,6 +15,11 @@ struct Contract {
     int_code,   // |code diff| <= max_diff everywhere and ratio(diff != 0) <= max_ratio
     abs_rel,    // |a-e| <= atol + rtol*|e| for all but ratio <= max_ratio of elements
     untouched,  // bytes outside the touched rows equal `before` (implicit for every inout tensor)
+    // Spec §10.4 single-GEMM rule: an element passes if d_ulp(a, e) <= ulps, or if
+    // |a - pre| <= 1/2 ulp_T(pre) + budget_c * K * 2^-24 * A, where pre is the reference's
+    // unrounded value (/prerounding/<name>), A its abs-dot (/budget/<name>) and K the problem
+    // dimension `k_dim` (1 when k_dim is empty). At most ratio max_ratio may fail both.
+    ulp_or_budget,
   };
   Kind kind = Kind::none;
   int64_t ulps = 0;
@@ -21,16 +27,47 @@ struct Contract {
   double max_ratio = 0;
   double atol = 0;
   double rtol = 0;
+  double budget_c = 0;
+  std::string k_dim;
 
-  static Contract Exact() { return {Kind::exact, 0, 0, 0, 0, 0}; }
-  static Contract MaxUlp(int64_t n) { return {Kind::max_ulp, n, 0, 0, 0, 0}; }
-  static Contract IntCode(double max_diff, double max_ratio) { return {Kind::int_code, 0, max_diff, max_ratio, 0, 0}; }
-  static Contract AbsRel(double atol, double rtol, double max_ratio) {
-    return {Kind::abs_rel, 0, 0, max_ratio, atol, rtol};
+  static Contract Exact() { return make(Kind::exact); }
+  static Contract MaxUlp(int64_t n) {
+    Contract c = make(Kind::max_ulp);
+    c.ulps = n;
+    return c;
   }
-  static Contract Untouched() { return {Kind::untouched, 0, 0, 0, 0, 0}; }
+  static Contract IntCode(double max_diff, double max_ratio) {
+    Contract c = make(Kind::int_code);
+    c.max_diff = max_diff;
+    c.max_ratio = max_ratio;
+    return c;
+  }
+  static Contract AbsRel(double atol, double rtol, double max_ratio) {
+    Contract c = make(Kind::abs_rel);
+    c.atol = atol;
+    c.rtol = rtol;
+    c.max_ratio = max_ratio;
+    return c;
+  }
+  static Contract Untouched() { return make(Kind::untouched); }
+  static Contract UlpOrBudget(int64_t ulps, double budget_c, std::string k_dim, double max_ratio = 0) {
+    Contract c = make(Kind::ulp_or_budget);
+    c.ulps = ulps;
+    c.budget_c = budget_c;
+    c.k_dim = std::move(k_dim);
+    c.max_ratio = max_ratio;
+    return c;
+  }
 
-  std::string str() const;  // "exact", "max_ulp(1)", "int_code(1, 1%)", "abs_rel(1e-4, 0.0078125, 0.5%)"
+  std::string str() const;
+  bool needs_budget() const { return kind == Kind::ulp_or_budget; }
+
+ private:
+  static Contract make(Kind k) {
+    Contract c;
+    c.kind = k;
+    return c;
+  }  // "exact", "max_ulp(1)", "int_code(1, 1%)", "abs_rel(1e-4, 0.0078125, 0.5%)"
 };
 
 }  // namespace kcs

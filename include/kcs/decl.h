@@ -58,6 +58,13 @@ struct TensorDecl {
   std::string doc;
 };
 
+// Builders that keep declarations short and readable.
+TensorDecl input(std::string name, DType dtype, std::vector<std::string> shape, std::string doc);
+TensorDecl output(std::string name, DType dtype, std::vector<std::string> shape, Contract contract, std::string doc);
+TensorDecl inout(std::string name, DType dtype, std::vector<std::string> shape, Contract contract, std::string doc);
+// The same tensor with its dtype chosen by a string attribute (whose values are dtype names).
+TensorDecl dtype_from(TensorDecl t, std::string attr);
+
 struct AttrDecl {
   enum class Kind { integer, real, choice };
   std::string name;
