@@ -10,9 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <ostream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +35,12 @@ inline Tier env_tier() {
 struct Param {
   std::string kernel, case_id, backend, tile;
 };
+
+inline void PrintTo(const Param& p, std::ostream* os) {
+  *os << p.case_id;
+  if (!p.backend.empty()) *os << " on " << p.backend;
+  if (!p.tile.empty()) *os << " tile " << p.tile;
+}
 
 inline std::string sanitize(const std::string& s) {
   std::string o;
@@ -73,8 +81,21 @@ inline std::vector<Param> case_params(const std::string& kernel) {
   return out;
 }
 
+// One parameter per committed bundle file of the kernel (whatever its tier).
+inline std::vector<Param> bundle_params(const std::string& kernel) {
+  std::vector<Param> out;
+  const std::filesystem::path dir = std::filesystem::path(bundle_dir()) / kernel;
+  if (!std::filesystem::is_directory(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".h5") out.push_back({kernel, e.path().stem().string(), "", ""});
+  std::sort(out.begin(), out.end(), [](const Param& a, const Param& b) { return a.case_id < b.case_id; });
+  return out;
+}
+
 inline std::string param_name(const testing::TestParamInfo<Param>& i) {
-  std::string n = sanitize(i.param.case_id.substr(i.param.kernel.size() + 1));
+  const std::string prefix = i.param.kernel + ".";
+  const std::string& id = i.param.case_id;
+  std::string n = sanitize(id.compare(0, prefix.size(), prefix) == 0 ? id.substr(prefix.size()) : id);
   if (!i.param.backend.empty()) n += "__" + i.param.backend;
   if (!i.param.tile.empty()) n += "__" + sanitize(i.param.tile);
   return n;
@@ -104,6 +125,7 @@ inline TensorMap call(const KernelDecl& decl, const Bundle& b, Backend& be, cons
 
 class Conformance : public testing::TestWithParam<Param> {};
 class CaseTest : public testing::TestWithParam<Param> {};
+class BundleTest : public testing::TestWithParam<Param> {};
 
 inline void run_conformance(const Param& p) {
   const Catalog& c = catalog(p.kernel);
@@ -163,9 +185,8 @@ inline void run_tile_invariance(const Param& p) {
 
 inline void run_bundle_fresh(const Param& p) {
   const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
-  ASSERT_NE(cs, nullptr);
+  ASSERT_NE(cs, nullptr) << "committed bundle " << p.case_id << ".h5 matches no case of the catalog: remove it";
   const std::string path = committed_bundle_path(*cs);
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no committed bundle for this case";
   const Bundle committed = read_bundle(path);
   const Bundle fresh = make_bundle(*cs);
   auto same = [&](const TensorMap& a, const TensorMap& b2, const char* group) {
@@ -192,9 +213,13 @@ inline void run_bundle_fresh(const Param& p) {
   TEST_P(Conformance, MeetsContracts) { kcs::suite::run_conformance(GetParam()); }                              \
   TEST_P(CaseTest, Deterministic) { kcs::suite::run_determinism(GetParam()); }                                  \
   TEST_P(CaseTest, TileInvariant) { kcs::suite::run_tile_invariance(GetParam()); }                              \
-  TEST_P(CaseTest, CommittedBundleFresh) { kcs::suite::run_bundle_fresh(GetParam()); }                          \
+  using kcs::suite::BundleTest;                                                                                  \
+  TEST_P(BundleTest, CommittedBundleFresh) { kcs::suite::run_bundle_fresh(GetParam()); }                        \
   INSTANTIATE_TEST_SUITE_P(kernel_id, Conformance, testing::ValuesIn(kcs::suite::conformance_params(#kernel_id)), \
                            kcs::suite::param_name);                                                              \
   INSTANTIATE_TEST_SUITE_P(kernel_id, CaseTest, testing::ValuesIn(kcs::suite::case_params(#kernel_id)),          \
                            kcs::suite::param_name);                                                              \
+  INSTANTIATE_TEST_SUITE_P(kernel_id, BundleTest, testing::ValuesIn(kcs::suite::bundle_params(#kernel_id)),      \
+                           kcs::suite::param_name);                                                              \
+  GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BundleTest);                                                    \
   }
