@@ -81,31 +81,52 @@ Bundle q8_bundle(int64_t rows, int64_t n, const std::string& x_dtype = "bfloat16
   return b;
 }
 
+// Field by field rather than aggregate init, so the test does not depend on TensorDecl's layout.
+kcs::TensorDecl tensor(const std::string& name, Role role, DType dtype, std::vector<std::string> shape) {
+  kcs::TensorDecl t;
+  t.name = name;
+  t.role = role;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  if (role != Role::in) t.contract = Contract::Exact();
+  return t;
+}
+
+AttrDecl attr(const std::string& name, AttrDecl::Kind kind, const std::string& def,
+              std::vector<std::string> choices = {}) {
+  AttrDecl a;
+  a.name = name;
+  a.kind = kind;
+  a.default_value = def;
+  a.choices = std::move(choices);
+  return a;
+}
+
 // A kernel the registry does not hold: every dtype, an inout tensor, integer/real attributes.
 const KernelDecl& probe_decl() {
   static const KernelDecl d = [] {
     KernelDecl k;
     k.id = "kcs_probe";
     k.title = "fixture schema probe (tests only)";
-    k.dims = {{"rows", "rows", 0}, {"n", "row length", 4}};
-    k.attrs = {
-        {"start_pos", AttrDecl::Kind::integer, "0", {}, "an integer kernel argument"},
-        {"eps", AttrDecl::Kind::real, "1e-6", {}, "a real kernel argument"},
-        {"mode", AttrDecl::Kind::choice, "fast", {"fast", "slow"}, "a mode flag"},
-    };
+    k.dims.resize(2);
+    k.dims[0].name = "rows";
+    k.dims[1].name = "n";
+    k.dims[1].min = 4;
+    k.attrs = {attr("start_pos", AttrDecl::Kind::integer, "0"), attr("eps", AttrDecl::Kind::real, "1e-6"),
+               attr("mode", AttrDecl::Kind::choice, "fast", {"fast", "slow"})};
     k.tensors = {
-        {"a_bf16", Role::in, DType::bf16, "", {"rows", "n"}, {}, ""},
-        {"b_fp16", Role::in, DType::fp16, "", {"rows", "n"}, {}, ""},
-        {"c_fp32", Role::in, DType::fp32, "", {"rows", "n"}, {}, ""},
-        {"d_fp64", Role::in, DType::fp64, "", {"rows", "n"}, {}, ""},
-        {"e_i8", Role::in, DType::i8, "", {"rows", "n"}, {}, ""},
-        {"f_u8", Role::in, DType::u8, "", {"rows", "n"}, {}, ""},
-        {"g_i32", Role::in, DType::i32, "", {"rows", "n"}, {}, ""},
-        {"h_i64", Role::in, DType::i64, "", {"rows", "n"}, {}, ""},
-        {"i_e2m1", Role::in, DType::e2m1x2, "", {"rows", "n/2"}, {}, ""},
-        {"j_sf", Role::in, DType::ue4m3x4, "", {"rows", "n/4"}, {}, ""},
-        {"o_fp32", Role::out, DType::fp32, "", {"rows", "n"}, Contract::Exact(), ""},
-        {"cache", Role::inout, DType::bf16, "", {"rows", "n"}, Contract::Exact(), ""},
+        tensor("a_bf16", Role::in, DType::bf16, {"rows", "n"}),
+        tensor("b_fp16", Role::in, DType::fp16, {"rows", "n"}),
+        tensor("c_fp32", Role::in, DType::fp32, {"rows", "n"}),
+        tensor("d_fp64", Role::in, DType::fp64, {"rows", "n"}),
+        tensor("e_i8", Role::in, DType::i8, {"rows", "n"}),
+        tensor("f_u8", Role::in, DType::u8, {"rows", "n"}),
+        tensor("g_i32", Role::in, DType::i32, {"rows", "n"}),
+        tensor("h_i64", Role::in, DType::i64, {"rows", "n"}),
+        tensor("i_e2m1", Role::in, DType::e2m1x2, {"rows", "n/2"}),
+        tensor("j_sf", Role::in, DType::ue4m3x4, {"rows", "n/4"}),
+        tensor("o_fp32", Role::out, DType::fp32, {"rows", "n"}),
+        tensor("cache", Role::inout, DType::bf16, {"rows", "n"}),
     };
     return k;
   }();
