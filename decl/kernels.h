@@ -6,5 +6,14 @@
 namespace kcs {
 
 const KernelDecl& q8_decl();
+const KernelDecl& gemm_bf16_decl();
+const KernelDecl& hadamard_decl();
+const KernelDecl& gemm_i8_decl();
+const KernelDecl& scatter_decl();
+const KernelDecl& softmax_pool_decl();
+const KernelDecl& nvfp4_quant_decl();
+const KernelDecl& rmsnorm_decl();
+const KernelDecl& layernorm_decl();
+const KernelDecl& rope_decl();
 
 }  // namespace kcs

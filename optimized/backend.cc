@@ -9,6 +9,15 @@ template <Isa I>
 std::map<std::string, KernelFn> isa_table() {
   return {
       {"q8", [](const Invocation& inv) { return opt::q8(inv, I); }},
+      {"gemm_bf16", [](const Invocation& inv) { return opt::gemm_bf16(inv, I); }},
+      {"hadamard", [](const Invocation& inv) { return opt::hadamard(inv, I); }},
+      {"nvfp4_quant", [](const Invocation& inv) { return opt::nvfp4_quant(inv, I); }},
+      {"gemm_i8", [](const Invocation& inv) { return opt::gemm_i8(inv, I); }},
+      {"scatter", [](const Invocation& inv) { return opt::scatter(inv, I); }},
+      {"softmax_pool", [](const Invocation& inv) { return opt::softmax_pool(inv, I); }},
+      {"rmsnorm", [](const Invocation& inv) { return opt::rmsnorm(inv, I); }},
+      {"layernorm", [](const Invocation& inv) { return opt::layernorm(inv, I); }},
+      {"rope", [](const Invocation& inv) { return opt::rope(inv, I); }},
   };
 }
 

@@ -7,5 +7,14 @@
 namespace kcs::opt {
 
 Status q8(const Invocation& inv, Isa isa);
+Status gemm_bf16(const Invocation& inv, Isa isa);
+Status hadamard(const Invocation& inv, Isa isa);
+Status nvfp4_quant(const Invocation& inv, Isa isa);
+Status gemm_i8(const Invocation& inv, Isa isa);
+Status scatter(const Invocation& inv, Isa isa);
+Status softmax_pool(const Invocation& inv, Isa isa);
+Status rmsnorm(const Invocation& inv, Isa isa);
+Status layernorm(const Invocation& inv, Isa isa);
+Status rope(const Invocation& inv, Isa isa);
 
 }  // namespace kcs::opt

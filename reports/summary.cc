@@ -1,11 +1,13 @@
 #include "reports/summary.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
 
 #include "conformance/runner/results.h"
+#include "reports/model.h"
 
 namespace kcs {
 
@@ -43,12 +45,7 @@ std::vector<SummaryRow> summarize(const nlohmann::json& results) {
   return out;
 }
 
-static std::string margin_str(double m) {
-  if (std::isinf(m)) return "inf";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", m);
-  return buf;
-}
+static std::string margin_str(double m) { return fmt_margin(m); }
 
 std::string summary_table(const nlohmann::json& results) {
   std::ostringstream os;
@@ -68,49 +65,216 @@ std::string summary_table(const nlohmann::json& results) {
 std::string markdown_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>' || c == '[' || c == ']' || c == '\\')
+    if (c == '|' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>' || c == '[' || c == ']' || c == '\\' ||
+        c == '&')
       out += '\\';
-    out += c == '\n' ? ' ' : c;
+    out += c == '\n' || c == '\r' ? ' ' : c;
   }
   return out;
 }
 
-std::string summary_markdown(const nlohmann::json& results) {
+std::string markdown_code(const std::string& s) {
+  // A fence longer than the longest backtick run inside; | escaped so that tables keep their cells
+  // (GFM removes the backslash inside code in a table cell).
+  size_t longest = 0, run = 0;
+  std::string body;
+  for (char c : s) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+    if (c == '|') body += '\\';
+    body += c == '\n' || c == '\r' ? ' ' : c;
+  }
+  if (body.empty()) return "";
+  const std::string fence(longest + 1, '`');
+  const bool pad = body.front() == '`' || body.back() == '`';
+  return fence + (pad ? " " : "") + body + (pad ? " " : "") + fence;
+}
+
+static void markdown_drift(std::ostringstream& os, const DriftReport& d) {
+  os << "\n## Drift against the baseline\n\n";
+  os << (d.drift.empty() ? "**No drift.**" : "**" + std::to_string(d.drift.size()) + " drifted.**") << " Compared "
+     << d.compared_runs << " runs, " << d.compared_checks << " checks.\n\n";
+  for (const auto& n : d.notes) os << "- " << markdown_escape(n) << "\n";
+  auto table = [&](const char* title, const std::vector<DriftItem>& v) {
+    if (v.empty()) return;
+    os << "\n### " << title << " (" << v.size() << ")\n\n| kind | kernel / case | backend | variant | output | detail |\n"
+       << "|---|---|---|---|---|---|\n";
+    for (size_t i = 0; i < v.size() && i < 1000; ++i) {
+      const auto& x = v[i];
+      os << "| " << markdown_escape(x.kind) << " | " << markdown_code(x.case_id.empty() ? x.kernel : x.case_id) << " | "
+         << markdown_escape(x.backend) << " | " << markdown_escape(x.variant) << " | " << markdown_code(x.output)
+         << " | " << markdown_escape(x.detail) << " |\n";
+    }
+    if (v.size() > 1000) os << "\n... and " << v.size() - 1000 << " more.\n";
+  };
+  table("Drifted (worse than the baseline)", d.drift);
+  table("New, not in the baseline (not drift)", d.fresh);
+  table("Better than the baseline (regenerate it to keep the gain)", d.improved);
+  table("optimized ran another ISA than the baseline (informational)", d.other_isa);
+}
+
+std::string report_markdown(const nlohmann::json& results, const DriftReport* drift, size_t max_failures) {
+  using nlohmann::json;
+  const ReportModel model = build_model(results);
   std::ostringstream os;
-  const auto& m = results.at("machine");
-  os << "# kcs conformance summary\n\n";
-  os << "- tier: " << results.value("tier", "") << "\n";
-  os << "- date: " << results.value("date", "") << "\n";
-  os << "- kcs " << results.value("kcs_version", "") << ", spec " << results.value("spec_version", "") << ", "
-     << markdown_escape(results.value("compiler", "")) << "\n";
+  const json& m = results.value("machine", json::object());
+  os << "# kcs accuracy report\n\n";
+  os << "- tier: " << markdown_escape(results.value("tier", "")) << "\n";
+  os << "- date: " << markdown_escape(results.value("date", "")) << "\n";
+  os << "- kcs " << markdown_escape(results.value("kcs_version", "")) << ", spec "
+     << markdown_escape(results.value("spec_version", "")) << ", " << markdown_escape(results.value("compiler", ""))
+     << "\n";
+  os << "- command: " << markdown_code(results.value("command", "")) << "\n";
   os << "- CPU: " << markdown_escape(m.value("cpu", "")) << "\n";
   std::string feats;
-  for (const auto& f : m.at("features")) feats += (feats.empty() ? "" : " ") + f.get<std::string>();
-  os << "- features: " << feats << "\n";
-  for (const auto& [isa, v] : m.at("isa").items())
-    os << "- " << isa << ": " << (v.value("runnable", false) ? "runs here" : "skipped, " + v.value("reason", ""))
-       << "\n";
-  os << "\n| kernel | backend | runs | passed | failed | errors | skipped | worst margin |\n";
-  os << "|---|---|---:|---:|---:|---:|---:|---:|\n";
-  for (const auto& s : summarize(results))
-    os << "| " << markdown_escape(s.kernel) << " | " << markdown_escape(s.backend) << " | " << s.runs << " | "
-       << s.passed << " | " << s.failed << " | " << s.errors << " | " << s.skipped
-       << (s.skipped ? " (" + markdown_escape(s.skip_reason) + ")" : "") << " | " << margin_str(s.worst_margin)
-       << " |\n";
-  os << "\nMargin = observed error / allowed error of the binding contract (<= 1 passes; 0 = bit-exact).\n";
-
-  bool any = false;
-  for (const auto& r : results.at("runs")) {
-    const std::string v = r.at("verdict");
-    if (v != "failed" && v != "error") continue;
-    if (!any) os << "\n## Failures\n\n";
-    any = true;
-    os << "- **" << markdown_escape(r.at("case")) << "** on " << markdown_escape(r.at("backend")) << " (tile "
-       << markdown_escape(r.at("tile")) << "): " << markdown_escape(r.value("reason", "")) << "  \n  repro: `"
-       << r.value("repro", "") << "`\n";
+  for (const auto& f : m.value("features", json::array()))
+    feats += (feats.empty() ? "" : " ") + (f.is_string() ? f.get<std::string>() : f.dump());
+  os << "- features: " << markdown_escape(feats) << "\n";
+  const json isas = m.value("isa", json::object());
+  for (const auto& [isa, v] : isas.items()) {
+    auto it = model.backend_runs.find(isa);
+    os << "- " << markdown_escape(isa) << ": "
+       << (v.value("runnable", false) ? "runs here" : "skipped, " + markdown_escape(v.value("reason", ""))) << " ("
+       << (it == model.backend_runs.end() ? 0 : it->second) << " runs executed)\n";
   }
-  if (!any) os << "\nNo failures.\n";
+  os << "\n" << model.runs << " runs (" << model.passed << " passed, " << model.failed << " failed, " << model.errors
+     << " errors, " << model.skipped << " skipped), " << model.checks << " checks, worst margin "
+     << margin_str(model.checks ? model.worst_margin : 0) << ".\n";
+
+  os << "\n## Overview\n\n";
+  if (model.overview.empty()) {
+    os << "No runs in these results.\n";
+  } else {
+    os << "| kernel | backend | runs | passed | failed | errors | skipped | checks | worst margin | max ULP |\n";
+    os << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& s : model.overview) {
+      std::string why;
+      for (const auto& [reason, n] : s.skip_reasons)
+        why += (why.empty() ? " (" : "; ") + (s.skip_reasons.size() > 1 ? std::to_string(n) + ": " : std::string()) +
+               markdown_escape(reason);
+      if (!why.empty()) why += ")";
+      os << "| " << markdown_escape(s.kernel) << " | " << markdown_escape(s.backend) << " | " << s.runs << " | "
+         << s.passed << " | " << s.failed << " | " << s.errors
+         << (s.first_error.empty() ? "" : " (" + markdown_escape(s.first_error) + ")") << " | " << s.skipped << why
+         << " | " << s.checks << " | " << (s.checks ? margin_str(s.worst_margin) + " " + margin_words(s.worst_margin) : "-")
+         << " | " << s.max_ulp << " |\n";
+    }
+  }
+  os << "\nMargin = observed error / allowed error of the binding contract limit (0 exact, ≤ 1 passes, ≥ 0.9 "
+        "passes by a hair, > 1 or inf fails).\n";
+  if (drift) markdown_drift(os, *drift);
+
+  for (const auto& kv : model.kernels) {
+    os << "\n## Kernel " << markdown_code(kv.kernel) << "\n\n" << kv.cases.size() << " cases x " << kv.variants.size()
+       << " variants on " << kv.backends.size() << " backends; variants:";
+    for (const auto& v : kv.variants) os << " " << markdown_code(v);
+    os << "\n";
+    if (!kv.closest.empty()) {
+      os << "\n### Closest to the limit\n\n| case | backends | variant (worst) | output | contract | margin | max ULP |\n"
+         << "|---|---|---|---|---|---:|---:|\n";
+      for (const auto& row : kv.closest) {
+        const json* c = row.check;
+        std::string backends;
+        for (const auto& b : row.backends) backends += (backends.empty() ? "" : ", ") + markdown_escape(b);
+        os << "| " << markdown_code(c->value("case", "")) << " | " << backends << " | "
+           << markdown_escape(variant_name(*c)) << " | " << markdown_code(c->value("output", "")) << " | "
+           << markdown_code(c->value("contract", "")) << " | " << margin_str(number(*c, "margin")) << " | "
+           << c->value("metrics", json::object()).value("max_ulp", int64_t{0}) << " |\n";
+      }
+    }
+    os << "\n### Outputs\n\n| output | backend | contract | passed | cases | worst margin | max abs | max rel | max ULP "
+          "| mismatch (max) | min cosine | min SNR dB | worst case |\n"
+       << "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+    for (const auto& out : kv.outputs)
+      for (const auto& b : kv.backends) {
+        auto it = kv.groups.find({out, b});
+        if (it == kv.groups.end()) continue;
+        const OutputGroup& g = it->second;
+        std::string contracts;
+        for (const auto& c : g.contracts) contracts += (contracts.empty() ? "" : " ") + markdown_code(c);
+        os << "| " << markdown_code(out) << " | " << markdown_escape(b) << " | " << contracts << " | "
+           << g.checks - g.failed << "/" << g.checks << " | " << g.cases << " | " << margin_str(g.worst_margin) << " "
+           << margin_words(g.worst_margin) << " | " << fmt_num(g.max_abs) << " | " << fmt_num(g.max_rel) << " | "
+           << g.max_ulp << " | " << fmt_ratio(g.max_mismatch_ratio) << " | " << fmt_value(g.min_cosine) << " | "
+           << fmt_num(g.min_snr_db) << " | "
+           << (g.worst ? markdown_code(g.worst->value("case", "")) + " " + markdown_escape(variant_name(*g.worst)) : "")
+           << " |\n";
+      }
+    os << "\n### ULP histograms (elements, summed over cases)\n\n| output | backend |";
+    for (int b = 0; b < kUlpBuckets; ++b) os << " " << markdown_escape(ulp_bucket_name(b)) << " |";
+    os << "\n|---|---|";
+    for (int b = 0; b < kUlpBuckets; ++b) os << "---:|";
+    os << "\n";
+    for (const auto& out : kv.outputs)
+      for (const auto& b : kv.backends) {
+        auto it = kv.groups.find({out, b});
+        if (it == kv.groups.end()) continue;
+        os << "| " << markdown_code(out) << " | " << markdown_escape(b) << " |";
+        for (int64_t c : it->second.hist) os << " " << c << " |";
+        os << "\n";
+      }
+    bool any_worst = false;
+    for (const auto& out : kv.outputs)
+      for (const auto& b : kv.backends) {
+        auto it = kv.groups.find({out, b});
+        if (it == kv.groups.end() || !it->second.worst) continue;
+        const json& w = it->second.worst->value("metrics", json::object()).value("worst", json::array());
+        if (!w.is_array() || w.empty()) continue;
+        if (!any_worst) os << "\n### Worst elements (of the worst case per output and backend)\n\n";
+        any_worst = true;
+        os << "- " << markdown_code(out) << " on " << markdown_escape(b) << ", "
+           << markdown_code(it->second.worst->value("case", "")) << " "
+           << markdown_escape(variant_name(*it->second.worst)) << ":";
+        for (size_t i = 0; i < w.size() && i < 3; ++i)
+          os << (i ? ";" : "") << " " << markdown_escape(fmt_index(w[i].value("index", json::array()))) << " expected "
+             << fmt_value(number(w[i], "expected")) << ", got " << fmt_value(number(w[i], "actual")) << " ("
+             << w[i].value("ulp", int64_t{0}) << " ULP)";
+        os << "\n";
+      }
+    os << "\n### Tile configs (max ULP / worst margin)\n\n| output | variant |";
+    for (const auto& b : kv.backends) os << " " << markdown_escape(b) << " |";
+    os << "\n|---|---|";
+    for (size_t i = 0; i < kv.backends.size(); ++i) os << "---:|";
+    os << "\n";
+    for (const auto& out : kv.outputs)
+      for (const auto& v : kv.variants) {
+        std::string row;
+        bool any = false;
+        for (const auto& b : kv.backends) {
+          auto it = kv.tiles.find({out, v, b});
+          if (it == kv.tiles.end()) {
+            row += " - |";
+            continue;
+          }
+          any = true;
+          row += " " + std::to_string(it->second.max_ulp) + " / " + margin_str(it->second.worst_margin) +
+                 (it->second.failed ? " (" + std::to_string(it->second.failed) + " failed)" : "") + " |";
+        }
+        if (any) os << "| " << markdown_code(out) << " | " << markdown_escape(v) << " |" << row << "\n";
+      }
+  }
+
+  if (model.failures.empty()) {
+    os << "\nNo failures.\n";
+  } else {
+    os << "\n## Failures\n\n";
+    for (size_t i = 0; i < model.failures.size() && i < max_failures; ++i) {
+      const json& r = *model.failures[i].run;
+      os << "- **" << markdown_escape(r.value("verdict", "")) << "** " << markdown_code(r.value("case", "")) << " on "
+         << markdown_escape(r.value("backend", "")) << " (" << markdown_escape(variant_name(r))
+         << "): " << markdown_escape(r.value("reason", "")) << "  \n";
+      for (const json* c : model.failures[i].checks)
+        os << "  " << markdown_code(c->value("output", "")) << " " << markdown_code(c->value("contract", ""))
+           << " margin " << margin_str(number(*c, "margin")) << ": " << markdown_escape(c->value("message", ""))
+           << "  \n";
+      os << "  repro: " << markdown_code(r.value("repro", "")) << "\n";
+    }
+    if (model.failures.size() > max_failures)
+      os << "\n... and " << model.failures.size() - max_failures << " more failures (see results.json).\n";
+  }
   return os.str();
 }
+
+std::string summary_markdown(const nlohmann::json& results) { return report_markdown(results, nullptr); }
 
 }  // namespace kcs

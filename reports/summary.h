@@ -1,10 +1,13 @@
-// Summaries of a results JSON: the terminal table printed by `kcs run` and the Markdown
-// summary written beside results.json. (The full HTML report is `kcs report`.)
+// Summaries of a results JSON: the terminal table printed by `kcs run` and the Markdown report
+// written beside results.json (the HTML page is reports/html.h).
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "reports/baseline.h"
 
 namespace kcs {
 
@@ -17,7 +20,12 @@ struct SummaryRow {
 
 std::vector<SummaryRow> summarize(const nlohmann::json& results);
 std::string summary_table(const nlohmann::json& results);     // fixed-width text
-std::string summary_markdown(const nlohmann::json& results);  // Markdown page
-std::string markdown_escape(const std::string& s);
+std::string summary_markdown(const nlohmann::json& results);  // report_markdown without a baseline
+// The Markdown report: overview, drift (when given), per kernel x output x backend metrics, summed
+// ULP histograms, worst elements, tile x backend table, and every failure with its repro line.
+std::string report_markdown(const nlohmann::json& results, const DriftReport* drift = nullptr,
+                            size_t max_failures = 1000);
+std::string markdown_escape(const std::string& s);  // for table cells and text: | * _ ` < > [ ] \ & escaped
+std::string markdown_code(const std::string& s);    // an inline code span that survives backticks and |
 
 }  // namespace kcs

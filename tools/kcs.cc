@@ -15,6 +15,9 @@
 #include "conformance/runner/runner.h"
 #include "kcs/backend.h"
 #include "kcs/cpu.h"
+#include "reports/baseline.h"
+#include "reports/html.h"
+#include "reports/model.h"
 #include "reports/summary.h"
 
 namespace {
@@ -165,6 +168,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
   if (results_path.empty() && !o.out_dir.empty()) results_path = o.out_dir + "/results.json";
   if (!results_path.empty()) write_text_file(results_path, results.dump(1) + "\n");
   if (!o.out_dir.empty()) write_text_file(o.out_dir + "/summary.md", summary_markdown(results));
+  if (!o.out_dir.empty()) write_text_file(o.out_dir + "/index.html", report_html(results));
 
   std::printf("%s", summary_table(results).c_str());
   int failures = 0;
@@ -175,6 +179,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
   if (failures > 50) std::printf("... and %d more failures (see the results file)\n", failures - 50);
   if (!results_path.empty()) std::printf("results: %s\n", results_path.c_str());
   if (!o.out_dir.empty()) std::printf("summary: %s/summary.md\n", o.out_dir.c_str());
+  if (!o.out_dir.empty()) std::printf("report: %s/index.html\n", o.out_dir.c_str());
 
   if (failures) return kExitFail;
   // A backend asked for by name must have run: a skip there is not a pass.
@@ -248,6 +253,45 @@ int cmd_merge(const std::vector<std::string>& inputs, const std::string& out) {
   return 0;
 }
 
+struct ReportOptions {
+  std::vector<std::string> results;
+  std::string baseline, out_dir, write_baseline;
+  bool fail_on_drift = false;
+};
+
+// Exit 0, or kExitFail when --fail-on-drift and something drifted (each drifted output is named).
+int cmd_report(const ReportOptions& o) {
+  if (o.out_dir.empty() && o.write_baseline.empty()) throw Error("kcs report needs --out DIR or --write-baseline FILE");
+  std::vector<nlohmann::json> parts;
+  for (const auto& p : o.results) {
+    parts.push_back(read_json_file(p));
+    if (is_baseline(parts.back())) throw Error(p + " is a baseline, not a results file: pass it with --baseline");
+    validate_results(parts.back(), p);
+  }
+  const nlohmann::json results = parts.size() == 1 ? parts.front() : merge_results(parts);
+  if (o.fail_on_drift && o.baseline.empty()) throw Error("--fail-on-drift needs --baseline");
+  std::unique_ptr<DriftReport> drift;
+  if (!o.baseline.empty()) {
+    const nlohmann::json base = read_json_file(o.baseline);
+    if (!is_baseline(base)) validate_results(base, o.baseline);
+    drift = std::make_unique<DriftReport>(compare_with_baseline(base, results));
+  }
+  if (!o.out_dir.empty()) {
+    write_text_file(o.out_dir + "/index.html", report_html(results, drift.get()));
+    write_text_file(o.out_dir + "/summary.md", report_markdown(results, drift.get()));
+  }
+  if (!o.write_baseline.empty()) write_text_file(o.write_baseline, baseline_text(make_baseline(results)));
+  std::printf("%s", summary_table(results).c_str());
+  if (drift) std::printf("%s", drift_text(*drift).c_str());
+  if (!o.out_dir.empty()) std::printf("report: %s/index.html\nsummary: %s/summary.md\n", o.out_dir.c_str(), o.out_dir.c_str());
+  if (!o.write_baseline.empty()) std::printf("baseline: %s\n", o.write_baseline.c_str());
+  if (drift && drift->has_drift() && o.fail_on_drift) {
+    std::printf("kcs report: %zu drifted against %s (--fail-on-drift)\n", drift->drift.size(), o.baseline.c_str());
+    return kExitFail;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -294,6 +338,14 @@ int main(int argc, char** argv) {
   merge->add_option("inputs", merge_in, "results files")->required();
   merge->add_option("--out,-o", merge_out, "merged results file")->required();
 
+  ReportOptions rep;
+  auto* report = app.add_subcommand("report", "HTML + Markdown accuracy report of results files; drift against a baseline");
+  report->add_option("--results,-r", rep.results, "results file (repeatable: shards are merged)")->required();
+  report->add_option("--baseline", rep.baseline, "earlier results file or baseline (reports/baselines/ci.json)");
+  report->add_flag("--fail-on-drift", rep.fail_on_drift, "exit 1 when anything drifted against the baseline");
+  report->add_option("--out,-o", rep.out_dir, "write index.html and summary.md into this directory");
+  report->add_option("--write-baseline", rep.write_baseline, "write the compact baseline of the results here");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*list) return cmd_list(list_kernels);
@@ -301,6 +353,7 @@ int main(int argc, char** argv) {
     if (*gen) return cmd_gen(gen_kernels, gen_case, gen_tier, gen_out);
     if (*check) return cmd_check(fixture, outputs, check_results, check_backend);
     if (*merge) return cmd_merge(merge_in, merge_out);
+    if (*report) return cmd_report(rep);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kcs: error: %s\n", e.what());
     return kExitUsage;

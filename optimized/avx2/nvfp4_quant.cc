@@ -1,0 +1,265 @@
+// NVFP4 quantizer (spec §6.3), AVX2 + F16C (FMA deliberately unused: w = v * inv is one
+// rounding). Bit-identical to nvfp4_row_reference for every input. Same two passes and steps as
+// optimized/avx512/nvfp4_quant.cc (see there for the arguments); what differs:
+//   * pass 1 does one block (8 groups) per step: the amax tree ends with the 8 maxima in one
+//     ymm, so the scale pipeline runs on exactly one register;
+//   * codes are made in the byte domain, 32 elements at a time: the keys of min(|w|, 6) are
+//     narrowed with vpackusdw / vpsubusw (offset, saturated) / vpackuswb and looked up with two
+//     vpshufb per table (there is no vrangeps: the min is an integer min on the magnitude). The
+//     packs interleave 4-element runs (e0-3, e8-11, ... | e4-7, e12-15, ...), which keeps every
+//     (even, odd) pair adjacent: vpmaddubsw with (1, 16) makes the nibble bytes, and for 64
+//     elements one vpackuswb + vpermq + vpshufb restores element order for a 32-byte store.
+// MXCSR is never touched. Calls no inline helper of the kcs headers (see the AVX-512 file).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+
+#include "optimized/nvfp4_quant.h"
+
+namespace kcs::opt {
+
+namespace {
+
+enum class In { bf16, fp16, fp32 };
+
+inline __m256i set1(int32_t v) { return _mm256_set1_epi32(v); }
+
+// 8 elements widened to binary32 (exact).
+template <In kIn>
+inline __m256 load8(const void* x, int64_t j) {
+  if constexpr (kIn == In::fp32) {
+    return _mm256_loadu_ps(static_cast<const float*>(x) + j);
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(x) + j));
+    if constexpr (kIn == In::bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
+  }
+}
+
+// g[i] holds 8 partial maxima of group i; returns the 8 group maxima in lane order.
+inline __m256i group_max8(const __m256i g[8]) {
+  __m256i h[4];
+  for (int i = 0; i < 4; ++i)  // lane 0 = group 2i, lane 1 = group 2i+1, 4 partials each
+    h[i] = _mm256_max_epu32(_mm256_permute2x128_si256(g[2 * i], g[2 * i + 1], 0x20),
+                            _mm256_permute2x128_si256(g[2 * i], g[2 * i + 1], 0x31));
+  // Lane j: dwords (g_j, g_{j+2}) for t (groups 0..3) and (g_{4+j}, g_{6+j}) for u.
+  __m256i t = _mm256_max_epu32(_mm256_unpacklo_epi32(h[0], h[1]), _mm256_unpackhi_epi32(h[0], h[1]));
+  t = _mm256_max_epu32(t, _mm256_shuffle_epi32(t, 0x4E));
+  __m256i u = _mm256_max_epu32(_mm256_unpacklo_epi32(h[2], h[3]), _mm256_unpackhi_epi32(h[2], h[3]));
+  u = _mm256_max_epu32(u, _mm256_shuffle_epi32(u, 0x4E));
+  // Lane 0: g0 g2 g4 g6, lane 1: g1 g3 g5 g7.
+  const __m256i z = _mm256_unpacklo_epi64(t, u);
+  return _mm256_permutevar8x32_epi32(z, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// The same on 16-bit magnitudes (BF16 / FP16 rows): v[i] holds the 16 of group i. Returns the
+// maxima zero-extended to dwords, in lane order.
+inline __m256i group_max8_u16(const __m256i v[8]) {
+  __m256i h[4];
+  for (int i = 0; i < 4; ++i)  // lane 0 = group 2i, lane 1 = group 2i+1, 8 partials each
+    h[i] = _mm256_max_epu16(_mm256_permute2x128_si256(v[2 * i], v[2 * i + 1], 0x20),
+                            _mm256_permute2x128_si256(v[2 * i], v[2 * i + 1], 0x31));
+  // Lane j: word pairs of (g_j, g_{j+2}) in t and (g_{4+j}, g_{6+j}) in u, halved.
+  const __m256i t = _mm256_max_epu16(_mm256_unpacklo_epi16(h[0], h[1]), _mm256_unpackhi_epi16(h[0], h[1]));
+  const __m256i u = _mm256_max_epu16(_mm256_unpacklo_epi16(h[2], h[3]), _mm256_unpackhi_epi16(h[2], h[3]));
+  // Lane j, qword 0: the maxima of g_j, g_{j+2}, g_{4+j}, g_{6+j}.
+  __m256i z = _mm256_max_epu16(_mm256_unpacklo_epi32(t, u), _mm256_unpackhi_epi32(t, u));
+  z = _mm256_max_epu16(z, _mm256_shuffle_epi32(z, 0x4E));
+  // Zero-extend: lane 0 = g0 g2 g4 g6, lane 1 = g1 g3 g5 g7; then into order.
+  z = _mm256_unpacklo_epi16(z, _mm256_setzero_si256());
+  return _mm256_permutevar8x32_epi32(z, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// Steps 1 (floor) to 5 (inv) for the 8 groups of a block; see the AVX-512 file.
+template <bool kSat>
+inline __m256i scale_codes(__m256i amax_bits, __m256* inv) {
+  uint32_t floor_bits;
+  const float floor_value = kNvfp4AmaxFloor;
+  std::memcpy(&floor_bits, &floor_value, sizeof floor_bits);
+  const __m256i a = _mm256_max_epu32(amax_bits, set1(static_cast<int32_t>(floor_bits)));
+  __m256 scale = _mm256_div_ps(_mm256_castsi256_ps(a), _mm256_set1_ps(6.0f));
+  if constexpr (kSat) scale = _mm256_min_ps(_mm256_set1_ps(kNvfp4ScaleMax), scale);  // keeps NaN
+  const __m256i s = _mm256_castps_si256(scale);
+  const __m256i e = _mm256_srli_epi32(s, 23);
+  const __m256i f = _mm256_and_si256(s, set1(0x7FFFFF));
+  const __m256i f_lsb = _mm256_and_si256(_mm256_srli_epi32(f, 20), set1(1));
+  const __m256i nm = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(f, set1(0x7FFFF)), f_lsb), 20);
+  const __m256i normal = _mm256_add_epi32(_mm256_slli_epi32(_mm256_sub_epi32(e, set1(120)), 3), nm);
+  const __m256i t = _mm256_sub_epi32(set1(141), e);
+  const __m256i mw = _mm256_or_si256(f, set1(0x800000));
+  const __m256i m_lsb = _mm256_and_si256(_mm256_srlv_epi32(mw, t), set1(1));
+  const __m256i half_m1 = _mm256_sub_epi32(_mm256_sllv_epi32(set1(1), _mm256_sub_epi32(t, set1(1))), set1(1));
+  const __m256i sub = _mm256_srlv_epi32(_mm256_add_epi32(_mm256_add_epi32(mw, half_m1), m_lsb), t);
+  __m256i code = _mm256_blendv_epi8(sub, normal, _mm256_cmpgt_epi32(e, set1(120)));
+  const __m256i over = _mm256_cmpgt_epi32(code, set1(127));
+  code = _mm256_blendv_epi8(code, _mm256_or_si256(_mm256_and_si256(code, set1(7)), set1(0x78)), over);
+  const __m256 hi = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(code, 20), set1(120 << 23)));
+  const __m256 lo = _mm256_mul_ps(_mm256_cvtepi32_ps(code), _mm256_set1_ps(0x1p-9f));
+  const __m256 s_hat = _mm256_blendv_ps(hi, lo, _mm256_castsi256_ps(_mm256_cmpgt_epi32(set1(8), code)));
+  *inv = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_max_ps(s_hat, _mm256_set1_ps(kNvfp4InvFloor)));
+  return code;
+}
+
+// Four dword vectors (32 elements) narrowed to bytes in the pack order e0-3, e8-11, e16-19,
+// e24-27 | e4-7, e12-15, e20-23, e28-31 (signed saturation keeps -1 masks).
+inline __m256i narrow_s(const __m256i d[4]) {
+  return _mm256_packs_epi16(_mm256_packs_epi32(d[0], d[1]), _mm256_packs_epi32(d[2], d[3]));
+}
+
+// Byte codes (sign included) of 32 elements w[0..3], in narrow_s order. The threshold counts are
+// table lookups on the keys of m = bits(min(|w|, 6)) as in the AVX-512 file (floor key - 499 and,
+// for even, ceiling key - 500, both 0..19 after the 16-bit saturating subtraction), here with
+// bytes and two vpshufb per table (entries 0..15 and 16..19). A NaN |w| would clamp to 6; blocks
+// with a NaN amax zero those codes.
+template <bool kAway>
+inline __m256i e2m1_codes32(const __m256 w[4], bool may_nan) {
+  __m256i m[4];
+  for (int i = 0; i < 4; ++i)
+    m[i] = _mm256_min_epu32(_mm256_and_si256(_mm256_castps_si256(w[i]), set1(0x7FFFFFFF)), set1(0x40C00000));
+  // Keys >> 21 (<= 518) narrowed to bytes with the offset taken off on the way.
+  auto keys = [&](int32_t add, int16_t off) {
+    __m256i k[4];
+    for (int i = 0; i < 4; ++i) k[i] = _mm256_srli_epi32(_mm256_add_epi32(m[i], set1(add)), 21);
+    const __m256i o = _mm256_set1_epi16(off);
+    return _mm256_packus_epi16(_mm256_subs_epu16(_mm256_packus_epi32(k[0], k[1]), o),
+                               _mm256_subs_epu16(_mm256_packus_epi32(k[2], k[3]), o));
+  };
+  // Table lookup of a 0..19 key: the second vpshufb sees key - 16, whose bit 7 is set below 16
+  // (vpshufb then gives 0); the first uses the low 4 bits, so its result for 16..19 is an entry
+  // <= the true one and the max picks the right value.
+  auto lut = [](__m256i key, __m256i lo, __m256i hi) {
+    return _mm256_max_epu8(_mm256_shuffle_epi8(lo, key), _mm256_shuffle_epi8(hi, _mm256_sub_epi8(key, _mm256_set1_epi8(16))));
+  };
+  const __m256i k = keys(0, 499);
+  __m256i idx;
+  if constexpr (kAway) {
+    const __m256i lo = _mm256_setr_epi8(0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 5,  //
+                                        0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 5);
+    const __m256i hi = _mm256_setr_epi8(6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                        6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    idx = lut(k, lo, hi);
+  } else {
+    const __m256i ge_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2,  //
+                                           0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2);
+    const __m256i ge_hi = _mm256_setr_epi8(3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                           3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i gt_lo = _mm256_setr_epi8(0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3,  //
+                                           0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3);
+    const __m256i gt_hi = _mm256_setr_epi8(3, 3, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                           3, 3, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    idx = _mm256_add_epi8(lut(k, ge_lo, ge_hi), lut(keys(0x1FFFFF, 500), gt_lo, gt_hi));
+  }
+  if (may_nan) {
+    __m256i ord[4];
+    for (int i = 0; i < 4; ++i) ord[i] = _mm256_castps_si256(_mm256_cmp_ps(w[i], w[i], _CMP_ORD_Q));
+    idx = _mm256_and_si256(idx, narrow_s(ord));
+  }
+  __m256i neg[4];
+  for (int i = 0; i < 4; ++i) neg[i] = _mm256_castps_si256(_mm256_cmp_ps(w[i], _mm256_setzero_ps(), _CMP_LT_OQ));
+  return _mm256_or_si256(idx, _mm256_and_si256(narrow_s(neg), _mm256_set1_epi8(8)));
+}
+
+// Two narrow_s-ordered code vectors (64 elements) -> 32 packed bytes in element order.
+inline __m256i pack64(__m256i a, __m256i b) {
+  const __m256i nib = _mm256_set1_epi16(0x1001);  // even + 16 * odd
+  // Words: lane 0 = pairs 0 1 4 5 8 9 12 13, lane 1 = pairs 2 3 6 7 10 11 14 15 (of a, then of b).
+  const __m256i r = _mm256_packus_epi16(_mm256_maddubs_epi16(a, nib), _mm256_maddubs_epi16(b, nib));
+  const __m256i q = _mm256_permute4x64_epi64(r, 0xD8);  // [a lane 0, a lane 1 | b lane 0, b lane 1]
+  const __m256i order = _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15,  //
+                                         0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
+  return _mm256_shuffle_epi8(q, order);
+}
+
+// Two passes per chunk of blocks, as in the AVX-512 file: scales first (independent steps),
+// then codes from L1.
+constexpr int64_t kChunkBlocks = 16;
+
+template <In kIn, bool kAway, bool kSat>
+void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf) {
+  alignas(32) float inv[kChunkBlocks * 8];
+  for (int64_t c0 = kb0; c0 < kb1; c0 += kChunkBlocks) {
+    const int64_t c1 = c0 + kChunkBlocks < kb1 ? c0 + kChunkBlocks : kb1;
+    __m256i nan_groups = _mm256_setzero_si256();
+    for (int64_t kb = c0; kb < c1; ++kb) {
+      __m256i amax;
+      if constexpr (kIn == In::fp32) {
+        const float* xf = static_cast<const float*>(x) + kb * 128;
+        __m256i gmax[8];
+        const __m256i abs_mask = set1(0x7FFFFFFF);
+        for (int g = 0; g < 8; ++g)
+          gmax[g] = _mm256_max_epu32(
+              _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xf + g * 16)), abs_mask),
+              _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xf + g * 16 + 8)), abs_mask));
+        amax = group_max8(gmax);
+      } else {
+        const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
+        __m256i mag[8];
+        for (int g = 0; g < 8; ++g)
+          mag[g] = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xh + g * 16)),
+                                    _mm256_set1_epi16(0x7FFF));
+        amax = group_max8_u16(mag);
+        // To binary32 bits: BF16 is the top half; vcvtph2ps quiets a signalling NaN, which the
+        // division does anyway.
+        if constexpr (kIn == In::bf16)
+          amax = _mm256_slli_epi32(amax, 16);
+        else
+          amax = _mm256_castps_si256(
+              _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(amax), _mm256_extracti128_si256(amax, 1))));
+      }
+      nan_groups = _mm256_or_si256(nan_groups, _mm256_cmpgt_epi32(amax, set1(0x7F800000)));  // |bits| < 2^31
+      __m256 iv;
+      const __m256i scode = scale_codes<kSat>(amax, &iv);
+      _mm256_store_ps(inv + (kb - c0) * 8, iv);
+      const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(scode), _mm256_extracti128_si256(scode, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(sf + kb * 8), _mm_packus_epi16(w16, w16));
+    }
+    const bool may_nan = !_mm256_testz_si256(nan_groups, nan_groups);
+    for (int64_t kb = c0; kb < c1; ++kb) {
+      __m256i c[4];
+      for (int b = 0; b < 4; ++b) {  // 32 elements = groups 2b, 2b+1
+        const __m256 inv0 = _mm256_broadcast_ss(inv + (kb - c0) * 8 + 2 * b);
+        const __m256 inv1 = _mm256_broadcast_ss(inv + (kb - c0) * 8 + 2 * b + 1);
+        const int64_t j = kb * 128 + b * 32;
+        const __m256 w[4] = {_mm256_mul_ps(load8<kIn>(x, j), inv0), _mm256_mul_ps(load8<kIn>(x, j + 8), inv0),
+                             _mm256_mul_ps(load8<kIn>(x, j + 16), inv1), _mm256_mul_ps(load8<kIn>(x, j + 24), inv1)};
+        c[b] = e2m1_codes32<kAway>(w, may_nan);
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4 + kb * 64), pack64(c[0], c[1]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4 + kb * 64 + 32), pack64(c[2], c[3]));
+    }
+  }
+}
+
+template <In kIn, bool kAway, bool kSat>
+void quant_rows(const Nvfp4Rows& a, int64_t r0, int64_t r1, int64_t kb0, int64_t kb1) {
+  const int64_t esize = kIn == In::fp32 ? 4 : 2;
+  for (int64_t r = r0; r < r1; ++r)
+    quant_row<kIn, kAway, kSat>(static_cast<const char*>(a.x) + r * a.x_stride * esize, kb0, kb1,
+                                a.x_fp4 + r * (a.k / 2), reinterpret_cast<uint8_t*>(a.x_sf + r * (a.k / 64)));
+}
+
+template <In kIn>
+void dispatch_modes(const Nvfp4Rows& a, int64_t r0, int64_t r1, int64_t kb0, int64_t kb1) {
+  const bool away = a.params.ties == E2m1Ties::away;
+  if (away && !a.params.saturate_scale) return quant_rows<kIn, true, false>(a, r0, r1, kb0, kb1);
+  if (away) return quant_rows<kIn, true, true>(a, r0, r1, kb0, kb1);
+  if (!a.params.saturate_scale) return quant_rows<kIn, false, false>(a, r0, r1, kb0, kb1);
+  return quant_rows<kIn, false, true>(a, r0, r1, kb0, kb1);
+}
+
+}  // namespace
+
+void nvfp4_quant_avx2(const Nvfp4Rows& a, int64_t r0, int64_t r1, int64_t kb0, int64_t kb1) {
+  switch (a.x_dtype) {
+    case DType::bf16: return dispatch_modes<In::bf16>(a, r0, r1, kb0, kb1);
+    case DType::fp16: return dispatch_modes<In::fp16>(a, r0, r1, kb0, kb1);
+    default: return dispatch_modes<In::fp32>(a, r0, r1, kb0, kb1);
+  }
+}
+
+}  // namespace kcs::opt

@@ -1,0 +1,134 @@
+// RMSNorm (spec §1.4), AVX2 (FMA and F16C deliberately unused). The binary32 sequence and
+// summation order are defined in optimized/rmsnorm.h; this file gives the same bits as the
+// AVX-512 one.
+//
+// The 64 partial sums live in eight ymm accumulators (lane i of acc_q is partial 8q + i), so the
+// tree w = 32, 16, 8 is acc_q + acc_{q+4}, then + acc_{q+2}, then acc_0 + acc_1, exactly the
+// AVX-512 file's zmm halves. AVX2 has no masked 16-bit loads: the last partial block of a row is
+// copied into a zero-padded stack block (padding adds +0), and a tail of the output goes through
+// a stack block too, so nothing past the row is read or written.
+//
+// Like the other ISA files, this one calls no inline helper of the kcs headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+
+#include "optimized/rmsnorm.h"
+
+namespace kcs::opt {
+
+namespace {
+
+// 8 BF16 widened exactly to binary32.
+inline __m256 load_bf16(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// BF16 round to nearest even of 8 binary32 values (integer rounding, subnormals kept, NaN ->
+// sign|0x7FC0), as 8 uint16 in a xmm.
+inline __m128i round_bf16(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+  // |bits| < 2^31, so the signed compare orders them as unsigned.
+  const __m256i nan =
+      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
+  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
+                                       _mm256_set1_epi32(0x7FC0));
+  const __m256i b = _mm256_blendv_epi8(r, qnan, nan);
+  return _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+}
+
+template <bool kPypto>
+inline __m256 term(__m256 v, __m256 c) {
+  const __m256 t = _mm256_mul_ps(v, v);
+  return kPypto ? _mm256_mul_ps(t, c) : t;
+}
+
+template <bool kPypto>
+inline void add_block(const uint16_t* x, __m256 c, __m256* acc) {
+  for (int q = 0; q < 8; ++q) acc[q] = _mm256_add_ps(acc[q], term<kPypto>(load_bf16(x + 8 * q), c));
+}
+
+template <bool kPypto>
+float sum_terms(const uint16_t* x, int64_t n, float inv_n) {
+  const __m256 c = _mm256_set1_ps(inv_n);
+  __m256 acc[8];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 64 <= n; k += 64) add_block<kPypto>(x + k, c, acc);
+  if (k < n) {
+    alignas(32) uint16_t pad[64] = {};
+    std::memcpy(pad, x + k, static_cast<size_t>(n - k) * sizeof(uint16_t));
+    add_block<kPypto>(pad, c, acc);
+  }
+  // The tree of optimized/rmsnorm.h: w = 32, 16, 8 on whole registers, then 4, 2, 1 in lanes.
+  for (int q = 0; q < 4; ++q) acc[q] = _mm256_add_ps(acc[q], acc[q + 4]);
+  for (int q = 0; q < 2; ++q) acc[q] = _mm256_add_ps(acc[q], acc[q + 2]);
+  const __m256 b = _mm256_add_ps(acc[0], acc[1]);
+  const __m128 d = _mm_add_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));
+  const __m128 e = _mm_add_ps(d, _mm_movehl_ps(d, d));
+  return _mm_cvtss_f32(_mm_add_ss(e, _mm_shuffle_ps(e, e, 1)));
+}
+
+template <bool kGammaF32>
+inline __m256 load_gamma(const void* gamma, int64_t j) {
+  if (kGammaF32) return _mm256_loadu_ps(static_cast<const float*>(gamma) + j);
+  return load_bf16(static_cast<const uint16_t*>(gamma) + j);
+}
+
+template <bool kGammaF32>
+void scale_row(const uint16_t* x, const void* gamma, int64_t n, float r, uint16_t* y) {
+  const __m256 rv = _mm256_set1_ps(r);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 v = _mm256_mul_ps(load_gamma<kGammaF32>(gamma, j), _mm256_mul_ps(load_bf16(x + j), rv));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), round_bf16(v));
+  }
+  if (j < n) {
+    const size_t m = static_cast<size_t>(n - j);
+    alignas(32) uint16_t xp[8] = {};
+    alignas(32) float gp[8] = {};
+    alignas(32) uint16_t yp[8];
+    std::memcpy(xp, x + j, m * sizeof(uint16_t));
+    if (kGammaF32) {
+      std::memcpy(gp, static_cast<const float*>(gamma) + j, m * sizeof(float));
+    } else {
+      alignas(32) uint16_t gb[8] = {};
+      std::memcpy(gb, static_cast<const uint16_t*>(gamma) + j, m * sizeof(uint16_t));
+      _mm256_store_ps(gp, load_bf16(gb));
+    }
+    const __m256 v = _mm256_mul_ps(_mm256_load_ps(gp), _mm256_mul_ps(load_bf16(xp), rv));
+    _mm_store_si128(reinterpret_cast<__m128i*>(yp), round_bf16(v));
+    std::memcpy(y + j, yp, m * sizeof(uint16_t));
+  }
+}
+
+}  // namespace
+
+float rmsnorm_ms_avx2(const RmsNormRows& a, int64_t row) {
+  const uint16_t* x = a.x + row * a.n;
+  if (a.form == RmsNormForm::pypto) return sum_terms<true>(x, a.n, a.inv_n);
+  return _mm_cvtss_f32(_mm_div_ss(_mm_set_ss(sum_terms<false>(x, a.n, a.inv_n)), _mm_set_ss(a.fn)));
+}
+
+void rmsnorm_rows_avx2(const RmsNormRows& a, int64_t begin, int64_t end) {
+  for (int64_t row = begin; row < end; ++row) {
+    const uint16_t* x = a.x + row * a.n;
+    const float ms = rmsnorm_ms_avx2(a, row);
+    const __m128 v = _mm_add_ss(_mm_set_ss(ms), _mm_set_ss(a.eps));
+    const float r = _mm_cvtss_f32(_mm_div_ss(_mm_set_ss(1.0f), _mm_sqrt_ss(v)));
+    if (a.gamma_f32)
+      scale_row<true>(x, a.gamma, a.n, r, a.y + row * a.n);
+    else
+      scale_row<false>(x, a.gamma, a.n, r, a.y + row * a.n);
+  }
+}
+
+}  // namespace kcs::opt

@@ -1,0 +1,153 @@
+// Gated softmax pooling (spec §7.4), AVX2 + FMA: 8 columns per ymm, two ymm per step, the M
+// loop inside (two passes: max, then exp and sums), masked column tails. Same IEEE operations
+// as the AVX-512 file (optimized/softmax_pool.h), so both give identical bits.
+//
+// Compiled with AVX2 flags: no inline helper of the kcs headers is called here; local helpers
+// are static / in an anonymous namespace.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "optimized/softmax_pool.h"
+
+namespace kcs::opt {
+
+namespace {
+
+constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693147182464599609375f;        // float(ln 2), 0x3F317218
+constexpr float kLn2Lo = -1.904654323148236e-09f;         // ln 2 - kLn2Hi, rounded
+constexpr float kC7 = 1.0f / 5040, kC6 = 1.0f / 720, kC5 = 1.0f / 120, kC4 = 1.0f / 24, kC3 = 1.0f / 6;
+constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
+
+inline __m256 exp8(__m256 x) {
+  // vmaxps / vminps return the second operand when one is NaN: x stays NaN.
+  x = _mm256_min_ps(_mm256_set1_ps(kExpHi), _mm256_max_ps(_mm256_set1_ps(kExpLo), x));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kC7), r, _mm256_set1_ps(kC6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC5));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  // p * 2^n as (p * 2^n1) * 2^n2 with n1 = floor(n/2), n2 = n - n1, both in [-75, 64]: the first
+  // product is exact, the second rounds once, which is what vscalefps computes.
+  const __m256i ni = _mm256_cvtps_epi32(n);  // integral already
+  const __m256i n1 = _mm256_srai_epi32(ni, 1);
+  const __m256i n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+// Lanes [0, rem) of 8 (rem <= 8).
+inline __m256i lane_mask(int64_t rem) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rem)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+inline __m256 load_z(const float* z, int64_t rem, __m256i m) {
+  return rem >= 8 ? _mm256_loadu_ps(z) : _mm256_maskload_ps(z, m);
+}
+
+template <bool kBf16>
+inline __m256 load_v(const void* row, int64_t c, int64_t rem, __m256i m) {
+  if constexpr (kBf16) {
+    const uint16_t* p = static_cast<const uint16_t*>(row) + c;
+    __m128i h;
+    if (rem >= 8) {
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    } else {
+      uint16_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      std::memcpy(tmp, p, static_cast<size_t>(rem) * 2);  // no read past the row
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp));
+    }
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));  // exact widening
+  } else {
+    return load_z(static_cast<const float*>(row) + c, rem, m);
+  }
+}
+
+// Widens the two halves of 8 floats to 2 x 4 doubles (exact).
+inline __m256d lo_pd(__m256 x) { return _mm256_cvtps_pd(_mm256_castps256_ps128(x)); }
+inline __m256d hi_pd(__m256 x) { return _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)); }
+
+// kVec vectors of 8 columns from column c; `rem_last` columns remain in the last one (<= 8).
+template <bool kBf16, int kVec>
+void pool_chunk(const PoolWindow& w, int64_t c, int64_t rem_last, float* out) {
+  __m256 mx[kVec];
+  __m256d den[2 * kVec], acc[2 * kVec];
+  int64_t rem[kVec];
+  __m256i m[kVec];
+  for (int j = 0; j < kVec; ++j) {
+    rem[j] = j == kVec - 1 ? rem_last : 8;
+    m[j] = lane_mask(rem[j]);
+    mx[j] = _mm256_set1_ps(kNegFill);
+  }
+  for (int j = 0; j < 2 * kVec; ++j) {
+    den[j] = _mm256_setzero_pd();
+    acc[j] = _mm256_setzero_pd();
+  }
+  // Pass 1: fmax from -FLT_MAX; max(z, mx) returns mx for a NaN z, so NaN logits are skipped.
+  for (int64_t q = 0; q < w.M; ++q) {
+    const float* z = w.z[q] + c;
+    for (int j = 0; j < kVec; ++j) mx[j] = _mm256_max_ps(load_z(z + 8 * j, rem[j], m[j]), mx[j]);
+  }
+  // Pass 2 in position order; e*v is exact in binary64, so each step rounds once.
+  for (int64_t q = 0; q < w.M; ++q) {
+    const float* z = w.z[q] + c;
+    for (int j = 0; j < kVec; ++j) {
+      const __m256 e = exp8(_mm256_sub_ps(load_z(z + 8 * j, rem[j], m[j]), mx[j]));
+      const __m256 v = load_v<kBf16>(w.v[q], c + 8 * j, rem[j], m[j]);
+      const __m256d e0 = lo_pd(e), e1 = hi_pd(e);
+      den[2 * j] = _mm256_add_pd(den[2 * j], e0);
+      den[2 * j + 1] = _mm256_add_pd(den[2 * j + 1], e1);
+      acc[2 * j] = _mm256_fmadd_pd(e0, lo_pd(v), acc[2 * j]);
+      acc[2 * j + 1] = _mm256_fmadd_pd(e1, hi_pd(v), acc[2 * j + 1]);
+    }
+  }
+  for (int j = 0; j < kVec; ++j) {
+    const __m128 r0 = _mm256_cvtpd_ps(_mm256_div_pd(acc[2 * j], den[2 * j]));
+    const __m128 r1 = _mm256_cvtpd_ps(_mm256_div_pd(acc[2 * j + 1], den[2 * j + 1]));
+    const __m256 r = _mm256_set_m128(r1, r0);
+    if (rem[j] >= 8)
+      _mm256_storeu_ps(out + c + 8 * j, r);
+    else
+      _mm256_maskstore_ps(out + c + 8 * j, m[j], r);
+  }
+}
+
+template <bool kBf16>
+void pool_cols(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+  int64_t c = c0;
+  for (; c + 16 <= c1; c += 16) pool_chunk<kBf16, 2>(w, c, 8, out);
+  for (; c < c1; c += 8) pool_chunk<kBf16, 1>(w, c, c1 - c >= 8 ? 8 : c1 - c, out);
+}
+
+}  // namespace
+
+void softmax_pool_cols_avx2(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+  if (w.v_bf16)
+    pool_cols<true>(w, c0, c1, out);
+  else
+    pool_cols<false>(w, c0, c1, out);
+}
+
+void exp_f32_avx2(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t rem = n - i >= 8 ? 8 : n - i;
+    const __m256i m = lane_mask(rem);
+    const __m256 r = exp8(load_z(x + i, rem, m));
+    if (rem >= 8)
+      _mm256_storeu_ps(y + i, r);
+    else
+      _mm256_maskstore_ps(y + i, m, r);
+  }
+}
+
+}  // namespace kcs::opt

@@ -1,0 +1,279 @@
+// NVFP4 quantizer (spec §6.3), AVX-512 F/BW/DQ. Bit-identical to nvfp4_row_reference for every
+// input. Rows are done in chunks of up to 16 blocks (2048 elements), in two passes:
+//   pass 1, 16 groups (two blocks) per step:
+//   1. amax: integer max of |bit patterns| (exact; NaN beats Inf, as nvfp4_amax defines it),
+//      reduced for all 16 groups at once by a merging shuffle tree into lane g = group g. BF16 /
+//      FP16 rows take it on their 16-bit magnitudes (half the vectors) and widen the 16 maxima;
+//      FP16's vcvtph2ps quiets a signalling NaN, which the division quiets anyway (taking the max
+//      after quieting could pick another NaN than the reference does, this cannot).
+//   2. scale = amax / 6 with vdivps (IEEE, never rcp14), min(448, scale) for saturate_scale with
+//      the operand order that keeps a NaN (MINPS returns its second operand on NaN).
+//   3. the staging E4M3 encode in integer SIMD on the scale's bit pattern: nearest-even by the
+//      add-(half - 1 + lsb)-then-shift identity on both paths (variable shifts for the subnormal
+//      one), the mantissa carry added straight into the exponent (code = (er << 3) + mant), and
+//      the exponent clamp as "code > 127 -> 0x78 | (code & 7)", which keeps the mantissa bits.
+//   4. decode: (code << 20) + (120 << 23) for exp >= 1, mant * 2^-9 for exp 0 (both exact);
+//      inv = 1 / max(ŝ, 1e-6) with vdivps, kept in a small buffer; the scale bytes are stored.
+//   pass 2, per block, on elements still in L1:
+//   5. w = v * inv (one multiply, no FMA), and the E2M1 index as table lookups on the bit
+//      pattern of min(|w|, 6) (see e2m1_codes), which is exact because every threshold has zero
+//      low 21 bits. Sign = (w < 0) as a compare, so -0.0 gives 0x0. The staging clamp to [-6, 6]
+//      is the min: it never changes a code otherwise.
+//   6. pack: vpackusdw / vpackuswb to bytes, vpmaddubsw with (1, 16) joins the nibble pairs,
+//      vpackuswb again and one vpermw restores element order: one 64-byte store per block.
+// One pass per block was about 2x slower: each block's codes waited on its amax tree, two
+// divisions and the encode.
+// MXCSR is never touched: no DAZ/FTZ, so subnormal inputs go through the multiply as IEEE says.
+//
+// Compiled with AVX-512 flags; calls no inline helper of the kcs headers (an out-of-line copy
+// emitted here could be the one the linker keeps for the whole program).
+// GCC 12's intrinsic headers initialise "undefined" vectors as `__m512i __Y = __Y;`, which C++
+// -Wall reports at every inlined use (GCC PR 105593); silenced around the include only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+
+#include "optimized/nvfp4_quant.h"
+
+namespace kcs::opt {
+
+namespace {
+
+enum class In { bf16, fp16, fp32 };
+
+inline __m512i set1(int32_t v) { return _mm512_set1_epi32(v); }
+
+// The 16 elements of a group widened to binary32 (exact).
+template <In kIn>
+inline __m512 load_values(const void* x, int64_t j) {
+  if constexpr (kIn == In::fp32) {
+    return _mm512_loadu_ps(static_cast<const float*>(x) + j);
+  } else {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(x) + j));
+    if constexpr (kIn == In::bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    return _mm512_cvtph_ps(h);  // exact, subnormals included
+  }
+}
+
+// The group maxima as binary32 bit patterns: BF16 is the top half of a binary32; vcvtph2ps
+// quiets a signalling NaN, which the division quiets anyway (the reference divides the
+// unquieted max), so the scale bits agree.
+template <In kIn>
+inline __m512i widen_amax(__m512i m) {
+  if constexpr (kIn == In::bf16) return _mm512_slli_epi32(m, 16);
+  if constexpr (kIn == In::fp16) return _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(m)));
+  return m;
+}
+
+// Max over each of 16 vectors (one group each) into lane g = group g.
+inline __m512i group_max16(const __m512i g[16]) {
+  // 128-bit lanes of pairs: [a0 a1 b0 b1] vs [a2 a3 b2 b3] -> two partial lanes per group.
+  __m512i m[8];
+  for (int i = 0; i < 8; ++i)
+    m[i] = _mm512_max_epu32(_mm512_shuffle_i32x4(g[2 * i], g[2 * i + 1], 0x44),
+                            _mm512_shuffle_i32x4(g[2 * i], g[2 * i + 1], 0xEE));
+  // One 128-bit lane per group: n[q] = groups 4q .. 4q+3, 4 partials each.
+  __m512i n[4];
+  for (int q = 0; q < 4; ++q)
+    n[q] = _mm512_max_epu32(_mm512_shuffle_i32x4(m[2 * q], m[2 * q + 1], 0x88),
+                            _mm512_shuffle_i32x4(m[2 * q], m[2 * q + 1], 0xDD));
+  // Lane j: (n0[0|2], n1[0|2], n0[1|3], n1[1|3]) maxed, then the 64-bit halves of two of those.
+  const __m512i t01 = _mm512_max_epu32(_mm512_unpacklo_epi32(n[0], n[1]), _mm512_unpackhi_epi32(n[0], n[1]));
+  const __m512i t23 = _mm512_max_epu32(_mm512_unpacklo_epi32(n[2], n[3]), _mm512_unpackhi_epi32(n[2], n[3]));
+  // Lane j, dword q: the max of group 4q + j.
+  const __m512i t = _mm512_max_epu32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), t);
+}
+
+// The same for BF16 / FP16 rows on their 16-bit magnitudes, half the vectors: v[i] holds groups
+// 2i (128-bit lanes 0, 1) and 2i + 1 (lanes 2, 3). Returns the maxima zero-extended to dwords.
+inline __m512i group_max16_u16(const __m512i v[8]) {
+  // One 128-bit lane per group: n[q] = groups 4q .. 4q+3, 8 partials each.
+  __m512i n[4];
+  for (int q = 0; q < 4; ++q)
+    n[q] = _mm512_max_epu16(_mm512_shuffle_i32x4(v[2 * q], v[2 * q + 1], 0x88),
+                            _mm512_shuffle_i32x4(v[2 * q], v[2 * q + 1], 0xDD));
+  // Word pairs (n0, n1) and (n2, n3) halved twice, then the dword pairs of both halved: lane j,
+  // qword 0 ends as the maxima of groups j, 4 + j, 8 + j, 12 + j.
+  const __m512i t01 = _mm512_max_epu16(_mm512_unpacklo_epi16(n[0], n[1]), _mm512_unpackhi_epi16(n[0], n[1]));
+  const __m512i t23 = _mm512_max_epu16(_mm512_unpacklo_epi16(n[2], n[3]), _mm512_unpackhi_epi16(n[2], n[3]));
+  __m512i u = _mm512_max_epu16(_mm512_unpacklo_epi32(t01, t23), _mm512_unpackhi_epi32(t01, t23));
+  u = _mm512_max_epu16(u, _mm512_shuffle_epi32(u, _MM_PERM_BADC));
+  // Group g = 4q + j sits at word 8j + q; odd words of the result are zeroed (zero extension).
+  const __m512i idx = _mm512_set_epi16(0, 31, 0, 23, 0, 15, 0, 7, 0, 30, 0, 22, 0, 14, 0, 6,  //
+                                       0, 29, 0, 21, 0, 13, 0, 5, 0, 28, 0, 20, 0, 12, 0, 4);
+  return _mm512_maskz_permutexvar_epi16(0x55555555u, idx, u);
+}
+
+// Steps 1 (floor) to 5 (inv) for the 16 groups in the lanes. Returns the scale codes; *inv gets
+// 1 / max(decode(code), 1e-6).
+template <bool kSat>
+inline __m512i scale_codes(__m512i amax_bits, __m512* inv) {
+  uint32_t floor_bits;
+  const float floor_value = kNvfp4AmaxFloor;
+  std::memcpy(&floor_bits, &floor_value, sizeof floor_bits);
+  const __m512i a = _mm512_max_epu32(amax_bits, set1(static_cast<int32_t>(floor_bits)));  // NaN stays
+  __m512 scale = _mm512_div_ps(_mm512_castsi512_ps(a), _mm512_set1_ps(6.0f));
+  if constexpr (kSat) scale = _mm512_min_ps(_mm512_set1_ps(kNvfp4ScaleMax), scale);
+  const __m512i s = _mm512_castps_si512(scale);
+  const __m512i e = _mm512_srli_epi32(s, 23);  // the sign is 0: scale >= 0 or a positive NaN
+  const __m512i f = _mm512_and_si512(s, set1(0x7FFFFF));
+  // Normal path (er = e - 120 >= 1): RNE of f to its top 3 bits; a carry (mant 8) lands in the
+  // exponent through the add.
+  const __m512i f_lsb = _mm512_and_si512(_mm512_srli_epi32(f, 20), set1(1));
+  const __m512i nm = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(f, set1(0x7FFFF)), f_lsb), 20);
+  const __m512i normal = _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(e, set1(120)), 3), nm);
+  // Subnormal path (er <= 0): (1.f) >> t with t = sh + 20 = 141 - e (21..30 behind the floor),
+  // RNE; exp 0, and a carry to 8 is exp 1 mant 0 as the reference's overflow step makes it.
+  const __m512i t = _mm512_sub_epi32(set1(141), e);
+  const __m512i mw = _mm512_or_si512(f, set1(0x800000));
+  const __m512i m_lsb = _mm512_and_si512(_mm512_srlv_epi32(mw, t), set1(1));
+  const __m512i half_m1 = _mm512_sub_epi32(_mm512_sllv_epi32(set1(1), _mm512_sub_epi32(t, set1(1))), set1(1));
+  const __m512i sub = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_add_epi32(mw, half_m1), m_lsb), t);
+  __m512i code = _mm512_mask_blend_epi32(_mm512_cmpgt_epi32_mask(e, set1(120)), sub, normal);
+  // Exponent clamp to 15 with the mantissa kept (the staging kernel's overflow behaviour).
+  const __mmask16 over = _mm512_cmpgt_epu32_mask(code, set1(127));
+  code = _mm512_mask_or_epi32(code, over, _mm512_and_si512(code, set1(7)), set1(0x78));
+  // Decode (exact) and the reciprocal.
+  const __m512 hi = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32(code, 20), set1(120 << 23)));
+  const __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(code), _mm512_set1_ps(0x1p-9f));
+  const __m512 s_hat = _mm512_mask_blend_ps(_mm512_cmplt_epu32_mask(code, set1(8)), hi, lo);
+  *inv = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(s_hat, _mm512_set1_ps(kNvfp4InvFloor)));
+  return code;
+}
+
+// E2M1 codes (0..15 per dword) of 16 elements.
+//
+// Every threshold T has zero low 21 bits, so with m = bits(min(|w|, 6)):
+//   |w| >= T  <=>  (m >> 21) >= key(T)        |w| > T  <=>  ceil(m / 2^21) >= key(T) + 1,
+// key(0.25) = 500, ..., key(5) = 517, key(6) = 518. Saturating 16-bit subtractions (the high
+// word of each dword is 0) bring both keys into 0..19, and a 32-entry vpermt2d table counts the
+// thresholds met: away uses one table on the floor key; even adds a table of the >= thresholds
+// (0.75, 1.75, 3.5) on the floor key and one of the > thresholds (0.25, 1.25, 2.5, 5) on the
+// ceiling key. vrangeps gives min(|w|, 6) in one instruction. A NaN w would index garbage; blocks
+// with a NaN amax (the only ones that can hold a NaN w) zero those codes.
+template <bool kAway>
+inline __m512i e2m1_codes(__m512 v, __m512 inv, bool may_nan) {
+  const __m512 w = _mm512_mul_ps(v, inv);
+  const __m512i m = _mm512_castps_si512(_mm512_range_ps(w, _mm512_set1_ps(6.0f), 0x0A));  // min |.|, sign 0
+  const __m512i k = _mm512_subs_epu16(_mm512_srli_epi32(m, 21), set1(499));               // 0..19
+  __m512i idx;
+  if constexpr (kAway) {
+    // T = 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5 start buckets 1, 7, 10, 12, 14, 16, 18.
+    const __m512i lo = _mm512_setr_epi32(0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 5);
+    const __m512i hi = _mm512_setr_epi32(6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    idx = _mm512_permutex2var_epi32(lo, k, hi);
+  } else {
+    // >= 0.75, 1.75, 3.5: floor buckets 7, 12, 16.
+    const __m512i ge_lo = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2);
+    const __m512i ge_hi = _mm512_setr_epi32(3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    // > 0.25, 1.25, 2.5, 5: ceil(m / 2^21) - 500 >= 1, 10, 14, 18.
+    const __m512i kc = _mm512_subs_epu16(_mm512_srli_epi32(_mm512_add_epi32(m, set1(0x1FFFFF)), 21), set1(500));
+    const __m512i gt_lo = _mm512_setr_epi32(0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3);
+    const __m512i gt_hi = _mm512_setr_epi32(3, 3, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    idx = _mm512_add_epi32(_mm512_permutex2var_epi32(ge_lo, k, ge_hi), _mm512_permutex2var_epi32(gt_lo, kc, gt_hi));
+  }
+  if (may_nan) idx = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(w, w, _CMP_ORD_Q), idx);
+  const __mmask16 neg = _mm512_cmp_ps_mask(w, _mm512_setzero_ps(), _CMP_LT_OQ);
+  return _mm512_mask_or_epi32(idx, neg, idx, set1(8));
+}
+
+// 8 vectors of 16 dword codes (0..15) -> 64 packed bytes in element order.
+inline __m512i pack_block(const __m512i c[8]) {
+  // Per 128-bit lane j after the packs: bytes [c0_j(4) c1_j(4) c2_j(4) c3_j(4)] and likewise c4..c7.
+  const __m512i b0 = _mm512_packus_epi16(_mm512_packus_epi32(c[0], c[1]), _mm512_packus_epi32(c[2], c[3]));
+  const __m512i b1 = _mm512_packus_epi16(_mm512_packus_epi32(c[4], c[5]), _mm512_packus_epi32(c[6], c[7]));
+  // Even element + 16 * odd element: one byte per pair, as a word.
+  const __m512i nib = _mm512_set1_epi16(0x1001);
+  const __m512i r = _mm512_packus_epi16(_mm512_maddubs_epi16(b0, nib), _mm512_maddubs_epi16(b1, nib));
+  // Word 8j + c of r holds group c's bytes from lane j; the output wants them at word 4c + j.
+  const __m512i order = _mm512_set_epi16(31, 23, 15, 7, 30, 22, 14, 6, 29, 21, 13, 5, 28, 20, 12, 4,  //
+                                         27, 19, 11, 3, 26, 18, 10, 2, 25, 17, 9, 1, 24, 16, 8, 0);
+  return _mm512_permutexvar_epi16(order, r);
+}
+
+// Blocks are done in chunks of two passes: pass 1 computes the scale bytes and inverse scales of
+// every group of the chunk (16 groups per step, independent steps the core can overlap), pass 2
+// codes the elements, which are still in L1. One pass per block would chain each block's codes
+// behind its amax tree, two divisions and the encode.
+constexpr int64_t kChunkBlocks = 16;
+
+template <In kIn, bool kAway, bool kSat>
+void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf) {
+  alignas(64) float inv[kChunkBlocks * 8 + 8];
+  for (int64_t c0 = kb0; c0 < kb1; c0 += kChunkBlocks) {
+    const int64_t c1 = c0 + kChunkBlocks < kb1 ? c0 + kChunkBlocks : kb1;
+    __mmask16 nan_groups = 0;
+    for (int64_t kb = c0; kb < c1; kb += 2) {
+      const bool pair = kb + 1 < c1;
+      __m512i amax;
+      if constexpr (kIn == In::fp32) {
+        const float* xf = static_cast<const float*>(x) + kb * 128;
+        __m512i mag[16];
+        for (int g = 0; g < 16; ++g)
+          mag[g] = g < 8 || pair ? _mm512_and_si512(_mm512_loadu_si512(xf + g * 16), set1(0x7FFFFFFF))
+                                 : _mm512_setzero_si512();
+        amax = group_max16(mag);
+      } else {
+        const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
+        __m512i mag[8];
+        for (int i = 0; i < 8; ++i)
+          mag[i] = i < 4 || pair ? _mm512_and_si512(_mm512_loadu_si512(xh + i * 32), _mm512_set1_epi16(0x7FFF))
+                                 : _mm512_setzero_si512();
+        amax = widen_amax<kIn>(group_max16_u16(mag));
+      }
+      // Only a NaN amax can come with a NaN w (inv is finite and positive).
+      nan_groups |= _mm512_cmpgt_epu32_mask(amax, set1(0x7F800000));
+      __m512 iv;
+      const __m512i scode = scale_codes<kSat>(amax, &iv);
+      _mm512_store_ps(inv + (kb - c0) * 8, iv);
+      const __m128i bytes = _mm512_cvtepi32_epi8(scode);
+      if (pair)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(sf + kb * 8), bytes);
+      else
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(sf + kb * 8), bytes);
+    }
+    const bool may_nan = nan_groups != 0;
+    for (int64_t kb = c0; kb < c1; ++kb) {
+      __m512i c[8];
+      for (int g = 0; g < 8; ++g)
+        c[g] = e2m1_codes<kAway>(load_values<kIn>(x, kb * 128 + g * 16), _mm512_set1_ps(inv[(kb - c0) * 8 + g]),
+                                 may_nan);
+      _mm512_storeu_si512(fp4 + kb * 64, pack_block(c));
+    }
+  }
+}
+
+template <In kIn, bool kAway, bool kSat>
+void quant_rows(const Nvfp4Rows& a, int64_t r0, int64_t r1, int64_t kb0, int64_t kb1) {
+  const int64_t esize = kIn == In::fp32 ? 4 : 2;
+  for (int64_t r = r0; r < r1; ++r)
+    quant_row<kIn, kAway, kSat>(static_cast<const char*>(a.x) + r * a.x_stride * esize, kb0, kb1,
+                                a.x_fp4 + r * (a.k / 2), reinterpret_cast<uint8_t*>(a.x_sf + r * (a.k / 64)));
+}
+
+template <In kIn>
+void dispatch_modes(const Nvfp4Rows& a, int64_t r0, int64_t r1, int64_t kb0, int64_t kb1) {
+  const bool away = a.params.ties == E2m1Ties::away;
+  if (away && !a.params.saturate_scale) return quant_rows<kIn, true, false>(a, r0, r1, kb0, kb1);
+  if (away) return quant_rows<kIn, true, true>(a, r0, r1, kb0, kb1);
+  if (!a.params.saturate_scale) return quant_rows<kIn, false, false>(a, r0, r1, kb0, kb1);
+  return quant_rows<kIn, false, true>(a, r0, r1, kb0, kb1);
+}
+
+}  // namespace
+
+void nvfp4_quant_avx512(const Nvfp4Rows& a, int64_t r0, int64_t r1, int64_t kb0, int64_t kb1) {
+  switch (a.x_dtype) {
+    case DType::bf16: return dispatch_modes<In::bf16>(a, r0, r1, kb0, kb1);
+    case DType::fp16: return dispatch_modes<In::fp16>(a, r0, r1, kb0, kb1);
+    default: return dispatch_modes<In::fp32>(a, r0, r1, kb0, kb1);
+  }
+}
+
+}  // namespace kcs::opt

@@ -1,0 +1,306 @@
+#include "reports/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "conformance/runner/results.h"
+#include "kcs/status.h"
+
+namespace kcs {
+
+using nlohmann::json;
+
+void validate_results(const json& results, const std::string& what) {
+  if (!results.is_object()) throw Error(what + " is not a kcs results file (not a JSON object)");
+  if (!results.contains("schema")) throw Error(what + " is not a kcs results file (no 'schema')");
+  if (results.at("schema") != kResultsSchema)
+    throw Error(what + " has results schema " + results.at("schema").dump() + ", this kcs reads schema " +
+                std::to_string(kResultsSchema));
+  for (const char* key : {"runs", "results"})
+    if (!results.contains(key) || !results.at(key).is_array())
+      throw Error(what + " is not a kcs results file (no '" + key + "' array)");
+  for (const auto& r : results.at("runs"))
+    for (const char* key : {"kernel", "case", "backend", "tile", "verdict"})
+      if (!r.is_object() || !r.contains(key) || !r.at(key).is_string())
+        throw Error(what + ": a run lacks the string field '" + key + "'");
+  for (const auto& c : results.at("results"))
+    for (const char* key : {"kernel", "case", "backend", "tile", "output", "verdict"})
+      if (!c.is_object() || !c.contains(key) || !c.at(key).is_string())
+        throw Error(what + ": a result lacks the string field '" + key + "'");
+}
+
+std::string variant_name(const json& r) {
+  std::string v = r.value("tile", "");
+  const int threads = r.value("threads", 1);
+  if (threads != 1) v += " threads=" + std::to_string(threads);
+  return v;
+}
+
+double worse_of(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return NAN;
+  return std::max(a, b);
+}
+
+bool is_worse(double a, double b) {
+  if (std::isnan(b)) return false;
+  if (std::isnan(a)) return true;
+  return a > b;
+}
+
+double number(const json& j, const char* key, double fallback) {
+  if (!j.is_object() || !j.contains(key)) return fallback;
+  return json_to_double(j.at(key));
+}
+
+std::string optimized_isa(const json& machine) {
+  if (!machine.is_object() || !machine.contains("isa")) return "none";
+  const json& isa = machine.at("isa");
+  for (const char* name : {"avx512", "avx2"})
+    if (isa.contains(name) && isa.at(name).value("runnable", false)) return name;
+  return "none";
+}
+
+namespace {
+
+// A NaN margin means the check could not be judged: rank it with +inf, the worst.
+double margin_of(const json& c) {
+  const double m = number(c, "margin", 0);
+  return std::isnan(m) ? INFINITY : m;
+}
+
+const json& metrics_of(const json& c) {
+  static const json empty = json::object();
+  return c.contains("metrics") && c.at("metrics").is_object() ? c.at("metrics") : empty;
+}
+
+int64_t max_ulp_of(const json& c) { return metrics_of(c).value("max_ulp", int64_t{0}); }
+
+// Ordering of checks by badness: margin, then max ULP, then max abs error (NaN worst).
+bool check_worse(const json& a, const json& b) {
+  const double ma = margin_of(a), mb = margin_of(b);
+  if (ma != mb) return ma > mb;
+  const int64_t ua = max_ulp_of(a), ub = max_ulp_of(b);
+  if (ua != ub) return ua > ub;
+  return is_worse(number(metrics_of(a), "max_abs"), number(metrics_of(b), "max_abs"));
+}
+
+template <class T>
+void add_unique(std::vector<T>& v, const T& x) {
+  if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+}
+
+}  // namespace
+
+ReportModel build_model(const json& results, size_t closest_per_kernel) {
+  validate_results(results, "results");
+  ReportModel m;
+  std::map<std::pair<std::string, std::string>, size_t> row_of;
+  std::map<std::string, size_t> kernel_of;
+  auto row = [&](const std::string& k, const std::string& b) -> OverviewRow& {
+    auto key = std::make_pair(k, b);
+    auto it = row_of.find(key);
+    if (it == row_of.end()) {
+      it = row_of.emplace(key, m.overview.size()).first;
+      m.overview.push_back({});
+      m.overview.back().kernel = k;
+      m.overview.back().backend = b;
+    }
+    return m.overview[it->second];
+  };
+  auto kview = [&](const std::string& k) -> KernelView& {
+    auto it = kernel_of.find(k);
+    if (it == kernel_of.end()) {
+      it = kernel_of.emplace(k, m.kernels.size()).first;
+      m.kernels.push_back({});
+      m.kernels.back().kernel = k;
+    }
+    return m.kernels[it->second];
+  };
+  using RunKey = std::tuple<std::string, std::string, std::string, std::string>;  // case, backend, variant
+  auto run_key = [](const json& r) {
+    return RunKey{r.at("kernel").get<std::string>(), r.at("case").get<std::string>(),
+                  r.at("backend").get<std::string>(), variant_name(r)};
+  };
+  std::map<RunKey, size_t> failure_of;
+
+  for (const auto& r : results.at("runs")) {
+    const std::string k = r.at("kernel"), b = r.at("backend"), v = r.at("verdict"), cs = r.at("case");
+    OverviewRow& o = row(k, b);
+    KernelView& kv = kview(k);
+    add_unique(kv.backends, b);
+    add_unique(kv.cases, cs);
+    add_unique(kv.variants, variant_name(r));
+    CaseCell& cc = kv.case_cells[{cs, b}];
+    ++o.runs;
+    ++cc.runs;
+    ++m.runs;
+    if (v == "passed") ++o.passed, ++cc.passed, ++m.passed;
+    if (v == "failed") ++o.failed, ++cc.failed, ++m.failed;
+    if (v == "error") {
+      ++o.errors, ++cc.errors, ++m.errors;
+      if (o.first_error.empty()) o.first_error = r.value("reason", "");
+    }
+    if (v == "skipped") {
+      ++o.skipped, ++cc.skipped, ++m.skipped;
+      const std::string reason = r.value("reason", "");
+      auto it = std::find_if(o.skip_reasons.begin(), o.skip_reasons.end(),
+                             [&](const auto& p) { return p.first == reason; });
+      if (it == o.skip_reasons.end())
+        o.skip_reasons.push_back({reason, 1});
+      else
+        ++it->second;
+    } else {
+      ++m.backend_runs[b];
+    }
+    if (v == "failed" || v == "error") {
+      failure_of[run_key(r)] = m.failures.size();
+      m.failures.push_back({&r, {}});
+    }
+  }
+
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> group_cases;
+  std::map<std::string, std::vector<const json*>> near;  // kernel -> passing checks with margin > 0
+  for (const auto& c : results.at("results")) {
+    const std::string k = c.at("kernel"), b = c.at("backend"), out = c.at("output"), cs = c.at("case");
+    const std::string var = variant_name(c);
+    const bool failed = c.at("verdict") != "passed";
+    const double margin = margin_of(c);
+    const json& mt = metrics_of(c);
+    const int64_t ulp = max_ulp_of(c);
+
+    OverviewRow& o = row(k, b);
+    ++o.checks;
+    o.worst_margin = std::max(o.worst_margin, margin);
+    o.max_ulp = std::max(o.max_ulp, ulp);
+    ++m.checks;
+    m.worst_margin = std::max(m.worst_margin, margin);
+
+    KernelView& kv = kview(k);
+    add_unique(kv.backends, b);
+    add_unique(kv.outputs, out);
+    add_unique(kv.variants, var);
+    add_unique(kv.cases, cs);
+    OutputGroup& g = kv.groups[{out, b}];
+    if (g.checks == 0) {
+      g.kernel = k;
+      g.output = out;
+      g.backend = b;
+    }
+    add_unique(g.contracts, c.value("contract", std::string()));
+    ++g.checks;
+    if (failed) ++g.failed;
+    auto& gc = group_cases[{k + '\n' + out, b}];
+    gc.insert(cs);
+    g.cases = static_cast<int>(gc.size());
+    g.worst_margin = std::max(g.worst_margin, margin);
+    g.max_abs = worse_of(g.max_abs, number(mt, "max_abs"));
+    g.max_rel = worse_of(g.max_rel, number(mt, "max_rel"));
+    g.max_mismatch_ratio = worse_of(g.max_mismatch_ratio, number(mt, "mismatch_ratio"));
+    g.max_ulp = std::max(g.max_ulp, ulp);
+    g.mismatches += mt.value("mismatches", int64_t{0});
+    g.numel += mt.value("numel", int64_t{0});
+    const double cosv = number(mt, "cosine", 1), snr = number(mt, "snr_db", INFINITY);
+    g.min_cosine = std::isnan(cosv) || std::isnan(g.min_cosine) ? NAN : std::min(g.min_cosine, cosv);
+    g.min_snr_db = std::isnan(snr) || std::isnan(g.min_snr_db) ? NAN : std::min(g.min_snr_db, snr);
+    if (mt.contains("ulp_hist") && mt.at("ulp_hist").is_object())
+      for (int i = 0; i < kUlpBuckets; ++i) g.hist[static_cast<size_t>(i)] += mt.at("ulp_hist").value(ulp_bucket_name(i), int64_t{0});
+    if (!g.worst || check_worse(c, *g.worst)) g.worst = &c;
+
+    Cell& t = kv.tiles[{out, var, b}];
+    ++t.checks;
+    if (failed) ++t.failed;
+    t.worst_margin = std::max(t.worst_margin, margin);
+    t.max_ulp = std::max(t.max_ulp, ulp);
+
+    CaseCell& cc = kv.case_cells[{cs, b}];
+    ++cc.checks;
+    cc.worst_margin = std::max(cc.worst_margin, margin);
+
+    if (!failed && margin > 0) near[k].push_back(&c);
+    if (failed) {
+      auto it = failure_of.find(run_key(c));
+      if (it != failure_of.end()) m.failures[it->second].checks.push_back(&c);
+    }
+  }
+
+  for (auto& kv : m.kernels) {
+    auto& v = near[kv.kernel];
+    std::stable_sort(v.begin(), v.end(), [](const json* a, const json* b) { return check_worse(*a, *b); });
+    // One row per case x output: the backends where it is equally close share the row.
+    std::map<std::pair<std::string, std::string>, size_t> row_of_case;
+    for (const json* c : v) {
+      const std::pair<std::string, std::string> key{c->at("case"), c->at("output")};
+      auto it = row_of_case.find(key);
+      if (it == row_of_case.end()) {
+        if (kv.closest.size() >= closest_per_kernel) continue;
+        row_of_case.emplace(key, kv.closest.size());
+        kv.closest.push_back({c, {c->at("backend").get<std::string>()}});
+      } else if (margin_of(*c) == margin_of(*kv.closest[it->second].check)) {
+        add_unique(kv.closest[it->second].backends, c->at("backend").get<std::string>());
+      }
+    }
+  }
+  return m;
+}
+
+std::string fmt_margin(double m) {
+  if (std::isnan(m)) return "nan";
+  if (std::isinf(m)) return m > 0 ? "inf" : "-inf";
+  if (m == 0) return "0";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", m);
+  return buf;
+}
+
+static std::string fmt_double(double v, const char* f) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string fmt_num(double v) { return fmt_double(v, "%.4g"); }
+std::string fmt_value(double v) { return fmt_double(v, "%.9g"); }
+
+std::string fmt_ratio(double r) {
+  if (std::isnan(r) || std::isinf(r)) return fmt_num(r);
+  if (r == 0) return "0";
+  return fmt_double(100 * r, "%.3g") + "%";
+}
+
+std::string fmt_count(int64_t n) {
+  char buf[32];
+  if (n < 10000) return std::to_string(n);
+  if (n < 1000000) std::snprintf(buf, sizeof buf, "%.3gk", static_cast<double>(n) / 1e3);
+  else if (n < 1000000000) std::snprintf(buf, sizeof buf, "%.3gM", static_cast<double>(n) / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.3gG", static_cast<double>(n) / 1e9);
+  return buf;
+}
+
+std::string fmt_index(const json& idx) {
+  if (!idx.is_array()) return idx.dump();
+  std::string s = "[";
+  for (size_t i = 0; i < idx.size(); ++i) s += (i ? ", " : "") + idx[i].dump();
+  return s + "]";
+}
+
+const char* margin_class(double m) {
+  if (std::isnan(m) || m > 1) return "m-fail";
+  if (m == 0) return "m-exact";
+  if (m >= 0.9) return "m-hair";
+  if (m >= 0.5) return "m-near";
+  return "m-ok";
+}
+
+const char* margin_words(double m) {
+  if (std::isnan(m) || m > 1) return "FAILS";
+  if (m == 0) return "exact";
+  if (m >= 0.9) return "passes by a hair";
+  if (m >= 0.5) return "near limit";
+  return "passes";
+}
+
+}  // namespace kcs

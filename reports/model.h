@@ -1,0 +1,113 @@
+// What the Markdown and HTML reports show, computed once from a results JSON: an overview per
+// kernel x backend, and per kernel x output x backend the worst case, summed ULP histograms and a
+// tile x backend table. Sweeps of thousands of runs aggregate into groups (the worst check of a
+// group is kept whole); failures stay individual.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kcs/check.h"
+
+namespace kcs {
+
+// Checks the shape of a results file (schema, "runs", "results") and throws kcs::Error naming
+// what is missing. `what` names the file in the message.
+void validate_results(const nlohmann::json& results, const std::string& what);
+
+// The run variant inside a case: the tile config, plus " threads=N" when N != 1.
+std::string variant_name(const nlohmann::json& run_or_check);
+
+// Margins and errors where NaN means "worse than anything" (a NaN margin is a broken check).
+double worse_of(double a, double b);
+bool is_worse(double a, double b);  // a strictly worse than b
+double number(const nlohmann::json& j, const char* key, double fallback = 0);  // "nan"/"inf" strings too
+
+// The optimized variant the machine of a results file picks: "avx512", "avx2" or "none".
+std::string optimized_isa(const nlohmann::json& machine);
+
+struct OverviewRow {
+  std::string kernel, backend;
+  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0;
+  std::vector<std::pair<std::string, int>> skip_reasons;  // distinct reasons with counts
+  std::string first_error;
+  int checks = 0;
+  double worst_margin = 0;  // over every check that ran; NaN margins count as +inf
+  int64_t max_ulp = 0;
+};
+
+// One kernel x output x backend, over every case and variant.
+struct OutputGroup {
+  std::string kernel, output, backend;
+  std::vector<std::string> contracts;  // distinct (one, unless cases differ)
+  int checks = 0, failed = 0, cases = 0;
+  double worst_margin = 0, max_abs = 0, max_rel = 0, max_mismatch_ratio = 0;
+  int64_t max_ulp = 0, mismatches = 0, numel = 0;
+  double min_cosine = 1, min_snr_db = std::numeric_limits<double>::infinity();
+  std::array<int64_t, kUlpBuckets> hist{};
+  const nlohmann::json* worst = nullptr;  // the check with the worst margin (then ULP, then abs error)
+};
+
+struct Cell {  // worst over the checks of a table cell
+  int checks = 0, failed = 0;
+  double worst_margin = 0;
+  int64_t max_ulp = 0;
+};
+
+struct CaseCell {
+  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0;
+  int checks = 0;
+  double worst_margin = 0;
+};
+
+struct ClosestRow {
+  const nlohmann::json* check;        // the worst check of its case x output
+  std::vector<std::string> backends;  // every backend with that same margin there
+};
+
+struct KernelView {
+  std::string kernel;
+  std::vector<std::string> backends, outputs, variants, cases;  // in order of first appearance
+  std::map<std::pair<std::string, std::string>, OutputGroup> groups;          // (output, backend)
+  std::map<std::tuple<std::string, std::string, std::string>, Cell> tiles;   // (output, variant, backend)
+  std::map<std::pair<std::string, std::string>, CaseCell> case_cells;         // (case, backend)
+  std::vector<ClosestRow> closest;  // passing checks nearest their limit (margin > 0), worst first
+};
+
+struct FailedRun {
+  const nlohmann::json* run;
+  std::vector<const nlohmann::json*> checks;  // its failed checks
+};
+
+struct ReportModel {
+  std::vector<OverviewRow> overview;
+  std::vector<KernelView> kernels;
+  std::vector<FailedRun> failures;  // failed and error runs, in run order
+  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0, checks = 0;
+  double worst_margin = 0;
+  std::map<std::string, int> backend_runs;  // backend -> runs that executed (not skipped)
+};
+
+// The model keeps pointers into `results`: keep it alive while the model is used.
+ReportModel build_model(const nlohmann::json& results, size_t closest_per_kernel = 10);
+
+// Formatting shared by the writers.
+std::string fmt_margin(double m);        // "0", "0.25", "1.5", "inf", "nan"
+std::string fmt_num(double v);           // %.4g with inf/nan
+std::string fmt_value(double v);         // %.9g with inf/nan (element values)
+std::string fmt_ratio(double r);         // as a percentage
+std::string fmt_count(int64_t n);        // 1234567 -> "1.23M"
+std::string fmt_index(const nlohmann::json& idx);  // [1, 3]
+// Words for a margin: "exact", "passes", "near limit", "passes by a hair", "FAILS".
+const char* margin_class(double m);
+const char* margin_words(double m);
+
+}  // namespace kcs

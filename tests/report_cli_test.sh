@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# `kcs report` and the report files of `kcs run --out`, end to end, as a user drives them:
+# a worsened output, a disappeared case and a variant that stopped running each make
+# --fail-on-drift fail and are named. Usage: report_cli_test.sh <kcs binary>
+set -uo pipefail
+KCS="$1"
+PY=/usr/bin/python3
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+# expect <name> <wanted rc> <regex the output must match> -- command...
+expect() {
+  local name="$1" want="$2" pattern="$3"
+  shift 4
+  local out rc
+  out="$("$@" 2>&1)"
+  rc=$?
+  if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want"; echo "$out" | tail -30; return; fi
+  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" <<<"$out"; then
+    bad "$name: output lacks /$pattern/"
+    echo "$out" | tail -30
+    return
+  fi
+  ok "$name"
+}
+# edit <in> <out> <python statements on j>: a modified copy of a results file
+edit() {
+  $PY - "$1" "$2" "$3" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(j, open(sys.argv[2], "w"), indent=1)
+PY
+}
+
+expect "run --out writes and names index.html" 0 "report: $T/run/index.html" -- \
+  "$KCS" run --kernel q8 --tier smoke --backend reference --backend optimized -q --out "$T/run"
+R="$T/run/results.json"
+[ -s "$T/run/index.html" ] && [ -s "$T/run/summary.md" ] && ok "run writes index.html and summary.md" ||
+  bad "run --out files missing"
+grep -q "id=\"overview-table\"" "$T/run/index.html" && ok "index.html has the overview table" || bad "no overview table"
+grep -qi "<script" "$T/run/index.html" && bad "index.html holds a script" || ok "index.html holds no script"
+grep -Eq "(src|href)=\"(https?:)?//" "$T/run/index.html" && bad "index.html fetches something" ||
+  ok "index.html fetches nothing"
+
+expect "report writes both files" 0 "report: $T/rep/index.html" -- "$KCS" report --results "$R" --out "$T/rep"
+[ -s "$T/rep/index.html" ] && [ -s "$T/rep/summary.md" ] && ok "report files exist" || bad "report files missing"
+grep -q "## Kernel \`q8\`" "$T/rep/summary.md" && ok "summary.md has the q8 section" || bad "summary.md lacks q8"
+
+expect "same results: no drift" 0 "no drift" -- \
+  "$KCS" report --results "$R" --baseline "$R" --fail-on-drift --out "$T/same"
+expect "write a compact baseline" 0 "baseline: $T/base.json" -- "$KCS" report --results "$R" --write-baseline "$T/base.json"
+expect "compact baseline: no drift" 0 "no drift" -- \
+  "$KCS" report --results "$R" --baseline "$T/base.json" --fail-on-drift --out "$T/same2"
+
+# One output made worse: named, with the metric that moved.
+edit "$R" "$T/worse.json" '
+c = next(c for c in j["results"] if c["backend"] == "optimized" and c["output"] == "scale")
+c["metrics"]["max_ulp"] += 3
+open(sys.argv[2] + ".name", "w").write(c["case"] + " optimized " + c["tile"] + " scale")
+'
+NAME="$(cat "$T/worse.json.name")"
+expect "worsened output fails --fail-on-drift and is named" 1 "worse: $NAME: max_ulp 0 -> 3" -- \
+  "$KCS" report --results "$T/worse.json" --baseline "$T/base.json" --fail-on-drift --out "$T/worse"
+grep -q "max_ulp 0 -&gt; 3" "$T/worse/index.html" && ok "the HTML lists the drift" || bad "drift not in the HTML"
+grep -q "| worse |" "$T/worse/summary.md" && ok "the Markdown lists the drift" || bad "drift not in the Markdown"
+expect "without --fail-on-drift drift is listed, exit 0" 0 "DRIFT \(1\)" -- \
+  "$KCS" report --results "$T/worse.json" --baseline "$T/base.json" --out "$T/worse2"
+
+edit "$R" "$T/gone.json" '
+cs = j["runs"][0]["case"]
+j["runs"] = [r for r in j["runs"] if r["case"] != cs]
+j["results"] = [r for r in j["results"] if r["case"] != cs]
+open(sys.argv[2] + ".name", "w").write(cs)
+'
+expect "disappeared case is drift" 1 "case disappeared: $(cat "$T/gone.json.name")" -- \
+  "$KCS" report --results "$T/gone.json" --baseline "$T/base.json" --fail-on-drift --out "$T/gone"
+
+edit "$R" "$T/skip.json" '
+r = next(r for r in j["runs"] if r["backend"] == "optimized")
+r["verdict"], r["reason"] = "skipped", "needs avx2"
+j["results"] = [c for c in j["results"] if not (c["case"] == r["case"] and c["backend"] == "optimized" and c["tile"] == r["tile"])]
+'
+expect "variant that stopped running is drift" 1 "variant skipped: .* optimized .*needs avx2" -- \
+  "$KCS" report --results "$T/skip.json" --baseline "$T/base.json" --fail-on-drift --out "$T/skip"
+
+# Shards merge.
+"$KCS" run --kernel q8 --tier smoke --backend reference -q --shard 0/2 --results "$T/s0.json" >/dev/null
+"$KCS" run --kernel q8 --tier smoke --backend reference -q --shard 1/2 --results "$T/s1.json" >/dev/null
+expect "report merges shards" 0 "q8 +reference" -- "$KCS" report --results "$T/s0.json" --results "$T/s1.json" --out "$T/m"
+
+# Bad input: a clear error, exit 2.
+expect "missing results file" 2 "cannot open $T/nope.json" -- "$KCS" report --results "$T/nope.json" --out "$T/x"
+echo '{"runs": 1}' >"$T/bad.json"
+expect "not a results file" 2 "bad.json is not a kcs results file" -- "$KCS" report --results "$T/bad.json" --out "$T/x"
+expect "a baseline as results" 2 "is a baseline" -- "$KCS" report --results "$T/base.json" --out "$T/x"
+expect "--fail-on-drift needs a baseline" 2 "needs --baseline" -- "$KCS" report --results "$R" --fail-on-drift --out "$T/x"
+expect "no output asked for" 2 "needs --out" -- "$KCS" report --results "$R"
+edit "$R" "$T/smoke_as_ci.json" 'j["tier"] = "ci"'
+expect "tiers must match" 2 "tier 'smoke' and the results of tier 'ci'" -- \
+  "$KCS" report --results "$T/smoke_as_ci.json" --baseline "$T/base.json" --out "$T/x"
+
+[ "$fails" -eq 0 ] && echo "all report CLI checks passed" || { echo "$fails report CLI checks failed"; exit 1; }
