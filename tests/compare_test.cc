@@ -718,3 +718,18 @@ TEST(FormatUlp, SpacingPerFormat) {
 
 }  // namespace
 }  // namespace kcs
+
+namespace kcs {
+namespace {
+
+TEST(Exact, PackedCodesCompareBitwiseEvenWhenBothDecodeToNaN) {
+  Tensor e(DType::ue4m3x4, {1});
+  Tensor a(DType::ue4m3x4, {1});
+  e.data<int32_t>()[0] = 0x0000007F;
+  a.data<int32_t>()[0] = 0x000000FF;  // same NaN value, but a sign bit in an unsigned scale byte
+  EXPECT_FALSE(compare_tensor("x_sf", e, a, Contract::Exact()).passed);
+  EXPECT_TRUE(compare_tensor("x_sf", e, e, Contract::Exact()).passed);
+}
+
+}  // namespace
+}  // namespace kcs

@@ -438,6 +438,9 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
   o.row_mask = row_mask;
   o.contract = &contract;
   o.ctx = ctx;
+  // Packed FP8/FP4 codes are data, not arithmetic results: 0x7F and 0xFF both decode to NaN but
+  // are different codes (a UE4M3 scale byte must never carry a sign), so exact compares them bitwise.
+  o.payload_exact = contract.kind == K::exact && (expected.dtype() == DType::e2m1x2 || expected.dtype() == DType::ue4m3x4);
   Scan s;
   run_scan(expected, actual, o, &s);
 
