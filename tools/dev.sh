@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's one entry point for setup, build and the two jobs of the README.
 #   tools/dev.sh main   install what is missing, build Release, run the ci-tier conformance sweep of
-#                       every backend this CPU runs, write reports/out/{results.json,summary.md}
+#                       every backend this CPU runs, write reports/out/{results.json,summary.md,index.html}
 #   tools/dev.sh test   install what is missing, build, run every test (ctest, nightly tier excluded)
 #   tools/dev.sh deps   only install what is missing
 # KCS_PRESET=asan|debug|release selects the build (default release); `test` honours it, so
