@@ -6,6 +6,7 @@
 //   w_proj 1 x (M x 7168) x (7168 x 64),   bf16   K1 wb = x·w_proj
 //   w_dq   1 x (M x 7168) x (7168 x 1536), bf16   K2 qa = x·w_dq
 //   w_uk   64 x (M x 128) x (128 x 512),   bf16   K2 q_nope·w_uk per head
+//   hadamard 1 x (M x 128) x (128 x 128),  bf16   the dense Hadamard (M = tokens x heads)
 // with M = 1 (decode), 16, 128 and 1024 (prefill).
 //
 // Variants (names gemm_bf16/<mode>:<impl>/<shape>/M:<m>/threads:<t>):
@@ -52,6 +53,7 @@ constexpr Shape kShapes[] = {
     {"w_proj", 1, 7168, 64, DType::bf16},
     {"w_dq", 1, 7168, 1536, DType::bf16},
     {"w_uk", 64, 128, 512, DType::bf16},
+    {"hadamard", 1, 128, 128, DType::bf16},
 };
 constexpr int64_t kMs[] = {1, 16, 128, 1024};
 constexpr int kThreads[] = {1, 2};

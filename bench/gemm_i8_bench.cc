@@ -3,11 +3,11 @@
 // Reference and every ISA variant side by side, 1 and 2 OpenMP threads.
 //
 // Variants (names gemm_i8/<variant>:<impl>/m:M/k:K/n:N/threads:T):
-//   direct:*  opt::gemm_i8_run on row-major W (no set-up; the Invocation path for M < 16)
+//   direct:*  opt::gemm_i8_run on row-major W (no set-up; the Invocation path for M < 13)
 //   packed:*  opt::gemm_i8_run on weights prepacked once outside the timed loop (what fused
 //             kernels with fixed weights run)
 //   perpack:* pack W into a reused buffer, then the packed GEMM, every iteration (the Invocation
-//             path for M >= 16)
+//             path for M >= 13)
 //   pack:*    pack_i8_weights_into alone (the per-call cost perpack pays)
 //   api:*     the backend through Backend::run(), with validate_call(), as users call it
 //   ref       gemm_i8_reference, single-threaded, small M only (it needs ~1 ns per MAC)
@@ -225,7 +225,7 @@ void bm_engine(benchmark::State& st, Variant v, Impl impl, Shape s, int threads)
 }
 
 // Through the public backend API: validate_call() + the adapter (which packs per call from
-// M = 16). Rotates over enough TensorMaps that W comes from DRAM.
+// M = 13). Rotates over enough TensorMaps that W comes from DRAM.
 void bm_api(benchmark::State& st, Impl impl, Shape s, int threads) {
   if (const std::string why = skip_reason(impl); !why.empty()) {
     st.SkipWithError(why.c_str());

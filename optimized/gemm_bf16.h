@@ -22,7 +22,8 @@
 //   m_a >= 0x80 && m_w >= 0x80 && (m_a >> 7) + (m_w >> 7) >= 142        (2^(e_a+e_w-14) >= 2^-126)
 // Then every partial sum is 0 or a normal multiple of 2^-126 and DAZ / FTZ never act. Other rows
 // go through the FMA path (same result, slower). The decision is per row of A, so it cannot
-// depend on tiling or on other rows (batch invariance, spec §1.8).
+// depend on tiling or on other rows (batch invariance, spec §1.8). NaN / Inf inputs are out of
+// contract (spec §9): both paths propagate them as IEEE FMAs do (NaN payloads may differ).
 //
 // Weights are prepacked (pack_bf16_weights) into strips of 16 columns; per strip, per K pair p,
 // 16 dwords: dword j = w[2p, 16s + j] | w[2p + 1, 16s + j] << 16 (zero past K or N). The
@@ -68,8 +69,8 @@ struct GemmBf16Args {
   int64_t ldy = 0, y_batch_stride = 0;
   DType y_dtype = DType::fp32;  // fp32, bf16 or fp16
   int64_t k_block = 0;          // summation blocks (0 = one chain); changes results within the contract
-  // Optional [batch * m] min_mag of each row of A (gemm_bf16_run fills it once per call); null:
-  // the tile computes it.
+  // Optional [batch * m] min_mag of each row of A (a caller that runs many tiles over the same
+  // rows can compute it once); null: each tile computes it for its rows.
   const uint32_t* row_min_mag = nullptr;
   Bf16Path path = Bf16Path::automatic;
 };
@@ -82,7 +83,8 @@ constexpr bool bf16_dot_exact(uint32_t row_min_mag, uint32_t w_min_mag) {
 // ---- ISA entry points (optimized/avx512/gemm_bf16.cc, optimized/avx2/gemm_bf16.cc) ------------
 
 // One micro-tile: mr rows x ns strips over one K panel. acc starts at 0 (mode set / add) or at C
-// (chain); C receives acc (set / chain) or C + acc (add, one binary32 add).
+// (chain); the result is acc (set / chain) or C + acc (add, one binary32 add), written to C or,
+// on the last panel, rounded into y.
 enum class Bf16Mode : uint8_t { set, chain, add };
 struct Bf16Micro {
   const uint16_t* const* a = nullptr;  // mr row pointers at the panel's first k
@@ -91,9 +93,16 @@ struct Bf16Micro {
   int64_t w_strip_stride = 0;          // dwords between strips
   float* const* c = nullptr;           // mr fp32 row pointers at the first strip's first column
   Bf16Mode mode = Bf16Mode::set;
+  // The last panel rounds straight into y instead of writing C: row r of y starts (column 0) at
+  // out[r]; the first strip's first column is col0; only columns [lo, hi) are written (the rest
+  // of a strip belongs to other tiles or lies past N). out == nullptr: write C.
+  char* const* out = nullptr;
+  DType out_dtype = DType::fp32;
+  int64_t col0 = 0, lo = 0, hi = 0;
+  bool prefetch = false;  // W comes from DRAM in this call: prefetch ahead (vdpbf16ps path)
 };
-// Largest micro-tiles: AVX-512 vdpbf16ps 8 x 3 strips, AVX-512 FMA 4 x 2, AVX2 FMA 4 x 1.
-constexpr int kBf16DotMaxMr = 12, kBf16DotMaxNs = 2;
+// Largest micro-tiles: AVX-512 vdpbf16ps 6 x 4 strips, AVX-512 FMA 4 x 2, AVX2 FMA 4 x 1.
+constexpr int kBf16DotMaxMr = 6, kBf16DotMaxNs = 4;
 constexpr int kBf16FmaMaxMr512 = 4, kBf16FmaMaxNs512 = 2;
 constexpr int kBf16FmaMaxMr256 = 4, kBf16FmaMaxNs256 = 1;
 void gemm_bf16_micro_avx512(bool dot, int mr, int ns, const Bf16Micro& m);
@@ -120,11 +129,12 @@ class PackedBf16Weights {
   struct Free {
     void operator()(void* p) const;
   };
-  friend PackedBf16Weights pack_bf16_weights(const uint16_t* w, int64_t batch, int64_t k, int64_t n, int64_t ldw,
-                                             int64_t w_batch_stride, int threads);
+  friend void pack_bf16_weights_into(PackedBf16Weights& out, const uint16_t* w, int64_t batch, int64_t k, int64_t n,
+                                     int64_t ldw, int64_t w_batch_stride, int threads);
   std::unique_ptr<uint32_t, Free> data_;
   std::unique_ptr<uint32_t[]> min_mag_;
-  size_t bytes_ = 0;
+  size_t bytes_ = 0, capacity_ = 0;
+  int64_t min_mag_size_ = 0;
   PackedBf16View view_;
 };
 
@@ -132,6 +142,9 @@ class PackedBf16Weights {
 // strips spread over `threads`. Scalar and ISA-independent: the layout is the same for every ISA.
 PackedBf16Weights pack_bf16_weights(const uint16_t* w, int64_t batch, int64_t k, int64_t n, int64_t ldw,
                                     int64_t w_batch_stride, int threads);
+// The same into `out`, reusing its memory when it is large enough (per-call packing).
+void pack_bf16_weights_into(PackedBf16Weights& out, const uint16_t* w, int64_t batch, int64_t k, int64_t n,
+                            int64_t ldw, int64_t w_batch_stride, int threads);
 
 // Rows [m0, m1) x columns [n0, n1) of batch b, all of K. Each (b, row, column) is computed by
 // exactly one instruction sequence whatever the tile, so tiles can be run in any order, on any
@@ -148,7 +161,7 @@ struct GemmBf16Tiling {
 // fewer than 2 items per thread, then whole strips split evenly.
 GemmBf16Tiling gemm_bf16_auto_tiling(int64_t batch, int64_t m, int64_t n, int threads);
 
-// The whole call: min_mag of every row of A once, then work items over OpenMP threads.
+// The whole call: work items over OpenMP threads (one parallel region; none for one item).
 void gemm_bf16_run(Isa isa, const GemmBf16Args& g, const PackedBf16View& w, const GemmBf16Tiling& t, int threads);
 
 }  // namespace kcs::opt

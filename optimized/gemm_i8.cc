@@ -7,7 +7,6 @@
 // panels) and runs the packed engine; smaller M streams row-major W directly.
 #include "optimized/gemm_i8.h"
 
-#include <omp.h>
 #include <sys/mman.h>
 
 #include <algorithm>

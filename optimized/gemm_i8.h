@@ -6,10 +6,16 @@
 //
 // Two ways to read the weights:
 //   direct   plain row-major W [K, N]; the engine interleaves K rows in registers. No set-up
-//            cost, reads W once at DRAM bandwidth: the path for small M (decode, t = 1..16).
-//   packed   W repacked once (pack_i8_weights) into the layout the inner loop reads with plain
-//            aligned loads. The repack costs about one read + one write of W, which large M
-//            amortises; fused kernels with fixed weights pack once and reuse it for every call.
+//            cost. The row-major layout makes it read each weight row in runs of at most
+//            4096 bytes (a work item's columns), 8 rows at a time, which streams DRAM less well
+//            than one sequential stream: on Zen 4, 1 thread, K1 q_b at M = 1 it reaches about
+//            0.6-0.7 of the read-bandwidth limit. The Invocation path uses it for M < 13.
+//   packed   W repacked (pack_i8_weights / pack_i8_weights_into) into 64-column panels that the
+//            inner loop reads as plain sequential streams: 0.75-0.9 of the bandwidth limit at
+//            M = 1 and 0.75-0.86 of the VNNI peak at M = 1024 (same machine). Packing costs
+//            about one read + one (non-temporal) write of W, ~1.2 ms for K1 q_b; fused kernels
+//            with fixed weights pack once and reuse the panels, the Invocation path packs per
+//            call from M = 13 on (kGemmI8PackMinM) into a reused per-thread buffer.
 // Both paths give the same bits (they are the same integer sums).
 //
 // AVX-512 (needs AVX512-VNNI): vpdpbusd is u8 x s8, so the WEIGHTS carry the +128 bias
@@ -108,8 +114,9 @@ void gemm_i8_run(Isa isa, const GemmI8Args& g, const PackedI8View* packed, const
 
 // M at and above which the Invocation path packs W per call before running (below it the
 // direct path streams row-major W). A speed choice only: both paths give the same bits.
-// Measured on K1 q_b (1536 x 8192, Zen 4, 1 thread, CPU time): packing costs ~1.5 ms, the direct
-// path re-reads W once per 6 rows; direct M = 16 ~ 2.6 ms = pack + packed GEMM (1.5 + 1.1 ms).
-constexpr int64_t kGemmI8PackMinM = 16;
+// Measured on K1 q_b (1536 x 8192, Zen 4, 1 thread): packing costs ~1.2 ms; the direct path
+// costs ~0.7-1.1 ms per group of 6 rows (it re-reads W per group), the packed GEMM ~0.6 ms at
+// M = 4 to 1.5 ms at M = 16. So direct wins up to two row groups (M <= 12).
+constexpr int64_t kGemmI8PackMinM = 13;
 
 }  // namespace kcs::opt

@@ -12,7 +12,8 @@ Status hadamard(const Invocation& inv, Isa isa) {
   Tensor& y = inv.out("y");
   const int64_t T = inv.dim("T"), D = inv.dim("D");
   if (T == 0) return Status::Ok();
-  const PackedBf16Weights packed = pack_bf16_weights(h.data<uint16_t>(), 1, D, D, D, 0, inv.threads);
+  thread_local PackedBf16Weights packed;  // memory kept between calls, as in gemm_bf16
+  pack_bf16_weights_into(packed, h.data<uint16_t>(), 1, D, D, D, 0, inv.threads);
   GemmBf16Args g;
   g.m = T;
   g.k = D;

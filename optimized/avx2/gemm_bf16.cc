@@ -49,37 +49,6 @@ inline void widen_w(const uint32_t* w, int64_t p, __m256 (&wo)[2], __m256 (&we)[
   }
 }
 
-template <int MR>
-void micro_fma(const Bf16Micro& m) {
-  __m256 acc[MR][2];
-  for (int r = 0; r < MR; ++r)
-    for (int h = 0; h < 2; ++h)
-      acc[r][h] = m.mode == Bf16Mode::chain ? _mm256_loadu_ps(m.c[r] + 8 * h) : _mm256_setzero_ps();
-  const uint16_t* a[MR];
-  for (int r = 0; r < MR; ++r) a[r] = m.a[r];
-  const int64_t np = m.kc >> 1;
-  __m256 wo[2], we[2];
-  for (int64_t p = 0; p < np; ++p) {
-    widen_w(m.w, p, wo, we);
-#pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r) fma_pair(acc[r], wo, we, load_u32(a[r] + 2 * p));
-  }
-  if (m.kc & 1) {
-    widen_w(m.w, np, wo, we);
-#pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r) fma_pair(acc[r], wo, we, a[r][2 * np]);
-  }
-  for (int r = 0; r < MR; ++r)
-    for (int h = 0; h < 2; ++h) {
-      __m256 v = acc[r][h];
-      if (m.mode == Bf16Mode::add) v = _mm256_add_ps(_mm256_loadu_ps(m.c[r] + 8 * h), v);
-      _mm256_storeu_ps(m.c[r] + 8 * h, v);
-    }
-}
-
-using MicroFn = void (*)(const Bf16Micro&);
-constexpr MicroFn kFma[kBf16FmaMaxMr256] = {&micro_fma<1>, &micro_fma<2>, &micro_fma<3>, &micro_fma<4>};
-
 // BF16 of 8 binary32 values in the low 16 bits of each dword (see the AVX-512 file).
 inline __m256i to_bf16_dwords(__m256 x) {
   const __m256i u = _mm256_castps_si256(x);
@@ -106,6 +75,60 @@ inline void store8(const float* c, DType dtype, void* out) {
     _mm_storeu_si128(static_cast<__m128i*>(out), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
 }
+
+// Store the 16 results of one strip (two ymm) into y, columns [b, e) of the strip only.
+inline void put_strip(__m256 v0, __m256 v1, DType dt, char* row, int64_t col, int64_t b, int64_t e) {
+  const int64_t es = dt == DType::fp32 ? 4 : 2;
+  alignas(32) float in[16];
+  _mm256_store_ps(in, v0);
+  _mm256_store_ps(in + 8, v1);
+  if (b == 0 && e == 16) {
+    store8(in, dt, row + col * es);
+    store8(in + 8, dt, row + (col + 8) * es);
+    return;
+  }
+  alignas(32) char tmp[64];
+  store8(in, dt, tmp);
+  store8(in + 8, dt, tmp + 8 * es);
+  std::memcpy(row + (col + b) * es, tmp + b * es, static_cast<size_t>((e - b) * es));
+}
+
+template <int MR>
+void micro_fma(const Bf16Micro& m) {
+  __m256 acc[MR][2];
+  for (int r = 0; r < MR; ++r)
+    for (int h = 0; h < 2; ++h)
+      acc[r][h] = m.mode == Bf16Mode::chain ? _mm256_loadu_ps(m.c[r] + 8 * h) : _mm256_setzero_ps();
+  const uint16_t* a[MR];
+  for (int r = 0; r < MR; ++r) a[r] = m.a[r];
+  const int64_t np = m.kc >> 1;
+  __m256 wo[2], we[2];
+  for (int64_t p = 0; p < np; ++p) {
+    widen_w(m.w, p, wo, we);
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) fma_pair(acc[r], wo, we, load_u32(a[r] + 2 * p));
+  }
+  if (m.kc & 1) {
+    widen_w(m.w, np, wo, we);
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) fma_pair(acc[r], wo, we, a[r][2 * np]);
+  }
+  if (m.mode == Bf16Mode::add)
+    for (int r = 0; r < MR; ++r)
+      for (int h = 0; h < 2; ++h) acc[r][h] = _mm256_add_ps(_mm256_loadu_ps(m.c[r] + 8 * h), acc[r][h]);
+  if (m.out) {
+    // The last panel: round into y, the tile's columns of this strip only.
+    const int64_t b = m.lo > m.col0 ? m.lo - m.col0 : 0, e = m.hi - m.col0 < 16 ? m.hi - m.col0 : 16;
+    if (e > b)
+      for (int r = 0; r < MR; ++r) put_strip(acc[r][0], acc[r][1], m.out_dtype, m.out[r], m.col0, b, e);
+    return;
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int h = 0; h < 2; ++h) _mm256_storeu_ps(m.c[r] + 8 * h, acc[r][h]);
+}
+
+using MicroFn = void (*)(const Bf16Micro&);
+constexpr MicroFn kFma[kBf16FmaMaxMr256] = {&micro_fma<1>, &micro_fma<2>, &micro_fma<3>, &micro_fma<4>};
 
 }  // namespace
 

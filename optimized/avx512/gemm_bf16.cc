@@ -3,18 +3,20 @@
 // pairs, odd element first (the SDM definition of vdpbf16ps).
 //
 // Two micro-kernels give those same bits:
-//   dot  vdpbf16ps, 8 rows x 3 strips (48 columns) of accumulators. One instruction does a pair's
-//        two FMAs for 16 columns. DAZ / FTZ: the adapter calls it only for rows where neither can
-//        act (the rule in gemm_bf16.h), or when a test forces it.
+//   dot  vdpbf16ps, up to 6 rows x 4 strips (64 columns) of accumulators (24 zmm; 4 W loads and
+//        6 broadcasts per 24 vdpbf16ps). One instruction does a pair's two FMAs for 16 columns.
+//        DAZ / FTZ: the adapter calls it only for rows where neither can act (the rule in
+//        gemm_bf16.h), or when a test forces it.
 //   fma  the same chain written as two vfmadd231ps per pair on BF16 widened to fp32 (the high
 //        half of a packed dword is the odd element as an fp32 with its low bits cleared; the low
 //        half shifted left by 16 is the even one). IEEE subnormals kept (MXCSR untouched).
-// A is read straight from its rows (one dword broadcast per row and pair, embedded in vdpbf16ps);
-// W from the packed strips with aligned loads. An odd panel ends with a half pair whose missing
-// element is zero, so nothing past a row of A is read.
+// A is read straight from its rows (one dword broadcast per row and pair); W from the packed
+// strips with aligned loads, prefetched ahead in decode-sized calls. An odd panel ends with a
+// half pair whose missing element is zero, so nothing past a row of A is read.
 //
-// Output rounding: BF16 with integers (u + 0x7FFF + lsb, NaN quietened), never vcvtneps2bf16,
-// which flushes subnormals (spec §13); FP16 with vcvtps2ph, nearest even, subnormals kept.
+// The last K panel rounds straight into y. BF16 with integers (u + 0x7FFF + lsb, NaN quietened),
+// never vcvtneps2bf16, which flushes subnormals (spec §13); FP16 with vcvtps2ph, nearest even,
+// subnormals kept.
 //
 // Like every ISA file, this one calls no inline helper of the kcs headers (an out-of-line copy
 // compiled here with AVX-512 could be the one the linker keeps); helpers are in an anonymous
@@ -46,23 +48,78 @@ inline __mmask16 low_mask16(int64_t r) { return static_cast<__mmask16>((1u << r)
 inline uint32_t a_pair(const uint16_t* row, int64_t p) { return load_u32(row + 2 * p); }
 inline uint32_t a_half(const uint16_t* row, int64_t p) { return row[2 * p]; }
 
+// BF16 of 16 binary32 values, nearest even with integers (subnormals kept, overflow to Inf).
+inline __m256i to_bf16(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
+                                                _mm512_set1_epi32(0x7F800000));
+  r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  return _mm512_cvtepi32_epi16(r);
+}
+
+
+// Lanes [b, e) of a strip, 0 <= b < e <= 16.
+inline __mmask16 lane_range(int64_t b, int64_t e) {
+  const uint32_t hi = e >= 16 ? 0xFFFFu : (1u << e) - 1u;
+  return static_cast<__mmask16>(hi & ~((1u << b) - 1u));
+}
+
+// Store 16 results of one strip into y (masked to the tile's columns), rounded to its dtype.
+// Whole strips use plain stores: masked stores are much slower on some cores (Zen 4).
+inline void put(__m512 v, DType dt, char* row, int64_t col, __mmask16 k) {
+  if (dt == DType::fp32) {
+    float* p = reinterpret_cast<float*>(row) + col;
+    if (k == 0xFFFF)
+      _mm512_storeu_ps(p, v);
+    else
+      _mm512_mask_storeu_ps(p, k, v);
+    return;
+  }
+  const __m256i h =
+      dt == DType::bf16 ? to_bf16(v) : _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  uint16_t* p = reinterpret_cast<uint16_t*>(row) + col;
+  if (k == 0xFFFF)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), h);
+  else
+    _mm256_mask_storeu_epi16(p, k, h);
+}
+
+// The result of row r, strip j: to C, or (last panel) into y.
+template <int NS>
+inline void finish(const Bf16Micro& m, const __mmask16 (&k)[NS], int r, int j, __m512 v) {
+  if (m.mode == Bf16Mode::add) v = _mm512_add_ps(_mm512_loadu_ps(m.c[r] + 16 * j), v);
+  if (m.out) {
+    if (k[j]) put(v, m.out_dtype, m.out[r], m.col0 + 16 * j, k[j]);
+  } else {
+    _mm512_storeu_ps(m.c[r] + 16 * j, v);
+  }
+}
+
+// The y lanes of each strip of a micro-tile.
+template <int NS>
+inline void strip_masks(const Bf16Micro& m, __mmask16 (&k)[NS]) {
+  for (int j = 0; j < NS; ++j) {
+    const int64_t c = m.col0 + 16 * j;
+    const int64_t b = m.lo > c ? m.lo - c : 0, e = m.hi - c < 16 ? m.hi - c : 16;
+    k[j] = e > b ? lane_range(b, e) : static_cast<__mmask16>(0);
+  }
+}
+
 constexpr int64_t kPrefetchPairs = 16;  // 1 KiB ahead per strip
 
 template <int MR, int NS>
 void micro_dot(const Bf16Micro& m) {
   __m512 acc[MR][NS];
   const uint16_t* a[MR];
-  float* c[MR];
 #pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) {
-    a[r] = m.a[r];
-    c[r] = m.c[r];
-  }
+  for (int r = 0; r < MR; ++r) a[r] = m.a[r];
   if (m.mode == Bf16Mode::chain) {
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_loadu_ps(c[r] + 16 * j);
+      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_loadu_ps(m.c[r] + 16 * j);
   } else {
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r)
@@ -74,11 +131,11 @@ void micro_dot(const Bf16Micro& m) {
   const int64_t np = m.kc >> 1;
   for (int64_t p = 0; p < np; ++p) {
     __m512bh wv[NS];
-    if constexpr (MR <= 2) {
-      // Decode: W streams from DRAM with little compute per line. Ask for each strip's line
-      // kPrefetchPairs ahead; near the panel's end, for the same line of the strips the next call
-      // reads (the next strip group, whose strips follow these ones). Prefetches are hints:
-      // addresses past the weights are harmless.
+    if (m.prefetch) {
+      // W streams from DRAM here (the driver says so). Ask for each strip's line kPrefetchPairs
+      // ahead; near the panel's end, for the same line of the strips the next call reads (the
+      // next strip group, whose strips follow these ones). Prefetches are hints: addresses past
+      // the weights are harmless.
       const int64_t q = p + kPrefetchPairs;
       const uint32_t* pf = q < np ? w + q * 16 : w + NS * ws + (q - np) * 16;
 #pragma GCC unroll 4
@@ -104,14 +161,12 @@ void micro_dot(const Bf16Micro& m) {
       for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], wv[j], av);
     }
   }
+  __mmask16 k[NS];
+  strip_masks<NS>(m, k);
 #pragma GCC unroll 12
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-    for (int j = 0; j < NS; ++j) {
-      __m512 v = acc[r][j];
-      if (m.mode == Bf16Mode::add) v = _mm512_add_ps(_mm512_loadu_ps(c[r] + 16 * j), v);
-      _mm512_storeu_ps(c[r] + 16 * j, v);
-    }
+    for (int j = 0; j < NS; ++j) finish<NS>(m, k, r, j, acc[r][j]);
 }
 
 // One pair step of the FMA path for one row: odd element first, as vdpbf16ps does.
@@ -155,12 +210,10 @@ void micro_fma(const Bf16Micro& m) {
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) fma_pair<NS>(acc[r], wo, we, a_half(m.a[r], np));
   }
+  __mmask16 k[NS];
+  strip_masks<NS>(m, k);
   for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < NS; ++j) {
-      __m512 v = acc[r][j];
-      if (m.mode == Bf16Mode::add) v = _mm512_add_ps(_mm512_loadu_ps(m.c[r] + 16 * j), v);
-      _mm512_storeu_ps(m.c[r] + 16 * j, v);
-    }
+    for (int j = 0; j < NS; ++j) finish<NS>(m, k, r, j, acc[r][j]);
 }
 
 using MicroFn = void (*)(const Bf16Micro&);
@@ -184,17 +237,6 @@ constexpr MicroFn kFma[kBf16FmaMaxMr512][kBf16FmaMaxNs512] = {{&micro_fma<1, 1>,
                                                               {&micro_fma<2, 1>, &micro_fma<2, 2>},
                                                               {&micro_fma<3, 1>, &micro_fma<3, 2>},
                                                               {&micro_fma<4, 1>, &micro_fma<4, 2>}};
-
-// BF16 of 16 binary32 values, nearest even with integers (subnormals kept, overflow to Inf).
-inline __m256i to_bf16(__m512 x) {
-  const __m512i u = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
-                                                _mm512_set1_epi32(0x7F800000));
-  r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-  return _mm512_cvtepi32_epi16(r);
-}
 
 }  // namespace
 
