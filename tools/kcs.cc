@@ -13,6 +13,7 @@
 #include "conformance/runner/catalog.h"
 #include "conformance/runner/results.h"
 #include "conformance/runner/runner.h"
+#include "conformance/runner/stages.h"
 #include "kcs/backend.h"
 #include "kcs/cpu.h"
 #include "reports/baseline.h"
@@ -91,7 +92,33 @@ struct RunOptions {
   std::string case_pattern, tier = "ci", results, out_dir, shard;
   int threads = 1;
   bool quiet = false;
+  bool stages = false;
 };
+
+// Stage records of a fused case: "<case>#<stage>" rows of the fused kernel, the composition checks
+// (primitive reference == fused reference) first. Prints the first diverging stage.
+void append_stage_records(const CaseSpec& cs, const Bundle& b, Backend& be, int threads,
+                          std::vector<RunRecord>& records) {
+  bool reported = false;
+  for (StageRecord& sr : run_stages(cs, b, be, threads)) {
+    RunRecord r = std::move(sr.run);
+    r.kernel = cs.problem.kernel;
+    r.case_id = cs.id + "#" + sr.stage;
+    r.checks.insert(r.checks.begin(), sr.composition.begin(), sr.composition.end());
+    for (const auto& c : sr.composition)
+      if (!c.passed && r.verdict != Verdict::error) {
+        r.verdict = Verdict::failed;
+        r.reason = c.name + ": " + c.message;
+        break;
+      }
+    if (!reported && (r.verdict == Verdict::failed || r.verdict == Verdict::error)) {
+      std::printf("first diverging stage of %s on %s: %s (%s)\n", cs.id.c_str(), be.name().c_str(),
+                  sr.stage.c_str(), r.reason.c_str());
+      reported = true;
+    }
+    records.push_back(std::move(r));
+  }
+}
 
 int cmd_run(const RunOptions& o, const std::string& command_line) {
   const Tier tier = parse_tier(o.tier);
@@ -117,6 +144,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
   struct Item {
     CaseSpec cs;
     TileConfig tile;
+    bool first_tile;
   };
   std::vector<Item> items;
   std::vector<const KernelDecl*> kernels = kernels_named(o.kernels);
@@ -134,7 +162,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
     if (tiles.empty()) tiles = c.tiles;
     for (const auto& cs : cases) {
       if (static_cast<int>(n_cases++ % static_cast<size_t>(shard_n)) != shard_i) continue;
-      for (const auto& t : tiles) items.push_back({cs, t});
+      for (size_t i = 0; i < tiles.size(); ++i) items.push_back({cs, tiles[i], i == 0});
     }
   }
   if (items.empty()) {
@@ -159,6 +187,9 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
         std::fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s", ++done, total, it.cs.id.c_str(), b->name().c_str(),
                      it.tile.name().c_str());
       records.push_back(run_case(it.cs, bundle, *b, it.tile, o.threads));
+      // Stages once per case and backend (with the primitives' default tiles), after its first tile.
+      if (o.stages && it.cs.expect_error.empty() && it.first_tile)
+        append_stage_records(it.cs, bundle, *b, o.threads, records);
     }
   }
   if (progress) std::fprintf(stderr, "\r\033[K");
@@ -316,6 +347,9 @@ int main(int argc, char** argv) {
   run->add_option("--out", ro.out_dir, "write results.json and summary.md into this directory");
   run->add_option("--shard", ro.shard, "run slice I of N (I/N) of the case list; results files merge");
   run->add_flag("--quiet,-q", ro.quiet, "no progress line");
+  run->add_flag("--stages", ro.stages,
+                "also run each stage of fused kernels alone on the reference's stage input (spec §10.4 tier A) "
+                "and name the first diverging stage");
 
   std::vector<std::string> gen_kernels;
   std::string gen_case, gen_tier = "ci", gen_out;

@@ -67,13 +67,17 @@ std::vector<uint8_t> touched_mask(const KernelDecl& decl, const Problem& p, cons
 
 Bundle make_bundle(const CaseSpec& cs) {
   const KernelDecl& decl = kernel_or_throw(cs.problem.kernel);
+  return make_bundle_from(cs, generate_inputs(decl, cs));
+}
+
+Bundle make_bundle_from(const CaseSpec& cs, const TensorMap& t) {
+  const KernelDecl& decl = kernel_or_throw(cs.problem.kernel);
   Bundle b;
   b.case_id = cs.id;
   b.tier = tier_name(cs.tier);
   b.generator = std::string("kcs ") + KCS_VERSION;
   b.seed = cs.seed;
   b.problem = cs.problem;
-  TensorMap t = generate_inputs(decl, cs);
   for (const auto& td : decl.tensors) {
     if (td.role == Role::in) b.inputs.emplace(td.name, t.at(td.name));
     if (td.role == Role::inout) {

@@ -3,6 +3,9 @@
 //   Determinism   optimized variants: two runs and 1 vs 2 threads give identical bytes
 //   TileInvariance  knobs declared bit-invariant (row/token tiling) never change a bit
 //   Bundles       committed bundles equal what the generator and reference produce today
+// KCS_STAGE_SUITE(id) adds, for fused kernels, StageTest: case x backend, every stage of the
+// fused call run alone with the fused reference's stage input (spec §10.4 tier A), reporting the
+// first stage that diverges.
 // The tier comes from KCS_TIER (smoke | ci | nightly; default ci). A backend this CPU cannot run
 // is a skipped test with the reason, never a pass. gtest sharding (GTEST_TOTAL_SHARDS /
 // GTEST_SHARD_INDEX) splits the sweep.
@@ -23,6 +26,7 @@
 #include "conformance/fixture/bundle.h"
 #include "conformance/runner/catalog.h"
 #include "conformance/runner/runner.h"
+#include "conformance/runner/stages.h"
 #include "kcs/backend.h"
 
 namespace kcs::suite {
@@ -183,6 +187,35 @@ inline void run_tile_invariance(const Param& p) {
   if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
 }
 
+inline std::vector<Param> stage_params(const std::string& kernel) {
+  std::vector<Param> out;
+  for (const auto& cs : select_cases(catalog(kernel), env_tier()))
+    if (cs.expect_error.empty())
+      for (const auto& b : builtin_backends()) out.push_back({kernel, cs.id, b->name(), ""});
+  return out;
+}
+
+inline void run_stage_checks(const Param& p) {
+  const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
+  ASSERT_NE(cs, nullptr);
+  ASSERT_NE(find_stages(p.kernel), nullptr) << p.kernel << " has no stages in conformance/stages/registry.cc";
+  auto be = make_builtin_backend(p.backend);
+  ASSERT_TRUE(be);
+  if (!be->availability().runnable) GTEST_SKIP() << "skipped: " << be->availability().reason;
+  const auto recs = run_stages(*cs, bundle_for(*cs), *be, 1);
+  ASSERT_FALSE(recs.empty()) << "no stages";
+  std::string first;
+  for (const auto& r : recs) {
+    for (const auto& c : r.composition) EXPECT_TRUE(c.passed) << c.name << ": " << c.message;
+    for (const auto& c : r.run.checks)
+      EXPECT_TRUE(c.passed) << "stage " << r.stage << ": " << c.name << " [" << c.contract << "]: " << c.message;
+    EXPECT_TRUE(r.run.verdict == Verdict::passed || r.run.verdict == Verdict::skipped)
+        << "stage " << r.stage << ": " << verdict_name(r.run.verdict) << ": " << r.run.reason;
+    if (first.empty() && !r.passed()) first = r.stage;
+  }
+  EXPECT_TRUE(first.empty()) << "first diverging stage: " << first << "\n  repro: " << recs.front().run.repro;
+}
+
 inline void run_bundle_fresh(const Param& p) {
   const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
   ASSERT_NE(cs, nullptr) << "committed bundle " << p.case_id << ".h5 matches no case of the catalog: remove it";
@@ -222,4 +255,12 @@ inline void run_bundle_fresh(const Param& p) {
   INSTANTIATE_TEST_SUITE_P(kernel_id, BundleTest, testing::ValuesIn(kcs::suite::bundle_params(#kernel_id)),      \
                            kcs::suite::param_name);                                                              \
   GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BundleTest);                                                    \
+  }
+
+#define KCS_STAGE_SUITE(kernel_id)                                                                               \
+  namespace {                                                                                                    \
+  class StageTest : public testing::TestWithParam<kcs::suite::Param> {};                                        \
+  TEST_P(StageTest, EachStageMeetsContracts) { kcs::suite::run_stage_checks(GetParam()); }                      \
+  INSTANTIATE_TEST_SUITE_P(kernel_id, StageTest, testing::ValuesIn(kcs::suite::stage_params(#kernel_id)),        \
+                           kcs::suite::param_name);                                                              \
   }
