@@ -6,7 +6,6 @@
 namespace kcs {
 
 // Defined in conformance/stages/<id>.cc.
-// (none yet)
 std::vector<Stage> nvfp4_stage_stages(const Bundle& fused);
 
 StagesFn find_stages(const std::string& kernel) {
