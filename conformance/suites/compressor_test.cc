@@ -7,6 +7,8 @@
 //   LogitIsOneFp32Add      the window logit is f32(score + ape) (one binary32 add), not the
 //                          binary64 sum (header of include/kcs/kernels/compressor.h)
 //   IsasAgreeBitwise       AVX2 and AVX-512 run the same IEEE operations: identical bits (§10.7)
+//   FusedRopeIsBinary32WithoutFma  the fused rope is the spec's binary32 formula, no FMA, on
+//                          cancelling pairs (where an FMA shows), and writes nothing past the row
 //   BadInputRejected       spec §9 K5 column and §7.6: clear message, nothing written
 #include <cmath>
 #include <cstring>
@@ -18,6 +20,7 @@
 #include "conformance/suites/suite.h"
 #include "fixtures/generators/generators.h"
 #include "kcs/formats.h"
+#include "optimized/compressor.h"
 
 KCS_CONFORMANCE_SUITE(compressor)
 KCS_STAGE_SUITE(compressor)
@@ -171,6 +174,51 @@ TEST(CompressorProperties, IsasAgreeBitwise) {
       const TensorMap y = suite::call(decl(), bd, *b2, TileConfig{}, 1);
       suite::expect_same_outputs(decl(), x, y, std::string(ep) + " " + sc);
     }
+}
+
+// The fused epilogue's rope on fp32 pooled pairs is the spec's binary32 formula without FMA
+// (spec §7.6 last note; §0.3), checked where it matters: pairs whose two products nearly cancel,
+// so that an FMA (one rounding less) moves the small result by many BF16 units.
+TEST(CompressorProperties, FusedRopeIsBinary32WithoutFma) {
+  using RowFn = void (*)(const float*, int64_t, int64_t, const float*, const float*, uint16_t*);
+  std::vector<std::pair<std::string, RowFn>> fns;
+  if (isa_missing(Isa::avx512).empty()) fns.push_back({"avx512", &opt::compressor_fused_row_avx512});
+  if (isa_missing(Isa::avx2).empty()) fns.push_back({"avx2", &opt::compressor_fused_row_avx2});
+  if (fns.empty()) GTEST_SKIP() << "no ISA variant runs here";
+  const int64_t nope = 6, R = 70, n = nope + R;  // tails in both ISAs
+  Rng rng(3);
+  std::vector<float> x(static_cast<size_t>(n)), cs(static_cast<size_t>(R)), sn(static_cast<size_t>(R));
+  std::vector<uint16_t> want(static_cast<size_t>(n));
+  for (int rep = 0; rep < 50; ++rep) {
+    for (int64_t c = 0; c < nope; ++c) x[static_cast<size_t>(c)] = static_cast<float>(rng.normal());
+    for (int64_t p = 0; p < R / 2; ++p) {
+      const float c = static_cast<float>(rng.uniform(0.1, 1)), sv = static_cast<float>(rng.uniform(0.1, 1));
+      const float x0 = static_cast<float>(rng.normal());
+      // x1 ~ x0·c/s: the even output x0·c − x1·s nearly cancels.
+      const float x1 = static_cast<float>(static_cast<double>(x0) * c / sv * (1 + 1e-6 * rng.normal()));
+      x[static_cast<size_t>(nope + 2 * p)] = x0;
+      x[static_cast<size_t>(nope + 2 * p + 1)] = x1;
+      cs[static_cast<size_t>(2 * p)] = cs[static_cast<size_t>(2 * p + 1)] = c;
+      sn[static_cast<size_t>(2 * p)] = sn[static_cast<size_t>(2 * p + 1)] = sv;
+    }
+    for (int64_t c = 0; c < n; ++c) {
+      float y = x[static_cast<size_t>(c)];
+      if (c >= nope) {  // binary32, each operation rounded (this file is built with -ffp-contract=off)
+        const int64_t j = c - nope, e = nope + (j & ~int64_t{1});
+        const float x0 = x[static_cast<size_t>(e)], x1 = x[static_cast<size_t>(e + 1)];
+        const float cc = cs[static_cast<size_t>(j)], ss = sn[static_cast<size_t>(j)];
+        const float a = j % 2 == 0 ? x0 * cc : x0 * ss, b = j % 2 == 0 ? x1 * ss : x1 * cc;
+        y = j % 2 == 0 ? a - b : a + b;
+      }
+      want[static_cast<size_t>(c)] = bf16_from_float(y);
+    }
+    for (const auto& [name, fn] : fns) {
+      std::vector<uint16_t> got(static_cast<size_t>(n) + 8, 0xDEAD);
+      fn(x.data(), n, nope, cs.data(), sn.data(), got.data());
+      for (int64_t c = 0; c < n; ++c) ASSERT_EQ(got[static_cast<size_t>(c)], want[static_cast<size_t>(c)]) << name << " column " << c;
+      for (int64_t c = n; c < n + 8; ++c) ASSERT_EQ(got[static_cast<size_t>(c)], 0xDEAD) << name << " wrote past the row";
+    }
+  }
 }
 
 TEST(CompressorProperties, BadInputRejected) {
