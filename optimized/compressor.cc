@@ -53,12 +53,13 @@ struct HeadArgs {
   int64_t Ch = 0, nope = 0;                  // rope columns [nope, Ch); nope == Ch: none
 };
 
-// Per-thread scratch, grown on demand.
+// Per-thread scratch, grown on demand and kept between calls (an HCA window is 256 KiB: a fresh
+// allocation per call would be page-faulted in every time).
 struct Scratch {
   std::vector<float> z, pooled, cs, sn;
   std::vector<uint16_t> xb, nrm, rot;
-  std::vector<const float*> zr;
-  std::vector<const void*> vr;
+  std::vector<const float*> zr, ape;
+  std::vector<const void*> vr, score;
 };
 
 struct Call {
@@ -81,8 +82,10 @@ void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch&
   s.pooled.resize(static_cast<size_t>(rows * Ch));
   s.zr.resize(static_cast<size_t>(cp.window()));
   s.vr.resize(static_cast<size_t>(cp.window()));
-  std::vector<const void*> score(static_cast<size_t>(cp.window()));
-  std::vector<const float*> ape(static_cast<size_t>(cp.window()));
+  s.score.resize(static_cast<size_t>(cp.window()));
+  s.ape.resize(static_cast<size_t>(cp.window()));
+  std::vector<const void*>& score = s.score;
+  std::vector<const float*>& ape = s.ape;
   for (int64_t i = b0; i < b1; ++i) {
     // The window: current positions, then (CSA) the previous block's b-half or prev_b.
     int64_t W = M;
@@ -244,7 +247,7 @@ Status compressor(const Invocation& inv, Isa isa) {
   const int64_t items = (nb + bt - 1) / bt;
 #pragma omp parallel num_threads(inv.threads)
   {
-    Scratch s;
+    thread_local Scratch s;
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t b0 = it * bt, b1 = std::min(nb, b0 + bt);
