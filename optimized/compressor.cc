@@ -11,6 +11,7 @@
 #include "optimized/compressor.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -229,7 +230,10 @@ Status compressor(const Invocation& inv, Isa isa) {
   mh.Ch = cp.C;
   mh.nope = cp.NOPE;
   HeadArgs ih;
-  thread_local PackedBf16Weights packed;  // memory kept between calls, as in hadamard
+  // The packed Hadamard is kept between calls and re-packed only when the matrix bytes change
+  // (a decode call pools one block: packing 128 x 128 every time would cost more than the block).
+  thread_local PackedBf16Weights packed;
+  thread_local std::vector<uint16_t> packed_src;
   if (cp.csa) {
     ih.proj = static_cast<const char*>(inv.in("proj_indexer").raw());
     ih.prev = static_cast<const char*>(inv.in("prev_b_indexer").raw());
@@ -239,13 +243,21 @@ Status compressor(const Invocation& inv, Isa isa) {
     ih.Ch = cp.C_I;
     ih.nope = cp.model ? cp.C_I - cp.ROPE : cp.C_I;  // fused: no indexer RoPE (spec §7.4)
     if (cp.model) {
-      pack_bf16_weights_into(packed, inv.in("hadamard").data<uint16_t>(), 1, cp.C_I, cp.C_I, cp.C_I, 0, inv.threads);
+      const uint16_t* h = inv.in("hadamard").data<uint16_t>();
+      const size_t hn = static_cast<size_t>(cp.C_I * cp.C_I);
+      if (packed_src.size() != hn || std::memcmp(packed_src.data(), h, hn * sizeof(uint16_t)) != 0) {
+        pack_bf16_weights_into(packed, h, 1, cp.C_I, cp.C_I, cp.C_I, 0, 1);
+        packed_src.assign(h, h + hn);
+      }
       ih.hadamard = &packed.view();
     }
   }
   const int64_t bt = bt_knob == 0 ? nb : bt_knob;
   const int64_t items = (nb + bt - 1) / bt;
-#pragma omp parallel num_threads(inv.threads)
+  // No more threads than items: a decode call (one block) runs without a parallel region's
+  // wake-up and barrier.
+  const int threads = static_cast<int>(std::min<int64_t>(std::max(inv.threads, 1), items));
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     thread_local Scratch s;
 #pragma omp for schedule(static)
