@@ -1,23 +1,29 @@
 // Declaration of the K5 CSA / HCA compressor (spec §7; layout and semantics in
 // include/kcs/kernels/compressor.h).
 //
-// Contract of kv_out / indexer_out (BF16), spec §10.5 K5 row: hard |Δ| <= 2·ulp_bf16(r) +
-// 2^-20·Σ_q w_q|v_q|, plus ratio(d_ulp > 1) <= 0.1%. Expressed as UlpOrBudget(1, 16, "", 0.001):
-// an element passes if d_ulp <= 1 or |a − pre| <= ½ulp(pre) + 16·2^-24·A, where pre is the
-// reference's binary64 value before the output cast and A its budget (/budget/<output>); at most
-// 0.1% of the elements may fail both. A passing element meets the spec's hard bound (|a − r| <=
-// |a − pre| + ½ulp <= ulp(r) + 2^-20·A). A is Σ w|v| carried through the epilogue to first order:
-//   fused, c < NOPE / indexer:  A = Σ_q w_q|v_q|
-//   fused rope pair:            A = |cos|·A_0 + |sin|·A_1 + (2|x0·cos| + 2|x1·sin| + |y|)/16
-//                               (fp32 pooled, two binary32 products and the add, each ½..1 unit)
-//   model norm:                 A_n = |w|·r·A + (C + 11)/2·|n|/16 (spec §1.4 bound of RMSNorm)
-//   model rope pair:            |cos|·A_n0 + |sin|·A_n1 + (|x0 cos| + |x1 sin| + |y|)/16
-//   model indexer (Hadamard):   Σ_k |H_kj|·A_k + 2·C_I·Σ_k |x_k H_kj|/16 (spec §10.4 GEMM rule)
-// The model epilogue rounds to BF16 three times before the output (xb, n, the rope output): an
-// implementation whose fp32 value sits on the other side of one of those BF16 rounding boundaries
-// is a whole BF16 unit off there, which the budget (a bound on the fp32 rounding noise) does not
-// cover. Those flips are what the 0.1% ratio admits (spec §10.5's ratio term); the stage-isolated
-// checks (KCS_STAGE_SUITE, spec §10.4 tier A) hold each stage to its own tight contract.
+// Contract of kv_out / indexer_out (BF16). Spec §10.5 K5 row: hard |Δ| <= 2·ulp_bf16(r) +
+// 2^-20·Σ_q w_q|v_q|, plus ratio(d_ulp > 1) <= 0.1%. Here: UlpOrBudget(1, 16, ""), hard (no
+// ratio): an element passes if d_ulp <= 1 or |a − pre| <= ½ulp(pre) + 16·2^-24·A, with pre the
+// reference's binary64 value before the output cast and A its budget (/budget/<output>). Where
+// the branch d_ulp <= 1 does not hold, |a − r| <= |a − pre| + ½ulp <= ulp(r) + 2^-20·A.
+//   fused epilogue: A = Σ_q w_q|v_q| (nope columns, indexer), so this is the spec's hard bound
+//     or stricter; rope pairs: A = |cos|·A_0 + |sin|·A_1 + (2|x0·cos| + 2|x1·sin| + |y|)/16 (the
+//     fp32 pooled inputs, two binary32 products and the add, ½..1 unit each).
+//   model epilogue: three BF16 roundings (xb, n, the rope output) sit between the pooling and
+//     the output. An implementation whose fp32 value lies on the other side of one of their
+//     rounding boundaries is a whole BF16 step off there; that can only happen where the
+//     reference's own value is within the implementation's error bound of a boundary. The
+//     reference therefore carries, per element, an absolute bound B of the implementation's
+//     value before each cast and adds a BF16 step ("flip") to the next stage's input error only
+//     where [pre − B, pre + B] holds a BF16 boundary (spec §10.5's near-tie refinement):
+//       pooled:   B_p = 2^-20·A + 2 ulp_f32 (the softmax_pool stage contract)
+//       norm:     B_n = |w_j| r F_j + |n_j| r² Σ_k|x_k|F_k / C + 2·(C + 11)/2·2^-24·|n_j|
+//                 (F = flips of xb; first-order change of r; rmsnorm.h's binary32 bound)
+//       rope:     B_y = |cos|·G_0 + |sin|·G_1 + 2·2^-24·(|x0·cos| + |x1·sin| + |y|) (G = flips of n)
+//       Hadamard: B_o = Σ_k |H_kj| H_k + 4·C_I·2^-24·Σ_k |x_k H_kj| (H = flips of its input)
+//     and A = B·2^20. Away from boundaries the budget is the rounding noise alone, so the rule
+//     stays hard: the spec's 0.1% ratio of unbounded elements is not needed. The stage checks
+//     (KCS_STAGE_SUITE, spec §10.4 tier A) hold each stage to its own contract.
 #include <cmath>
 #include <string>
 
@@ -112,7 +118,7 @@ KernelDecl make() {
       {"start_token", AttrDecl::Kind::integer, "0", {}, "start_token_in_proj: block i reads tokens start_token + iM + p"},
       {"start_abs_pos", AttrDecl::Kind::integer, "0", {}, "absolute position of token start_token (RoPE)"},
   };
-  const Contract out = Contract::UlpOrBudget(1, 16, "", 0.001);
+  const Contract out = Contract::UlpOrBudget(1, 16, "");
   d.tensors = {
       dtype_from(input("proj", DType::bf16, {"N", "G", "C*2"}, "main projection [C | Z] per half"), "proj_dtype"),
       dtype_from(input("proj_indexer", DType::bf16, {"N", "G", "C_I*2"}, "indexer projection (CSA)"), "proj_dtype"),

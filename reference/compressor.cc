@@ -13,6 +13,7 @@
 //   indexer: idx_rot_in [n_blocks, C_I] BF16 (= idx_rope, the Hadamard's input view).
 #include "kcs/kernels/compressor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -61,6 +62,24 @@ Tensor& slot(TensorMap* m, const std::string& name, DType dt, const Shape& s, Te
   scratch = Tensor(dt, s);
   return scratch;
 }
+
+// Spacing of BF16 / binary32 numbers at |x|, taken one binade up (a value near a power of two may
+// round across it): 2^(e-7) / 2^(e-23) for |x| in [2^(e-1), 2^e). Subnormal floor for tiny x.
+double bf16_step(double x) {
+  if (!std::isfinite(x)) return 0;
+  int e = 0;
+  std::frexp(x, &e);
+  return std::ldexp(1.0, std::max(e - 7, -133));
+}
+double f32_step(double x) {
+  if (!std::isfinite(x)) return 0;
+  int e = 0;
+  std::frexp(x, &e);
+  return std::ldexp(1.0, std::max(e - 23, -149));
+}
+// Whether [x - b, x + b] holds a BF16 rounding boundary: values there can round to two different
+// BF16 numbers.
+bool near_boundary(double x, double b) { return bf16_from_double(x - b) != bf16_from_double(x + b); }
 
 // One head (main: Ch = C, or indexer: Ch = C_I) of the whole call.
 struct Head {
@@ -191,7 +210,8 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
   for (int64_t o = 0; o < nb * Ch; ++o) xb.data<uint16_t>()[o] = bf16_from_double(pd[static_cast<size_t>(o)]);
   std::vector<float> w(static_cast<size_t>(Ch)), xr(static_cast<size_t>(Ch));
   for (int64_t c = 0; c < Ch; ++c) w[static_cast<size_t>(c)] = h.norm_w->data<float>()[c];
-  std::vector<double> ny(static_cast<size_t>(Ch)), nA(static_cast<size_t>(Ch));
+  std::vector<double> ny(static_cast<size_t>(Ch)), F(static_cast<size_t>(Ch)), Bn(static_cast<size_t>(Ch)),
+      G(static_cast<size_t>(Ch));
   std::vector<float> cs(static_cast<size_t>(R / 2)), sn(cs.size()), xs(static_cast<size_t>(R));
   std::vector<double> ry(static_cast<size_t>(R)), rt(static_cast<size_t>(R));
   RopeSliceRef rs;
@@ -200,22 +220,43 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
   rs.half_table = true;
   rs.cos = cs.data();
   rs.sin = sn.data();
-  // Pre-rounding values and budgets of the rope output, per block (the Hadamard consumes them).
-  std::vector<double> rpre(static_cast<size_t>(nb * Ch)), rA(rpre.size());
-  const double norm_e = (static_cast<double>(Ch) + 11.0) / 2.0;
+  // Per element of the BF16 value that leaves the head (n for pass-through columns, the rope
+  // output for the rope columns): its binary64 value, the absolute error bound B of an
+  // implementation's value before that BF16 cast, and H, the BF16 flip it may carry into the
+  // Hadamard (0 unless a rounding boundary lies within B). Derivation: decl/compressor.cc.
+  std::vector<double> rpre(static_cast<size_t>(nb * Ch)), rB(rpre.size()), rH(rpre.size());
+  const double u = 0x1.0p-24;
+  const double norm_e = 2.0 * (static_cast<double>(Ch) + 11.0) / 2.0 * u;  // 2 x the RMSNorm bound
   for (int64_t i = 0; i < nb; ++i) {
     for (int64_t c = 0; c < Ch; ++c) xr[static_cast<size_t>(c)] = bf16_to_float(xb.data<uint16_t>()[i * Ch + c]);
     const double r = rmsnorm_row_reference(xr.data(), w.data(), Ch, cp.eps, ny.data());
+    // xb flips: an implementation's fp32 pooled value is within the softmax_pool contract of pd
+    // (2 fp32 ulps or 2^-20·A); its BF16 cast can differ from the reference's only where that
+    // interval holds a BF16 rounding boundary, and then by one BF16 step.
+    double S = 0;
     for (int64_t c = 0; c < Ch; ++c) {
       const int64_t o = i * Ch + c;
-      const uint16_t nb16 = bf16_from_double(ny[static_cast<size_t>(c)]);
+      const double p = pd[static_cast<size_t>(o)];
+      const double Ep = 0x1.0p-20 * A[static_cast<size_t>(o)] + 2 * f32_step(p);
+      F[static_cast<size_t>(c)] = near_boundary(p, Ep) ? bf16_step(p) : 0;
+      S += std::fabs(static_cast<double>(xr[static_cast<size_t>(c)])) * F[static_cast<size_t>(c)];
+    }
+    // RMSNorm: y_j = w_j x_j r with r = (Σx²/C + eps)^-½; to first order a change δx_k moves r by
+    // r³ Σ|x_k δx_k| / C, so |δy_j| <= |w_j| r F_j + |y_j| r² S / C, plus the binary32 evaluation's
+    // (C + 11)/2 units of |y_j| (include/kcs/kernels/rmsnorm.h), doubled for higher-order terms.
+    const double dr = r * r * S / static_cast<double>(Ch);
+    for (int64_t c = 0; c < Ch; ++c) {
+      const int64_t o = i * Ch + c;
+      const size_t cc = static_cast<size_t>(c);
+      const uint16_t nb16 = bf16_from_double(ny[cc]);
       nrm.data<uint16_t>()[o] = nb16;
       nrm3.data<uint16_t>()[o] = nb16;
       rope.data<uint16_t>()[o] = nb16;  // pass-through columns; rope columns overwritten below
-      nA[static_cast<size_t>(c)] = std::fabs(static_cast<double>(w[static_cast<size_t>(c)])) * r * A[static_cast<size_t>(o)] +
-                                   norm_e * std::fabs(ny[static_cast<size_t>(c)]) / 16;
-      rpre[static_cast<size_t>(o)] = ny[static_cast<size_t>(c)];
-      rA[static_cast<size_t>(o)] = nA[static_cast<size_t>(c)];
+      Bn[cc] = std::fabs(static_cast<double>(w[cc])) * r * F[cc] + std::fabs(ny[cc]) * (dr + norm_e);
+      G[cc] = near_boundary(ny[cc], Bn[cc]) ? bf16_step(ny[cc]) : 0;
+      rpre[static_cast<size_t>(o)] = ny[cc];
+      rB[static_cast<size_t>(o)] = Bn[cc];
+      rH[static_cast<size_t>(o)] = G[cc];
     }
     const int64_t pos = cp.rope_pos(i);
     for (int64_t j = 0; j < R / 2; ++j) {
@@ -224,16 +265,21 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
     }
     for (int64_t j = 0; j < R; ++j) xs[static_cast<size_t>(j)] = bf16_to_float(nrm.data<uint16_t>()[i * Ch + h.nope + j]);
     rope_slice_reference(rs, xs.data(), ry.data(), rt.data());
+    // R-PAIR on BF16 inputs that may each carry their flip G: |δy| <= |c|G_0 + |s|G_1 (paired as
+    // in the formula), plus the binary32 products and add (rope.h budget), doubled.
     for (int64_t j = 0; j < R; ++j) {
       const int64_t o = i * Ch + h.nope + j;
-      rope.data<uint16_t>()[o] = bf16_from_double(ry[static_cast<size_t>(j)]);
+      const size_t jj = static_cast<size_t>(j);
+      rope.data<uint16_t>()[o] = bf16_from_double(ry[jj]);
       const int64_t pr = j / 2;
       const bool even = j % 2 == 0;
       const double c0 = cs[static_cast<size_t>(pr)], s0v = sn[static_cast<size_t>(pr)];
-      const double a0 = nA[static_cast<size_t>(h.nope + 2 * pr)], a1 = nA[static_cast<size_t>(h.nope + 2 * pr + 1)];
-      rpre[static_cast<size_t>(o)] = ry[static_cast<size_t>(j)];
-      rA[static_cast<size_t>(o)] = std::fabs(even ? c0 : s0v) * a0 + std::fabs(even ? s0v : c0) * a1 +
-                                   (rt[static_cast<size_t>(j)] + std::fabs(ry[static_cast<size_t>(j)])) / 16;
+      const double g0 = G[static_cast<size_t>(h.nope + 2 * pr)], g1 = G[static_cast<size_t>(h.nope + 2 * pr + 1)];
+      const double By = std::fabs(even ? c0 : s0v) * g0 + std::fabs(even ? s0v : c0) * g1 +
+                        2 * u * (rt[jj] + std::fabs(ry[jj]));
+      rpre[static_cast<size_t>(o)] = ry[jj];
+      rB[static_cast<size_t>(o)] = By;
+      rH[static_cast<size_t>(o)] = near_boundary(ry[jj], By) ? bf16_step(ry[jj]) : 0;
     }
   }
   if (im) {
@@ -255,16 +301,18 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
         }
     }
   }
+  // The contract's budget term is 16·2^-24·A = 2^-20·A: A = B·2^20.
   if (!h.hadamard) {
     std::memcpy(out, rope.raw(), static_cast<size_t>(nb * Ch) * sizeof(uint16_t));
     if (pre)
       for (int64_t o = 0; o < nb * Ch; ++o) {
         pre[o] = rpre[static_cast<size_t>(o)];
-        bud[o] = rA[static_cast<size_t>(o)];
+        bud[o] = rB[static_cast<size_t>(o)] * 0x1.0p20;
       }
     return;
   }
-  // Indexer rotate path: y = bf16(rope · H), the reference BF16 GEMM.
+  // Indexer rotate path: y = bf16(rope · H), the reference BF16 GEMM. Its inputs may carry their
+  // flips H_k: |δy_j| <= Σ_k |M_kj| H_k + 2·(2K·2^-24·Σ_k |x_k M_kj|) (spec §10.4 GEMM rule, doubled).
   Tensor& rot_in = slot(im, h.pre + "rot_in", DType::bf16, {nb, Ch}, s9);
   std::memcpy(rot_in.raw(), rope.raw(), static_cast<size_t>(nb * Ch) * sizeof(uint16_t));
   GemmBf16RefArgs g;
@@ -282,12 +330,12 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
       const int64_t o = i * Ch + j;
       out[o] = bf16_from_double(hy[static_cast<size_t>(o)]);
       if (!pre) continue;
-      double a = 2.0 * static_cast<double>(Ch) * habs[static_cast<size_t>(o)] / 16;
+      double b = 4.0 * static_cast<double>(Ch) * u * habs[static_cast<size_t>(o)];
       for (int64_t k = 0; k < Ch; ++k)
-        a += std::fabs(static_cast<double>(bf16_to_float(h.hadamard->data<uint16_t>()[k * Ch + j]))) *
-             rA[static_cast<size_t>(i * Ch + k)];
+        if (const double hk = rH[static_cast<size_t>(i * Ch + k)]; hk != 0)
+          b += std::fabs(static_cast<double>(bf16_to_float(h.hadamard->data<uint16_t>()[k * Ch + j]))) * hk;
       pre[o] = hy[static_cast<size_t>(o)];
-      bud[o] = a;
+      bud[o] = b * 0x1.0p20;
     }
 }
 
