@@ -16,5 +16,6 @@ const KernelDecl& rmsnorm_decl();
 const KernelDecl& layernorm_decl();
 const KernelDecl& rope_decl();
 const KernelDecl& nvfp4_stage_decl();
+const KernelDecl& compressor_decl();
 
 }  // namespace kcs

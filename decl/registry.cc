@@ -15,6 +15,7 @@ const std::vector<const KernelDecl*>& all_kernels() {
       &layernorm_decl(),
       &rope_decl(),
       &nvfp4_stage_decl(),
+      &compressor_decl(),
   };
   return k;
 }

@@ -19,6 +19,7 @@ std::map<std::string, KernelFn> isa_table() {
       {"layernorm", [](const Invocation& inv) { return opt::layernorm(inv, I); }},
       {"rope", [](const Invocation& inv) { return opt::rope(inv, I); }},
       {"nvfp4_stage", [](const Invocation& inv) { return opt::nvfp4_stage(inv, I); }},
+      {"compressor", [](const Invocation& inv) { return opt::compressor(inv, I); }},
   };
 }
 

@@ -17,5 +17,6 @@ Status rmsnorm(const Invocation& inv, Isa isa);
 Status layernorm(const Invocation& inv, Isa isa);
 Status rope(const Invocation& inv, Isa isa);
 Status nvfp4_stage(const Invocation& inv, Isa isa);
+Status compressor(const Invocation& inv, Isa isa);
 
 }  // namespace kcs::opt

@@ -18,6 +18,7 @@ std::unique_ptr<Backend> make_reference_backend() {
           {"layernorm", &ref::layernorm},
           {"rope", &ref::rope},
           {"nvfp4_stage", &ref::nvfp4_stage},
+          {"compressor", &ref::compressor},
       },
       []() { return Availability{}; });
 }

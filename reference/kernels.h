@@ -26,5 +26,6 @@ Status rmsnorm(const Invocation& inv);
 Status layernorm(const Invocation& inv);
 Status rope(const Invocation& inv);
 Status nvfp4_stage(const Invocation& inv);
+Status compressor(const Invocation& inv);
 
 }  // namespace kcs::ref
