@@ -26,8 +26,9 @@ endforeach()
 install(DIRECTORY fixtures/catalog fixtures/bundles DESTINATION ${CMAKE_INSTALL_DATADIR}/kcs)
 install(FILES examples/plugin/kcs_example_plugin.c DESTINATION ${CMAKE_INSTALL_DATADIR}/kcs/examples/plugin)
 install(EXPORT kcsTargets NAMESPACE kcs:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/kcs)
+set(KCS_DATA_INSTALL_DIR ${CMAKE_INSTALL_DATADIR}/kcs)
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/kcsConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/kcsConfig.cmake
-                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/kcs)
+                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/kcs PATH_VARS KCS_DATA_INSTALL_DIR)
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/kcsConfigVersion.cmake COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/kcsConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/kcsConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/kcs)
