@@ -123,7 +123,8 @@ std::vector<const KernelDecl*> kernels_for_plugins(std::vector<const KernelDecl*
     for (const auto& b : backends) any |= b->supports(k->id);
     if (any) out.push_back(k);
   }
-  return out;
+  // None implemented: keep them, so that the records say "kernel not implemented by this backend".
+  return out.empty() ? kernels : out;
 }
 
 // A plug-in's repro line names its library, not a backend kcs could build by name.
