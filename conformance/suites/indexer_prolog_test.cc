@@ -1,0 +1,197 @@
+// K1 indexer_prolog conformance (spec §3): the generic suite (catalog x backend x tile, tier B
+// contracts, determinism, tile invariance, committed bundles), the stage-isolated tier A suite,
+// and the K1-specific properties below.
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "conformance/suites/suite.h"
+#include "kcs/formats.h"
+
+KCS_CONFORMANCE_SUITE(indexer_prolog)
+KCS_STAGE_SUITE(indexer_prolog)
+
+namespace {
+
+using kcs::Bundle;
+using kcs::DType;
+using kcs::Tensor;
+using kcs::TensorMap;
+
+const kcs::KernelDecl& decl() { return kcs::kernel_or_throw("indexer_prolog"); }
+
+std::vector<const kcs::CaseSpec*> cases(const std::string& scenario = "") {
+  std::vector<const kcs::CaseSpec*> out;
+  const kcs::Catalog& c = kcs::suite::catalog("indexer_prolog");
+  for (const auto& cs : kcs::select_cases(c, kcs::suite::env_tier()))
+    if (cs.expect_error.empty() && (scenario.empty() || cs.scenario == scenario))
+      out.push_back(kcs::find_case(c, cs.id));
+  return out;
+}
+
+std::vector<std::unique_ptr<kcs::Backend>> runnable() {
+  std::vector<std::unique_ptr<kcs::Backend>> out;
+  for (auto& b : kcs::builtin_backends())
+    if (b->availability().runnable && b->name() != "optimized") out.push_back(std::move(b));
+  return out;
+}
+
+// Spec §10.6 through the whole query path: the ties scenario's token has, in every head, the Q8
+// input [127, 0.5, 1.5, 2.5, -2.5, 3.5, 126.5, -126.5, 0] at the nope columns (zeros elsewhere),
+// so rint gives [127, 0, 2, 2, -2, 4, 126, -126, 0] and the scale fp16(1/(127/127)) = 1.0.
+TEST(IndexerProlog, TieRowGivesRintCodes) {
+  const auto cs = cases("ties");
+  if (cs.empty()) GTEST_SKIP() << "no ties case in this tier";
+  static const int8_t want[9] = {127, 0, 2, 2, -2, 4, 126, -126, 0};
+  for (const auto* c : cs) {
+    const Bundle& b = kcs::suite::bundle_for(*c);
+    const int64_t t = b.problem.dim("t"), H = b.problem.dim("H"), D = b.problem.dim("D"), R = b.problem.dim("R"),
+                  ql = b.problem.dim("q_lora");
+    int64_t i0 = -1;
+    for (int64_t i = 0; i < t; ++i) {
+      const int8_t* q = b.inputs.at("q_norm").data<int8_t>() + i * ql;
+      bool tie = b.inputs.at("q_norm_scale").data<float>()[i] == 0.5f && q[0] == 1 && q[1] == 1;
+      for (int64_t k = 2; k < ql; ++k) tie = tie && q[k] == 0;
+      if (tie) i0 = i;
+    }
+    ASSERT_GE(i0, 0) << c->id << ": no tie token";
+    for (auto& be : runnable()) {
+      const TensorMap out = kcs::suite::call(decl(), b, *be, kcs::TileConfig{}, 1);
+      for (int64_t hd = 0; hd < H; ++hd) {
+        const int8_t* q = out.at("q_int8").data<int8_t>() + (i0 * H + hd) * D;
+        for (int64_t j = 0; j < D; ++j) {
+          const int64_t m = j - R;
+          const int expect = m >= 0 && m < 9 ? want[m] : 0;
+          EXPECT_EQ(q[j], expect) << c->id << " on " << be->name() << " head " << hd << " column " << j;
+        }
+        EXPECT_EQ(out.at("q_scale").data<uint16_t>()[i0 * H + hd], 0x3C00) << c->id << " on " << be->name();
+      }
+    }
+  }
+}
+
+// Spec §1.8 / §10.7: t calls of one token each (in token order, on the same caches) give the
+// same bytes as one batched call. With t > 8 the batched call takes the packed-weight paths and
+// the single calls the direct ones, so this also ties the two paths together.
+TEST(IndexerProlog, BatchInvariant) {
+  int ran = 0;
+  for (const auto* c : cases()) {
+    const Bundle& b = kcs::suite::bundle_for(*c);
+    const int64_t t = b.problem.dim("t");
+    if (t < 2) continue;
+    for (kcs::Isa isa : {kcs::Isa::avx512, kcs::Isa::avx2}) {
+      auto be = kcs::make_isa_backend(isa);
+      if (!be->availability().runnable) continue;
+      ++ran;
+      const TensorMap whole = kcs::suite::call(decl(), b, *be, kcs::TileConfig{}, 1);
+      Bundle one = b;
+      one.problem.dims["t"] = 1;
+      // Caches carry over from call to call.
+      one.inout_before.at("k_cache") = b.inout_before.at("k_cache");
+      one.inout_before.at("k_scale_cache") = b.inout_before.at("k_scale_cache");
+      for (int64_t i = 0; i < t; ++i) {
+        for (const char* name : {"x", "q_norm", "q_norm_scale", "cos", "sin", "k_cache_index"}) {
+          const Tensor& src = b.inputs.at(name);
+          kcs::Shape s = src.shape();
+          s[0] = 1;
+          Tensor row(src.dtype(), s);
+          std::memcpy(row.raw(), static_cast<const char*>(src.raw()) + i * row.nbytes(), row.nbytes());
+          one.inputs.at(name) = row;
+        }
+        TensorMap got = kcs::suite::call(decl(), one, *be, kcs::TileConfig{}, 1);
+        for (const char* name : {"q_int8", "q_scale", "weights"}) {
+          const Tensor& w = whole.at(name);
+          const size_t n = got.at(name).nbytes();
+          EXPECT_EQ(std::memcmp(got.at(name).raw(), static_cast<const char*>(w.raw()) + i * n, n), 0)
+              << c->id << " on " << be->name() << ": " << name << " of token " << i << " differs from the batched call";
+        }
+        one.inout_before.at("k_cache") = got.at("k_cache");
+        one.inout_before.at("k_scale_cache") = got.at("k_scale_cache");
+      }
+      EXPECT_TRUE(one.inout_before.at("k_cache").same_bytes(whole.at("k_cache"))) << c->id << " on " << be->name();
+      EXPECT_TRUE(one.inout_before.at("k_scale_cache").same_bytes(whole.at("k_scale_cache")))
+          << c->id << " on " << be->name();
+    }
+  }
+  if (!ran) GTEST_SKIP() << "no optimized variant runs here, or no case with t >= 2";
+}
+
+// Spec §10.5 K1 weights: besides the hard bound (the declared contract), the rate of elements
+// more than one FP16 ulp off the reference is at most 1% (at most ceil(1% numel) elements).
+TEST(IndexerProlog, WeightsFlipRateAtMostOnePercent) {
+  for (const auto* c : cases()) {
+    const Bundle& b = kcs::suite::bundle_for(*c);
+    const Tensor& r = b.outputs.at("weights");
+    if (r.numel() == 0) continue;
+    for (auto& be : runnable()) {
+      for (const auto& tile : kcs::suite::catalog("indexer_prolog").tiles) {
+        const TensorMap out = kcs::suite::call(decl(), b, *be, tile, 1);
+        const uint16_t* a = out.at("weights").data<uint16_t>();
+        int64_t bad = 0;
+        for (int64_t e = 0; e < r.numel(); ++e) {
+          const uint16_t ru = r.data<uint16_t>()[e];
+          const double rv = kcs::fp16_to_float(ru);
+          const double ulp = std::ldexp(1.0, std::max(std::ilogb(std::fabs(rv)), -14) - 10);
+          bad += std::fabs(kcs::fp16_to_float(a[e]) - rv) > (rv == 0 ? std::ldexp(1.0, -24) : ulp);
+        }
+        const int64_t allowed = (r.numel() + 99) / 100;
+        EXPECT_LE(bad, allowed) << c->id << " on " << be->name() << " tile " << tile.name() << ": " << bad << " of "
+                                << r.numel() << " weights more than 1 fp16 ulp off";
+      }
+    }
+  }
+}
+
+// Spec §9 bad inputs: a clear error naming the tensor or dimension, and nothing written.
+TEST(IndexerProlog, RejectsBadInputNamingIt) {
+  const auto cs = cases();
+  ASSERT_FALSE(cs.empty());
+  const Bundle& good = kcs::suite::bundle_for(*cs.front());
+  struct Bad {
+    std::string what, expect;
+    std::function<void(Bundle&)> edit;
+  };
+  const std::vector<Bad> bads = {
+      {"odd rope dim", "R = ", [](Bundle& b) { b.problem.dims["R"] += 1; }},
+      {"head dim below rope dim", "smaller than the rope dim",
+       [](Bundle& b) { b.problem.dims["R"] = b.problem.dims["D"] + 2; }},
+      {"x of the wrong dtype", "tensor 'x' has dtype",
+       [](Bundle& b) { b.inputs.at("x") = Tensor(DType::fp32, b.inputs.at("x").shape()); }},
+      {"w_proj of the wrong shape", "tensor 'w_proj' has shape",
+       [](Bundle& b) {
+         Tensor& w = b.inputs.at("w_proj");
+         w = Tensor(w.dtype(), {w.dim(0), w.dim(1) + 1});
+       }},
+      {"cache index at capacity", "k_cache_index: index[",
+       [](Bundle& b) {
+         b.inputs.at("k_cache_index").data<int64_t>()[0] = b.problem.dim("block_num") * b.problem.dim("block_size");
+       }},
+  };
+  for (const auto& bad : bads) {
+    Bundle b = good;
+    bad.edit(b);
+    for (auto& be : runnable()) {
+      TensorMap t;
+      for (const auto& td : decl().tensors) {
+        if (td.role == kcs::Role::in) t.emplace(td.name, b.inputs.at(td.name));
+        if (td.role == kcs::Role::inout) t.emplace(td.name, b.inout_before.at(td.name));
+        if (td.role == kcs::Role::out) {
+          Tensor o(good.outputs.at(td.name).dtype(), good.outputs.at(td.name).shape());
+          o.fill_bytes(0xA5);
+          t.emplace(td.name, o);
+        }
+      }
+      const TensorMap before = t;
+      kcs::Invocation inv{&decl(), &b.problem, &t, kcs::TileConfig{}, 1};
+      const kcs::Status s = be->run(inv);
+      EXPECT_FALSE(s.ok) << bad.what << " accepted by " << be->name();
+      EXPECT_NE(s.message.find(bad.expect), std::string::npos)
+          << bad.what << " on " << be->name() << ": message '" << s.message << "' lacks '" << bad.expect << "'";
+      for (const auto& [name, tensor] : t)
+        EXPECT_TRUE(tensor.same_bytes(before.at(name))) << bad.what << " on " << be->name() << " wrote " << name;
+    }
+  }
+}
+
+}  // namespace
