@@ -6,6 +6,9 @@
 //                 caller memory; weights (w_qb 12.6 MB + wk 1.8 MB + w_proj 0.9 MB = 15.3 MB per
 //                 set) rotate over copies >= 96 MiB (3x L3), huge-page backed like the bandwidth
 //                 probe's buffer, so every call streams them from DRAM.
+//   prepacked:avx512, prepacked:avx2  the same with the weights packed once per copy outside the
+//                 timed loop (IndexerPrologArgs::*_packed: what an inference engine does at load
+//                 time); the packed copies rotate the same way, so they stream from DRAM too.
 //   ref           the reference backend through Backend::run, t = 1 only (one weight copy: it is
 //                 compute bound at ~0.1 s per token, so cache residency does not matter).
 // Counters: bytes = weights + x + q_norm + outputs + written cache rows; int8_ops = 2·t·q_lora·H·D;
@@ -20,6 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,8 +62,14 @@ struct WeightSet {
   uint16_t *wk, *w_proj;
 };
 
+struct Packed {
+  opt::PackedI8Weights qb;
+  opt::PackedBf16Weights wk, wp;
+};
+
 struct Pool {
   std::vector<WeightSet> sets;
+  std::map<int, std::vector<std::unique_ptr<Packed>>> packed;  // by Isa
   std::vector<float> w_qb_scale;
   std::vector<uint16_t> gamma, beta, hq, hk;
 };
@@ -87,6 +97,20 @@ Pool& pool() {
   p->hq = sylvester_hadamard_bf16(kD);
   p->hk = p->hq;
   return *p;
+}
+
+const std::vector<std::unique_ptr<Packed>>& packed(Isa isa) {
+  Pool& p = pool();
+  auto& v = p.packed[static_cast<int>(isa)];
+  if (v.empty())
+    for (const WeightSet& w : p.sets) {
+      auto k = std::make_unique<Packed>();
+      k->qb = opt::pack_i8_weights(isa, w.w_qb, kHeads * kD, kQl, kHeads * kD, 2);
+      k->wk = opt::pack_bf16_weights(w.wk, 1, kH, kD, kD, 0, 2);
+      k->wp = opt::pack_bf16_weights(w.w_proj, 1, kH, kHeads, kHeads, 0, 2);
+      v.push_back(std::move(k));
+    }
+  return v;
 }
 
 // Activations, tables, caches and outputs of one t (one copy).
@@ -174,7 +198,7 @@ void counters(benchmark::State& st, int64_t t, int threads, double secs) {
   st.counters["frac_of_limit"] = std::max(t_bw, t_cmp) / per_iter;
 }
 
-void bm_opt(benchmark::State& st, Isa isa, int64_t t, int threads) {
+void bm_opt(benchmark::State& st, Isa isa, bool prepacked, int64_t t, int threads) {
   if (const std::string m = isa_missing(isa); !m.empty()) {
     st.SkipWithError(("skipped: " + m).c_str());
     return;
@@ -182,12 +206,22 @@ void bm_opt(benchmark::State& st, Isa isa, int64_t t, int threads) {
   Pool& p = pool();
   Acts a = make_acts(t);
   const opt::IndexerPrologTiles tiles;  // the declaration's defaults
-  opt::indexer_prolog_run(isa, args(a, p, p.sets[0], t), tiles, threads);  // warm scratch and packs
+  const std::vector<std::unique_ptr<Packed>>* pk = prepacked ? &packed(isa) : nullptr;
+  auto call = [&](size_t c) {
+    opt::IndexerPrologArgs g = args(a, p, p.sets[c], t);
+    if (pk) {
+      g.w_qb_packed = &(*pk)[c]->qb.view();
+      g.wk_packed = &(*pk)[c]->wk.view();
+      g.w_proj_packed = &(*pk)[c]->wp.view();
+    }
+    opt::indexer_prolog_run(isa, g, tiles, threads);
+  };
+  call(0);  // warm scratch and per-call pack buffers
   measure_limits(threads);
   size_t c = 1 % p.sets.size();
   const double t0 = now_seconds();
   for (auto _ : st) {
-    opt::indexer_prolog_run(isa, args(a, p, p.sets[c], t), tiles, threads);
+    call(c);
     benchmark::ClobberMemory();
     if (++c == p.sets.size()) c = 0;
   }
@@ -239,11 +273,13 @@ void register_all() {
   add(benchmark::RegisterBenchmark("indexer_prolog/ref/t:1/threads:1", bm_ref, int64_t{1})->Iterations(3));
   for (int64_t t : kTs)
     for (int threads : kThreads)
-      for (Isa isa : {Isa::avx512, Isa::avx2}) {
-        const std::string n = std::string("indexer_prolog/") + (isa == Isa::avx512 ? "avx512" : "avx2") +
-                              "/t:" + std::to_string(t) + "/threads:" + std::to_string(threads);
-        add(benchmark::RegisterBenchmark(n.c_str(), bm_opt, isa, t, threads));
-      }
+      for (bool pre : {false, true})
+        for (Isa isa : {Isa::avx512, Isa::avx2}) {
+          const std::string n = std::string("indexer_prolog/") + (pre ? "prepacked:" : "") +
+                                (isa == Isa::avx512 ? "avx512" : "avx2") + "/t:" + std::to_string(t) +
+                                "/threads:" + std::to_string(threads);
+          add(benchmark::RegisterBenchmark(n.c_str(), bm_opt, isa, pre, t, threads));
+        }
 }
 
 }  // namespace

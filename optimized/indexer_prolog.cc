@@ -321,7 +321,9 @@ void indexer_prolog_run(Isa isa, const IndexerPrologArgs& a, const IndexerProlog
   thread_local Scratch q_pack;
   PackedI8View qpv;
   k.q_packed = nullptr;
-  if (T >= kGemmI8PackMinM) {
+  if (a.w_qb_packed) {
+    k.q_packed = a.w_qb_packed;
+  } else if (T >= kGemmI8PackMinM) {
     qpv = pack_i8_weights_into(isa, k.w_qb, HD, k.q_lora, HD, threads,
                                q_pack.get<uint8_t>(static_cast<int64_t>(packed_i8_bytes(isa, k.q_lora, HD))));
     k.q_packed = &qpv;
@@ -332,7 +334,10 @@ void indexer_prolog_run(Isa isa, const IndexerPrologArgs& a, const IndexerProlog
   k.hq = &phq.view();
   k.hk = &phk.view();
   k.wk_packed = k.wp_packed = nullptr;
-  if (T > kDirectMaxT) {
+  if (a.wk_packed && a.w_proj_packed) {
+    k.wk_packed = a.wk_packed;
+    k.wp_packed = a.w_proj_packed;
+  } else if (T > kDirectMaxT) {
     pack_bf16_weights_into(pwk, k.wk, 1, k.h, D, D, 0, threads);
     pack_bf16_weights_into(pwp, k.w_proj, 1, k.h, H, H, 0, threads);
     k.wk_packed = &pwk.view();

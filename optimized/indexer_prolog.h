@@ -7,6 +7,8 @@
 #include <cstdint>
 
 #include "kcs/cpu.h"
+#include "optimized/gemm_bf16.h"
+#include "optimized/gemm_i8.h"
 
 namespace kcs::opt {
 
@@ -29,6 +31,12 @@ struct IndexerPrologArgs {
   int8_t* q_int8 = nullptr;
   uint16_t* q_scale = nullptr;
   uint16_t* weights = nullptr;
+  // Optional weights prepacked once by the caller (inference packs at load time): the int8 q_b
+  // panels of this ISA's layout (pack_i8_weights) and the BF16 strips of wk / w_proj
+  // (pack_bf16_weights). When set they are used for every t (same bits as the other paths).
+  const PackedI8View* w_qb_packed = nullptr;
+  const PackedBf16View* wk_packed = nullptr;
+  const PackedBf16View* w_proj_packed = nullptr;
 };
 // The tile knobs (decl/indexer_prolog.cc gives their meaning; head_chunk 0 = auto).
 struct IndexerPrologTiles {

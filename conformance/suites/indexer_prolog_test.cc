@@ -271,3 +271,69 @@ TEST(IndexerProlog, DirectBf16PathMatchesEngine) {
 }
 
 }  // namespace
+
+namespace {
+
+// Weights prepacked by the caller (IndexerPrologArgs::*_packed) give the bytes of the Invocation
+// path, which packs or streams row-major weights depending on t.
+TEST(IndexerProlog, PrepackedWeightsSameBits) {
+  int ran = 0;
+  for (const auto* c : cases()) {
+    const Bundle& b = kcs::suite::bundle_for(*c);
+    const kcs::Problem& p = b.problem;
+    if (p.dim("t") == 0) continue;
+    for (kcs::Isa isa : {kcs::Isa::avx512, kcs::Isa::avx2}) {
+      auto be = kcs::make_isa_backend(isa);
+      if (!be->availability().runnable) continue;
+      ++ran;
+      const TensorMap want = kcs::suite::call(decl(), b, *be, kcs::TileConfig{}, 1);
+      TensorMap t;
+      for (const auto& td : decl().tensors) {
+        if (td.role == kcs::Role::in) t.emplace(td.name, b.inputs.at(td.name));
+        if (td.role == kcs::Role::inout) t.emplace(td.name, b.inout_before.at(td.name));
+        if (td.role == kcs::Role::out) t.emplace(td.name, Tensor(want.at(td.name).dtype(), want.at(td.name).shape()));
+      }
+      const int64_t h = p.dim("h"), ql = p.dim("q_lora"), H = p.dim("H"), D = p.dim("D");
+      const auto qb = kcs::opt::pack_i8_weights(isa, t.at("w_qb").data<int8_t>(), H * D, ql, H * D, 1);
+      const auto wk = kcs::opt::pack_bf16_weights(t.at("wk").data<uint16_t>(), 1, h, D, D, 0, 1);
+      const auto wp = kcs::opt::pack_bf16_weights(t.at("w_proj").data<uint16_t>(), 1, h, H, H, 0, 1);
+      kcs::opt::IndexerPrologArgs a;
+      a.t = p.dim("t");
+      a.h = h;
+      a.q_lora = ql;
+      a.H = H;
+      a.D = D;
+      a.R = p.dim("R");
+      a.block_num = p.dim("block_num");
+      a.block_size = p.dim("block_size");
+      a.eps = static_cast<float>(p.attr_f64("eps"));
+      a.x = t.at("x").data<uint16_t>();
+      a.q_norm = t.at("q_norm").data<int8_t>();
+      a.q_norm_scale = t.at("q_norm_scale").data<float>();
+      a.w_qb = t.at("w_qb").data<int8_t>();
+      a.w_qb_scale = t.at("w_qb_scale").data<float>();
+      a.wk = t.at("wk").data<uint16_t>();
+      a.w_proj = t.at("w_proj").data<uint16_t>();
+      a.ln_gamma_k = t.at("ln_gamma_k").data<uint16_t>();
+      a.ln_beta_k = t.at("ln_beta_k").data<uint16_t>();
+      a.cos = t.at("cos").data<uint16_t>();
+      a.sin = t.at("sin").data<uint16_t>();
+      a.hadamard_q = t.at("hadamard_q").data<uint16_t>();
+      a.hadamard_k = t.at("hadamard_k").data<uint16_t>();
+      a.k_cache = t.at("k_cache").data<int8_t>();
+      a.k_scale_cache = t.at("k_scale_cache").data<uint16_t>();
+      a.k_cache_index = t.at("k_cache_index").data<int64_t>();
+      a.q_int8 = t.at("q_int8").data<int8_t>();
+      a.q_scale = t.at("q_scale").data<uint16_t>();
+      a.weights = t.at("weights").data<uint16_t>();
+      a.w_qb_packed = &qb.view();
+      a.wk_packed = &wk.view();
+      a.w_proj_packed = &wp.view();
+      kcs::opt::indexer_prolog_run(isa, a, kcs::opt::IndexerPrologTiles{}, 1);
+      kcs::suite::expect_same_outputs(decl(), want, t, c->id + " prepacked on " + be->name());
+    }
+  }
+  if (!ran) GTEST_SKIP() << "no optimized variant runs on this CPU";
+}
+
+}  // namespace
