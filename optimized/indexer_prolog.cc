@@ -329,8 +329,9 @@ void indexer_prolog_run(Isa isa, const IndexerPrologArgs& a, const IndexerProlog
     k.q_packed = &qpv;
   }
   thread_local PackedBf16Weights phq, phk, pwk, pwp;
-  pack_bf16_weights_into(phq, a.hadamard_q, 1, D, D, D, 0, threads);
-  pack_bf16_weights_into(phk, a.hadamard_k, 1, D, D, D, 0, threads);
+  // 32 KiB each: one thread (a parallel region would cost more than the copy).
+  pack_bf16_weights_into(phq, a.hadamard_q, 1, D, D, D, 0, 1);
+  pack_bf16_weights_into(phk, a.hadamard_k, 1, D, D, D, 0, 1);
   k.hq = &phq.view();
   k.hk = &phk.view();
   k.wk_packed = k.wp_packed = nullptr;
