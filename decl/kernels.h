@@ -17,5 +17,6 @@ const KernelDecl& layernorm_decl();
 const KernelDecl& rope_decl();
 const KernelDecl& nvfp4_stage_decl();
 const KernelDecl& compressor_decl();
+const KernelDecl& indexer_prolog_decl();
 
 }  // namespace kcs

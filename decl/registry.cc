@@ -14,6 +14,7 @@ const std::vector<const KernelDecl*>& all_kernels() {
       &rmsnorm_decl(),
       &layernorm_decl(),
       &rope_decl(),
+      &indexer_prolog_decl(),
       &nvfp4_stage_decl(),
       &compressor_decl(),
   };

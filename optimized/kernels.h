@@ -18,5 +18,6 @@ Status layernorm(const Invocation& inv, Isa isa);
 Status rope(const Invocation& inv, Isa isa);
 Status nvfp4_stage(const Invocation& inv, Isa isa);
 Status compressor(const Invocation& inv, Isa isa);
+Status indexer_prolog(const Invocation& inv, Isa isa);
 
 }  // namespace kcs::opt

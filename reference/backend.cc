@@ -17,6 +17,7 @@ std::unique_ptr<Backend> make_reference_backend() {
           {"rmsnorm", &ref::rmsnorm},
           {"layernorm", &ref::layernorm},
           {"rope", &ref::rope},
+          {"indexer_prolog", &ref::indexer_prolog},
           {"nvfp4_stage", &ref::nvfp4_stage},
           {"compressor", &ref::compressor},
       },

@@ -27,5 +27,6 @@ Status layernorm(const Invocation& inv);
 Status rope(const Invocation& inv);
 Status nvfp4_stage(const Invocation& inv);
 Status compressor(const Invocation& inv);
+Status indexer_prolog(const Invocation& inv);
 
 }  // namespace kcs::ref
