@@ -18,5 +18,6 @@ const KernelDecl& rope_decl();
 const KernelDecl& nvfp4_stage_decl();
 const KernelDecl& compressor_decl();
 const KernelDecl& indexer_prolog_decl();
+const KernelDecl& mla_prolog_decl();
 
 }  // namespace kcs

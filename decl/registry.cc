@@ -15,6 +15,7 @@ const std::vector<const KernelDecl*>& all_kernels() {
       &layernorm_decl(),
       &rope_decl(),
       &indexer_prolog_decl(),
+      &mla_prolog_decl(),
       &nvfp4_stage_decl(),
       &compressor_decl(),
   };

@@ -21,6 +21,7 @@ std::map<std::string, KernelFn> isa_table() {
       {"nvfp4_stage", [](const Invocation& inv) { return opt::nvfp4_stage(inv, I); }},
       {"compressor", [](const Invocation& inv) { return opt::compressor(inv, I); }},
       {"indexer_prolog", [](const Invocation& inv) { return opt::indexer_prolog(inv, I); }},
+      {"mla_prolog", [](const Invocation& inv) { return opt::mla_prolog(inv, I); }},
   };
 }
 

@@ -19,5 +19,6 @@ Status rope(const Invocation& inv, Isa isa);
 Status nvfp4_stage(const Invocation& inv, Isa isa);
 Status compressor(const Invocation& inv, Isa isa);
 Status indexer_prolog(const Invocation& inv, Isa isa);
+Status mla_prolog(const Invocation& inv, Isa isa);
 
 }  // namespace kcs::opt

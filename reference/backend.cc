@@ -18,6 +18,7 @@ std::unique_ptr<Backend> make_reference_backend() {
           {"layernorm", &ref::layernorm},
           {"rope", &ref::rope},
           {"indexer_prolog", &ref::indexer_prolog},
+          {"mla_prolog", &ref::mla_prolog},
           {"nvfp4_stage", &ref::nvfp4_stage},
           {"compressor", &ref::compressor},
       },

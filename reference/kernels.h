@@ -28,5 +28,6 @@ Status rope(const Invocation& inv);
 Status nvfp4_stage(const Invocation& inv);
 Status compressor(const Invocation& inv);
 Status indexer_prolog(const Invocation& inv);
+Status mla_prolog(const Invocation& inv);
 
 }  // namespace kcs::ref
