@@ -10,11 +10,20 @@ namespace kcs_cuda {
 
 enum InDType : int { kBF16 = 0, kFP16 = 1, kFP32 = 2 };
 
+// FP16 -> FP32 keeping a NaN's payload (as kcs's fp16_to_float does): __half2float returns the
+// canonical NaN, whose bits would change a NaN group's NVFP4 scale byte.
+__device__ __forceinline__ float half_bits_to_float(uint16_t h) {
+  if ((h & 0x7C00u) == 0x7C00u && (h & 0x3FFu))
+    return __uint_as_float((static_cast<uint32_t>(h & 0x8000u) << 16) | 0x7F800000u |
+                           (static_cast<uint32_t>(h & 0x3FFu) << 13));
+  return __half2float(__ushort_as_half(h));
+}
+
 __device__ __forceinline__ float load_widened(const void* p, int64_t i, int dtype) {
   if (dtype == kFP32) return static_cast<const float*>(p)[i];
   const uint16_t h = static_cast<const uint16_t*>(p)[i];
   if (dtype == kBF16) return __uint_as_float(static_cast<uint32_t>(h) << 16);
-  return __half2float(__ushort_as_half(h));
+  return half_bits_to_float(h);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -45,8 +54,8 @@ __device__ __forceinline__ void widen8(const void* p, int64_t i, int dtype, floa
       v[2 * k] = __uint_as_float(static_cast<uint32_t>(lo) << 16);
       v[2 * k + 1] = __uint_as_float(static_cast<uint32_t>(hi) << 16);
     } else {
-      v[2 * k] = __half2float(__ushort_as_half(lo));
-      v[2 * k + 1] = __half2float(__ushort_as_half(hi));
+      v[2 * k] = half_bits_to_float(lo);
+      v[2 * k + 1] = half_bits_to_float(hi);
     }
   }
 }
@@ -202,9 +211,15 @@ __global__ void nvfp4_stage_kernel(StageArgs a) {
     // Largest |bit pattern| of the group (NaN beats Inf), as the reference's nvfp4_amax.
     uint32_t ab = 0;
     for (int i = 0; i < 16; ++i) ab = max(ab, __float_as_uint(vg[i]) & 0x7FFFFFFFu);
-    float amax = __uint_as_float(ab);
-    if (amax < 1e-4f) amax = 1e-4f;  // tl.maximum(amax, 1e-4): false for NaN, which stays
-    float scale = __fdiv_rn(amax, 6.0f);
+    // tl.maximum(amax, 1e-4) as the reference writes it: a NaN amax stays, payload and all. The
+    // comparison is on the bits: nvcc turns a float compare-and-select into FMNMX, which
+    // returns the canonical NaN 0x7FFFFFFF and so a different scale byte.
+    if (ab < 0x38D1B717u) ab = 0x38D1B717u;  // f32(1e-4)
+    const float amax = __uint_as_float(ab);
+    // A NaN amax (a NaN input: outside the spec's contract, §6.4) keeps its payload through the
+    // division, as IEEE 754 recommends and x86 does; CUDA's division returns its canonical NaN,
+    // whose bits would encode another scale byte than kcs's definition (0x78 instead of 0x7C).
+    float scale = isnan(amax) ? __uint_as_float(__float_as_uint(amax) | 0x400000u) : __fdiv_rn(amax, 6.0f);
     if (a.saturate_scale && scale > 448.0f) scale = 448.0f;
     e[h] = e4m3_encode(scale);
     const float sh = e4m3_decode(e[h]);
