@@ -15,5 +15,6 @@ const KernelDecl& nvfp4_quant_decl();
 const KernelDecl& rmsnorm_decl();
 const KernelDecl& layernorm_decl();
 const KernelDecl& rope_decl();
+const KernelDecl& v4_indexer_decl();
 
 }  // namespace kcs

@@ -25,5 +25,6 @@ Status nvfp4_quant(const Invocation& inv);
 Status rmsnorm(const Invocation& inv);
 Status layernorm(const Invocation& inv);
 Status rope(const Invocation& inv);
+Status v4_indexer(const Invocation& inv);
 
 }  // namespace kcs::ref
