@@ -18,6 +18,7 @@ std::map<std::string, KernelFn> isa_table() {
       {"rmsnorm", [](const Invocation& inv) { return opt::rmsnorm(inv, I); }},
       {"layernorm", [](const Invocation& inv) { return opt::layernorm(inv, I); }},
       {"rope", [](const Invocation& inv) { return opt::rope(inv, I); }},
+      {"v4_indexer", [](const Invocation& inv) { return opt::v4_indexer(inv, I); }},
   };
 }
 

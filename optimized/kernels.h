@@ -16,5 +16,6 @@ Status softmax_pool(const Invocation& inv, Isa isa);
 Status rmsnorm(const Invocation& inv, Isa isa);
 Status layernorm(const Invocation& inv, Isa isa);
 Status rope(const Invocation& inv, Isa isa);
+Status v4_indexer(const Invocation& inv, Isa isa);
 
 }  // namespace kcs::opt
