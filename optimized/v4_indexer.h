@@ -1,6 +1,6 @@
 // K3 score-path kernels, one per ISA (optimized/avx512/v4_indexer.cc, optimized/avx2/v4_indexer.cc).
 //
-// One token's cache rows [j0, j1) are taken in lane groups (16 rows AVX-512, 8 rows AVX2). Per
+// One token's cache rows [j0, j1) are taken in groups (32 rows = 2 vectors AVX-512, 8 rows AVX2). Per
 // group: the rows are quantized with the Q8 engine (bit-exact Q8, floor 1e-4) into an L1 buffer,
 // transposed into the dot layout (one 32-bit K group per row per lane), then for blocks of 8 heads
 //   acc[h][lane] = Σ_d kv_i8[row, d] · qh_i8[h, d]                         exact int32
