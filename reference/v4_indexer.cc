@@ -77,7 +77,7 @@ Status v4_indexer(const Invocation& inv) {
   auto keep = [&](const std::string& name, DType dt, Shape shape, const void* src) {
     if (!ex) return;
     Tensor t(dt, std::move(shape));
-    std::memcpy(t.raw(), src, t.nbytes());
+    if (t.nbytes() > 0) std::memcpy(t.raw(), src, t.nbytes());
     ex->intermediates[name] = std::move(t);
   };
 
@@ -245,8 +245,8 @@ Status v4_indexer(const Invocation& inv) {
   }
   if (ex) {
     Tensor tp(DType::fp64, {B, S, L}), tb(DType::fp64, {B, S, L});
-    std::memcpy(tp.raw(), pre.data(), tp.nbytes());
-    std::memcpy(tb.raw(), bud.data(), tb.nbytes());
+    if (tp.nbytes() > 0) std::memcpy(tp.raw(), pre.data(), tp.nbytes());
+    if (tb.nbytes() > 0) std::memcpy(tb.raw(), bud.data(), tb.nbytes());
     ex->prerounding["score"] = std::move(tp);
     ex->budget["score"] = std::move(tb);
     // topk_set keys over index values v = offset + j: the reference score of position j where
