@@ -49,6 +49,31 @@ inline void head_block(const V4ScoreArgs& a, const Scratch& s, int64_t h0, const
     }
 }
 
+// 16 x 16 dword transpose in registers (unpack 32 / 64, then two 128-bit lane shuffles):
+// on entry r[k] = dwords of row k, on exit r[j] = dword j of every row.
+inline void transpose16(__m512i* r) {
+  __m512i t[16];
+  for (int k = 0; k < 8; ++k) {
+    t[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
+  }
+  for (int k = 0; k < 4; ++k) {
+    r[4 * k] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+    r[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+    r[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+    r[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int k = 0; k < 4; ++k) {
+      t[8 * h + k] = _mm512_shuffle_i32x4(r[8 * h + k], r[8 * h + k + 4], 0x88);
+      t[8 * h + k + 4] = _mm512_shuffle_i32x4(r[8 * h + k], r[8 * h + k + 4], 0xDD);
+    }
+  for (int k = 0; k < 8; ++k) {
+    r[k] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0x88);
+    r[k + 8] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0xDD);
+  }
+}
+
 }  // namespace
 
 void v4_score_rows_avx512(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
@@ -78,6 +103,17 @@ void v4_score_rows_avx512(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     const int nv = n > kLanes ? 2 : 1;
     for (int v = 0; v < nv; ++v) {
       const int8_t* base = s.codes + v * kLanes * Dh;
+      if (Dh % 64 == 0) {
+        // Whole 64-byte row chunks: transpose in registers instead of 16-lane gathers.
+        for (int64_t c = 0; c < Dh / 64; ++c) {
+          __m512i r[16];
+          for (int k = 0; k < 16; ++k) r[k] = _mm512_loadu_si512(base + k * Dh + 64 * c);
+          transpose16(r);
+          for (int j = 0; j < 16; ++j)
+            _mm512_store_si512(s.kvt + (16 * c + j) * kRows + v * kLanes, _mm512_xor_si512(r[j], bias));
+        }
+        continue;
+      }
       for (int64_t q = 0; q < a.Dq; ++q) {
         const __m512i x = _mm512_i32gather_epi32(
             _mm512_add_epi32(row_off, _mm512_set1_epi32(static_cast<int32_t>(4 * q))), base, 1);
