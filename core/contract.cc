@@ -24,6 +24,7 @@ std::string Contract::str() const {
     case Kind::ulp_or_budget:
       return "ulp_or_budget(" + std::to_string(ulps) + ", 1/2ulp + " + num(budget_c) + (k_dim.empty() ? "" : "*" + k_dim) +
              "*2^-24*A" + (max_ratio > 0 ? ", " + pct(max_ratio) : "") + ")";
+    case Kind::topk_set: return "topk_set(key >= key_kth - tau, sum condition)";
   }
   return "?";
 }

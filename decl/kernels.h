@@ -19,5 +19,6 @@ const KernelDecl& nvfp4_stage_decl();
 const KernelDecl& compressor_decl();
 const KernelDecl& indexer_prolog_decl();
 const KernelDecl& mla_prolog_decl();
+const KernelDecl& v4_indexer_decl();
 
 }  // namespace kcs

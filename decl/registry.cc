@@ -16,6 +16,7 @@ const std::vector<const KernelDecl*>& all_kernels() {
       &rope_decl(),
       &indexer_prolog_decl(),
       &mla_prolog_decl(),
+      &v4_indexer_decl(),
       &nvfp4_stage_decl(),
       &compressor_decl(),
   };

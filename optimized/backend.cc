@@ -22,6 +22,7 @@ std::map<std::string, KernelFn> isa_table() {
       {"compressor", [](const Invocation& inv) { return opt::compressor(inv, I); }},
       {"indexer_prolog", [](const Invocation& inv) { return opt::indexer_prolog(inv, I); }},
       {"mla_prolog", [](const Invocation& inv) { return opt::mla_prolog(inv, I); }},
+      {"v4_indexer", [](const Invocation& inv) { return opt::v4_indexer(inv, I); }},
   };
 }
 

@@ -20,5 +20,6 @@ Status nvfp4_stage(const Invocation& inv, Isa isa);
 Status compressor(const Invocation& inv, Isa isa);
 Status indexer_prolog(const Invocation& inv, Isa isa);
 Status mla_prolog(const Invocation& inv, Isa isa);
+Status v4_indexer(const Invocation& inv, Isa isa);
 
 }  // namespace kcs::opt

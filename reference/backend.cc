@@ -19,6 +19,7 @@ std::unique_ptr<Backend> make_reference_backend() {
           {"rope", &ref::rope},
           {"indexer_prolog", &ref::indexer_prolog},
           {"mla_prolog", &ref::mla_prolog},
+          {"v4_indexer", &ref::v4_indexer},
           {"nvfp4_stage", &ref::nvfp4_stage},
           {"compressor", &ref::compressor},
       },

@@ -29,5 +29,6 @@ Status nvfp4_stage(const Invocation& inv);
 Status compressor(const Invocation& inv);
 Status indexer_prolog(const Invocation& inv);
 Status mla_prolog(const Invocation& inv);
+Status v4_indexer(const Invocation& inv);
 
 }  // namespace kcs::ref

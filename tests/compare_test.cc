@@ -733,3 +733,105 @@ TEST(Exact, PackedCodesCompareBitwiseEvenWhenBothDecodeToNaN) {
 
 }  // namespace
 }  // namespace kcs
+
+// ---- topk_set (spec §10.5 K3 topk_idxs) --------------------------------------------------------
+
+namespace kcs {
+namespace {
+
+Tensor idx(Shape shape, const std::vector<int32_t>& v) {
+  Tensor x(DType::i32, std::move(shape));
+  std::memcpy(x.raw(), v.data(), v.size() * sizeof(int32_t));
+  return x;
+}
+Tensor keys(Shape shape, const std::vector<double>& v) {
+  Tensor x(DType::fp64, std::move(shape));
+  std::memcpy(x.raw(), v.data(), v.size() * sizeof(double));
+  return x;
+}
+
+// One row of 6 index slots over index values 0..7; values 0 and 1 are not valid (an offset of 2),
+// value 7 is beyond the visible length. Keys of values 2..6: 9, 5, 5, 1, 4.95; k = 3.
+struct TopkRow {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor key = keys({1, 8}, {nan, nan, 9, 5, 5, 1, 4.95, nan});
+  Tensor tau = keys({1, 8}, {0, 0, 0.1, 0.1, 0.1, 0.1, 0.1, 0});
+  Tensor expected = idx({1, 6}, {2, 3, 4, -1, -1, -1});
+  CompareContext ctx{&key, &tau, 1};
+  CheckResult run(const std::vector<int32_t>& a) {
+    return compare_tensor("topk_idxs", expected, idx({1, 6}, a), Contract::TopkSet(), nullptr, &ctx);
+  }
+};
+
+TEST(TopkSet, SameSetInAnyOrderPasses) {
+  TopkRow t;
+  CheckResult r = t.run({2, 3, 4, -1, -1, -1});
+  EXPECT_TRUE(r.passed) << r.message;
+  EXPECT_EQ(r.margin, 0);
+  r = t.run({4, 2, 3, -1, -1, -1});  // order is never compared
+  EXPECT_TRUE(r.passed) << r.message;
+  EXPECT_EQ(r.metrics.mismatches, 3);
+}
+
+TEST(TopkSet, SwapAcrossTheBoundaryPassesOnlyForTiesOrNearTies) {
+  TopkRow t;
+  // Value 4 (key 5) is the k-th best; value 3 ties with it: swapping which one is chosen is fine.
+  EXPECT_TRUE(t.run({2, 4, 6, -1, -1, -1}).passed);  // 4.95 is within tau 0.1 of 5
+  CheckResult r = t.run({2, 3, 5, -1, -1, -1});      // key 1 is 4 below the k-th best
+  EXPECT_FALSE(r.passed);
+  EXPECT_GT(r.margin, 1);
+  EXPECT_NE(r.message.find("index 5"), std::string::npos) << r.message;
+  ASSERT_FALSE(r.metrics.worst.empty());
+  EXPECT_EQ(r.metrics.worst[0].index, (std::vector<int64_t>{0, 2}));
+}
+
+TEST(TopkSet, TiedKeysSwappedPassWithZeroTolerance) {
+  TopkRow t;
+  for (int v = 0; v < 8; ++v) t.tau.data<double>()[v] = 0;
+  t.expected = idx({1, 6}, {2, 3, -1, -1, -1, -1});  // k = 2: value 3 chosen over its tie 4
+  EXPECT_TRUE(t.run({2, 4, -1, -1, -1, -1}).passed);
+  EXPECT_TRUE(t.run({4, 2, -1, -1, -1, -1}).passed);
+  EXPECT_FALSE(t.run({2, 6, -1, -1, -1, -1}).passed);  // 4.95 < 5 with no tolerance
+}
+
+TEST(TopkSet, StructuralErrorsFailWithInfiniteMargin) {
+  TopkRow t;
+  const std::vector<std::vector<int32_t>> bad = {
+      {2, 3, -1, -1, -1, -1},  // too few
+      {2, 3, 4, 6, -1, -1},    // tail not -1
+      {2, 3, 3, -1, -1, -1},   // duplicate
+      {2, 3, 1, -1, -1, -1},   // below the offset (NaN key)
+      {2, 3, 7, -1, -1, -1},   // beyond the visible length
+      {2, 3, 8, -1, -1, -1},   // beyond the key table
+  };
+  for (const auto& a : bad) {
+    CheckResult r = t.run(a);
+    EXPECT_FALSE(r.passed) << a[2] << " " << a[3];
+    EXPECT_EQ(r.margin, kInf);
+  }
+}
+
+TEST(TopkSet, SumConditionCatchesADroppedLeader) {
+  // Each chosen key is within tau of the k-th best, but the best (9) was dropped for a near-tie:
+  // the chosen sum falls short by 4.05 > sum of tau.
+  TopkRow t;
+  t.expected = idx({1, 6}, {2, 3, -1, -1, -1, -1});  // k = 2, k-th best 5
+  CheckResult r = t.run({4, 6, -1, -1, -1, -1});
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("sum of the chosen keys"), std::string::npos) << r.message;
+  for (int v = 0; v < 8; ++v) t.tau.data<double>()[v] = 3;  // with a generous tau it passes
+  EXPECT_TRUE(t.run({4, 6, -1, -1, -1, -1}).passed);
+}
+
+TEST(TopkSet, EmptyRowsAndMissingKeys) {
+  TopkRow t;
+  t.expected = idx({1, 6}, {-1, -1, -1, -1, -1, -1});  // cache_len 0: everything -1
+  EXPECT_TRUE(t.run({-1, -1, -1, -1, -1, -1}).passed);
+  EXPECT_FALSE(t.run({2, -1, -1, -1, -1, -1}).passed);
+  const Tensor e = idx({1, 2}, {0, -1});
+  EXPECT_FALSE(compare_tensor("topk_idxs", e, e, Contract::TopkSet()).passed);  // no keys
+  EXPECT_EQ(Contract::TopkSet().str(), "topk_set(key >= key_kth - tau, sum condition)");
+}
+
+}  // namespace
+}  // namespace kcs

@@ -352,6 +352,138 @@ std::string pair_problem(const Tensor& expected, const Tensor& actual, const std
   return {};
 }
 
+// ---- topk_set (spec §10.5 K3 topk_idxs) ---------------------------------------------------------
+
+CheckResult compare_topk_set(const std::string& name, const Tensor& expected, const Tensor& actual,
+                             const std::string& cstr, const CompareContext* ctx) {
+  if (expected.dtype() != DType::i32) return fail_early(name, cstr, "topk_set needs int32 indices");
+  if (ctx == nullptr || ctx->prerounding == nullptr || ctx->budget == nullptr)
+    return fail_early(name, cstr, "contract " + cstr + " needs the reference's keys /prerounding/" + name +
+                                      " and tolerances /budget/" + name);
+  const Tensor& key = *ctx->prerounding;
+  const Tensor& tau = *ctx->budget;
+  const int64_t L = expected.row_len();
+  const int64_t rows = L == 0 ? 0 : leading_rows(expected.shape());
+  const int64_t N = key.rank() == 0 ? 0 : key.row_len();
+  if ((key.dtype() != DType::fp64 && key.dtype() != DType::fp32) || tau.dtype() != DType::fp64 ||
+      key.shape() != tau.shape() || (rows > 0 && (N == 0 || key.numel() != rows * N)))
+    return fail_early(name, cstr,
+                      "/prerounding/" + name + " (keys, float) and /budget/" + name +
+                          " (float64) must both be [rows, N] with one row per index row; got " +
+                          shape_str(key.shape()) + " and " + shape_str(tau.shape()));
+  const int32_t* e = expected.data<int32_t>();
+  const int32_t* a = actual.data<int32_t>();
+  const double* tv = tau.data<double>();
+
+  CheckResult r;
+  r.name = name;
+  r.contract = cstr;
+  Metrics& m = r.metrics;
+  double margin = 0;
+  std::string first;  // the first failure, in row order
+  auto fail = [&](int64_t row, int64_t pos, const std::string& why, double ratio) {
+    margin = std::max(margin, ratio);
+    if (first.empty()) first = name + "[row " + std::to_string(row) + ", entry " + std::to_string(pos) + "]: " + why;
+  };
+  std::vector<uint8_t> seen(static_cast<size_t>(N), 0);
+  for (int64_t row = 0; row < rows; ++row) {
+    const int32_t* er = e + row * L;
+    const int32_t* ar = a + row * L;
+    auto key_of = [&](int64_t v) { return value_f(key, row * N + v); };
+    // The expected row is k valid indices then -1: anything else is a broken reference bundle.
+    int64_t k = 0;
+    while (k < L && er[k] != -1) ++k;
+    double e_sum = 0, kth = kInf;
+    for (int64_t i = 0; i < L; ++i) {
+      const bool valid = i < k && er[i] >= 0 && er[i] < N && std::isfinite(key_of(er[i]));
+      if ((i < k) != valid || (i >= k && er[i] != -1))
+        return fail_early(name, cstr,
+                          "expected row " + std::to_string(row) + " is not k valid indices followed by -1 (entry " +
+                              std::to_string(i) + " = " + std::to_string(er[i]) + ")");
+      if (valid) {
+        e_sum += key_of(er[i]);
+        kth = std::min(kth, key_of(er[i]));
+      }
+    }
+    bool row_bad = false;
+    int64_t row_diff = 0;
+    double a_sum = 0, tau_sum = 0;
+    for (int64_t i = 0; i < L; ++i) {
+      row_diff += er[i] != ar[i];
+      if (i >= k) {
+        if (ar[i] != -1) {
+          fail(row, i, "expected -1 after the " + std::to_string(k) + " chosen entries, got " + std::to_string(ar[i]),
+               kInf);
+          row_bad = true;
+        }
+        continue;
+      }
+      const int64_t v = ar[i];
+      if (v < 0 || v >= N || !std::isfinite(key_of(v))) {
+        fail(row, i,
+             "index " + std::to_string(v) + (v == -1 ? " (-1) where " + std::to_string(k) + " entries are due"
+                                                      : " is not a valid index of this row"),
+             kInf);
+        row_bad = true;
+        continue;
+      }
+      if (seen[static_cast<size_t>(v)]) {
+        fail(row, i, "index " + std::to_string(v) + " chosen twice", kInf);
+        row_bad = true;
+        continue;
+      }
+      seen[static_cast<size_t>(v)] = 1;
+      const double kv = key_of(v), t = tv[row * N + v];
+      a_sum += kv;
+      tau_sum += t;
+      const double deficit = kth - kv;  // > 0: below the k-th best
+      const double ratio = deficit <= 0 ? 0.0 : (t > 0 ? deficit / t : kInf);
+      if (ratio > 1)
+        fail(row, i,
+             fmt::format("index {} has reference key {:.9g}, below the k-th best {:.9g} by {:.9g} > tau {:.9g}", v,
+                         kv, kth, deficit, t),
+             ratio);
+      else
+        margin = std::max(margin, ratio);
+      if (ratio > 1) row_bad = true;
+      if (ratio > 0 && static_cast<int>(m.worst.size()) < kWorstN) {
+        WorstElement w;
+        w.index = {row, i};
+        w.expected = kth;
+        w.actual = kv;
+        w.abs_err = deficit;
+        m.worst.push_back(w);
+      }
+    }
+    for (int64_t i = 0; i < k; ++i)
+      if (ar[i] >= 0 && ar[i] < N) seen[static_cast<size_t>(ar[i])] = 0;
+    if (!row_bad && k > 0) {
+      const double deficit = e_sum - a_sum;
+      const double ratio = deficit <= 0 ? 0.0 : (tau_sum > 0 ? deficit / tau_sum : kInf);
+      margin = std::max(margin, ratio);
+      if (ratio > 1) {
+        fail(row, 0,
+             fmt::format("sum of the chosen keys {:.9g} is below the reference top-k sum {:.9g} by {:.9g} > "
+                         "sum of tau {:.9g}",
+                         a_sum, e_sum, deficit, tau_sum),
+             ratio);
+        row_bad = true;
+      }
+    }
+    m.numel += L;
+    m.mismatches += row_diff;
+    if ((row_bad || row_diff > 0) && m.worst_row < 0) m.worst_row = row;
+  }
+  m.mismatch_ratio = m.numel > 0 ? static_cast<double>(m.mismatches) / static_cast<double>(m.numel) : 0.0;
+  // Cosine / SNR are meaningless for index sets.
+  m.cosine = kNaN;
+  m.snr_db = kNaN;
+  r.passed = first.empty();
+  r.margin = margin;
+  if (!r.passed) r.message = first;
+  return r;
+}
+
 }  // namespace
 
 // ---- public API ------------------------------------------------------------------------------
@@ -423,6 +555,10 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
     return fail_early(name, cstr, "contract " + cstr + " cannot be used for an output");
   const std::string problem = pair_problem(expected, actual, row_mask, "row mask");
   if (!problem.empty()) return fail_early(name, cstr, problem);
+  if (contract.kind == K::topk_set) {
+    if (row_mask != nullptr) return fail_early(name, cstr, "topk_set takes no row mask");
+    return compare_topk_set(name, expected, actual, cstr, ctx);
+  }
 
   if (contract.kind == K::ulp_or_budget) {
     if (ctx == nullptr || ctx->budget == nullptr)
@@ -532,7 +668,8 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
       break;
     }
     case K::none:
-    case K::untouched: break;  // handled above
+    case K::untouched:
+    case K::topk_set: break;  // handled above
   }
   r.metrics = std::move(s.m);
   return r;

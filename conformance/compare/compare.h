@@ -63,6 +63,12 @@ int64_t allowed_count(double rho, int64_t n);
 // * ulp_or_budget: see contract.h; needs ctx with the budget tensor (and the pre-rounding tensor
 //              when the reference recorded one; otherwise pre = expected). Violations as abs_rel;
 //              margin = max over elements of min(d_ulp / ulps, |a - pre| / tol).
+// * topk_set: see contract.h; needs ctx with the keys (prerounding) and tolerances (budget), both
+//              [rows, N] over index values; no row mask. Structural errors (wrong count, duplicate,
+//              invalid index, a tail entry not -1) give margin +inf; otherwise margin = max over
+//              chosen v of (key_kth - key[v]) / tau[v] and of the sum deficit / sum of tau.
+//              metrics.mismatches counts entries that differ from the expected row (order
+//              included, for information only); worst lists chosen entries below the k-th key.
 struct CompareContext {
   const Tensor* prerounding = nullptr;  // same logical shape as the output, fp64 or fp32
   const Tensor* budget = nullptr;       // abs-dot sums A, fp64

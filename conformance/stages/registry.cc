@@ -8,6 +8,7 @@ namespace kcs {
 // Defined in conformance/stages/<id>.cc.
 std::vector<Stage> indexer_prolog_stages(const Bundle& fused);
 std::vector<Stage> mla_prolog_stages(const Bundle& fused);
+std::vector<Stage> v4_indexer_stages(const Bundle& fused);
 std::vector<Stage> nvfp4_stage_stages(const Bundle& fused);
 std::vector<Stage> compressor_stages(const Bundle& fused);
 
@@ -15,6 +16,7 @@ StagesFn find_stages(const std::string& kernel) {
   static const std::map<std::string, StagesFn> table = {
       {"indexer_prolog", &indexer_prolog_stages},
       {"mla_prolog", &mla_prolog_stages},
+      {"v4_indexer", &v4_indexer_stages},
       {"nvfp4_stage", &nvfp4_stage_stages},
       {"compressor", &compressor_stages},
   };

@@ -20,6 +20,15 @@ struct Contract {
     // unrounded value (/prerounding/<name>), A its abs-dot (/budget/<name>) and K the problem
     // dimension `k_dim` (1 when k_dim is empty). At most ratio max_ratio may fail both.
     ulp_or_budget,
+    // Spec §10.5 top-k set rule (int32 index outputs; order and ties among near-equal keys are
+    // never compared). Per row (all but the last dim): k = the number of expected entries that are
+    // not -1 (the expected row is k indices, then -1). The actual row passes when its first k
+    // entries are distinct valid indices, the rest are exactly -1, every chosen index v has
+    // key[v] >= key_kth - tau[v], and sum_chosen key >= sum_expected key - sum_chosen tau, where
+    // key_kth is the smallest key of the expected set. key comes from /prerounding/<name> and tau
+    // from /budget/<name>, both [rows, N] over index values v in [0, N): key[v] is the reference's
+    // score of index value v, NaN where v is not a valid index (outside the visible range).
+    topk_set,
   };
   Kind kind = Kind::none;
   int64_t ulps = 0;
@@ -59,8 +68,10 @@ struct Contract {
     return c;
   }
 
+  static Contract TopkSet() { return make(Kind::topk_set); }
+
   std::string str() const;
-  bool needs_budget() const { return kind == Kind::ulp_or_budget; }
+  bool needs_budget() const { return kind == Kind::ulp_or_budget || kind == Kind::topk_set; }
 
  private:
   static Contract make(Kind k) {

@@ -1,0 +1,273 @@
+// K3 V4 decode indexer conformance (spec §5, §10.5): score under the L6 rule, NEG_FILL and -1
+// regions exact, top-k as a set (topk_set), stage-isolated checks of every primitive stage.
+#include "conformance/suites/suite.h"
+
+KCS_CONFORMANCE_SUITE(v4_indexer)
+KCS_STAGE_SUITE(v4_indexer)
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "conformance/compare/compare.h"
+#include "decl/kernels.h"
+#include "fixtures/generators/generators.h"
+#include "kcs/kernels/v4_indexer.h"
+#include "optimized/v4_indexer.h"
+
+namespace kcs {
+namespace {
+
+std::vector<const CaseSpec*> ci_cases() {
+  std::vector<const CaseSpec*> out;
+  for (const auto& cs : suite::catalog("v4_indexer").cases)
+    if (cs.tier != Tier::nightly && cs.expect_error.empty()) out.push_back(&cs);
+  return out;
+}
+
+const CaseSpec& case_named(const std::string& prefix) {
+  for (const auto& cs : suite::catalog("v4_indexer").cases)
+    if (cs.id.compare(0, prefix.size(), prefix) == 0) return cs;
+  throw Error("no case " + prefix + "*");
+}
+
+int64_t cache_len(const Problem& p) { return v4_indexer_cache_len(p.attr_i64("start_pos"), p.dim("S")); }
+
+// Spec §10.5 K3 score rule, in full: over the valid region, |a - r| <= tol(r) for all but 0.5%
+// and <= hard(r) for all, with the atol scaled by max(1, rms); the NEG_FILL region bit-exact.
+// (The declared abs_rel contract cannot scale atol by the rms: shared vocabulary.)
+struct ScoreVerdict {
+  bool ok = true;
+  std::string why;
+  double worst = 0;  // max |a - r| / tol(r)
+};
+ScoreVerdict score_rule(const Problem& p, const Tensor& ref, const Tensor& got) {
+  const int64_t rows = p.dim("B") * p.dim("S"), L = p.dim("SCORE_LEN"), cl = cache_len(p);
+  const float* r = ref.data<float>();
+  const float* a = got.data<float>();
+  double ss = 0;
+  for (int64_t t = 0; t < rows; ++t)
+    for (int64_t j = 0; j < cl; ++j) ss += static_cast<double>(r[t * L + j]) * r[t * L + j];
+  const double rms = rows * cl > 0 ? std::sqrt(ss / static_cast<double>(rows * cl)) : 0.0;
+  ScoreVerdict v;
+  int64_t over = 0;
+  for (int64_t t = 0; t < rows; ++t)
+    for (int64_t j = 0; j < L; ++j) {
+      const int64_t i = t * L + j;
+      if (j >= cl) {
+        if (std::memcmp(&r[i], &a[i], 4) != 0 && v.ok) {
+          v.ok = false;
+          v.why = "NEG_FILL region differs at [" + std::to_string(t) + ", " + std::to_string(j) + "]";
+        }
+        continue;
+      }
+      const double err = std::fabs(static_cast<double>(a[i]) - r[i]);
+      v.worst = std::max(v.worst, err / v4_score_tol(r[i], rms));
+      if (err > v4_score_tol(r[i], rms)) ++over;
+      if (!(err <= v4_score_hard_tol(r[i], rms)) && v.ok) {
+        v.ok = false;
+        v.why = "hard bound broken at [" + std::to_string(t) + ", " + std::to_string(j) + "]";
+      }
+    }
+  if (over > allowed_count(kV4ScoreMaxRatio, rows * cl) && v.ok) {
+    v.ok = false;
+    v.why = std::to_string(over) + " elements beyond tol";
+  }
+  return v;
+}
+
+TEST(V4Indexer, ScoreMeetsTheSpecRule) {
+  const KernelDecl& decl = v4_indexer_decl();
+  int ran = 0;
+  double worst = 0;
+  for (const CaseSpec* cs : ci_cases()) {
+    const Bundle& b = suite::bundle_for(*cs);
+    for (Isa isa : {Isa::avx512, Isa::avx2}) {
+      auto be = make_isa_backend(isa);
+      if (!be->availability().runnable) continue;
+      ++ran;
+      const TensorMap got = suite::call(decl, b, *be, TileConfig{}, 1);
+      const ScoreVerdict v = score_rule(b.problem, b.outputs.at("score"), got.at("score"));
+      EXPECT_TRUE(v.ok) << cs->id << " on " << be->name() << ": " << v.why;
+      worst = std::max(worst, v.worst);
+    }
+  }
+  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
+  std::printf("largest |err| / tol over the ci cases: %.3g\n", worst);
+}
+
+// The score kernels keep rows in lanes and sum heads in one order: both ISAs give the same bits.
+TEST(V4Indexer, IsasAgreeBitwise) {
+  auto a512 = make_isa_backend(Isa::avx512);
+  auto a2 = make_isa_backend(Isa::avx2);
+  if (!a512->availability().runnable || !a2->availability().runnable) GTEST_SKIP() << "skipped: needs both ISAs";
+  const KernelDecl& decl = v4_indexer_decl();
+  for (const CaseSpec* cs : ci_cases()) {
+    const Bundle& b = suite::bundle_for(*cs);
+    suite::expect_same_outputs(decl, suite::call(decl, b, *a512, TileConfig{}, 1),
+                               suite::call(decl, b, *a2, TileConfig{}, 1), cs->id + ": avx512 vs avx2");
+  }
+}
+
+CheckResult score_topk(const Bundle& b, const Tensor& idx) {
+  CompareContext ctx;
+  ctx.prerounding = &b.prerounding.at("topk_idxs");
+  ctx.budget = &b.budget.at("topk_idxs");
+  return compare_tensor("topk_idxs", b.outputs.at("topk_idxs"), idx, Contract::TopkSet(), nullptr, &ctx);
+}
+
+// Issue 6 "done when": a chosen index swapped for one with a clearly lower score fails topk_set,
+// a swap between exactly tied scores passes, and so does any reordering of the chosen set.
+TEST(V4Indexer, SwappedTopkFailsUnlessTied) {
+  {
+    const Bundle& b = suite::bundle_for(case_named("v4_indexer.s8_modes.B=2.S=1.D=256.Q_LORA=128.H=4.Dh=128.R=64."
+                                                   "SCORE_LEN=128.TOPK=16.round_mode=rint.start_pos=255.offset=128"));
+    const Problem& p = b.problem;
+    const int64_t L = p.dim("SCORE_LEN"), k = p.dim("TOPK"), cl = cache_len(p), off = p.attr_i64("offset");
+    ASSERT_GT(cl, k);
+    const Tensor& ref = b.outputs.at("topk_idxs");
+    EXPECT_TRUE(score_topk(b, ref).passed);
+    const float* s = b.outputs.at("score").data<float>();
+    // The lowest-scoring position of row 0 in place of its k-th choice.
+    int64_t low = 0;
+    for (int64_t j = 1; j < cl; ++j)
+      if (s[j] < s[low]) low = j;
+    const double tau = b.budget.at("topk_idxs").data<double>()[off + low];
+    ASSERT_GT(s[ref.data<int32_t>()[k - 1] - off] - s[low], 10 * tau) << "scores not clearly different";
+    Tensor swapped = ref;
+    swapped.data<int32_t>()[k - 1] = static_cast<int32_t>(low + off);
+    const CheckResult r = score_topk(b, swapped);
+    EXPECT_FALSE(r.passed);
+    EXPECT_NE(r.message.find("below the k-th best"), std::string::npos) << r.message;
+    Tensor reordered = ref;
+    std::reverse(reordered.data<int32_t>(), reordered.data<int32_t>() + k);
+    std::reverse(reordered.data<int32_t>() + L, reordered.data<int32_t>() + L + k);
+    EXPECT_TRUE(score_topk(b, reordered).passed);
+  }
+  {
+    // dup_rows: three distinct cache rows, so the k-th score has exact ties outside the set.
+    const Bundle& b = suite::bundle_for(case_named("v4_indexer.dup_rows.B=2.S=1.D=256.Q_LORA=128.H=4.Dh=128.R=64."
+                                                   "SCORE_LEN=128.TOPK=16.start_pos=255"));
+    const Problem& p = b.problem;
+    const int64_t k = p.dim("TOPK"), cl = cache_len(p), off = p.attr_i64("offset");
+    const Tensor& ref = b.outputs.at("topk_idxs");
+    const float* s = b.outputs.at("score").data<float>();
+    const int32_t kth = ref.data<int32_t>()[k - 1] - static_cast<int32_t>(off);
+    std::vector<bool> chosen(static_cast<size_t>(cl), false);
+    for (int64_t i = 0; i < k; ++i) chosen[static_cast<size_t>(ref.data<int32_t>()[i] - off)] = true;
+    int64_t tie = -1, other = -1;
+    for (int64_t j = 0; j < cl; ++j) {
+      if (chosen[static_cast<size_t>(j)]) continue;
+      if (s[j] == s[kth] && tie < 0) tie = j;
+      if (s[j] < s[kth] - 1e-2f && other < 0) other = j;
+    }
+    ASSERT_GE(tie, 0) << "no exact tie across the top-k boundary";
+    Tensor swapped = ref;
+    swapped.data<int32_t>()[k - 1] = static_cast<int32_t>(tie + off);
+    EXPECT_TRUE(score_topk(b, swapped).passed) << score_topk(b, swapped).message;
+    // With zero tolerance a tie still passes; a clearly lower score does not.
+    Bundle strict = b;
+    for (int64_t e = 0; e < strict.budget.at("topk_idxs").numel(); ++e) strict.budget.at("topk_idxs").data<double>()[e] = 0;
+    EXPECT_TRUE(score_topk(strict, swapped).passed);
+    ASSERT_GE(other, 0);
+    swapped.data<int32_t>()[k - 1] = static_cast<int32_t>(other + off);
+    EXPECT_FALSE(score_topk(b, swapped).passed);
+  }
+}
+
+// The fast top-k is the reference's selection and order exactly, ties and signed zeros included.
+TEST(V4Indexer, FastTopkEqualsReference) {
+  Rng rng(77);
+  const float vals[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, 2.0f, -3.0f, 1e-30f, -1e30f, kV4NegFill};
+  for (int iter = 0; iter < 400; ++iter) {
+    const int64_t n = rng.below(600), topk = 1 + rng.below(700), off = rng.below(200);
+    const bool few = iter % 2 == 0;
+    std::vector<float> s(static_cast<size_t>(n));
+    for (auto& v : s) v = few ? vals[rng.below(10)] : static_cast<float>(rng.normal());
+    const int64_t len = n + 5;
+    std::vector<int32_t> want(static_cast<size_t>(len)), got(static_cast<size_t>(len));
+    v4_topk_reference(s.data(), n, topk, off, want.data(), len);
+    opt::v4_topk_fast(s.data(), n, topk, off, got.data(), len);
+    ASSERT_EQ(want, got) << "n " << n << " topk " << topk << " iter " << iter;
+  }
+}
+
+// Spec §9 K3 rejections, before anything is written.
+TEST(V4Indexer, RejectsBadProblems) {
+  const KernelDecl& decl = v4_indexer_decl();
+  const Problem good = ci_cases().front()->problem;
+  ASSERT_TRUE(validate_problem(decl, good).ok);
+  struct Bad {
+    const char* what;
+    void (*edit)(Problem&);
+    const char* msg;
+  };
+  const Bad bad[] = {
+      {"S > 1", [](Problem& p) { p.dims["S"] = 2; }, "assumes S = 1"},
+      {"prefill", [](Problem& p) { p.attrs["start_pos"] = "0"; }, "start_pos = 0"},
+      {"cache beyond SCORE_LEN", [](Problem& p) { p.attrs["start_pos"] = std::to_string(4 * p.dims["SCORE_LEN"] + 4); },
+       "> SCORE_LEN"},
+      {"rope wider than the head", [](Problem& p) { p.dims["R"] = p.dims["Dh"] + 2; }, "exceeds head dim"},
+      {"odd rope", [](Problem& p) { p.dims["R"] = 63; }, "R = 63"},
+      {"negative offset", [](Problem& p) { p.attrs["offset"] = "-1"; }, "offset = -1"},
+  };
+  for (const Bad& c : bad) {
+    Problem p = good;
+    c.edit(p);
+    const Status s = validate_problem(decl, p);
+    EXPECT_FALSE(s.ok) << c.what;
+    EXPECT_NE(s.message.find(c.msg), std::string::npos) << c.what << ": " << s.message;
+  }
+}
+
+// A write into the NEG_FILL region is caught by the invariant; a -1 tail entry by topk_set.
+TEST(V4Indexer, NegFillAndMinusOneTailsAreExact) {
+  const Bundle& b = suite::bundle_for(case_named("v4_indexer.s8_modes.B=2.S=1.D=256.Q_LORA=128.H=4.Dh=128.R=64."
+                                                 "SCORE_LEN=128.TOPK=16.round_mode=rint.start_pos=147.offset=0"));
+  const KernelDecl& decl = v4_indexer_decl();
+  TensorMap out = b.outputs;
+  auto inv = [&]() { return decl.invariants.at(0).check(b.problem, b.inputs, out); };
+  EXPECT_TRUE(inv().passed);
+  const int64_t L = b.problem.dim("SCORE_LEN"), cl = cache_len(b.problem);
+  out.at("score").data<float>()[L + cl] = -INFINITY;  // -inf is not NEG_FILL
+  EXPECT_FALSE(inv().passed);
+  Tensor idx = b.outputs.at("topk_idxs");
+  idx.data<int32_t>()[L - 1] = 0;
+  EXPECT_FALSE(score_topk(b, idx).passed);
+}
+
+// Batch invariance (spec §1.8): each token alone (B = 1) gives the bits of its row in the batch.
+TEST(V4Indexer, BatchInvariance) {
+  const KernelDecl& decl = v4_indexer_decl();
+  const Bundle& b = suite::bundle_for(case_named("v4_indexer.tails.B=3.S=1.D=200.Q_LORA=100.H=3.Dh=40."));
+  const int64_t B = b.problem.dim("B"), L = b.problem.dim("SCORE_LEN");
+  int ran = 0;
+  for (Isa isa : {Isa::avx512, Isa::avx2}) {
+    auto be = make_isa_backend(isa);
+    if (!be->availability().runnable) continue;
+    ++ran;
+    const TensorMap all = suite::call(decl, b, *be, TileConfig{}, 1);
+    for (int64_t t = 0; t < B; ++t) {
+      Bundle one = b;
+      one.problem.dims["B"] = 1;
+      for (const char* name : {"x", "qr", "idx_kv_cache"}) {
+        const Tensor& src = b.inputs.at(name);
+        Shape sh = src.shape();
+        sh[0] = 1;
+        Tensor part(src.dtype(), sh);
+        std::memcpy(part.raw(), static_cast<const char*>(src.raw()) + t * part.nbytes(), part.nbytes());
+        one.inputs[name] = part;
+      }
+      const TensorMap got = suite::call(decl, one, *be, TileConfig{}, 1);
+      for (const char* name : {"score", "topk_idxs"})
+        EXPECT_EQ(std::memcmp(got.at(name).raw(), static_cast<const char*>(all.at(name).raw()) + t * L * 4, L * 4), 0)
+            << name << " token " << t << " on " << be->name();
+    }
+  }
+  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
+}
+
+}  // namespace
+}  // namespace kcs
