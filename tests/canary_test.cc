@@ -97,6 +97,12 @@ TEST(Canary, RegistryIsWellFormed) {
   }
 }
 
+TEST(Faults, CodesOffBeyondRatioIsCaught) {
+  // q8 codes are exact (ratio 0): one element off by 1 is already beyond it.
+  const CanaryResult r = run_canary("q8", canary::codes_off_beyond_ratio("codes", "q8.random.rows=4.n=17"));
+  EXPECT_TRUE(r.caught) << r.problem;
+}
+
 TEST(Faults, StepUnitsMovesOneElementByExactlyNUnits) {
   Tensor bf(DType::bf16, {3});
   bf.data<uint16_t>()[1] = 0x3F80;  // 1.0

@@ -165,4 +165,27 @@ Canary nan_in(const std::string& output, const std::string& case_glob) {
   return c;
 }
 
+Canary codes_off_beyond_ratio(const std::string& output, const std::string& case_glob) {
+  Canary c;
+  c.name = output + "_off_by_1_beyond_ratio";
+  c.fault = "codes off by 1 in more elements than the ratio allows";
+  c.case_glob = case_glob;
+  c.caught_by = {output};
+  c.inject = [output](const FaultCall& fc) {
+    Status s = fc.run_reference();
+    if (!s) return s;
+    const TensorDecl* td = fc.inv.decl->find_tensor(output);
+    Tensor& o = fc.out(output);
+    const Shape ls = logical_shape(o);
+    const int64_t numel = shape_numel(ls), row_len = ls.empty() ? 1 : ls.back();
+    const int64_t rows = row_len ? numel / row_len : 0;
+    const int64_t want = allowed_count(td->contract.max_ratio, numel) + 1;
+    if (want > numel) return Status::Fail("canary: " + output + " has only " + std::to_string(numel) + " elements");
+    // Element j of row r, rows first: (0,0), (1,0), ..., (rows-1,0), (0,1), ...
+    for (int64_t k = 0; k < want; ++k) step_units(o, (k % rows) * row_len + k / rows, 1);
+    return s;
+  };
+  return c;
+}
+
 }  // namespace kcs::canary

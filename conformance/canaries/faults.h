@@ -29,5 +29,8 @@ int64_t visible_element(const FaultCall& fc, const std::string& name, int64_t n)
 // one element. `what` names the error, e.g. "one BF16 element 2 ULP off".
 Canary units_off(const std::string& output, int64_t n, const std::string& case_glob, const std::string& what);
 Canary nan_in(const std::string& output, const std::string& case_glob);
+// For int_code(max_diff, max_ratio) outputs: codes off by 1 in one more element than the ratio
+// allows (allowed_count(max_ratio, numel) + 1), spread one per row first.
+Canary codes_off_beyond_ratio(const std::string& output, const std::string& case_glob);
 
 }  // namespace kcs::canary
