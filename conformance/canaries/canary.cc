@@ -177,9 +177,24 @@ int selftest_canaries(const std::vector<std::pair<std::string, Canary>>& canarie
     }
   }
   std::fprintf(out, "\ncoverage: every check of every kernel is the expected catcher of a caught canary\n");
-  int uncovered = 0;
+  int uncovered = 0, pending = 0;
+  const auto& pend = canaries_pending();
   for (const auto& kernel : coverage_kernels) {
     const KernelDecl& decl = kernel_or_throw(kernel);
+    if (std::find(pend.begin(), pend.end(), kernel) != pend.end()) {
+      bool has = false;
+      for (const auto& [k, c] : canaries) has |= k == kernel;
+      if (has) {
+        std::fprintf(out, "  %-12s has canaries but is still listed in canaries_pending() (registry.cc): remove it\n",
+                     kernel.c_str());
+        ++uncovered;
+      } else {
+        std::fprintf(out, "  %-12s PENDING: no canaries yet (listed in canaries_pending(), conformance/canaries/registry.cc)\n",
+                     kernel.c_str());
+        ++pending;
+      }
+      continue;
+    }
     for (const auto& name : check_names(decl)) {
       const auto it = covered.find(kernel + "|" + name);
       const bool ok = it != covered.end();
@@ -189,8 +204,10 @@ int selftest_canaries(const std::vector<std::pair<std::string, Canary>>& canarie
       if (!ok) ++uncovered;
     }
   }
-  std::fprintf(out, "\n%d canaries: %d caught, %d not; %d checks uncovered\n", static_cast<int>(canaries.size()), caught,
+  std::fprintf(out, "\n%d canaries: %d caught, %d not; %d checks uncovered", static_cast<int>(canaries.size()), caught,
                bad, uncovered);
+  if (pending) std::fprintf(out, "; %d kernels PENDING (no canaries yet)", pending);
+  std::fprintf(out, "\n");
   return bad || uncovered ? 1 : 0;
 }
 

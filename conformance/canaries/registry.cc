@@ -31,4 +31,17 @@ const std::vector<KernelCanaries>& canary_registry() {
   return table;
 }
 
+// Fused kernels whose engineers add their canaries after the kernel lands. Remove the line with
+// the registry line above; selftest fails while a kernel is in both lists.
+const std::vector<std::string>& canaries_pending() {
+  static const std::vector<std::string> pending = {
+      "indexer_prolog",
+      "mla_prolog",
+      "v4_indexer",
+      "nvfp4_stage",
+      "compressor",
+  };
+  return pending;
+}
+
 }  // namespace kcs
