@@ -15,5 +15,8 @@ const KernelDecl& nvfp4_quant_decl();
 const KernelDecl& rmsnorm_decl();
 const KernelDecl& layernorm_decl();
 const KernelDecl& rope_decl();
+const KernelDecl& nvfp4_stage_decl();
+const KernelDecl& compressor_decl();
+const KernelDecl& indexer_prolog_decl();
 
 }  // namespace kcs

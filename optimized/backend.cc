@@ -18,6 +18,9 @@ std::map<std::string, KernelFn> isa_table() {
       {"rmsnorm", [](const Invocation& inv) { return opt::rmsnorm(inv, I); }},
       {"layernorm", [](const Invocation& inv) { return opt::layernorm(inv, I); }},
       {"rope", [](const Invocation& inv) { return opt::rope(inv, I); }},
+      {"nvfp4_stage", [](const Invocation& inv) { return opt::nvfp4_stage(inv, I); }},
+      {"compressor", [](const Invocation& inv) { return opt::compressor(inv, I); }},
+      {"indexer_prolog", [](const Invocation& inv) { return opt::indexer_prolog(inv, I); }},
   };
 }
 

@@ -16,5 +16,8 @@ Status softmax_pool(const Invocation& inv, Isa isa);
 Status rmsnorm(const Invocation& inv, Isa isa);
 Status layernorm(const Invocation& inv, Isa isa);
 Status rope(const Invocation& inv, Isa isa);
+Status nvfp4_stage(const Invocation& inv, Isa isa);
+Status compressor(const Invocation& inv, Isa isa);
+Status indexer_prolog(const Invocation& inv, Isa isa);
 
 }  // namespace kcs::opt

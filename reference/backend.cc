@@ -6,7 +6,22 @@ namespace kcs {
 std::unique_ptr<Backend> make_reference_backend() {
   return std::make_unique<TableBackend>(
       "reference", "scalar binary64 reference with the declared casts (binary32 where the spec says so)",
-      std::map<std::string, KernelFn>{{"q8", &ref::q8}, {"gemm_bf16", &ref::gemm_bf16}, {"hadamard", &ref::hadamard}, {"nvfp4_quant", &ref::nvfp4_quant}, {"gemm_i8", &ref::gemm_i8}, {"scatter", &ref::scatter}, {"softmax_pool", &ref::softmax_pool}, {"rmsnorm", &ref::rmsnorm}, {"layernorm", &ref::layernorm}, {"rope", &ref::rope}}, []() { return Availability{}; });
+      std::map<std::string, KernelFn>{
+          {"q8", &ref::q8},
+          {"gemm_i8", &ref::gemm_i8},
+          {"scatter", &ref::scatter},
+          {"softmax_pool", &ref::softmax_pool},
+          {"nvfp4_quant", &ref::nvfp4_quant},
+          {"gemm_bf16", &ref::gemm_bf16},
+          {"hadamard", &ref::hadamard},
+          {"rmsnorm", &ref::rmsnorm},
+          {"layernorm", &ref::layernorm},
+          {"rope", &ref::rope},
+          {"indexer_prolog", &ref::indexer_prolog},
+          {"nvfp4_stage", &ref::nvfp4_stage},
+          {"compressor", &ref::compressor},
+      },
+      []() { return Availability{}; });
 }
 
 }  // namespace kcs

@@ -25,5 +25,8 @@ Status nvfp4_quant(const Invocation& inv);
 Status rmsnorm(const Invocation& inv);
 Status layernorm(const Invocation& inv);
 Status rope(const Invocation& inv);
+Status nvfp4_stage(const Invocation& inv);
+Status compressor(const Invocation& inv);
+Status indexer_prolog(const Invocation& inv);
 
 }  // namespace kcs::ref

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "conformance/runner/results.h"
 #include "reports/model.h"
@@ -30,6 +31,8 @@ std::vector<SummaryRow> summarize(const nlohmann::json& results) {
     if (v == "passed") ++s.passed;
     if (v == "failed") ++s.failed;
     if (v == "error") ++s.errors;
+    if (v == "xfail") ++s.xfail;
+    if (v == "unsupported") ++s.unsupported;
     if (v == "skipped") {
       ++s.skipped;
       if (s.skip_reason.empty()) s.skip_reason = r.value("reason", "");
@@ -47,6 +50,16 @@ std::vector<SummaryRow> summarize(const nlohmann::json& results) {
 
 static std::string margin_str(double m) { return fmt_margin(m); }
 
+// xfail / unsupported runs (expectation lists) are counted in the note, so the columns stay as
+// they were for every results file without them.
+static std::string summary_note(const SummaryRow& s) {
+  std::string n;
+  if (s.xfail) n += std::to_string(s.xfail) + " xfail";
+  if (s.unsupported) n += (n.empty() ? "" : ", ") + std::to_string(s.unsupported) + " unsupported";
+  if (s.skipped) n += (n.empty() ? "" : "; ") + ("skipped: " + s.skip_reason);
+  return n;
+}
+
 std::string summary_table(const nlohmann::json& results) {
   std::ostringstream os;
   char line[256];
@@ -56,7 +69,7 @@ std::string summary_table(const nlohmann::json& results) {
   for (const auto& s : summarize(results)) {
     std::snprintf(line, sizeof line, "%-12s %-10s %6d %6d %6d %6d %7d %8s  %s\n", s.kernel.c_str(), s.backend.c_str(),
                   s.runs, s.passed, s.failed, s.errors, s.skipped, margin_str(s.worst_margin).c_str(),
-                  s.skipped ? ("skipped: " + s.skip_reason).c_str() : "");
+                  summary_note(s).c_str());
     os << line;
   }
   return os.str();
@@ -88,6 +101,25 @@ std::string markdown_code(const std::string& s) {
   const std::string fence(longest + 1, '`');
   const bool pad = body.front() == '`' || body.back() == '`';
   return fence + (pad ? " " : "") + body + (pad ? " " : "") + fence;
+}
+
+// Runs that a backend's expectation list (kcs run --expect) marked xfail or unsupported, grouped
+// by kernel, backend, verdict and stated reason (an xfail's observed failure is left out here).
+static void markdown_expected(std::ostringstream& os, const nlohmann::json& results) {
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, int> groups;
+  for (const auto& r : results.at("runs")) {
+    const std::string v = r.value("verdict", "");
+    if (v != "xfail" && v != "unsupported") continue;
+    std::string why = r.value("reason", "");
+    why = why.substr(0, why.find("; observed: "));
+    ++groups[{r.value("kernel", ""), r.value("backend", ""), v, why}];
+  }
+  if (groups.empty()) return;
+  os << "\n## Expected failures and unsupported cases\n\n| kernel | backend | verdict | runs | reason |\n"
+     << "|---|---|---|---:|---|\n";
+  for (const auto& [k, n] : groups)
+    os << "| " << markdown_escape(std::get<0>(k)) << " | " << markdown_escape(std::get<1>(k)) << " | "
+       << std::get<2>(k) << " | " << n << " | " << markdown_escape(std::get<3>(k)) << " |\n";
 }
 
 static void markdown_drift(std::ostringstream& os, const DriftReport& d) {
@@ -162,6 +194,7 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
   }
   os << "\nMargin = observed error / allowed error of the binding contract limit (0 exact, ≤ 1 passes, ≥ 0.9 "
         "passes by a hair, > 1 or inf fails).\n";
+  markdown_expected(os, results);
   if (drift) markdown_drift(os, *drift);
 
   for (const auto& kv : model.kernels) {

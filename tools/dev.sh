@@ -3,9 +3,12 @@
 #   tools/dev.sh main   install what is missing, build Release, run the ci-tier conformance sweep of
 #                       every backend this CPU runs, write reports/out/{results.json,summary.md,index.html}
 #   tools/dev.sh test   install what is missing, build, run every test (ctest, nightly tier excluded)
+#   tools/dev.sh bench  install, build Release, run every Google Benchmark program (and the oneDNN
+#                       peer) into reports/bench/*.json, then bench/report.py -> reports/bench/perf.{md,html}
 #   tools/dev.sh deps   only install what is missing
 # KCS_PRESET=asan|debug|release selects the build (default release); `test` honours it, so
 # `KCS_PRESET=asan tools/dev.sh test` runs the whole suite under ASan + UBSan.
+# KCS_BENCH_FILTER (a Google Benchmark regex, default all) and KCS_BENCH_REPS (default 3) shape `bench`.
 # KCS_TIER=nightly makes `main` run the nightly tier and `test` include the nightly tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +25,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   python3 python3-numpy python3-h5py chromium
   clang libclang-rt-dev
+  libdnnl-dev
 )
 
 deps() {
@@ -58,9 +62,25 @@ test_job() {
   fi
 }
 
+bench_job() {
+  local dir="build/$PRESET/bench" out=reports/bench
+  mkdir -p "$out"
+  local progs=("$dir"/*_bench)
+  [ -x "$dir/onednn_bench" ] || echo "kcs: oneDNN peer bench not built (libdnnl-dev missing): no oneDNN column"
+  for p in "${progs[@]}"; do
+    [ -x "$p" ] || continue
+    echo "kcs: $(basename "$p")"
+    "$p" --benchmark_filter="${KCS_BENCH_FILTER:-.}" --benchmark_repetitions="${KCS_BENCH_REPS:-3}" \
+      --benchmark_report_aggregates_only=true --benchmark_out="$out/$(basename "$p").json" \
+      --benchmark_out_format=json
+  done
+  /usr/bin/python3 bench/report.py "$out"/*_bench.json --out "$out"
+}
+
 case "${1:-}" in
   deps) deps ;;
   main) deps && build && main_job ;;
   test) deps && build && test_job ;;
-  *) echo "usage: tools/dev.sh main|test|deps" >&2; exit 2 ;;
+  bench) PRESET=release; deps && build && bench_job ;;
+  *) echo "usage: tools/dev.sh main|test|bench|deps" >&2; exit 2 ;;
 esac

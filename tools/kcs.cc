@@ -12,11 +12,13 @@
 #include "conformance/canaries/canary.h"
 #include "conformance/fixture/bundle.h"
 #include "conformance/runner/catalog.h"
+#include "conformance/runner/expectations.h"
 #include "conformance/runner/results.h"
 #include "conformance/runner/runner.h"
 #include "conformance/runner/stages.h"
 #include "kcs/backend.h"
 #include "kcs/cpu.h"
+#include "kcs/plugin_backend.h"
 #include "reports/baseline.h"
 #include "reports/html.h"
 #include "reports/model.h"
@@ -94,7 +96,46 @@ struct RunOptions {
   int threads = 1;
   bool quiet = false;
   bool stages = false;
+  std::vector<std::string> backend_libs;  // --backend-lib: plug-ins (kcs/plugin.h)
+  std::string expect_file;                // --expect: expected failures / unsupported cases
 };
+
+// --backend-lib: each plug-in joins the sweep after the built-ins named with --backend. A plug-in
+// that cannot be used is announced here and stays in the list: every case records its load error
+// and the other backends still run.
+void add_plugin_backends(const std::vector<std::string>& libs, std::vector<std::unique_ptr<Backend>>& backends) {
+  for (const auto& path : libs) {
+    auto p = PluginBackend::load(path);
+    if (!p->load_error().empty())
+      std::printf("backend-lib %s: %s\n", path.c_str(), p->load_error().c_str());
+    for (const auto& b : backends)
+      if (b->name() == p->name()) throw Error("two backends named '" + p->name() + "' (--backend-lib " + path + ")");
+    backends.push_back(std::move(p));
+  }
+}
+
+// Kernels that no selected backend implements are left out of a sweep with plug-ins (a plug-in
+// implements a few kernels; building every other kernel's bundles would only produce skips).
+std::vector<const KernelDecl*> kernels_for_plugins(std::vector<const KernelDecl*> kernels,
+                                                   const std::vector<std::unique_ptr<Backend>>& backends) {
+  std::vector<const KernelDecl*> out;
+  for (const KernelDecl* k : kernels) {
+    bool any = false;
+    for (const auto& b : backends) any |= b->supports(k->id);
+    if (any) out.push_back(k);
+  }
+  // None implemented: keep them, so that the records say "kernel not implemented by this backend".
+  return out.empty() ? kernels : out;
+}
+
+// A plug-in's repro line names its library, not a backend kcs could build by name.
+void plugin_repro(const Backend& b, RunRecord& r) {
+  const PluginBackend* p = as_plugin(b);
+  if (!p) return;
+  const std::string from = "--backend " + b.name();
+  const size_t at = r.repro.find(from);
+  if (at != std::string::npos) r.repro.replace(at, from.size(), "--backend-lib " + p->path());
+}
 
 // Stage records of a fused case: "<case>#<stage>" rows of the fused kernel, the composition checks
 // (primitive reference == fused reference) first. Prints the first diverging stage.
@@ -131,7 +172,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
   }
 
   std::vector<std::unique_ptr<Backend>> backends;
-  if (o.backends.empty()) {
+  if (o.backends.empty() && o.backend_libs.empty()) {
     backends = builtin_backends();
   } else {
     for (const auto& n : o.backends) {
@@ -140,6 +181,9 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
       backends.push_back(std::move(b));
     }
   }
+  add_plugin_backends(o.backend_libs, backends);
+  Expectations expect;
+  if (!o.expect_file.empty()) expect = load_expectations(o.expect_file);
 
   // The work list: (case, tile) pairs in catalog order, then sharded.
   struct Item {
@@ -151,6 +195,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
   std::vector<const KernelDecl*> kernels = kernels_named(o.kernels);
   if (!o.case_pattern.empty() && o.kernels.empty() && o.case_pattern.find('*') == std::string::npos)
     kernels = {&kernel_of_case(o.case_pattern)};
+  if (!o.backend_libs.empty() && o.kernels.empty()) kernels = kernels_for_plugins(kernels, backends);
   size_t n_cases = 0;
   for (const KernelDecl* k : kernels) {
     const Catalog c = load_catalog(*k);
@@ -187,7 +232,16 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
       if (progress)
         std::fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s", ++done, total, it.cs.id.c_str(), b->name().c_str(),
                      it.tile.name().c_str());
+      Expectation* e = expect.find(it.cs.id, b->name());
+      if (e && e->expect == Verdict::unsupported) {
+        ++e->matched;
+        records.push_back(unsupported_record(*e, it.cs, b->name(), it.tile.name(), o.threads));
+        plugin_repro(*b, records.back());
+        continue;
+      }
       records.push_back(run_case(it.cs, bundle, *b, it.tile, o.threads));
+      plugin_repro(*b, records.back());
+      if (e) ++e->matched, apply_xfail(*e, expect.source, records.back());
       // Stages once per case and backend (with the primitives' default tiles), after its first tile.
       if (o.stages && it.cs.expect_error.empty() && it.first_tile)
         append_stage_records(it.cs, bundle, *b, o.threads, records);
@@ -209,6 +263,13 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
     if (failures++ < 50) std::printf("FAIL %s  # %s\n", r.repro.c_str(), r.reason.c_str());
   }
   if (failures > 50) std::printf("... and %d more failures (see the results file)\n", failures - 50);
+  if (!expect.empty()) {
+    int xfail = 0, unsupported = 0;
+    for (const auto& r : records) xfail += r.verdict == Verdict::xfail, unsupported += r.verdict == Verdict::unsupported;
+    std::printf("expectations %s: %d xfail, %d unsupported\n", expect.source.c_str(), xfail, unsupported);
+    for (const auto& e : expect.entries)
+      if (!e.matched) std::printf("  note: entry '%s' matched no run of this sweep\n", e.case_pattern.c_str());
+  }
   if (!results_path.empty()) std::printf("results: %s\n", results_path.c_str());
   if (!o.out_dir.empty()) std::printf("summary: %s/summary.md\n", o.out_dir.c_str());
   if (!o.out_dir.empty()) std::printf("report: %s/index.html\n", o.out_dir.c_str());
@@ -348,6 +409,12 @@ int main(int argc, char** argv) {
   run->add_option("--out", ro.out_dir, "write results.json and summary.md into this directory");
   run->add_option("--shard", ro.shard, "run slice I of N (I/N) of the case list; results files merge");
   run->add_flag("--quiet,-q", ro.quiet, "no progress line");
+  run->add_option("--backend-lib", ro.backend_libs,
+                  "load a backend from a shared library speaking kcs/plugin.h (repeatable); with no --backend, "
+                  "only plug-ins run, and only the kernels they implement unless --kernel is given");
+  run->add_option("--expect", ro.expect_file,
+                  "expected failures / unsupported cases of the backends (JSON: case pattern + reason + link); "
+                  "an unexpected pass fails");
   run->add_flag("--stages", ro.stages,
                 "also run each stage of fused kernels alone on the reference's stage input (spec §10.4 tier A) "
                 "and name the first diverging stage");

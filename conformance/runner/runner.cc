@@ -15,6 +15,8 @@ const char* verdict_name(Verdict v) {
     case Verdict::failed: return "failed";
     case Verdict::skipped: return "skipped";
     case Verdict::error: return "error";
+    case Verdict::xfail: return "xfail";
+    case Verdict::unsupported: return "unsupported";
   }
   return "?";
 }

@@ -23,7 +23,8 @@ std::string committed_bundle_path(const CaseSpec& cs);
 // The committed bundle when one exists, else make_bundle().
 Bundle load_or_make_bundle(const CaseSpec& cs);
 
-enum class Verdict { passed, failed, skipped, error };
+// xfail / unsupported come only from a backend's expectation list (conformance/runner/expectations.h).
+enum class Verdict { passed, failed, skipped, error, xfail, unsupported };
 const char* verdict_name(Verdict v);
 
 struct RunRecord {

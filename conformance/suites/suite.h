@@ -8,7 +8,8 @@
 // first stage that diverges.
 // The tier comes from KCS_TIER (smoke | ci | nightly; default ci). A backend this CPU cannot run
 // is a skipped test with the reason, never a pass. gtest sharding (GTEST_TOTAL_SHARDS /
-// GTEST_SHARD_INDEX) splits the sweep.
+// GTEST_SHARD_INDEX) splits the sweep. KCS_BACKEND_LIB=lib.so[:lib2.so] adds plug-in backends
+// (kcs/plugin.h) to the Conformance and StageTest sweeps.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,6 +29,7 @@
 #include "conformance/runner/runner.h"
 #include "conformance/runner/stages.h"
 #include "kcs/backend.h"
+#include "kcs/plugin_backend.h"
 
 namespace kcs::suite {
 
@@ -73,7 +75,7 @@ inline std::vector<Param> conformance_params(const std::string& kernel) {
   std::vector<Param> out;
   const Catalog& c = catalog(kernel);
   for (const auto& cs : select_cases(c, env_tier()))
-    for (const auto& b : builtin_backends())
+    for (const auto& b : builtin_and_env_backends())
       for (const auto& t : c.tiles) out.push_back({kernel, cs.id, b->name(), t.name()});
   return out;
 }
@@ -135,7 +137,7 @@ inline void run_conformance(const Param& p) {
   const Catalog& c = catalog(p.kernel);
   const CaseSpec* cs = find_case(c, p.case_id);
   ASSERT_NE(cs, nullptr);
-  auto be = make_builtin_backend(p.backend);
+  auto be = make_builtin_or_env_backend(p.backend);
   ASSERT_TRUE(be);
   const RunRecord r = run_case(*cs, bundle_for(*cs), *be, TileConfig::parse(p.tile), 1);
   if (r.verdict == Verdict::skipped) GTEST_SKIP() << "skipped: " << r.reason;
@@ -191,7 +193,7 @@ inline std::vector<Param> stage_params(const std::string& kernel) {
   std::vector<Param> out;
   for (const auto& cs : select_cases(catalog(kernel), env_tier()))
     if (cs.expect_error.empty())
-      for (const auto& b : builtin_backends()) out.push_back({kernel, cs.id, b->name(), ""});
+      for (const auto& b : builtin_and_env_backends()) out.push_back({kernel, cs.id, b->name(), ""});
   return out;
 }
 
@@ -199,7 +201,7 @@ inline void run_stage_checks(const Param& p) {
   const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
   ASSERT_NE(cs, nullptr);
   ASSERT_NE(find_stages(p.kernel), nullptr) << p.kernel << " has no stages in conformance/stages/registry.cc";
-  auto be = make_builtin_backend(p.backend);
+  auto be = make_builtin_or_env_backend(p.backend);
   ASSERT_TRUE(be);
   if (!be->availability().runnable) GTEST_SKIP() << "skipped: " << be->availability().reason;
   const auto recs = run_stages(*cs, bundle_for(*cs), *be, 1);

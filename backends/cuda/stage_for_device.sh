@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Packs what a GPU machine without kcs's build dependencies needs to run the suite on the CUDA
+# plug-in: the kcs binary, the shared libraries it links (HDF5, fmt, ... but not glibc), both
+# plug-in variants and the timing program, into DIR (default .gpu, which git ignores).
+#   backends/cuda/stage_for_device.sh build/release [DIR]
+# On the GPU machine, from the repository root:
+#   backends/cuda/run_on_device.sh DIR OUTDIR
+set -euo pipefail
+BUILD="${1:?usage: stage_for_device.sh BUILD_DIR [DIR]}"
+DIR="${2:-.gpu}"
+mkdir -p "$DIR/lib"
+cp "$BUILD/kcs" "$BUILD/backends/cuda/libkcs_cuda.so" "$BUILD/backends/cuda/libkcs_cuda_broken_ties.so" \
+  "$BUILD/backends/cuda/kcs_cuda_bench" "$DIR/"
+ldd "$BUILD/kcs" | awk '$3 ~ /^\// {print $3}' | grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
+  while read -r lib; do cp -L "$lib" "$DIR/lib/"; done
+du -sh "$DIR"

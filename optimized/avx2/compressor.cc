@@ -1,0 +1,101 @@
+// K5 compressor glue steps, AVX2 (formulas in optimized/compressor.h; the same IEEE operations as
+// the AVX-512 file, so identical bits). 8 columns per step; tails go through a zero-padded
+// stack copy (AVX2 has no masked 16-bit loads/stores). Calls no inline helper of the kcs headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+
+#include "optimized/compressor.h"
+
+namespace kcs::opt {
+
+namespace {
+
+__m256 load_f32(const float* p, int64_t m) {
+  if (m >= 8) return _mm256_loadu_ps(p);
+  alignas(32) float pad[8] = {};
+  std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(float));
+  return _mm256_load_ps(pad);
+}
+
+__m256 load_bf16(const uint16_t* p, int64_t m) {
+  __m128i h;
+  if (m >= 8) {
+    h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  } else {
+    alignas(16) uint16_t pad[8] = {};
+    std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
+    h = _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
+  }
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+void store_f32(float* p, __m256 v, int64_t m) {
+  if (m >= 8) {
+    _mm256_storeu_ps(p, v);
+    return;
+  }
+  alignas(32) float out[8];
+  _mm256_store_ps(out, v);
+  std::memcpy(p, out, static_cast<size_t>(m) * sizeof(float));
+}
+
+__m256i round_bf16(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+  const __m256i nan =
+      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
+  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
+                                       _mm256_set1_epi32(0x7FC0));
+  return _mm256_blendv_epi8(r, qnan, nan);
+}
+
+void store_bf16(uint16_t* p, __m256 v, int64_t m) {
+  const __m256i b = round_bf16(v);
+  const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+  if (m >= 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), w);
+    return;
+  }
+  alignas(16) uint16_t out[8];
+  _mm_store_si128(reinterpret_cast<__m128i*>(out), w);
+  std::memcpy(p, out, static_cast<size_t>(m) * sizeof(uint16_t));
+}
+
+}  // namespace
+
+void compressor_logits_avx2(const void* score, bool score_bf16, const float* ape, int64_t c0, int64_t c1, float* z) {
+  for (int64_t c = c0; c < c1; c += 8) {
+    const int64_t m = c1 - c;
+    const __m256 s = score_bf16 ? load_bf16(static_cast<const uint16_t*>(score) + c, m)
+                                : load_f32(static_cast<const float*>(score) + c, m);
+    store_f32(z + c, _mm256_add_ps(s, load_f32(ape + c, m)), m);
+  }
+}
+
+void compressor_fused_row_avx2(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out) {
+  for (int64_t c = 0; c < nope; c += 8) store_bf16(out + c, load_f32(x + c, nope - c), nope - c);
+  const __m256i even_sign = _mm256_set_epi32(0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN);
+  const int64_t R = n - nope;
+  for (int64_t j = 0; j < R; j += 8) {
+    const int64_t m = R - j;  // even: pairs are never split
+    const __m256 v = load_f32(x + nope + j, m);
+    const __m256 sw = _mm256_permute_ps(v, 0xB1);  // (x1, x0) per pair
+    const __m256 p1 = _mm256_mul_ps(v, load_f32(cs + j, m));
+    const __m256 p2 = _mm256_mul_ps(sw, load_f32(sn + j, m));
+    const __m256 y = _mm256_add_ps(p1, _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(p2), even_sign)));
+    store_bf16(out + nope + j, y, m);
+  }
+}
+
+void compressor_bf16_row_avx2(const float* x, int64_t n, uint16_t* y) {
+  for (int64_t c = 0; c < n; c += 8) store_bf16(y + c, load_f32(x + c, n - c), n - c);
+}
+
+}  // namespace kcs::opt

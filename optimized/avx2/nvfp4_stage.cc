@@ -1,0 +1,71 @@
+// K4 staging, step 8 (top-k copy), AVX2: int32 ids sign-extended with vpmovsxdq, int64 ids and
+// fp32 weights moved as raw bits; the rows of a token tile are contiguous, so the copy runs over
+// the flat range, with vpmaskmovd / vpmaskmovq for the tail (no element outside [r0, r1) is read
+// or written). The quantizer part of K4 is optimized/avx2/nvfp4_quant.cc.
+//
+// Compiled with AVX2 flags; calls no inline helper of the kcs headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+
+#include "optimized/nvfp4_stage.h"
+
+namespace kcs::opt {
+
+namespace {
+
+// Lanes i < n of 8 dwords set (n may be <= 0 or >= 8).
+__m256i tail8(int64_t n) {
+  const int32_t c = n < 0 ? 0 : (n > 8 ? 8 : static_cast<int32_t>(n));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+void widen_ids_i32(const int32_t* src, int64_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
+  }
+  if (i < n) {
+    const __m256i m = tail8(n - i);
+    const __m256i v = _mm256_maskload_epi32(src + i, m);
+    // Lane masks of the two qword halves: the dword mask sign-extended the same way.
+    _mm256_maskstore_epi64(reinterpret_cast<long long*>(dst + i), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(m)),
+                           _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)));
+    _mm256_maskstore_epi64(reinterpret_cast<long long*>(dst + i + 4),
+                           _mm256_cvtepi32_epi64(_mm256_extracti128_si256(m, 1)),
+                           _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
+  }
+}
+
+// 32-bit elements (fp32 weights as bits); int64 ids go through here as pairs of dwords.
+void copy_dwords(const void* src, void* dst, int64_t n) {
+  const int32_t* s = static_cast<const int32_t*>(src);
+  int32_t* d = static_cast<int32_t*>(dst);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
+  if (i < n) {
+    const __m256i m = tail8(n - i);
+    _mm256_maskstore_epi32(d + i, m, _mm256_maskload_epi32(s + i, m));
+  }
+}
+
+}  // namespace
+
+void nvfp4_stage_topk_avx2(const Nvfp4Topk& a, int64_t r0, int64_t r1) {
+  if (r1 <= r0) return;
+  const int64_t base = r0 * a.top_k, n = (r1 - r0) * a.top_k;
+  if (a.ids_dtype == DType::i64)
+    copy_dwords(static_cast<const int64_t*>(a.ids) + base, a.idx_out + base, 2 * n);
+  else
+    widen_ids_i32(static_cast<const int32_t*>(a.ids) + base, a.idx_out + base, n);
+  copy_dwords(a.weights + base, a.weights_out + base, n);
+}
+
+}  // namespace kcs::opt

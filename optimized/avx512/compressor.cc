@@ -1,0 +1,78 @@
+// K5 compressor glue steps, AVX-512 F/BW (formulas in optimized/compressor.h). 16 columns per
+// step, masked tails; calls no inline helper of the kcs headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+
+#include "optimized/compressor.h"
+
+namespace kcs::opt {
+
+namespace {
+
+__mmask16 lanes16(int64_t r) {
+  if (r <= 0) return 0;
+  return r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u);
+}
+
+__m512i round_bf16(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+  const __mmask16 nan =
+      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+  const __m512i qnan =
+      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)), _mm512_set1_epi32(0x7FC0));
+  return _mm512_mask_blend_epi32(nan, r, qnan);
+}
+
+void store_bf16(uint16_t* p, __m512 v, __mmask16 k) { _mm256_mask_storeu_epi16(p, k, _mm512_cvtepi32_epi16(round_bf16(v))); }
+
+}  // namespace
+
+void compressor_logits_avx512(const void* score, bool score_bf16, const float* ape, int64_t c0, int64_t c1, float* z) {
+  for (int64_t c = c0; c < c1; c += 16) {
+    const __mmask16 k = lanes16(c1 - c);
+    __m512 s;
+    if (score_bf16) {
+      const __m256i h = _mm256_maskz_loadu_epi16(k, static_cast<const uint16_t*>(score) + c);
+      s = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    } else {
+      s = _mm512_maskz_loadu_ps(k, static_cast<const float*>(score) + c);
+    }
+    _mm512_mask_storeu_ps(z + c, k, _mm512_add_ps(s, _mm512_maskz_loadu_ps(k, ape + c)));
+  }
+}
+
+void compressor_fused_row_avx512(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out) {
+  for (int64_t c = 0; c < nope; c += 16) {
+    const __mmask16 k = lanes16(nope - c);
+    store_bf16(out + c, _mm512_maskz_loadu_ps(k, x + c), k);
+  }
+  // Even lanes subtract the swapped product: y0 = x0·c + (−(x1·s)) is x0·c ⊖ x1·s exactly.
+  const __m512i even_sign = _mm512_set_epi32(0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0,
+                                             INT32_MIN, 0, INT32_MIN, 0, INT32_MIN);
+  const int64_t R = n - nope;
+  for (int64_t j = 0; j < R; j += 16) {
+    const __mmask16 k = lanes16(R - j);  // R even: pairs are never split
+    const __m512 v = _mm512_maskz_loadu_ps(k, x + nope + j);
+    const __m512 sw = _mm512_permute_ps(v, 0xB1);  // (x1, x0) per pair
+    const __m512 p1 = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(k, cs + j));
+    const __m512 p2 = _mm512_mul_ps(sw, _mm512_maskz_loadu_ps(k, sn + j));
+    const __m512 y = _mm512_add_ps(p1, _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(p2), even_sign)));
+    store_bf16(out + nope + j, y, k);
+  }
+}
+
+void compressor_bf16_row_avx512(const float* x, int64_t n, uint16_t* y) {
+  for (int64_t c = 0; c < n; c += 16) {
+    const __mmask16 k = lanes16(n - c);
+    store_bf16(y + c, _mm512_maskz_loadu_ps(k, x + c), k);
+  }
+}
+
+}  // namespace kcs::opt

@@ -1,0 +1,56 @@
+// K4 staging, step 8 (top-k copy), AVX-512 F: int32 ids sign-extended with vpmovsxdq, int64 ids
+// and fp32 weights moved as raw bits; the rows of a token tile are contiguous, so the copy runs
+// over the flat range with masked loads/stores for the tail (no element outside [r0, r1) is read
+// or written). The quantizer part of K4 is optimized/avx512/nvfp4_quant.cc.
+//
+// Compiled with AVX-512 flags; calls no inline helper of the kcs headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+
+#include "optimized/nvfp4_stage.h"
+
+namespace kcs::opt {
+
+namespace {
+
+__mmask16 tail16(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
+
+void widen_ids_i32(const int32_t* src, int64_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail16(n - i);
+    const __m512i v = _mm512_maskz_loadu_epi32(m, src + i);
+    _mm512_mask_storeu_epi64(dst + i, static_cast<__mmask8>(m), _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)));
+    if (m >> 8)
+      _mm512_mask_storeu_epi64(dst + i + 8, static_cast<__mmask8>(m >> 8),
+                               _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1)));
+  }
+}
+
+// 32-bit elements (fp32 weights as bits); int64 ids go through here as pairs of dwords.
+void copy_dwords(const void* src, void* dst, int64_t n) {
+  const int32_t* s = static_cast<const int32_t*>(src);
+  int32_t* d = static_cast<int32_t*>(dst);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail16(n - i);
+    _mm512_mask_storeu_epi32(d + i, m, _mm512_maskz_loadu_epi32(m, s + i));
+  }
+}
+
+}  // namespace
+
+void nvfp4_stage_topk_avx512(const Nvfp4Topk& a, int64_t r0, int64_t r1) {
+  if (r1 <= r0) return;
+  const int64_t base = r0 * a.top_k, n = (r1 - r0) * a.top_k;
+  if (a.ids_dtype == DType::i64)
+    copy_dwords(static_cast<const int64_t*>(a.ids) + base, a.idx_out + base, 2 * n);
+  else
+    widen_ids_i32(static_cast<const int32_t*>(a.ids) + base, a.idx_out + base, n);
+  copy_dwords(a.weights + base, a.weights_out + base, n);
+}
+
+}  // namespace kcs::opt

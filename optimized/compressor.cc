@@ -1,0 +1,273 @@
+// compressor (K5) adapter: work items of block_tile blocks spread over threads; per item and head
+// (main, then the CSA indexer), per block, per column strip of cols_per_cta columns: the logits of
+// the strip (one binary32 add) and the softmax_pool engine over the window, with the M loop inside
+// (spec §7.7 CPU mapping); then the epilogue on the item's rows: fused (BF16 / fp32 R-PAIR at the
+// block end) or model (BF16 -> RMSNorm engine -> RoPE engine -> Hadamard on the BF16 GEMM engine
+// for the indexer). Every output element is computed by one fixed instruction sequence whatever
+// the strip, the tile or the thread, so both knobs and the thread count change no bit.
+// A fresh first block (CSA, no external prev) pools over its M current positions only: the
+// reference's padding (logit -inf, value 0) adds exp(-inf) = +0 to den and +0·0 to acc and never
+// becomes the max, which leaves the engine's sums bit-identical.
+#include "optimized/compressor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kcs/formats.h"
+#include "kcs/kernels/compressor.h"
+#include "optimized/gemm_bf16.h"
+#include "optimized/kernels.h"
+#include "optimized/rmsnorm.h"
+#include "optimized/rope.h"
+#include "optimized/softmax_pool.h"
+
+namespace kcs::opt {
+
+namespace {
+
+struct Fns {
+  void (*pool)(const PoolWindow&, int64_t, int64_t, float*);
+  void (*logits)(const void*, bool, const float*, int64_t, int64_t, float*);
+  void (*fused_row)(const float*, int64_t, int64_t, const float*, const float*, uint16_t*);
+  void (*bf16_row)(const float*, int64_t, uint16_t*);
+  void (*norm)(const RmsNormRows&, int64_t, int64_t);
+  void (*rope)(const RopeArgs&, int64_t, int64_t);
+};
+
+Fns fns_for(Isa isa) {
+  if (isa == Isa::avx512)
+    return {&softmax_pool_cols_avx512, &compressor_logits_avx512, &compressor_fused_row_avx512,
+            &compressor_bf16_row_avx512, &rmsnorm_rows_avx512, &rope_tokens_avx512};
+  return {&softmax_pool_cols_avx2, &compressor_logits_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2,
+          &rmsnorm_rows_avx2, &rope_tokens_avx2};
+}
+
+struct HeadArgs {
+  const char* proj = nullptr;  // [N, G, 2Ch]
+  const char* prev = nullptr;  // [MP, 2Ch]
+  const float* ape = nullptr;  // [G, M, Ch]
+  const float* norm_w = nullptr;
+  const PackedBf16View* hadamard = nullptr;  // model indexer only
+  uint16_t* out = nullptr;                   // [n_blocks, Ch]
+  int64_t Ch = 0, nope = 0;                  // rope columns [nope, Ch); nope == Ch: none
+};
+
+// Per-thread scratch, grown on demand and kept between calls (an HCA window is 256 KiB: a fresh
+// allocation per call would be page-faulted in every time).
+struct Scratch {
+  std::vector<float> z, pooled, cs, sn;
+  std::vector<uint16_t> xb, nrm, rot;
+  std::vector<const float*> zr, ape;
+  std::vector<const void*> vr, score;
+};
+
+struct Call {
+  CompressorParams cp;
+  Fns f;
+  bool vbf16 = true, tf32 = true;
+  const char* table = nullptr;
+  int64_t cpc = 0;
+  float eps = 0;
+  Isa isa = Isa::avx2;
+};
+
+void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch& s) {
+  const CompressorParams& cp = k.cp;
+  const int64_t M = cp.M, Ch = h.Ch, rows = b1 - b0, R = cp.ROPE;
+  const size_t es = k.vbf16 ? 2 : 4;
+  const int64_t row_elems = cp.G() * 2 * Ch;
+  const int64_t cpc = k.cpc <= 0 || k.cpc > Ch ? Ch : k.cpc;
+  s.z.resize(static_cast<size_t>(cp.window() * Ch));
+  s.pooled.resize(static_cast<size_t>(rows * Ch));
+  s.zr.resize(static_cast<size_t>(cp.window()));
+  s.vr.resize(static_cast<size_t>(cp.window()));
+  s.score.resize(static_cast<size_t>(cp.window()));
+  s.ape.resize(static_cast<size_t>(cp.window()));
+  std::vector<const void*>& score = s.score;
+  std::vector<const float*>& ape = s.ape;
+  for (int64_t i = b0; i < b1; ++i) {
+    // The window: current positions, then (CSA) the previous block's b-half or prev_b.
+    int64_t W = M;
+    for (int64_t p = 0; p < M; ++p) {
+      const char* r = h.proj + static_cast<size_t>((cp.start_token + i * M + p) * row_elems) * es;
+      s.vr[static_cast<size_t>(p)] = r;
+      score[static_cast<size_t>(p)] = r + static_cast<size_t>(Ch) * es;
+      ape[static_cast<size_t>(p)] = h.ape + p * Ch;
+    }
+    if (cp.csa && (i > 0 || cp.external_prev)) {
+      W = 2 * M;
+      for (int64_t p = 0; p < M; ++p) {
+        const char* r = i > 0 ? h.proj + static_cast<size_t>((cp.start_token + (i - 1) * M + p) * row_elems + 2 * Ch) * es
+                              : h.prev + static_cast<size_t>(p * 2 * Ch) * es;
+        s.vr[static_cast<size_t>(M + p)] = r;
+        score[static_cast<size_t>(M + p)] = r + static_cast<size_t>(Ch) * es;
+        ape[static_cast<size_t>(M + p)] = h.ape + (M + p) * Ch;
+      }
+    }
+    for (int64_t q = 0; q < W; ++q) s.zr[static_cast<size_t>(q)] = s.z.data() + q * Ch;
+    PoolWindow w;
+    w.M = W;
+    w.z = s.zr.data();
+    w.v = s.vr.data();
+    w.v_bf16 = k.vbf16;
+    float* prow = s.pooled.data() + (i - b0) * Ch;
+    for (int64_t c0 = 0; c0 < Ch; c0 += cpc) {
+      const int64_t c1 = std::min(Ch, c0 + cpc);
+      for (int64_t q = 0; q < W; ++q)
+        k.f.logits(score[static_cast<size_t>(q)], k.vbf16, ape[static_cast<size_t>(q)], c0, c1, s.z.data() + q * Ch);
+      k.f.pool(w, c0, c1, prow);
+    }
+  }
+  const size_t tsize = k.tf32 ? 4 : 2;
+  auto table_row = [&](int64_t i) { return k.table + static_cast<size_t>(cp.rope_pos(i) * R) * tsize; };
+  if (!cp.model) {
+    const int64_t nr = Ch - h.nope;
+    s.cs.resize(static_cast<size_t>(nr));
+    s.sn.resize(static_cast<size_t>(nr));
+    for (int64_t i = b0; i < b1; ++i) {
+      const char* t = table_row(i);
+      for (int64_t j = 0; j < nr; ++j) {  // widen (exact) and duplicate per pair
+        const int64_t pr = j / 2;
+        if (k.tf32) {
+          s.cs[static_cast<size_t>(j)] = reinterpret_cast<const float*>(t)[pr];
+          s.sn[static_cast<size_t>(j)] = reinterpret_cast<const float*>(t)[pr + R / 2];
+        } else {
+          s.cs[static_cast<size_t>(j)] = bf16_to_float(reinterpret_cast<const uint16_t*>(t)[pr]);
+          s.sn[static_cast<size_t>(j)] = bf16_to_float(reinterpret_cast<const uint16_t*>(t)[pr + R / 2]);
+        }
+      }
+      k.f.fused_row(s.pooled.data() + (i - b0) * Ch, Ch, h.nope, s.cs.data(), s.sn.data(), h.out + i * Ch);
+    }
+    return;
+  }
+  s.xb.resize(static_cast<size_t>(rows * Ch));
+  s.nrm.resize(static_cast<size_t>(rows * Ch));
+  for (int64_t r = 0; r < rows; ++r) k.f.bf16_row(s.pooled.data() + r * Ch, Ch, s.xb.data() + r * Ch);
+  RmsNormRows nr;
+  nr.x = s.xb.data();
+  nr.gamma = h.norm_w;
+  nr.gamma_f32 = true;
+  nr.form = RmsNormForm::v4;
+  nr.n = Ch;
+  nr.eps = k.eps;
+  nr.inv_n = static_cast<float>(1.0 / static_cast<double>(Ch));
+  nr.fn = static_cast<float>(Ch);
+  nr.y = s.nrm.data();
+  k.f.norm(nr, 0, rows);
+  uint16_t* rope_out = h.out + b0 * Ch;
+  if (h.hadamard) {
+    s.rot.resize(static_cast<size_t>(rows * Ch));
+    rope_out = s.rot.data();
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    RopeArgs ra;
+    ra.x = s.nrm.data() + r * Ch;
+    ra.y = rope_out + r * Ch;
+    ra.H = 1;
+    ra.D = Ch;
+    ra.R = R;
+    ra.off = Ch - R;
+    ra.mode = RopeMode::pair;
+    ra.cos = table_row(b0 + r);
+    ra.sin = table_row(b0 + r) + static_cast<size_t>(R / 2) * tsize;
+    ra.table_f32 = k.tf32;
+    ra.half_table = true;
+    k.f.rope(ra, 0, 1);
+  }
+  if (h.hadamard) {
+    GemmBf16Args g;
+    g.m = rows;
+    g.k = Ch;
+    g.n = Ch;
+    g.a = s.rot.data();
+    g.lda = Ch;
+    g.y = h.out + b0 * Ch;
+    g.ldy = Ch;
+    g.y_dtype = DType::bf16;
+    gemm_bf16_tile(k.isa, g, *h.hadamard, 0, 0, rows, 0, Ch);
+  }
+}
+
+}  // namespace
+
+Status compressor(const Invocation& inv, Isa isa) {
+  const int64_t cpc = inv.knob("cols_per_cta"), bt_knob = inv.knob("block_tile");
+  if (cpc < 0 || cpc % 2 != 0)
+    return Status::Fail("knob cols_per_cta = " + std::to_string(cpc) +
+                        " must be even and >= 0 (RoPE pairs are never split, spec §7.7)");
+  if (bt_knob < 0) return Status::Fail("knob block_tile = " + std::to_string(bt_knob) + " must be >= 0");
+  Call k;
+  CompressorParams& cp = k.cp;
+  const Problem& p = *inv.problem;
+  cp.csa = p.attr("variant") == "csa";
+  cp.model = p.attr("epilogue") == "model";
+  cp.external_prev = p.attr("has_external_prev") == "true";
+  cp.n_blocks = p.dim("n_blocks");
+  cp.M = p.dim("M");
+  cp.C = p.dim("C");
+  cp.C_I = p.dim("C_I");
+  cp.NOPE = p.dim("NOPE");
+  cp.ROPE = p.dim("ROPE");
+  cp.start_token = p.attr_i64("start_token");
+  cp.start_abs_pos = p.attr_i64("start_abs_pos");
+  k.f = fns_for(isa);
+  k.isa = isa;
+  k.vbf16 = inv.in("proj").dtype() == DType::bf16;
+  k.tf32 = inv.in("cos_sin_cache").dtype() == DType::fp32;
+  k.table = static_cast<const char*>(inv.in("cos_sin_cache").raw());
+  k.cpc = cpc;
+  k.eps = static_cast<float>(p.attr_f64("eps"));
+  const int64_t nb = cp.n_blocks;
+  if (nb == 0) return Status::Ok();
+  HeadArgs mh;
+  mh.proj = static_cast<const char*>(inv.in("proj").raw());
+  mh.prev = static_cast<const char*>(inv.in("prev_b").raw());
+  mh.ape = inv.in("ape").data<float>();
+  mh.norm_w = inv.in("norm_w").data<float>();
+  mh.out = inv.out("kv_out").data<uint16_t>();
+  mh.Ch = cp.C;
+  mh.nope = cp.NOPE;
+  HeadArgs ih;
+  // The packed Hadamard is kept between calls and re-packed only when the matrix bytes change
+  // (a decode call pools one block: packing 128 x 128 every time would cost more than the block).
+  thread_local PackedBf16Weights packed;
+  thread_local std::vector<uint16_t> packed_src;
+  if (cp.csa) {
+    ih.proj = static_cast<const char*>(inv.in("proj_indexer").raw());
+    ih.prev = static_cast<const char*>(inv.in("prev_b_indexer").raw());
+    ih.ape = inv.in("ape_indexer").data<float>();
+    ih.norm_w = inv.in("norm_w_indexer").data<float>();
+    ih.out = inv.out("indexer_out").data<uint16_t>();
+    ih.Ch = cp.C_I;
+    ih.nope = cp.model ? cp.C_I - cp.ROPE : cp.C_I;  // fused: no indexer RoPE (spec §7.4)
+    if (cp.model) {
+      const uint16_t* h = inv.in("hadamard").data<uint16_t>();
+      const size_t hn = static_cast<size_t>(cp.C_I * cp.C_I);
+      if (packed_src.size() != hn || std::memcmp(packed_src.data(), h, hn * sizeof(uint16_t)) != 0) {
+        pack_bf16_weights_into(packed, h, 1, cp.C_I, cp.C_I, cp.C_I, 0, 1);
+        packed_src.assign(h, h + hn);
+      }
+      ih.hadamard = &packed.view();
+    }
+  }
+  const int64_t bt = bt_knob == 0 ? nb : bt_knob;
+  const int64_t items = (nb + bt - 1) / bt;
+  // No more threads than items: a decode call (one block) runs without a parallel region's
+  // wake-up and barrier.
+  const int threads = static_cast<int>(std::min<int64_t>(std::max(inv.threads, 1), items));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    thread_local Scratch s;
+#pragma omp for schedule(static)
+    for (int64_t it = 0; it < items; ++it) {
+      const int64_t b0 = it * bt, b1 = std::min(nb, b0 + bt);
+      run_head(k, mh, b0, b1, s);
+      if (cp.csa) run_head(k, ih, b0, b1, s);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace kcs::opt
