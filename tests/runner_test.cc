@@ -5,6 +5,7 @@
 #include "conformance/runner/catalog.h"
 #include "conformance/runner/results.h"
 #include "conformance/runner/runner.h"
+#include "conformance/suites/suite.h"
 #include "kcs/backend.h"
 #include "kcs/formats.h"
 
@@ -250,6 +251,188 @@ TEST(Results, JsonCarriesRunsAndNonFiniteNumbers) {
   auto other = j;
   other["tier"] = "nightly";
   EXPECT_THROW(merge_results({j, other}), Error);
+}
+
+
+// ---- Harness self-tests (issue 11): what the runner calls, and what it reports. ----
+
+using ::testing::AllOf;
+using ::testing::Field;
+
+// A mock that is available, supports everything and, unless told otherwise, runs the reference.
+void delegate_to_reference(::testing::NiceMock<MockBackend>& m, Backend& ref) {
+  ON_CALL(m, name()).WillByDefault(Return("mock"));
+  ON_CALL(m, availability()).WillByDefault(Return(Availability{}));
+  ON_CALL(m, supports(_)).WillByDefault(Return(true));
+  ON_CALL(m, execute(_)).WillByDefault(Invoke([&ref](const Invocation& inv) { return ref.run(inv); }));
+}
+
+// Every kernel: the suite's sweep is exactly catalog case x built-in backend x tile config, each
+// once, and run_case() calls the backend exactly once per case x tile, with that tile, that
+// problem and the thread count asked for.
+TEST(Runner, CallsTheBackendOncePerCaseAndTileForEveryKernel) {
+  auto ref = make_reference_backend();
+  for (const KernelDecl* d : all_kernels()) {
+    SCOPED_TRACE(d->id);
+    const Catalog& c = suite::catalog(d->id);
+    const auto cases = select_cases(c, suite::env_tier());
+    const auto params = suite::conformance_params(d->id);
+    EXPECT_EQ(params.size(), cases.size() * builtin_backends().size() * c.tiles.size());
+    std::set<std::string> seen;
+    for (const auto& p : params) EXPECT_TRUE(seen.insert(p.case_id + "|" + p.backend + "|" + p.tile).second) << p.case_id;
+
+    // The smoke cases on a mock that runs the reference: one execute per case x tile.
+    for (const auto& cs : select_cases(c, Tier::smoke)) {
+      const Bundle b = make_bundle(cs);
+      for (const auto& tile : c.tiles) {
+        ::testing::NiceMock<MockBackend> m;
+        delegate_to_reference(m, *ref);
+        EXPECT_CALL(m, execute(AllOf(Field(&Invocation::threads, 2), Field(&Invocation::problem, &b.problem))))
+            .Times(1)
+            .WillOnce(Invoke([&](const Invocation& inv) {
+              EXPECT_EQ(inv.tile.name(), tile.name());
+              EXPECT_EQ(inv.decl, d);
+              return ref->run(inv);
+            }));
+        const RunRecord r = run_case(cs, b, m, tile, 2);
+        EXPECT_EQ(r.verdict, Verdict::passed) << cs.id << " tile " << tile.name() << ": " << r.reason;
+        EXPECT_EQ(r.tile, tile.name());
+        EXPECT_EQ(r.threads, 2);
+      }
+    }
+  }
+}
+
+TEST(Runner, UnsupportedKernelIsSkippedNeverPassed) {
+  ::testing::NiceMock<MockBackend> m;
+  ON_CALL(m, name()).WillByDefault(Return("mock"));
+  ON_CALL(m, availability()).WillByDefault(Return(Availability{}));
+  EXPECT_CALL(m, supports("q8")).WillRepeatedly(Return(false));
+  EXPECT_CALL(m, execute(_)).Times(0);
+  const CaseSpec cs = small_case();
+  const RunRecord r = run_case(cs, make_bundle(cs), m, TileConfig{}, 1);
+  EXPECT_EQ(r.verdict, Verdict::skipped);
+  EXPECT_THAT(r.reason, HasSubstr("not implemented"));
+  // Skipped records stay skipped in the results file, never counted as passed.
+  const auto j = results_json({r}, "ci", "kcs run");
+  EXPECT_EQ(j["runs"][0]["verdict"], "skipped");
+}
+
+TEST(Runner, ExceptionInABackendBecomesAnErrorWithItsMessage) {
+  ::testing::NiceMock<MockBackend> m;
+  auto ref = make_reference_backend();
+  delegate_to_reference(m, *ref);
+  EXPECT_CALL(m, execute(_)).WillOnce(Invoke([](const Invocation&) -> Status { throw std::runtime_error("kernel blew up"); }));
+  const CaseSpec cs = small_case();
+  const RunRecord r = run_case(cs, make_bundle(cs), m, TileConfig{}, 1);
+  EXPECT_EQ(r.verdict, Verdict::error);
+  EXPECT_THAT(r.reason, HasSubstr("kernel blew up"));
+  EXPECT_THAT(r.reason, HasSubstr("mock"));
+}
+
+// A call that fails validation never reaches the backend's code, so nothing can be written.
+TEST(Runner, InvalidCallNeverReachesExecute) {
+  ::testing::NiceMock<MockBackend> m;
+  auto ref = make_reference_backend();
+  delegate_to_reference(m, *ref);
+  EXPECT_CALL(m, execute(_)).Times(0);
+  const KernelDecl& d = kernel_or_throw("q8");
+  Problem p = q8_problem(3, 16);
+  TensorMap t = q8_tensors(p);
+  t["codes"] = Tensor(DType::i8, {3, 15});
+  Invocation inv{&d, &p, &t, TileConfig{}, 1};
+  EXPECT_THAT(m.run(inv).message, HasSubstr("'codes' has shape [3, 15]"));
+  Invocation bad_knob{&d, &p, &t, TileConfig::parse("row_tile=-2"), 1};
+  EXPECT_THAT(m.run(bad_knob).message, HasSubstr("negative"));
+}
+
+// A shipped bad-input case (catalog expect_error): Backend::run's validation rejects the call
+// with the documented message before execute(), so nothing is written.
+TEST(Runner, ExpectErrorCaseIsRejectedBeforeExecute) {
+  Catalog c = load_catalog(kernel_or_throw("q8"));
+  const auto bad = select_cases(c, Tier::ci, "q8.subnormal_amax_nofloor.*");
+  ASSERT_FALSE(bad.empty());
+  const CaseSpec& cs = bad.front();
+  ASSERT_FALSE(cs.expect_error.empty());
+  auto ref = make_reference_backend();
+  ::testing::NiceMock<MockBackend> m;
+  delegate_to_reference(m, *ref);
+  EXPECT_CALL(m, execute(_)).Times(0);
+  const RunRecord r = run_case(cs, make_bundle(cs), m, TileConfig{}, 1);
+  EXPECT_EQ(r.verdict, Verdict::passed) << r.reason;
+  ASSERT_EQ(r.checks.size(), 1u);
+  EXPECT_EQ(r.checks[0].name, "rejects_input");
+}
+
+// Bad-input verdicts: accepted, rejected with another message, or rejected after writing are all
+// failures; only a clean rejection with the documented text passes.
+class RejectingBackend : public Backend {
+ public:
+  explicit RejectingBackend(std::function<Status(const Invocation&)> fn) : fn_(std::move(fn)) {}
+  std::string name() const override { return "rejecting"; }
+  std::string describe() const override { return ""; }
+  Availability availability() const override { return {}; }
+  bool supports(const std::string&) const override { return true; }
+ protected:
+  Status execute(const Invocation& inv) override { return fn_(inv); }
+
+ private:
+  std::function<Status(const Invocation&)> fn_;
+};
+
+TEST(Runner, ExpectErrorVerdicts) {
+  // A synthetic expect_error on a valid q8 case: validation passes, so what the backend does
+  // decides the verdict.
+  CaseSpec cs = small_case();
+  const Bundle b = make_bundle(cs);
+  cs.expect_error = "row 2 is bad";
+  auto verdict = [&](std::function<Status(const Invocation&)> fn) {
+    RejectingBackend be(std::move(fn));
+    return run_case(cs, b, be, TileConfig{}, 1);
+  };
+  RunRecord r = verdict([](const Invocation&) { return Status::Ok(); });
+  EXPECT_EQ(r.verdict, Verdict::failed);
+  EXPECT_THAT(r.reason, HasSubstr("accepted"));
+  r = verdict([](const Invocation&) { return Status::Fail("something else"); });
+  EXPECT_EQ(r.verdict, Verdict::failed);
+  EXPECT_THAT(r.reason, HasSubstr("unexpected message: something else"));
+  r = verdict([](const Invocation& inv) {
+    inv.out("codes").data<int8_t>()[0] = 1;
+    return Status::Fail("x row 2 is bad");
+  });
+  EXPECT_EQ(r.verdict, Verdict::failed);
+  EXPECT_THAT(r.reason, HasSubstr("wrote to codes"));
+  r = verdict([](const Invocation&) { return Status::Fail("x row 2 is bad"); });
+  EXPECT_EQ(r.verdict, Verdict::passed) << r.reason;
+}
+
+// Tiers nest (smoke in ci in nightly) and a case never runs below its tier, for a synthetic
+// catalog and for every shipped one.
+TEST(Catalog, TierSelectsTheRightCases) {
+  const KernelDecl& d = kernel_or_throw("q8");
+  auto j = nlohmann::json::parse(R"({"kernel":"q8","cases":[
+      {"name":"s","tier":"smoke","dims":{"rows":1,"n":8}},
+      {"name":"c","tier":"ci","dims":{"rows":1,"n":8}},
+      {"name":"n","tier":"nightly","dims":{"rows":1,"n":8}},
+      {"name":"dflt","dims":{"rows":1,"n":8}}]})");
+  Catalog c = parse_catalog(d, j, "test");
+  auto ids = [&](Tier t) {
+    std::vector<std::string> v;
+    for (const auto& cs : select_cases(c, t)) v.push_back(cs.id);
+    return v;
+  };
+  EXPECT_THAT(ids(Tier::smoke), ::testing::ElementsAre("q8.s.rows=1.n=8"));
+  EXPECT_THAT(ids(Tier::ci), ::testing::ElementsAre("q8.s.rows=1.n=8", "q8.c.rows=1.n=8", "q8.dflt.rows=1.n=8"));
+  EXPECT_EQ(ids(Tier::nightly).size(), 4u);
+  for (const KernelDecl* k : all_kernels()) {
+    SCOPED_TRACE(k->id);
+    const Catalog shipped = load_catalog(*k);
+    for (Tier t : {Tier::smoke, Tier::ci, Tier::nightly})
+      for (const auto& cs : select_cases(shipped, t)) EXPECT_LE(static_cast<int>(cs.tier), static_cast<int>(t)) << cs.id;
+    EXPECT_GT(select_cases(shipped, Tier::smoke).size(), 0u) << "no smoke case: the committed bundles need some";
+    EXPECT_LE(select_cases(shipped, Tier::smoke).size(), select_cases(shipped, Tier::ci).size());
+    EXPECT_LE(select_cases(shipped, Tier::ci).size(), select_cases(shipped, Tier::nightly).size());
+  }
 }
 
 }  // namespace

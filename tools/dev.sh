@@ -24,6 +24,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   python3 python3-numpy python3-h5py chromium
+  clang libclang-rt-dev
   libdnnl-dev
 )
 

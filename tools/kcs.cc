@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "conformance/canaries/canary.h"
 #include "conformance/fixture/bundle.h"
 #include "conformance/runner/catalog.h"
 #include "conformance/runner/expectations.h"
@@ -447,6 +448,11 @@ int main(int argc, char** argv) {
   report->add_option("--out,-o", rep.out_dir, "write index.html and summary.md into this directory");
   report->add_option("--write-baseline", rep.write_baseline, "write the compact baseline of the results here");
 
+  // Fault-injection canaries (conformance/canaries): exit 1 if one is not caught by its checks.
+  std::vector<std::string> selftest_kernels;
+  auto* selftest = app.add_subcommand("selftest", "run the fault-injection canaries: which contract catches which fault");
+  selftest->add_option("--kernel,-k", selftest_kernels, "kernel id (repeatable; default all)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*list) return cmd_list(list_kernels);
@@ -455,6 +461,7 @@ int main(int argc, char** argv) {
     if (*check) return cmd_check(fixture, outputs, check_results, check_backend);
     if (*merge) return cmd_merge(merge_in, merge_out);
     if (*report) return cmd_report(rep);
+    if (*selftest) return kcs::selftest(selftest_kernels, stdout) ? kExitFail : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kcs: error: %s\n", e.what());
     return kExitUsage;

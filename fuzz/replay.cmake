@@ -1,0 +1,11 @@
+# Runs the fuzz target once on every file of DIR (no fuzzing); fails on the first crash.
+file(GLOB inputs ${DIR}/*)
+list(FILTER inputs EXCLUDE REGEX "README")
+if(NOT inputs)
+  message(STATUS "no regression inputs in ${DIR}")
+  return()
+endif()
+execute_process(COMMAND ${EXE} ${inputs} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bundle_reader_fuzz failed on a regression input (exit ${rc})")
+endif()
