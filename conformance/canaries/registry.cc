@@ -14,6 +14,8 @@ std::vector<Canary> rope_canaries();
 std::vector<Canary> scatter_canaries();
 std::vector<Canary> nvfp4_quant_canaries();
 std::vector<Canary> softmax_pool_canaries();
+std::vector<Canary> nvfp4_stage_canaries();
+std::vector<Canary> compressor_canaries();
 
 const std::vector<KernelCanaries>& canary_registry() {
   static const std::vector<KernelCanaries> table = {
@@ -27,6 +29,8 @@ const std::vector<KernelCanaries>& canary_registry() {
       {"scatter", &scatter_canaries},
       {"nvfp4_quant", &nvfp4_quant_canaries},
       {"softmax_pool", &softmax_pool_canaries},
+      {"nvfp4_stage", &nvfp4_stage_canaries},
+      {"compressor", &compressor_canaries},
   };
   return table;
 }
@@ -38,8 +42,6 @@ const std::vector<std::string>& canaries_pending() {
       "indexer_prolog",
       "mla_prolog",
       "v4_indexer",
-      "nvfp4_stage",
-      "compressor",
   };
   return pending;
 }
