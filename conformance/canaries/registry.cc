@@ -16,6 +16,7 @@ std::vector<Canary> nvfp4_quant_canaries();
 std::vector<Canary> softmax_pool_canaries();
 std::vector<Canary> nvfp4_stage_canaries();
 std::vector<Canary> compressor_canaries();
+std::vector<Canary> v4_indexer_canaries();
 
 const std::vector<KernelCanaries>& canary_registry() {
   static const std::vector<KernelCanaries> table = {
@@ -31,6 +32,7 @@ const std::vector<KernelCanaries>& canary_registry() {
       {"softmax_pool", &softmax_pool_canaries},
       {"nvfp4_stage", &nvfp4_stage_canaries},
       {"compressor", &compressor_canaries},
+      {"v4_indexer", &v4_indexer_canaries},
   };
   return table;
 }
@@ -41,7 +43,6 @@ const std::vector<std::string>& canaries_pending() {
   static const std::vector<std::string> pending = {
       "indexer_prolog",
       "mla_prolog",
-      "v4_indexer",
   };
   return pending;
 }
