@@ -11,12 +11,26 @@
 #include "kcs/backend.h"
 #include "optimized/kernels.h"
 #include "optimized/q8.h"
+#include "optimized/rope.h"
 #include "optimized/rmsnorm.h"
 #include "optimized/scatter.h"
 
 namespace kcs::opt {
 
 namespace {
+
+// R-V2 with the half-duplicated BF16 table of K2 ([t, R] per token) on `heads` slices of R values;
+// the caller sets the slices' pointers and strides.
+RopeArgs rope_v2_slices(const uint16_t* cos, const uint16_t* sin, int64_t heads, int64_t R) {
+  RopeArgs a;
+  a.H = heads;
+  a.D = R;
+  a.R = R;
+  a.mode = RopeMode::v2;
+  a.cos = cos;
+  a.sin = sin;
+  return a;
+}
 
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
@@ -102,7 +116,7 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaP
 
   auto q8_fn = isa == Isa::avx512 ? &q8_rows_avx512 : &q8_rows_avx2;
   auto rms_fn = isa == Isa::avx512 ? &rmsnorm_rows_avx512 : &rmsnorm_rows_avx2;
-  auto rope_fn = isa == Isa::avx512 ? &mla_rope_v2_avx512 : &mla_rope_v2_avx2;
+  auto rope_fn = isa == Isa::avx512 ? &rope_tokens_avx512 : &rope_tokens_avx2;
   auto scat_fn = isa == Isa::avx512 ? &scatter_tokens_avx512 : &scatter_tokens_avx2;
   auto i8_fn = isa == Isa::avx512 ? &gemm_i8_avx512 : &gemm_i8_avx2;
 
@@ -193,14 +207,10 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaP
         b.y = s.ckv.data() + r * kvl;
         rms_fn(b, 0, 1);
       }
-      MlaRopeArgs ra;
+      RopeArgs ra = rope_v2_slices(io.cos + t0 * R, io.sin + t0 * R, 1, R);
       ra.x = s.kv.data() + kvl;
       ra.x_tok = nkv;
       ra.y = s.kr.data();
-      ra.y_tok = R;
-      ra.cos = io.cos + t0 * R;
-      ra.sin = io.sin + t0 * R;
-      ra.R = R;
       rope_fn(ra, r0, r1);
       if (d.quant) {
         Q8Rows q;
@@ -286,17 +296,11 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaP
         gemm_bf16_tile(isa, gu, w.w_uk.view(), b, mi * mt, std::min(n, (mi + 1) * mt), 0, kvl);
       } else {
         const int64_t c = it - gemm_items;
-        MlaRopeArgs ra;
+        RopeArgs ra = rope_v2_slices(io.cos + t0 * R, io.sin + t0 * R, n1, R);
         ra.x = s.qb.data() + nope;
         ra.x_tok = nq;
         ra.x_head = qhd;
         ra.y = io.query_rope_out + t0 * n1 * R;
-        ra.y_tok = n1 * R;
-        ra.y_head = R;
-        ra.cos = io.cos + t0 * R;
-        ra.sin = io.sin + t0 * R;
-        ra.heads = n1;
-        ra.R = R;
         rope_fn(ra, c * mv, std::min(n, (c + 1) * mv));
       }
     }

@@ -5,14 +5,14 @@
 // bit):
 //   x·w_dq and x·w_dkv_kr         BF16 engine (gemm_bf16_tile), items of m_tile rows x n_tile columns
 //   RMSNorm of qa and of kv[:512]  RMSNorm engine rows (mv_tile rows per item)
-//   R-V2 of kv[512:]               mla_rope_v2_<isa> (this kernel's ISA files)
+//   R-V2 of kv[512:]               the rope engine on strided slices (RopeArgs strides)
 //   Q8 of cq, Q8 of the 4 groups   Q8 engine rows
 //   q up-projection                INT8 engine (quant; packed W, or direct row-major W at small t
 //                                  on the per-call path) or BF16 engine (non-quant)
 //   q_nope · w_uk                  BF16 engine batched over the heads, reading the nope slices of
 //                                  qb in place (lda = n1·192, batch stride 192) and writing
 //                                  query_nope_out in place (ldy = n1·512, batch stride 512)
-//   R-V2 of the q rope slices      mla_rope_v2_<isa>, from qb straight into query_rope_out
+//   R-V2 of the q rope slices      the rope engine, from qb straight into query_rope_out
 //   three scatters                 scatter engine, tile after tile in token order (last wins)
 // Every engine computes each output element with one instruction sequence whatever the tile, so
 // tile_bs, m_tile, mv_tile and n_tile change no bit (batch invariance, spec §1.8); the K-block
@@ -30,25 +30,6 @@
 #include "optimized/gemm_i8.h"
 
 namespace kcs::opt {
-
-// ---- ISA entry points (optimized/avx512/mla_prolog.cc, optimized/avx2/mla_prolog.cc) ---------
-
-// R-V2 (spec §1.3) with a half-duplicated BF16 table on strided slices, the rope engine's binary32
-// formula (optimized/rope.h: y_j = (x'_j ⊗ c_j) ⊕ (r_j ⊗ s_j), no FMA, integer BF16 rounding):
-// the slice of (token i, head hd) is R values at x + i·x_tok + hd·x_head, its output at
-// y + i·y_tok + hd·y_head (de-interleaved order), the table row of token i at cos / sin + i·R.
-struct MlaRopeArgs {
-  const uint16_t* x = nullptr;
-  int64_t x_tok = 0, x_head = 0;
-  uint16_t* y = nullptr;
-  int64_t y_tok = 0, y_head = 0;
-  const uint16_t* cos = nullptr;
-  const uint16_t* sin = nullptr;
-  int64_t heads = 1, R = 0;  // R even
-};
-// Tokens [t0, t1), every head.
-void mla_rope_v2_avx512(const MlaRopeArgs& a, int64_t t0, int64_t t1);
-void mla_rope_v2_avx2(const MlaRopeArgs& a, int64_t t0, int64_t t1);
 
 // ---- Adapter level (optimized/mla_prolog.cc) -------------------------------------------------
 

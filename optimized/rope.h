@@ -19,6 +19,9 @@ struct RopeArgs {
   const uint16_t* x = nullptr;  // [T, H, D] BF16
   uint16_t* y = nullptr;        // [T, H, D] BF16
   int64_t H = 0, D = 0, R = 0;
+  // Element strides between tokens and heads; 0 = dense [T, H, D]. Fused kernels rotate slices of
+  // a wider buffer in place (K2: the rope columns of qb straight into query_rope_out).
+  int64_t x_tok = 0, x_head = 0, y_tok = 0, y_head = 0;
   int64_t off = 0;              // first rope column (0 or D - R)
   RopeMode mode = RopeMode::half;
   const void* cos = nullptr;    // [T, W] BF16 patterns or FP32

@@ -145,14 +145,15 @@ void rope_slice(const RopeArgs& a, const uint16_t* x, uint16_t* y, const void* c
 void rope_tokens_avx2(const RopeArgs& a, int64_t begin, int64_t end) {
   const int64_t W = a.half_table ? a.R / 2 : a.R;
   const size_t tsize = a.table_f32 ? 4 : 2;
+  const int64_t xh = a.x_head ? a.x_head : a.D, xt = a.x_tok ? a.x_tok : a.H * a.D;
+  const int64_t yh = a.y_head ? a.y_head : a.D, yt = a.y_tok ? a.y_tok : a.H * a.D;
   for (int64_t t = begin; t < end; ++t) {
     const size_t row = static_cast<size_t>(t * W) * tsize;
     const void* crow = static_cast<const char*>(a.cos) + row;
     const void* srow = static_cast<const char*>(a.sin) + row;
     for (int64_t hd = 0; hd < a.H; ++hd) {
-      const int64_t base = (t * a.H + hd) * a.D;
-      const uint16_t* x = a.x + base;
-      uint16_t* y = a.y + base;
+      const uint16_t* x = a.x + t * xt + hd * xh;
+      uint16_t* y = a.y + t * yt + hd * yh;
       if (a.off > 0) std::memcpy(y, x, static_cast<size_t>(a.off) * sizeof(uint16_t));
       const int64_t after = a.D - a.off - a.R;
       if (after > 0) std::memcpy(y + a.off + a.R, x + a.off + a.R, static_cast<size_t>(after) * sizeof(uint16_t));
