@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/report.py on a real (tiny) Google Benchmark run: the reference and an optimized row of the
 # same shape become one table row with frac_of_limit and the speedup over the reference; a
-# oneDNN-named row of the same shape fills the peer column; bad input is refused with a message.
+# oneDNN-named row of the same shape fills the peer column; a fused kernel's row gets the sum of the
+# oneDNN GEMMs it contains (rows <family>/gemm:onednn/<gemm>/<shape>), "missing" when one of them
+# did not run, "no GEMM" for kernels without one; bad input is refused with a message.
 # Usage: bench_report_test.sh <q8_bench binary> <source dir>
 set -uo pipefail
 BENCH="$1"
@@ -31,6 +33,44 @@ if grep -q 'api:avx2' <(cat "$T/q8.json"); then
     { cat "$md"; fail "avx2 row lacks frac_of_limit, speedup over reference or the oneDNN ratio 2.00 (peer twice as slow)"; }
 fi
 grep -q '<table>' "$T/out/perf.html" || fail "no HTML table"
+# Fused kernels: fake rows with known times (ns) in the q8 file's format (same context, counters).
+/usr/bin/python3 - "$T/q8.json" "$T/fused.json" <<'PY' || fail "could not derive the fused file"
+import json, sys
+d = json.load(open(sys.argv[1]))
+tmpl = d["benchmarks"][0]
+def row(name, ns):
+    r = dict(tmpl); r["name"] = r["run_name"] = name + "/real_time"; r["real_time"] = ns; r["time_unit"] = "ns"
+    r.pop("frac_of_limit", None); return r
+rows = [row("indexer_prolog/avx512/t:4/threads:1", 1000.0),          # bare impl name, as K1 names them
+        row("indexer_prolog/prepacked:avx512/t:4/threads:2", 3000.0)]
+# K1 at t:4, 1 thread: 100 + 200 + 300 + 400 + 500 = 1500 ns -> 1.50; 2 threads: 4 of 5 GEMMs only.
+for i, g in enumerate(["q_b", "wk", "w_proj", "hadamard_q", "hadamard_k"]):
+    rows.append(row(f"indexer_prolog/gemm:onednn/{g}/t:4/threads:1/iterations:3", 100.0 * (i + 1)))
+    if g != "w_proj":
+        rows.append(row(f"indexer_prolog/gemm:onednn/{g}/t:4/threads:2/min_time:0.200", 100.0))
+# Another shape's GEMMs must not leak into the sum.
+rows.append(row("indexer_prolog/gemm:onednn/q_b/t:16/threads:1", 1e6))
+rows.append(row("v4_indexer/score:avx512/B:8/cache_len:4096/threads:1", 2000.0))
+rows.append(row("v4_indexer/api:avx512/B:8/cache_len:4096/threads:1", 2000.0))
+rows.append(row("v4_indexer/gemm:onednn/score/B:8/cache_len:4096/threads:1", 5000.0))
+rows.append(row("nvfp4_stage/cold:avx512/M:16/K:7168/threads:1", 800.0))
+d["benchmarks"] = rows
+json.dump(d, open(sys.argv[2], "w"))
+PY
+/usr/bin/python3 "$SRC/bench/report.py" "$T/fused.json" --out "$T/fo" >/dev/null || fail "report.py failed on fused rows"
+fmd="$T/fo/perf.md"
+grep -Eq '^\| indexer_prolog \| t:4 \| - \| avx512 \| 1 \| 1 us \| [^|]* \| [^|]* \| 1\.5 us \| 1\.50 \| q_b 100 ns \+ wk 200 ns \+ w_proj 300 ns \+ hadamard_q 400 ns \+ hadamard_k 500 ns \|' "$fmd" ||
+  { cat "$fmd"; fail "indexer_prolog t:4 row lacks the oneDNN sum 1.5 us of its 5 GEMMs and the ratio 1.50"; }
+grep -Eq '^\| indexer_prolog \| t:4 \| prepacked \| avx512 \| 2 \| [^|]* \| [^|]* \| [^|]* \| missing w_proj \|  \|' "$fmd" ||
+  { cat "$fmd"; fail "a sum with a GEMM missing is not shown as missing"; }
+grep -Eq '^\| v4_indexer \| B:8/cache_len:4096 \| score \| avx512 \| 1 \| [^|]* \| [^|]* \| [^|]* \| 5 us \| 2\.50 \|' "$fmd" ||
+  { cat "$fmd"; fail "v4_indexer score row lacks the score GEMM's time and the ratio 2.50"; }
+grep -Eq '^\| v4_indexer \| B:8/cache_len:4096 \| api \| avx512 \| 1 \| [^|]* \| [^|]* \| [^|]* \| not compared \|' "$fmd" ||
+  { cat "$fmd"; fail "v4_indexer api row is compared with the score GEMM alone"; }
+grep -Eq '^\| nvfp4_stage \| M:16/K:7168 \| cold \| avx512 \| 1 \| [^|]* \| [^|]* \| [^|]* \| no GEMM \|' "$fmd" ||
+  { cat "$fmd"; fail "nvfp4_stage row does not say no GEMM"; }
+grep -q '^- K1: q_b s8' "$fmd" || fail "the legend does not say what the K1 sum contains"
+grep -q "<td>1.5 us</td><td class='good'>1.50</td>" "$T/fo/perf.html" || fail "HTML lacks the K1 sum and its ratio"
 echo '{"benchmarks": []}' > "$T/empty.json"
 out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/empty.json" --out "$T/o2" 2>&1)" && fail "empty input accepted"
 grep -q "no kcs benchmark rows" <<<"$out" || fail "unclear message for empty input: $out"
