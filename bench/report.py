@@ -128,6 +128,11 @@ def fmt_time(ns):
     return f"{ns:.3g} ns"
 
 
+def natural(key):
+    """Sort key: numbers in names compare as numbers (t:4 before t:16 before t:128)."""
+    return [tuple((0, int(x)) if x.isdigit() else (1, x) for x in re.split(r"(\d+)", str(k))) for k in key]
+
+
 def is_fused(family):
     return family in FUSED or family in NO_GEMM
 
@@ -156,7 +161,7 @@ def fused_peer(table, family, shape, variant, threads):
 
 def build_rows(table):
     out, fused = [], []
-    for (family, shape, variant, impl, threads), (t, frac) in sorted(table.items()):
+    for (family, shape, variant, impl, threads), (t, frac) in sorted(table.items(), key=lambda kv: natural(kv[0])):
         if impl in PEER_IMPLS:
             continue
         ref = [v[0] for (f, s, _, i, th), v in table.items() if f == family and s == shape and i in REF_IMPLS and th == 1]
@@ -174,7 +179,7 @@ def build_rows(table):
         row.update(onednn=fmt_time(min(peer)) if peer else "", vs_onednn=f"{min(peer) / t:.2f}" if peer else "")
         out.append(row)
     # Peer rows too, so their own frac_of_limit is visible.
-    for (family, shape, variant, impl, threads), (t, frac) in sorted(table.items()):
+    for (family, shape, variant, impl, threads), (t, frac) in sorted(table.items(), key=lambda kv: natural(kv[0])):
         if impl in PEER_IMPLS:
             out.append({"kernel": family, "shape": shape, "variant": variant, "impl": impl, "threads": threads,
                         "time": fmt_time(t), "frac_of_limit": "" if frac is None else f"{frac:.2f}",
