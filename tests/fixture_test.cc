@@ -8,6 +8,7 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -434,6 +435,37 @@ TEST_F(FixtureRoundTrip, LowLevelEveryDtypeAndRank) {
     H5Pclose(dcpl);
     H5Dclose(ds);
   }
+}
+
+// link_names lists in byte order whatever the storage: compact (up to 8 links) or dense (a
+// name B-tree in hash order, which link_names sorts itself; fuzz/README.md says why).
+TEST_F(FixtureRoundTrip, LinkNamesInByteOrderCompactAndDense) {
+  const std::string p = path("links.h5");
+  std::vector<std::string> dense = {"b", "a_bytes", "Z", "a", "_x", "aa", "B", "z9", "z10", "\xc3\xa9", "0", "~"};
+  const std::vector<std::string> compact = {"w_bytes", "w", "W"};
+  {
+    std::lock_guard<std::mutex> g(kcs::h5::lock());
+    auto f = kcs::h5::create_file(p);
+    auto gd = kcs::h5::create_group(f.loc, "dense");
+    auto gc = kcs::h5::create_group(f.loc, "compact");
+    const Tensor x(DType::u8, {1});
+    for (const auto& n : dense) kcs::h5::write_tensor(gd.loc, n, x);
+    for (const auto& n : compact) kcs::h5::write_tensor(gc.loc, n, x);
+  }
+  std::lock_guard<std::mutex> g(kcs::h5::lock());
+  auto f = kcs::h5::open_file(p);
+  auto gd = kcs::h5::open_group(f.loc, "dense");
+  auto gc = kcs::h5::open_group(f.loc, "compact");
+  H5G_info_t info{};
+  ASSERT_GE(H5Gget_info(gd.handle.get(), &info), 0);
+  EXPECT_EQ(info.storage_type, H5G_STORAGE_TYPE_DENSE);
+  ASSERT_GE(H5Gget_info(gc.handle.get(), &info), 0);
+  EXPECT_EQ(info.storage_type, H5G_STORAGE_TYPE_COMPACT);
+  std::sort(dense.begin(), dense.end());
+  EXPECT_EQ(kcs::h5::link_names(gd.loc), dense);
+  EXPECT_EQ(kcs::h5::link_names(gc.loc), (std::vector<std::string>{"W", "w", "w_bytes"}));
+  EXPECT_EQ(dense.front(), "0");
+  EXPECT_EQ(dense.back(), "\xc3\xa9");  // bytes compare unsigned, as HDF5's strcmp did
 }
 
 TEST_F(FixtureRoundTrip, ZeroRows) {
