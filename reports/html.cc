@@ -60,7 +60,6 @@ nav{font-size:13px;margin:6px 0 0}nav a{margin-right:12px}
 .card h4{margin:0 0 2px;font-size:13px}
 .card table{font-size:11px}.card td{white-space:nowrap}.card td,.card th{padding:1px 4px}
 .failure{background:#fff;border-left:4px solid #d32f2f;padding:4px 10px;margin:8px 0}
-.xfail{background:#fff;border-left:4px solid #f9a825;padding:4px 10px;margin:8px 0}
 .skip{color:#7d4e00}.m-xfail{background:#fff8c5;color:#7d4e00}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 )";
@@ -164,7 +163,7 @@ void write_overview(std::ostringstream& os, const ReportModel& m) {
        << (r.errors ? "<td class=\"n m-fail\">" + std::to_string(r.errors) + "</td>" : num_cell(r.errors))
        << (expect ? amber(r.xfail) : "") << num_cell(r.skipped) << (expect ? amber(r.unsupported) : "")
        << "<td class=\"small\">" << why << "</td>" << num_cell(checks) << margin_cell(r.worst_margin, r.checks > 0)
-       << num_cell(r.max_ulp) << "</tr>";
+       << (r.checks ? num_cell(r.max_ulp) : "<td class=\"n m-none\">&mdash;</td>") << "</tr>";
   }
   os << "</tbody></table><p class=\"small muted\">Margin = observed error / allowed error for the binding limit of "
         "the contract: 0 exact, &le; 1 passes, &ge; 0.9 passes by a hair, &gt; 1 (or inf) fails. Worst margin is the "
@@ -277,10 +276,15 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
       std::string passed = std::to_string(g.checks - g.failed) + "/" + std::to_string(g.checks);
       if (g.xfail) passed += " (+" + std::to_string(g.xfail) + " xfail)";
       os << "<tr><td>" << esc(b) << "</td><td>" << verdict_badge(g.failed ? "failed" : g.xfail ? "xfail" : "passed")
-         << "</td>" << num_cell(passed) << num_cell(g.cases) << margin_cell(g.worst_margin, g.checks > 0)
-         << num_cell(fmt_num(g.max_abs)) << num_cell(fmt_num(g.max_rel))
-         << num_cell(g.max_ulp) << num_cell(fmt_ratio(g.max_mismatch_ratio)) << num_cell(fmt_value(g.min_cosine))
-         << num_cell(fmt_num(g.min_snr_db)) << "</tr>";
+         << "</td>" << num_cell(passed) << num_cell(g.cases) << margin_cell(g.worst_margin, g.checks > 0);
+      if (g.checks == 0) {  // only checks of expected failures: no metrics of work that counts
+        for (int i = 0; i < 6; ++i) os << "<td class=\"n m-none\">&mdash;</td>";
+        os << "</tr>";
+        continue;
+      }
+      os << num_cell(fmt_num(g.max_abs)) << num_cell(fmt_num(g.max_rel)) << num_cell(g.max_ulp)
+         << num_cell(fmt_ratio(g.max_mismatch_ratio)) << num_cell(fmt_value(g.min_cosine)) << num_cell(fmt_num(g.min_snr_db))
+         << "</tr>";
     }
     os << "</tbody></table><div class=\"cards\">";
     for (const auto& b : kv.backends) {
@@ -400,26 +404,26 @@ void write_failures(std::ostringstream& os, const ReportModel& m, const HtmlOpti
   os << "</section>";
 }
 
-// Known failures of the expectation list: one line each (the reason says what was expected and what
-// was observed), its failed outputs and its repro line; shorter than a failure, amber.
+// Known failures of the expectation list: one table row each (the reason says what was expected
+// and what was observed), its failed outputs and its repro line; shorter than a failure, amber.
 void write_expected_failures(std::ostringstream& os, const ReportModel& m, const HtmlOptions& o) {
   if (m.expected_failures.empty()) return;
-  os << "<section id=\"expected-failures\"><h2>Expected failures</h2><p>"
-     << m.expected_failures.size() << " runs failed as the backend's expectation list says (<code>xfail</code>): "
-     << "not counted as failures. Once the backend is fixed they pass, which fails the run (unexpected pass) until "
-     << "the entry is removed.</p>";
+  os << "<section id=\"expected-failures\"><h2>Expected failures</h2><p>" << verdict_badge("xfail")
+     << m.expected_failures.size() << " runs failed as the backend's expectation list says: not counted as failures. "
+     << "Once the backend is fixed they pass, which fails the run (unexpected pass) until the entry is removed.</p>"
+     << "<table id=\"expected-failures-table\" class=\"small\"><thead><tr><th>case</th><th>backend</th><th>variant</th>"
+     << "<th>reason (expected; observed)</th><th>failed outputs (margin)</th><th>repro</th></tr></thead><tbody>";
   for (size_t i = 0; i < m.expected_failures.size() && i < o.max_failures; ++i) {
     const json& r = *m.expected_failures[i].run;
-    os << "<div class=\"xfail\"><div>" << verdict_badge("xfail") << "<code>" << esc(r.value("case", ""))
-       << "</code> on <b>" << esc(r.value("backend", "")) << "</b>, " << esc(variant_name(r)) << ": "
-       << esc(r.value("reason", "")) << "</div>";
     std::string outs;
     for (const json* c : m.expected_failures[i].checks)
-      outs += (outs.empty() ? "" : ", ") + c->value("output", std::string()) + " (margin " +
-              fmt_margin(number(*c, "margin")) + ")";
-    if (!outs.empty()) os << "<div class=\"small\">failed outputs: " << esc(outs) << "</div>";
-    os << "<div class=\"small\">repro:</div><pre><code>" << esc(r.value("repro", "")) << "</code></pre></div>";
+      outs += (outs.empty() ? "" : ", ") + c->value("output", std::string()) + " (" + fmt_margin(number(*c, "margin")) +
+              ")";
+    os << "<tr class=\"m-xfail\"><td><code>" << esc(r.value("case", "")) << "</code></td><td>"
+       << esc(r.value("backend", "")) << "</td><td>" << esc(variant_name(r)) << "</td><td>" << esc(r.value("reason", ""))
+       << "</td><td><code>" << esc(outs) << "</code></td><td><code>" << esc(r.value("repro", "")) << "</code></td></tr>";
   }
+  os << "</tbody></table>";
   if (m.expected_failures.size() > o.max_failures)
     os << "<p class=\"muted\">&hellip; and " << m.expected_failures.size() - o.max_failures
        << " more expected failures: every one is in results.json with its repro line.</p>";

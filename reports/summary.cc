@@ -27,6 +27,7 @@ std::vector<SummaryRow> summarize(const nlohmann::json& results) {
     s.skipped = o.skipped;
     s.xfail = o.xfail;
     s.unsupported = o.unsupported;
+    s.checks = o.checks;
     s.worst_margin = o.worst_margin;
     if (!o.skip_reasons.empty()) s.skip_reason = o.skip_reasons.front().first;
     out.push_back(s);
@@ -54,7 +55,7 @@ std::string summary_table(const nlohmann::json& results) {
   os << line;
   for (const auto& s : summarize(results)) {
     std::snprintf(line, sizeof line, "%-12s %-10s %6d %6d %6d %6d %7d %8s  %s\n", s.kernel.c_str(), s.backend.c_str(),
-                  s.runs, s.passed, s.failed, s.errors, s.skipped, margin_str(s.worst_margin).c_str(),
+                  s.runs, s.passed, s.failed, s.errors, s.skipped, s.checks ? margin_str(s.worst_margin).c_str() : "-",
                   summary_note(s).c_str());
     os << line;
   }
@@ -185,7 +186,7 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
          << (expect ? std::to_string(s.xfail) + " | " : "") << s.skipped << why << " | "
          << (expect ? std::to_string(s.unsupported) + " | " : "") << s.checks
          << (s.xfail_checks ? " (+" + std::to_string(s.xfail_checks) + " xfail)" : "") << " | " << (s.checks ? margin_str(s.worst_margin) + " " + margin_words(s.worst_margin) : "-")
-         << " | " << s.max_ulp << " |\n";
+         << " | " << (s.checks ? std::to_string(s.max_ulp) : "-") << " |\n";
     }
   }
   os << "\nMargin = observed error / allowed error of the binding contract limit (0 exact, ≤ 1 passes, ≥ 0.9 "
@@ -224,9 +225,12 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
         os << "| " << markdown_code(out) << " | " << markdown_escape(b) << " | " << contracts << " | "
            << g.checks - g.failed << "/" << g.checks << (g.xfail ? " (+" + std::to_string(g.xfail) + " xfail)" : "")
            << " | " << g.cases << " | "
-           << (g.checks ? margin_str(g.worst_margin) + " " + margin_words(g.worst_margin) : std::string("-")) << " | " << fmt_num(g.max_abs) << " | " << fmt_num(g.max_rel) << " | "
-           << g.max_ulp << " | " << fmt_ratio(g.max_mismatch_ratio) << " | " << fmt_value(g.min_cosine) << " | "
-           << fmt_num(g.min_snr_db) << " | "
+           << (g.checks ? margin_str(g.worst_margin) + " " + margin_words(g.worst_margin) : std::string("-")) << " | "
+           << (g.checks ? fmt_num(g.max_abs) + " | " + fmt_num(g.max_rel) + " | " + std::to_string(g.max_ulp) + " | " +
+                              fmt_ratio(g.max_mismatch_ratio) + " | " + fmt_value(g.min_cosine) + " | " +
+                              fmt_num(g.min_snr_db)
+                        : std::string("- | - | - | - | - | -"))  // only checks of expected failures
+           << " | "
            << (g.worst ? markdown_code(g.worst->value("case", "")) + " " + markdown_escape(variant_name(*g.worst)) : "")
            << " |\n";
       }
