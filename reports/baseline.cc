@@ -24,10 +24,20 @@ struct Out {
   double mismatch_ratio = 0, margin = 0;
 };
 
+// Verdicts of a backend's expectation list (kcs run --expect) take part in the comparison as what
+// they are, not as what the list excuses: a baseline records what a backend achieved, and a list
+// written later must not hide a regression against it (kcs run already enforces the list itself,
+// an unexpected pass fails there).
+//   xfail        the run happened: its outputs are compared like a failed run's (a check that passed
+//                in the baseline and fails now is a new failure, a known failure that got worse is
+//                drift). An xfail without outputs failed with an error and compares like an error.
+//   unsupported  the run did not happen: like skipped (a variant that ran in the baseline and is now
+//                unsupported is drift; one that was unsupported and now runs is an improvement).
 struct Run {
   std::string verdict, reason;
   std::map<std::string, Out> outputs;
-  bool ran() const { return verdict == "passed" || verdict == "failed"; }
+  bool ran() const { return verdict == "passed" || verdict == "failed" || (verdict == "xfail" && !outputs.empty()); }
+  bool errored() const { return verdict == "error" || (verdict == "xfail" && outputs.empty()); }
 };
 
 using Key = std::tuple<std::string, std::string, std::string, std::string>;  // kernel, case, backend, variant
@@ -277,7 +287,8 @@ DriftReport compare_with_baseline(const json& baseline_json, const json& current
 
   // A backend that ran none of a case's variants is one item, not one per variant.
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::string>> missing;
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::vector<std::string>> skipped;
+  // (kernel, case, backend, verdict skipped/unsupported, reason) -> variants
+  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, std::vector<std::string>> skipped;
   for (const auto& [key, b] : base.runs) {
     const auto& [kernel, cs, backend, variant] = key;
     if (!cur_cases.count({kernel, cs})) continue;
@@ -288,12 +299,12 @@ DriftReport compare_with_baseline(const json& baseline_json, const json& current
     }
     const Run& c = it->second;
     ++d.compared_runs;
-    if (b.ran() && c.verdict == "skipped") {
-      skipped[{kernel, cs, backend, c.reason}].push_back(variant);
+    if (b.ran() && (c.verdict == "skipped" || c.verdict == "unsupported")) {
+      skipped[{kernel, cs, backend, c.verdict, c.reason}].push_back(variant);
       continue;
     }
-    if (c.verdict == "error" && b.verdict != "error") {
-      d.drift.push_back(item("new failure", key, "", "error: " + c.reason));
+    if (c.errored() && !b.errored()) {
+      d.drift.push_back(item("new failure", key, "", (c.verdict == "error" ? "error: " : "") + c.reason));
       continue;
     }
     if (!b.ran() && c.ran()) {
@@ -349,12 +360,12 @@ DriftReport compare_with_baseline(const json& baseline_json, const json& current
       d.drift.push_back({"variant missing", kernel, cs, backend, v, "", "ran in the baseline, no run now"});
   }
 
-  // Variants of one case x backend skipped for one reason are one item.
+  // Variants of one case x backend skipped (or unsupported) for one reason are one item.
   for (const auto& [k, vars] : skipped) {
-    const auto& [kernel, cs, backend, reason] = k;
-    d.drift.push_back({"variant skipped", kernel, cs, backend, vars.size() == 1 ? vars[0] : "",
-                       "", (vars.size() == 1 ? "ran in the baseline" : join(vars) + " ran in the baseline") +
-                               ", now skipped: " + reason});
+    const auto& [kernel, cs, backend, verdict, reason] = k;
+    d.drift.push_back({"variant " + verdict, kernel, cs, backend, vars.size() == 1 ? vars[0] : "", "",
+                       (vars.size() == 1 ? "ran in the baseline" : join(vars) + " ran in the baseline") + ", now " +
+                           verdict + ": " + reason});
   }
 
   // What only the results have: new kernels and cases are one item each; any failure among them is drift.
@@ -370,7 +381,7 @@ DriftReport compare_with_baseline(const json& baseline_json, const json& current
     } else {
       d.fresh.push_back(item("new variant", key, "", c.verdict));
     }
-    if (c.verdict == "error") d.drift.push_back(item("new failure", key, "", "error: " + c.reason));
+    if (c.errored()) d.drift.push_back(item("new failure", key, "", (c.verdict == "error" ? "error: " : "") + c.reason));
     for (const auto& [name, o] : c.outputs)
       if (o.verdict != "passed")
         d.drift.push_back(item("new failure", key, name, "not in the baseline, fails: margin " + fmt_margin(o.margin)));

@@ -4,7 +4,8 @@
 // Compared per kernel x case x backend x variant (tile, threads) x output:
 //   drift     max ULP, mismatch ratio or margin got worse; a check failed that passed (or a new
 //             case fails); the contract text changed; an output, variant, case or kernel of the
-//             baseline is missing; a variant that ran in the baseline is now skipped.
+//             baseline is missing; a variant that ran in the baseline is now skipped or unsupported.
+//             An xfail run (expectation list) is compared as the failed run it is (baseline.cc says why).
 //   new       kernels, cases, variants and outputs the baseline does not know (reported, not drift:
 //             kernels are added all the time; a new case that fails is drift all the same).
 //   improved  better than the baseline (regenerate it to lock the gain in).
@@ -24,7 +25,7 @@ constexpr int kBaselineVersion = 1;
 
 struct DriftItem {
   std::string kind;  // "worse", "new failure", "contract changed", "output missing", "variant missing",
-                     // "variant skipped", "case disappeared", "kernel disappeared", "new kernel", ...
+                     // "variant skipped", "variant unsupported", "case disappeared", "kernel disappeared", "new kernel", ...
   std::string kernel, case_id, backend, variant, output;
   std::string detail;  // what changed, e.g. "max_ulp 0 -> 3, margin 0 -> 0.75"
   std::string line() const;  // "worse: q8.x.rows=3 optimized row_tile=3 codes: max_ulp 0 -> 3"

@@ -60,7 +60,7 @@ nav{font-size:13px;margin:6px 0 0}nav a{margin-right:12px}
 .card h4{margin:0 0 2px;font-size:13px}
 .card table{font-size:11px}.card td{white-space:nowrap}.card td,.card th{padding:1px 4px}
 .failure{background:#fff;border-left:4px solid #d32f2f;padding:4px 10px;margin:8px 0}
-.skip{color:#7d4e00}
+.skip{color:#7d4e00}.m-xfail{background:#fff8c5;color:#7d4e00}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 )";
 
@@ -78,8 +78,10 @@ std::string margin_cell(double m, bool has_checks = true) {
 std::string num_cell(const std::string& s) { return "<td class=\"n\">" + esc(s) + "</td>"; }
 std::string num_cell(int64_t n) { return num_cell(std::to_string(n)); }
 
+// Amber for what an expectation list or the machine explains (xfail, unsupported, skipped); red
+// for failed (an unexpected pass included) and error.
 std::string verdict_badge(const std::string& v) {
-  const char* cls = v == "passed" ? "ok" : v == "skipped" ? "warn" : "bad";
+  const char* cls = v == "passed" ? "ok" : v == "skipped" || v == "xfail" || v == "unsupported" ? "warn" : "bad";
   return std::string("<span class=\"banner ") + cls + "\">" + esc(v) + "</span>";
 }
 
@@ -132,27 +134,45 @@ void write_overview(std::ostringstream& os, const ReportModel& m) {
     os << "<p class=\"muted\">No runs in these results.</p></section>";
     return;
   }
+  // The expectation-list columns appear only when some run has such a verdict.
+  const bool expect = m.has_expectations();
   os << "<table id=\"overview-table\"><thead><tr><th>kernel</th><th>backend</th><th class=\"n\">runs</th>"
-        "<th class=\"n\">passed</th><th class=\"n\">failed</th><th class=\"n\">errors</th><th class=\"n\">skipped</th>"
-        "<th>skip reasons / first error</th><th class=\"n\">checks</th><th class=\"n\">worst margin</th>"
-        "<th class=\"n\">max ULP</th></tr></thead><tbody>";
+        "<th class=\"n\">passed</th><th class=\"n\">failed</th><th class=\"n\">errors</th>"
+     << (expect ? "<th class=\"n\">expected failures</th>" : "") << "<th class=\"n\">skipped</th>"
+     << (expect ? "<th class=\"n\">unsupported</th>" : "") << "<th>"
+     << (expect ? "reasons (skipped, expected failures, unsupported) / first error" : "skip reasons / first error")
+     << "</th><th class=\"n\">checks</th><th class=\"n\">worst margin</th><th class=\"n\">max ULP</th></tr></thead><tbody>";
   std::map<std::string, size_t> kernel_index;
   for (size_t i = 0; i < m.kernels.size(); ++i) kernel_index[m.kernels[i].kernel] = i;
   for (const auto& r : m.overview) {
     std::string why;
     for (const auto& [reason, n] : r.skip_reasons)
       why += "<div class=\"skip\">" + std::to_string(n) + " skipped: " + esc(reason) + "</div>";
+    for (const auto& [reason, n] : r.xfail_reasons)
+      why += "<div class=\"skip\">" + std::to_string(n) + (n == 1 ? " expected failure: " : " expected failures: ") +
+             esc(reason) + "</div>";
+    for (const auto& [reason, n] : r.unsupported_reasons)
+      why += "<div class=\"skip\">" + std::to_string(n) + " unsupported: " + esc(reason) + "</div>";
     if (!r.first_error.empty()) why += "<div class=\"m-fail\">error: " + esc(r.first_error) + "</div>";
+    auto amber = [&](int n) { return n ? "<td class=\"n m-xfail\">" + std::to_string(n) + "</td>" : num_cell(n); };
+    std::string checks = std::to_string(r.checks);
+    if (r.xfail_checks) checks += " (+" + std::to_string(r.xfail_checks) + " xfail)";
     os << "<tr><td><a href=\"#k-" << kernel_index[r.kernel] << "\"><code>" << esc(r.kernel) << "</code></a></td><td>"
        << esc(r.backend) << "</td>" << num_cell(r.runs) << num_cell(r.passed)
        << (r.failed ? "<td class=\"n m-fail\">" + std::to_string(r.failed) + "</td>" : num_cell(r.failed))
        << (r.errors ? "<td class=\"n m-fail\">" + std::to_string(r.errors) + "</td>" : num_cell(r.errors))
-       << num_cell(r.skipped) << "<td class=\"small\">" << why << "</td>" << num_cell(r.checks)
-       << margin_cell(r.worst_margin, r.checks > 0) << num_cell(r.max_ulp) << "</tr>";
+       << (expect ? amber(r.xfail) : "") << num_cell(r.skipped) << (expect ? amber(r.unsupported) : "")
+       << "<td class=\"small\">" << why << "</td>" << num_cell(checks) << margin_cell(r.worst_margin, r.checks > 0)
+       << (r.checks ? num_cell(r.max_ulp) : "<td class=\"n m-none\">&mdash;</td>") << "</tr>";
   }
   os << "</tbody></table><p class=\"small muted\">Margin = observed error / allowed error for the binding limit of "
         "the contract: 0 exact, &le; 1 passes, &ge; 0.9 passes by a hair, &gt; 1 (or inf) fails. Worst margin is the "
-        "maximum over every check of every case and tile.</p></section>";
+        "maximum over every check of every case and tile.";
+  if (expect)
+    os << " Expected failures (xfail) and unsupported cases come from the backend's expectation list "
+          "(<code>kcs run --expect</code>): an expected failure ran and failed as listed; its checks are "
+          "not in the checks, worst margin and max ULP columns. An unsupported case did not run.";
+  os << "</p></section>";
 }
 
 void write_drift(std::ostringstream& os, const DriftReport& d, const HtmlOptions& o) {
@@ -253,11 +273,18 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
       auto it = kv.groups.find({out, b});
       if (it == kv.groups.end()) continue;
       const OutputGroup& g = it->second;
-      os << "<tr><td>" << esc(b) << "</td><td>" << verdict_badge(g.failed ? "failed" : "passed") << "</td>"
-         << num_cell(std::to_string(g.checks - g.failed) + "/" + std::to_string(g.checks)) << num_cell(g.cases)
-         << margin_cell(g.worst_margin) << num_cell(fmt_num(g.max_abs)) << num_cell(fmt_num(g.max_rel))
-         << num_cell(g.max_ulp) << num_cell(fmt_ratio(g.max_mismatch_ratio)) << num_cell(fmt_value(g.min_cosine))
-         << num_cell(fmt_num(g.min_snr_db)) << "</tr>";
+      std::string passed = std::to_string(g.checks - g.failed) + "/" + std::to_string(g.checks);
+      if (g.xfail) passed += " (+" + std::to_string(g.xfail) + " xfail)";
+      os << "<tr><td>" << esc(b) << "</td><td>" << verdict_badge(g.failed ? "failed" : g.xfail ? "xfail" : "passed")
+         << "</td>" << num_cell(passed) << num_cell(g.cases) << margin_cell(g.worst_margin, g.checks > 0);
+      if (g.checks == 0) {  // only checks of expected failures: no metrics of work that counts
+        for (int i = 0; i < 6; ++i) os << "<td class=\"n m-none\">&mdash;</td>";
+        os << "</tr>";
+        continue;
+      }
+      os << num_cell(fmt_num(g.max_abs)) << num_cell(fmt_num(g.max_rel)) << num_cell(g.max_ulp)
+         << num_cell(fmt_ratio(g.max_mismatch_ratio)) << num_cell(fmt_value(g.min_cosine)) << num_cell(fmt_num(g.min_snr_db))
+         << "</tr>";
     }
     os << "</tbody></table><div class=\"cards\">";
     for (const auto& b : kv.backends) {
@@ -269,8 +296,12 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
       os << "<div class=\"card\"><h4>" << esc(b) << " &middot; <code>" << esc(out) << "</code></h4>";
       if (total > 0)
         os << ulp_histogram_svg(g.hist, b + ": " + std::to_string(g.cases) + " cases, summed");
+      else if (g.checks == 0)
+        os << "<div class=\"small muted\">only expected failures (see Expected failures)</div>";
       else
         os << "<div class=\"small muted\">no element-wise ULP data (an invariant or rejection check)</div>";
+      if (g.xfail && g.checks)
+        os << "<div class=\"small skip\">" << g.xfail << " checks of expected failures left out</div>";
       write_worst_elements(os, g.worst, 5);
       os << "</div>";
     }
@@ -291,9 +322,13 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
           continue;
         }
         const Cell& c = it->second;
+        if (c.checks == 0) {  // only checks of xfail runs
+          os << "<td class=\"n m-xfail\">" << c.xfail << " xfail</td>";
+          continue;
+        }
         os << "<td class=\"n " << margin_class(c.worst_margin) << "\">" << c.max_ulp << " / "
            << esc(fmt_margin(c.worst_margin)) << (c.failed ? " (" + std::to_string(c.failed) + " failed)" : "")
-           << "</td>";
+           << (c.xfail ? " (+" + std::to_string(c.xfail) + " xfail)" : "") << "</td>";
       }
       os << "</tr>";
     }
@@ -315,14 +350,15 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
         continue;
       }
       const CaseCell& c = it->second;
-      if (c.skipped == c.runs) {
-        os << "<td class=\"n skip\">skipped</td>";
+      if (c.skipped + c.unsupported == c.runs) {
+        os << "<td class=\"n skip\">" << (c.unsupported == 0 ? "skipped" : c.skipped == 0 ? "unsupported" : "skipped / unsupported") << "</td>";
         continue;
       }
       const bool bad = c.failed || c.errors;
-      os << "<td class=\"n " << (bad ? "m-fail" : margin_class(c.worst_margin)) << "\">"
+      os << "<td class=\"n " << (bad ? "m-fail" : c.xfail ? "m-xfail" : margin_class(c.worst_margin)) << "\">"
          << (c.checks ? esc(fmt_margin(c.worst_margin)) : "&mdash;")
-         << (bad ? " (" + std::to_string(c.failed + c.errors) + "/" + std::to_string(c.runs) + " fail)" : "") << "</td>";
+         << (bad ? " (" + std::to_string(c.failed + c.errors) + "/" + std::to_string(c.runs) + " fail)" : "")
+         << (c.xfail ? " (" + std::to_string(c.xfail) + "/" + std::to_string(c.runs) + " xfail)" : "") << "</td>";
     }
     os << "</tr>";
   }
@@ -336,7 +372,8 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
 void write_failures(std::ostringstream& os, const ReportModel& m, const HtmlOptions& o) {
   os << "<section id=\"failures\"><h2>Failures</h2>";
   if (m.failures.empty()) {
-    os << "<p><span class=\"banner ok\">no failures</span></p></section>";
+    os << "<p><span class=\"banner ok\">no failures</span>"
+       << (m.xfail ? "<span class=\"muted\">(expected failures are listed below)</span>" : "") << "</p></section>";
     return;
   }
   os << "<p>" << m.failures.size() << " runs failed or errored. Each line under <i>repro</i> reruns it.</p>";
@@ -364,6 +401,32 @@ void write_failures(std::ostringstream& os, const ReportModel& m, const HtmlOpti
   if (m.failures.size() > o.max_failures)
     os << "<p class=\"muted\">&hellip; and " << m.failures.size() - o.max_failures
        << " more failures: every one is in results.json with its repro line.</p>";
+  os << "</section>";
+}
+
+// Known failures of the expectation list: one table row each (the reason says what was expected
+// and what was observed), its failed outputs and its repro line; shorter than a failure, amber.
+void write_expected_failures(std::ostringstream& os, const ReportModel& m, const HtmlOptions& o) {
+  if (m.expected_failures.empty()) return;
+  os << "<section id=\"expected-failures\"><h2>Expected failures</h2><p>" << verdict_badge("xfail")
+     << m.expected_failures.size() << " runs failed as the backend's expectation list says: not counted as failures. "
+     << "Once the backend is fixed they pass, which fails the run (unexpected pass) until the entry is removed.</p>"
+     << "<table id=\"expected-failures-table\" class=\"small\"><thead><tr><th>case</th><th>backend</th><th>variant</th>"
+     << "<th>reason (expected; observed)</th><th>failed outputs (margin)</th><th>repro</th></tr></thead><tbody>";
+  for (size_t i = 0; i < m.expected_failures.size() && i < o.max_failures; ++i) {
+    const json& r = *m.expected_failures[i].run;
+    std::string outs;
+    for (const json* c : m.expected_failures[i].checks)
+      outs += (outs.empty() ? "" : ", ") + c->value("output", std::string()) + " (" + fmt_margin(number(*c, "margin")) +
+              ")";
+    os << "<tr class=\"m-xfail\"><td><code>" << esc(r.value("case", "")) << "</code></td><td>"
+       << esc(r.value("backend", "")) << "</td><td>" << esc(variant_name(r)) << "</td><td>" << esc(r.value("reason", ""))
+       << "</td><td><code>" << esc(outs) << "</code></td><td><code>" << esc(r.value("repro", "")) << "</code></td></tr>";
+  }
+  os << "</tbody></table>";
+  if (m.expected_failures.size() > o.max_failures)
+    os << "<p class=\"muted\">&hellip; and " << m.expected_failures.size() - o.max_failures
+       << " more expected failures: every one is in results.json with its repro line.</p>";
   os << "</section>";
 }
 
@@ -405,14 +468,22 @@ std::string report_html(const json& results, const DriftReport* drift, const Htm
      << "<title>kcs accuracy report &mdash; tier " << esc(tier) << "</title><style>" << kCss << "</style></head><body><main>"
      << "<h1>kcs accuracy report</h1><p class=\"lead\">tier <b>" << esc(tier) << "</b> &middot; "
      << esc(results.value("date", "")) << " &middot; " << esc(results.value("machine", json::object()).value("cpu", ""))
-     << " &middot; " << m.kernels.size() << " kernels, " << m.runs << " runs, " << m.checks << " checks</p><div>";
+     << " &middot; " << m.kernels.size() << " kernels, " << m.runs << " runs, " << m.checks << " checks"
+     << (m.xfail_checks ? " (+" + std::to_string(m.xfail_checks) + " of expected failures)" : "") << "</p><div>";
+  // Known failures (xfail) and unsupported cases are amber, beside a green or red verdict on the rest.
   if (m.runs == 0)
     os << "<span class=\"banner warn\">no runs</span>";
   else if (m.failed || m.errors)
     os << "<span class=\"banner bad\">" << m.failed << " failed, " << m.errors << " errors</span>";
+  else if (m.xfail)
+    os << "<span class=\"banner ok\">no unexpected failures: " << m.passed << " passed</span>";
   else
     os << "<span class=\"banner ok\">all " << m.passed << " executed runs passed</span>";
+  if (m.xfail)
+    os << "<span class=\"banner warn\">" << m.xfail << (m.xfail == 1 ? " expected failure" : " expected failures")
+       << "</span>";
   if (m.skipped) os << "<span class=\"banner warn\">" << m.skipped << " skipped</span>";
+  if (m.unsupported) os << "<span class=\"banner warn\">" << m.unsupported << " unsupported</span>";
   if (m.checks) os << "<span class=\"banner " << (m.worst_margin > 1 ? "bad" : m.worst_margin >= 0.9 ? "warn" : "ok")
                    << "\">worst margin " << esc(fmt_margin(m.worst_margin)) << "</span>";
   if (drift)
@@ -423,11 +494,14 @@ std::string report_html(const json& results, const DriftReport* drift, const Htm
   if (drift) os << "<a href=\"#drift\">Drift</a>";
   for (size_t i = 0; i < m.kernels.size(); ++i)
     os << "<a href=\"#k-" << i << "\"><code>" << esc(m.kernels[i].kernel) << "</code></a>";
-  os << "<a href=\"#failures\">Failures</a><a href=\"#machine\">Machine</a></nav>";
+  os << "<a href=\"#failures\">Failures</a>";
+  if (!m.expected_failures.empty()) os << "<a href=\"#expected-failures\">Expected failures</a>";
+  os << "<a href=\"#machine\">Machine</a></nav>";
   write_overview(os, m);
   if (drift) write_drift(os, *drift, o);
   for (size_t i = 0; i < m.kernels.size(); ++i) write_kernel(os, m.kernels[i], i, o);
   write_failures(os, m, o);
+  write_expected_failures(os, m, o);
   write_machine(os, results, m);
   os << "<p class=\"small muted\">Written by <code>kcs report</code>; self-contained (no scripts, nothing "
         "fetched).</p></main></body></html>\n";

@@ -91,7 +91,22 @@ void add_unique(std::vector<T>& v, const T& x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
 
+void count_reason(ReasonCounts& v, const std::string& reason) {
+  auto it = std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.first == reason; });
+  if (it == v.end())
+    v.push_back({reason, 1});
+  else
+    ++it->second;
+}
+
 }  // namespace
+
+std::string xfail_reason(const std::string& run_reason) {
+  static const std::string prefix = "expected failure: ";
+  std::string r = run_reason.substr(0, run_reason.find("; observed: "));
+  if (r.compare(0, prefix.size(), prefix) == 0) r.erase(0, prefix.size());
+  return r;
+}
 
 ReportModel build_model(const json& results, size_t closest_per_kernel) {
   validate_results(results, "results");
@@ -123,7 +138,7 @@ ReportModel build_model(const json& results, size_t closest_per_kernel) {
     return RunKey{r.at("kernel").get<std::string>(), r.at("case").get<std::string>(),
                   r.at("backend").get<std::string>(), variant_name(r)};
   };
-  std::map<RunKey, size_t> failure_of;
+  std::map<RunKey, size_t> failure_of, xfail_of;
 
   for (const auto& r : results.at("runs")) {
     const std::string k = r.at("kernel"), b = r.at("backend"), v = r.at("verdict"), cs = r.at("case");
@@ -144,15 +159,18 @@ ReportModel build_model(const json& results, size_t closest_per_kernel) {
     }
     if (v == "skipped") {
       ++o.skipped, ++cc.skipped, ++m.skipped;
-      const std::string reason = r.value("reason", "");
-      auto it = std::find_if(o.skip_reasons.begin(), o.skip_reasons.end(),
-                             [&](const auto& p) { return p.first == reason; });
-      if (it == o.skip_reasons.end())
-        o.skip_reasons.push_back({reason, 1});
-      else
-        ++it->second;
+      count_reason(o.skip_reasons, r.value("reason", ""));
+    } else if (v == "unsupported") {
+      ++o.unsupported, ++cc.unsupported, ++m.unsupported;
+      count_reason(o.unsupported_reasons, r.value("reason", ""));
     } else {
       ++m.backend_runs[b];
+    }
+    if (v == "xfail") {
+      ++o.xfail, ++cc.xfail, ++m.xfail;
+      count_reason(o.xfail_reasons, xfail_reason(r.value("reason", "")));
+      xfail_of[run_key(r)] = m.expected_failures.size();
+      m.expected_failures.push_back({&r, {}});
     }
     if (v == "failed" || v == "error") {
       failure_of[run_key(r)] = m.failures.size();
@@ -171,24 +189,37 @@ ReportModel build_model(const json& results, size_t closest_per_kernel) {
     const int64_t ulp = max_ulp_of(c);
 
     OverviewRow& o = row(k, b);
-    ++o.checks;
-    o.worst_margin = std::max(o.worst_margin, margin);
-    o.max_ulp = std::max(o.max_ulp, ulp);
-    ++m.checks;
-    m.worst_margin = std::max(m.worst_margin, margin);
-
     KernelView& kv = kview(k);
     add_unique(kv.backends, b);
     add_unique(kv.outputs, out);
     add_unique(kv.variants, var);
     add_unique(kv.cases, cs);
     OutputGroup& g = kv.groups[{out, b}];
-    if (g.checks == 0) {
+    if (g.kernel.empty()) {
       g.kernel = k;
       g.output = out;
       g.backend = b;
     }
     add_unique(g.contracts, c.value("contract", std::string()));
+
+    // A check of an xfail run (passed or failed) is a known failure's: counted, listed with its
+    // run, kept out of every worst margin, ULP figure, histogram and the closest list.
+    auto xf = xfail_of.find(run_key(c));
+    if (xf != xfail_of.end()) {
+      ++o.xfail_checks;
+      ++m.xfail_checks;
+      ++g.xfail;
+      ++kv.tiles[{out, var, b}].xfail;
+      if (failed) m.expected_failures[xf->second].checks.push_back(&c);
+      continue;
+    }
+
+    ++o.checks;
+    o.worst_margin = std::max(o.worst_margin, margin);
+    o.max_ulp = std::max(o.max_ulp, ulp);
+    ++m.checks;
+    m.worst_margin = std::max(m.worst_margin, margin);
+
     ++g.checks;
     if (failed) ++g.failed;
     auto& gc = group_cases[{k + '\n' + out, b}];

@@ -2,6 +2,12 @@
 // kernel x backend, and per kernel x output x backend the worst case, summed ULP histograms and a
 // tile x backend table. Sweeps of thousands of runs aggregate into groups (the worst check of a
 // group is kept whole); failures stay individual.
+//
+// Verdicts from a backend's expectation list (kcs run --expect): an `xfail` run happened and failed
+// as the list says; its checks keep check-level verdict "failed", but they are known failures: they
+// are counted apart (xfail, xfail_checks), listed in expected_failures, and never count as failures
+// nor raise the worst margin / max ULP of the work that passes. An `unsupported` run did not happen
+// (like skipped, with its reason). An unexpected pass arrives as verdict "failed" and stays a failure.
 #pragma once
 
 #include <array>
@@ -34,21 +40,30 @@ double number(const nlohmann::json& j, const char* key, double fallback = 0);  /
 // The optimized variant the machine of a results file picks: "avx512", "avx2" or "none".
 std::string optimized_isa(const nlohmann::json& machine);
 
+using ReasonCounts = std::vector<std::pair<std::string, int>>;  // distinct reasons with counts, in order
+
+// The stated reason of an xfail run: its reason without the "; observed: ..." part, so that the
+// runs of one expectation entry group together.
+std::string xfail_reason(const std::string& run_reason);
+
 struct OverviewRow {
   std::string kernel, backend;
   int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0;
-  std::vector<std::pair<std::string, int>> skip_reasons;  // distinct reasons with counts
+  int xfail = 0, unsupported = 0;  // expectation list: known failures, runs that did not happen
+  ReasonCounts skip_reasons, xfail_reasons, unsupported_reasons;
   std::string first_error;
-  int checks = 0;
-  double worst_margin = 0;  // over every check that ran; NaN margins count as +inf
+  int checks = 0;       // checks of the runs that count (every run but xfail)
+  int xfail_checks = 0;  // checks of xfail runs: not in checks, worst_margin, max_ulp
+  double worst_margin = 0;  // over every check that counts; NaN margins count as +inf
   int64_t max_ulp = 0;
 };
 
-// One kernel x output x backend, over every case and variant.
+// One kernel x output x backend, over every case and variant. Checks of xfail runs are only
+// counted (xfail); every other field is over the checks that count.
 struct OutputGroup {
   std::string kernel, output, backend;
   std::vector<std::string> contracts;  // distinct (one, unless cases differ)
-  int checks = 0, failed = 0, cases = 0;
+  int checks = 0, failed = 0, cases = 0, xfail = 0;
   double worst_margin = 0, max_abs = 0, max_rel = 0, max_mismatch_ratio = 0;
   int64_t max_ulp = 0, mismatches = 0, numel = 0;
   double min_cosine = 1, min_snr_db = std::numeric_limits<double>::infinity();
@@ -56,15 +71,15 @@ struct OutputGroup {
   const nlohmann::json* worst = nullptr;  // the check with the worst margin (then ULP, then abs error)
 };
 
-struct Cell {  // worst over the checks of a table cell
-  int checks = 0, failed = 0;
+struct Cell {  // worst over the checks of a table cell (xfail: checks of xfail runs, only counted)
+  int checks = 0, failed = 0, xfail = 0;
   double worst_margin = 0;
   int64_t max_ulp = 0;
 };
 
 struct CaseCell {
-  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0;
-  int checks = 0;
+  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0, xfail = 0, unsupported = 0;
+  int checks = 0;  // of the runs that count (not xfail)
   double worst_margin = 0;
 };
 
@@ -79,7 +94,7 @@ struct KernelView {
   std::map<std::pair<std::string, std::string>, OutputGroup> groups;          // (output, backend)
   std::map<std::tuple<std::string, std::string, std::string>, Cell> tiles;   // (output, variant, backend)
   std::map<std::pair<std::string, std::string>, CaseCell> case_cells;         // (case, backend)
-  std::vector<ClosestRow> closest;  // passing checks nearest their limit (margin > 0), worst first
+  std::vector<ClosestRow> closest;  // passing checks nearest their limit (margin > 0), worst first; none of xfail runs
 };
 
 struct FailedRun {
@@ -90,10 +105,13 @@ struct FailedRun {
 struct ReportModel {
   std::vector<OverviewRow> overview;
   std::vector<KernelView> kernels;
-  std::vector<FailedRun> failures;  // failed and error runs, in run order
-  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0, checks = 0;
-  double worst_margin = 0;
-  std::map<std::string, int> backend_runs;  // backend -> runs that executed (not skipped)
+  std::vector<FailedRun> failures;           // failed and error runs, in run order
+  std::vector<FailedRun> expected_failures;  // xfail runs, in run order
+  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0, xfail = 0, unsupported = 0;
+  int checks = 0, xfail_checks = 0;  // as in OverviewRow
+  double worst_margin = 0;           // over the checks that count
+  std::map<std::string, int> backend_runs;  // backend -> runs that executed (not skipped, not unsupported)
+  bool has_expectations() const { return xfail || unsupported; }
 };
 
 // The model keeps pointers into `results`: keep it alive while the model is used.

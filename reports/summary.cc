@@ -12,39 +12,26 @@
 
 namespace kcs {
 
+// From the report's model, so that the terminal table, summary.md and index.html agree: the
+// checks of xfail runs do not raise the worst margin here either.
 std::vector<SummaryRow> summarize(const nlohmann::json& results) {
-  std::map<std::pair<std::string, std::string>, SummaryRow> rows;
-  std::vector<std::pair<std::string, std::string>> order;
-  auto row = [&](const std::string& k, const std::string& b) -> SummaryRow& {
-    auto key = std::make_pair(k, b);
-    if (!rows.count(key)) {
-      order.push_back(key);
-      rows[key].kernel = k;
-      rows[key].backend = b;
-    }
-    return rows[key];
-  };
-  for (const auto& r : results.at("runs")) {
-    SummaryRow& s = row(r.at("kernel"), r.at("backend"));
-    const std::string v = r.at("verdict");
-    ++s.runs;
-    if (v == "passed") ++s.passed;
-    if (v == "failed") ++s.failed;
-    if (v == "error") ++s.errors;
-    if (v == "xfail") ++s.xfail;
-    if (v == "unsupported") ++s.unsupported;
-    if (v == "skipped") {
-      ++s.skipped;
-      if (s.skip_reason.empty()) s.skip_reason = r.value("reason", "");
-    }
-  }
-  for (const auto& c : results.at("results")) {
-    SummaryRow& s = row(c.at("kernel"), c.at("backend"));
-    const double m = json_to_double(c.at("margin"));
-    if (std::isnan(m) || m > s.worst_margin) s.worst_margin = std::isnan(m) ? INFINITY : m;
-  }
   std::vector<SummaryRow> out;
-  for (const auto& k : order) out.push_back(rows[k]);
+  for (const auto& o : build_model(results, 0).overview) {
+    SummaryRow s;
+    s.kernel = o.kernel;
+    s.backend = o.backend;
+    s.runs = o.runs;
+    s.passed = o.passed;
+    s.failed = o.failed;
+    s.errors = o.errors;
+    s.skipped = o.skipped;
+    s.xfail = o.xfail;
+    s.unsupported = o.unsupported;
+    s.checks = o.checks;
+    s.worst_margin = o.worst_margin;
+    if (!o.skip_reasons.empty()) s.skip_reason = o.skip_reasons.front().first;
+    out.push_back(s);
+  }
   return out;
 }
 
@@ -68,7 +55,7 @@ std::string summary_table(const nlohmann::json& results) {
   os << line;
   for (const auto& s : summarize(results)) {
     std::snprintf(line, sizeof line, "%-12s %-10s %6d %6d %6d %6d %7d %8s  %s\n", s.kernel.c_str(), s.backend.c_str(),
-                  s.runs, s.passed, s.failed, s.errors, s.skipped, margin_str(s.worst_margin).c_str(),
+                  s.runs, s.passed, s.failed, s.errors, s.skipped, s.checks ? margin_str(s.worst_margin).c_str() : "-",
                   summary_note(s).c_str());
     os << line;
   }
@@ -104,22 +91,19 @@ std::string markdown_code(const std::string& s) {
 }
 
 // Runs that a backend's expectation list (kcs run --expect) marked xfail or unsupported, grouped
-// by kernel, backend, verdict and stated reason (an xfail's observed failure is left out here).
-static void markdown_expected(std::ostringstream& os, const nlohmann::json& results) {
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, int> groups;
-  for (const auto& r : results.at("runs")) {
-    const std::string v = r.value("verdict", "");
-    if (v != "xfail" && v != "unsupported") continue;
-    std::string why = r.value("reason", "");
-    why = why.substr(0, why.find("; observed: "));
-    ++groups[{r.value("kernel", ""), r.value("backend", ""), v, why}];
-  }
-  if (groups.empty()) return;
-  os << "\n## Expected failures and unsupported cases\n\n| kernel | backend | verdict | runs | reason |\n"
-     << "|---|---|---|---:|---|\n";
-  for (const auto& [k, n] : groups)
-    os << "| " << markdown_escape(std::get<0>(k)) << " | " << markdown_escape(std::get<1>(k)) << " | "
-       << std::get<2>(k) << " | " << n << " | " << markdown_escape(std::get<3>(k)) << " |\n";
+// by kernel, backend, verdict and stated reason (an xfail's observed failure is left out here; each
+// run is listed with it under "Expected failures").
+static void markdown_expected(std::ostringstream& os, const ReportModel& model) {
+  if (!model.has_expectations()) return;
+  os << "\n## Expected failures and unsupported cases\n\nFrom the backends' expectation lists (`kcs run "
+        "--expect`): an expected failure (xfail) ran and failed as listed; it is not counted as a failure and its "
+        "checks are not in the checks, worst margin and max ULP figures. An unsupported case did not run.\n\n"
+        "| kernel | backend | verdict | runs | reason |\n|---|---|---|---:|---|\n";
+  for (const auto& o : model.overview)
+    for (const auto* v : {"xfail", "unsupported"})
+      for (const auto& [why, n] : std::string(v) == "xfail" ? o.xfail_reasons : o.unsupported_reasons)
+        os << "| " << markdown_escape(o.kernel) << " | " << markdown_escape(o.backend) << " | " << v << " | " << n
+           << " | " << markdown_escape(why) << " |\n";
 }
 
 static void markdown_drift(std::ostringstream& os, const DriftReport& d) {
@@ -169,16 +153,27 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
        << (v.value("runnable", false) ? "runs here" : "skipped, " + markdown_escape(v.value("reason", ""))) << " ("
        << (it == model.backend_runs.end() ? 0 : it->second) << " runs executed)\n";
   }
+  const bool expect = model.has_expectations();
   os << "\n" << model.runs << " runs (" << model.passed << " passed, " << model.failed << " failed, " << model.errors
-     << " errors, " << model.skipped << " skipped), " << model.checks << " checks, worst margin "
-     << margin_str(model.checks ? model.worst_margin : 0) << ".\n";
+     << " errors, " << model.skipped << " skipped"
+     << (expect ? ", " + std::to_string(model.xfail) + " expected failures, " + std::to_string(model.unsupported) +
+                      " unsupported"
+                : "")
+     << "), " << model.checks << " checks"
+     << (model.xfail_checks ? " (+" + std::to_string(model.xfail_checks) + " of expected failures)" : "")
+     << ", worst margin " << margin_str(model.checks ? model.worst_margin : 0) << ".\n";
 
   os << "\n## Overview\n\n";
   if (model.overview.empty()) {
     os << "No runs in these results.\n";
   } else {
-    os << "| kernel | backend | runs | passed | failed | errors | skipped | checks | worst margin | max ULP |\n";
-    os << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    // The expectation-list columns appear only when some run has such a verdict (as in index.html).
+    if (expect)
+      os << "| kernel | backend | runs | passed | failed | errors | expected failures | skipped | unsupported | checks "
+            "| worst margin | max ULP |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    else
+      os << "| kernel | backend | runs | passed | failed | errors | skipped | checks | worst margin | max ULP |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& s : model.overview) {
       std::string why;
       for (const auto& [reason, n] : s.skip_reasons)
@@ -187,14 +182,16 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
       if (!why.empty()) why += ")";
       os << "| " << markdown_escape(s.kernel) << " | " << markdown_escape(s.backend) << " | " << s.runs << " | "
          << s.passed << " | " << s.failed << " | " << s.errors
-         << (s.first_error.empty() ? "" : " (" + markdown_escape(s.first_error) + ")") << " | " << s.skipped << why
-         << " | " << s.checks << " | " << (s.checks ? margin_str(s.worst_margin) + " " + margin_words(s.worst_margin) : "-")
-         << " | " << s.max_ulp << " |\n";
+         << (s.first_error.empty() ? "" : " (" + markdown_escape(s.first_error) + ")") << " | "
+         << (expect ? std::to_string(s.xfail) + " | " : "") << s.skipped << why << " | "
+         << (expect ? std::to_string(s.unsupported) + " | " : "") << s.checks
+         << (s.xfail_checks ? " (+" + std::to_string(s.xfail_checks) + " xfail)" : "") << " | " << (s.checks ? margin_str(s.worst_margin) + " " + margin_words(s.worst_margin) : "-")
+         << " | " << (s.checks ? std::to_string(s.max_ulp) : "-") << " |\n";
     }
   }
   os << "\nMargin = observed error / allowed error of the binding contract limit (0 exact, ≤ 1 passes, ≥ 0.9 "
         "passes by a hair, > 1 or inf fails).\n";
-  markdown_expected(os, results);
+  markdown_expected(os, model);
   if (drift) markdown_drift(os, *drift);
 
   for (const auto& kv : model.kernels) {
@@ -226,10 +223,14 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
         std::string contracts;
         for (const auto& c : g.contracts) contracts += (contracts.empty() ? "" : " ") + markdown_code(c);
         os << "| " << markdown_code(out) << " | " << markdown_escape(b) << " | " << contracts << " | "
-           << g.checks - g.failed << "/" << g.checks << " | " << g.cases << " | " << margin_str(g.worst_margin) << " "
-           << margin_words(g.worst_margin) << " | " << fmt_num(g.max_abs) << " | " << fmt_num(g.max_rel) << " | "
-           << g.max_ulp << " | " << fmt_ratio(g.max_mismatch_ratio) << " | " << fmt_value(g.min_cosine) << " | "
-           << fmt_num(g.min_snr_db) << " | "
+           << g.checks - g.failed << "/" << g.checks << (g.xfail ? " (+" + std::to_string(g.xfail) + " xfail)" : "")
+           << " | " << g.cases << " | "
+           << (g.checks ? margin_str(g.worst_margin) + " " + margin_words(g.worst_margin) : std::string("-")) << " | "
+           << (g.checks ? fmt_num(g.max_abs) + " | " + fmt_num(g.max_rel) + " | " + std::to_string(g.max_ulp) + " | " +
+                              fmt_ratio(g.max_mismatch_ratio) + " | " + fmt_value(g.min_cosine) + " | " +
+                              fmt_num(g.min_snr_db)
+                        : std::string("- | - | - | - | - | -"))  // only checks of expected failures
+           << " | "
            << (g.worst ? markdown_code(g.worst->value("case", "")) + " " + markdown_escape(variant_name(*g.worst)) : "")
            << " |\n";
       }
@@ -280,8 +281,12 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
             continue;
           }
           any = true;
-          row += " " + std::to_string(it->second.max_ulp) + " / " + margin_str(it->second.worst_margin) +
-                 (it->second.failed ? " (" + std::to_string(it->second.failed) + " failed)" : "") + " |";
+          const Cell& c = it->second;
+          const std::string xf = std::to_string(c.xfail) + " xfail";
+          row += c.checks == 0 ? " " + xf + " |"
+                               : " " + std::to_string(c.max_ulp) + " / " + margin_str(c.worst_margin) +
+                                     (c.failed ? " (" + std::to_string(c.failed) + " failed)" : "") +
+                                     (c.xfail ? " (+" + xf + ")" : "") + " |";
         }
         if (any) os << "| " << markdown_code(out) << " | " << markdown_escape(v) << " |" << row << "\n";
       }
@@ -304,6 +309,19 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
     }
     if (model.failures.size() > max_failures)
       os << "\n... and " << model.failures.size() - max_failures << " more failures (see results.json).\n";
+  }
+  if (!model.expected_failures.empty()) {
+    os << "\n## Expected failures\n\nFailed as the backend's expectation list says (xfail); not counted as "
+          "failures.\n\n";
+    for (size_t i = 0; i < model.expected_failures.size() && i < max_failures; ++i) {
+      const json& r = *model.expected_failures[i].run;
+      os << "- **xfail** " << markdown_code(r.value("case", "")) << " on " << markdown_escape(r.value("backend", ""))
+         << " (" << markdown_escape(variant_name(r)) << "): " << markdown_escape(r.value("reason", "")) << "  \n"
+         << "  repro: " << markdown_code(r.value("repro", "")) << "\n";
+    }
+    if (model.expected_failures.size() > max_failures)
+      os << "\n... and " << model.expected_failures.size() - max_failures
+         << " more expected failures (see results.json).\n";
   }
   return os.str();
 }

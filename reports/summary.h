@@ -15,7 +15,8 @@ struct SummaryRow {
   std::string kernel, backend;
   int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0;
   int xfail = 0, unsupported = 0;  // from a backend's expectation list (kcs run --expect)
-  double worst_margin = 0;  // max over the checks that ran; > 1 means a contract was exceeded
+  int checks = 0;           // of the runs that count (not xfail)
+  double worst_margin = 0;  // max over those checks; > 1 means a contract was exceeded
   std::string skip_reason;
 };
 

@@ -86,6 +86,30 @@ j["results"] = [c for c in j["results"] if not (c["case"] == r["case"] and c["ba
 expect "variant that stopped running is drift" 1 "variant skipped: .* optimized .*needs avx2" -- \
   "$KCS" report --results "$T/skip.json" --baseline "$T/base.json" --fail-on-drift --out "$T/skip"
 
+# Expectation-list verdicts (kcs run --expect): one optimized run a known failure (xfail, its check
+# failed), another unsupported. The report stays green/amber and lists the known failure with its
+# repro line; against the baseline both are drift (a list does not excuse a regression).
+edit "$R" "$T/xfail.json" '
+opt = [r for r in j["runs"] if r["backend"] == "optimized"]
+x, u = opt[0], opt[-1]
+x["verdict"], x["reason"] = "xfail", "expected failure: known bug (https://example.org/1); observed: codes: off"
+c = next(c for c in j["results"] if c["case"] == x["case"] and c["backend"] == "optimized" and c["tile"] == x["tile"])
+c["verdict"], c["margin"] = "failed", "inf"
+u["verdict"], u["reason"] = "unsupported", "no such mode (https://example.org/2)"
+j["results"] = [c for c in j["results"] if not (c["case"] == u["case"] and c["backend"] == "optimized" and c["tile"] == u["tile"])]
+'
+expect "xfail and unsupported: report exits 0" 0 "1 xfail, 1 unsupported" -- \
+  "$KCS" report --results "$T/xfail.json" --out "$T/xf"
+grep -q "banner bad" "$T/xf/index.html" && bad "a known failure made the HTML red" || ok "known failure: no red banner"
+grep -q "banner warn\">1 expected failure<" "$T/xf/index.html" && grep -q "id=\"expected-failures\"" "$T/xf/index.html" &&
+  ok "the HTML lists the expected failure" || bad "expected failure not in the HTML"
+grep -q "1 unsupported: no such mode" "$T/xf/index.html" && ok "the HTML shows the unsupported reason" ||
+  bad "unsupported reason not in the HTML"
+grep -q "^## Expected failures$" "$T/xf/summary.md" && ! grep -q "^## Failures" "$T/xf/summary.md" &&
+  ok "summary.md: expected failures apart from failures" || bad "summary.md mixes expected failures and failures"
+expect "xfail and unsupported against the baseline are drift" 1 "variant unsupported: .* optimized .*no such mode" -- \
+  "$KCS" report --results "$T/xfail.json" --baseline "$T/base.json" --fail-on-drift --out "$T/xf2"
+
 # Shards merge.
 "$KCS" run --kernel q8 --tier smoke --backend reference -q --shard 0/2 --results "$T/s0.json" >/dev/null
 "$KCS" run --kernel q8 --tier smoke --backend reference -q --shard 1/2 --results "$T/s1.json" >/dev/null

@@ -300,7 +300,7 @@ TEST(Report, SkippedVariantsShowTheirReason) {
   EXPECT_THAT(html, HasSubstr("<td class=\"skip\">no</td><td>needs avx512_vnni</td>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"n skip\">skipped</td>"));  // per-case table
   const std::string md = report_markdown(j);
-  EXPECT_THAT(md, HasSubstr("| q8 | avx512 | 2 | 0 | 0 | 0 | 2 (needs avx512\\_vnni) | 0 | - | 0 |"));
+  EXPECT_THAT(md, HasSubstr("| q8 | avx512 | 2 | 0 | 0 | 0 | 2 (needs avx512\\_vnni) | 0 | - | - |"));
   EXPECT_THAT(md, HasSubstr("- avx512: skipped, needs avx512\\_vnni (0 runs executed)"));
 }
 
@@ -612,6 +612,261 @@ TEST(Drift, TiersMustMatch) {
   json bad = make_baseline(sweep());
   bad["version"] = 7;
   EXPECT_THROW(compare_with_baseline(bad, sweep()), Error);
+}
+
+// ---- expectation lists (kcs run --expect): xfail and unsupported ----
+
+// What kcs run writes for a backend with an expectation list: the xfail run happened and failed
+// (its checks keep verdict "failed"; expectations.cc prefixes the reason), the unsupported one did
+// not happen. The xfail run's outputs are worse than the passing work on purpose (codes margin inf,
+// scale margin 0.75 at 3 ULP against 0.5 at 1 ULP), so that counting them would show.
+RunRecord xfailed(RunRecord r, const std::string& why) {
+  r.verdict = Verdict::xfail;
+  r.reason = "expected failure: " + why + "; observed: " + r.reason;
+  return r;
+}
+
+RunRecord unsupported(const std::string& kernel, const std::string& cs, const std::string& backend,
+                      const std::string& tile, const std::string& reason) {
+  RunRecord r = run(kernel, cs, backend, tile, {});
+  r.verdict = Verdict::unsupported;
+  r.reason = reason;
+  return r;
+}
+
+std::vector<RunRecord> expectation_runs() {
+  CheckResult bad = check("codes", "exact", INFINITY, 127);
+  bad.passed = false;
+  bad.message = "codes[0, 0]: 1 where 0 expected";
+  return {run("q8", "q8.a", "reference", "row_tile=1", {check("codes", "exact", 0, 0), check("scale", "max_ulp(2)", 0, 0)}),
+          run("q8", "q8.b", "reference", "row_tile=1", {check("codes", "exact", 0, 0), check("scale", "max_ulp(2)", 0, 0)}),
+          run("q8", "q8.a", "plug", "row_tile=1", {check("codes", "exact", 0, 0), check("scale", "max_ulp(2)", 0.5, 1)}),
+          xfailed(run("q8", "q8.b", "plug", "row_tile=1", {bad, check("scale", "max_ulp(2)", 0.75, 3)}),
+                  "off-by-one in element 0 (https://example.org/1)"),
+          unsupported("q8", "q8.ties", "plug", "row_tile=1", "no ties handling (https://example.org/2)"),
+          skipped("q8", "q8.vnni", "plug", "row_tile=1", "needs avx512_vnni")};
+}
+
+json expectation_results(std::vector<RunRecord> extra = {}) {
+  std::vector<RunRecord> runs = expectation_runs();
+  for (auto& r : extra) runs.push_back(r);
+  return reparse(results_json(runs, "ci", "kcs run --expect x.json"));
+}
+
+const OverviewRow& overview_row(const ReportModel& m, const std::string& k, const std::string& b) {
+  for (const auto& o : m.overview)
+    if (o.kernel == k && o.backend == b) return o;
+  throw Error("no overview row " + k + " " + b);
+}
+
+TEST(Expectations, ModelCountsKnownFailuresApart) {
+  const json j = expectation_results();
+  const ReportModel m = build_model(j);
+  const OverviewRow& o = overview_row(m, "q8", "plug");
+  EXPECT_EQ(o.runs, 4);
+  EXPECT_EQ(o.passed, 1);
+  EXPECT_EQ(o.failed, 0);
+  EXPECT_EQ(o.errors, 0);
+  EXPECT_EQ(o.skipped, 1);
+  EXPECT_EQ(o.xfail, 1);
+  EXPECT_EQ(o.unsupported, 1);
+  EXPECT_EQ(o.xfail_reasons, (ReasonCounts{{"off-by-one in element 0 (https://example.org/1)", 1}}));
+  EXPECT_EQ(o.unsupported_reasons, (ReasonCounts{{"no ties handling (https://example.org/2)", 1}}));
+  EXPECT_EQ(o.skip_reasons, (ReasonCounts{{"needs avx512_vnni", 1}}));
+  EXPECT_EQ(o.checks, 2);
+  EXPECT_EQ(o.xfail_checks, 2);
+  EXPECT_EQ(o.worst_margin, 0.5);  // not inf (the known failure) nor 0.75 (its passing output)
+  EXPECT_EQ(o.max_ulp, 1);
+
+  EXPECT_EQ(m.failed, 0);
+  EXPECT_EQ(m.xfail, 1);
+  EXPECT_EQ(m.unsupported, 1);
+  EXPECT_EQ(m.skipped, 1);
+  EXPECT_EQ(m.checks, 6);
+  EXPECT_EQ(m.xfail_checks, 2);
+  EXPECT_EQ(m.worst_margin, 0.5);
+  EXPECT_TRUE(m.failures.empty());
+  ASSERT_EQ(m.expected_failures.size(), 1u);
+  EXPECT_EQ(m.expected_failures[0].run->at("case"), "q8.b");
+  ASSERT_EQ(m.expected_failures[0].checks.size(), 1u);  // its failed check only
+  EXPECT_EQ(m.expected_failures[0].checks[0]->at("output"), "codes");
+  EXPECT_EQ(m.backend_runs.at("plug"), 2);  // passed + xfail ran; unsupported and skipped did not
+
+  ASSERT_EQ(m.kernels.size(), 1u);
+  const KernelView& kv = m.kernels[0];
+  const OutputGroup& codes = kv.groups.at({"codes", "plug"});
+  EXPECT_EQ(codes.checks, 1);
+  EXPECT_EQ(codes.failed, 0);
+  EXPECT_EQ(codes.xfail, 1);
+  EXPECT_EQ(codes.worst_margin, 0);
+  const OutputGroup& scale = kv.groups.at({"scale", "plug"});
+  EXPECT_EQ(scale.worst_margin, 0.5);
+  EXPECT_EQ(scale.max_ulp, 1);
+  EXPECT_EQ(scale.cases, 1);
+  int64_t elements = 0;
+  for (int64_t n : scale.hist) elements += n;
+  EXPECT_EQ(elements, 64);  // one check's elements: the xfail run's (with its 3-ULP one) are not summed
+  ASSERT_NE(scale.worst, nullptr);
+  EXPECT_EQ(scale.worst->at("case"), "q8.a");
+  const Cell& tile = kv.tiles.at({"scale", "row_tile=1", "plug"});
+  EXPECT_EQ(tile.worst_margin, 0.5);
+  EXPECT_EQ(tile.xfail, 1);
+  const CaseCell& xc = kv.case_cells.at({"q8.b", "plug"});
+  EXPECT_EQ(xc.xfail, 1);
+  EXPECT_EQ(xc.failed, 0);
+  EXPECT_EQ(xc.checks, 0);
+  EXPECT_EQ(kv.case_cells.at({"q8.ties", "plug"}).unsupported, 1);
+  for (const auto& row : kv.closest) EXPECT_NE(row.check->at("case"), "q8.b") << "a known failure is not 'passing work'";
+}
+
+TEST(Expectations, HtmlShowsKnownFailuresAmberNotRed) {
+  const std::string html = report_html(expectation_results());
+  expect_balanced(html);
+  EXPECT_THAT(html, Not(HasSubstr("banner bad")));
+  EXPECT_THAT(html, HasSubstr("<span class=\"banner ok\">no unexpected failures: 3 passed</span>"));
+  EXPECT_THAT(html, HasSubstr("<span class=\"banner warn\">1 expected failure</span>"));
+  EXPECT_THAT(html, HasSubstr("<span class=\"banner warn\">1 unsupported</span>"));
+  EXPECT_THAT(html, HasSubstr("<span class=\"banner ok\">worst margin 0.5</span>"));
+  // Overview: an expected-failures and an unsupported column, the reasons, checks without the xfail ones.
+  EXPECT_THAT(html, HasSubstr("<th class=\"n\">expected failures</th><th class=\"n\">skipped</th>"
+                              "<th class=\"n\">unsupported</th>"));
+  EXPECT_THAT(html, HasSubstr("1 expected failure: off-by-one in element 0 (https://example.org/1)"));
+  EXPECT_THAT(html, HasSubstr("1 unsupported: no ties handling (https://example.org/2)"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"n\">2 (+2 xfail)</td>"));
+  // Output table: codes on plug is amber xfail, not a red failed badge.
+  EXPECT_THAT(html, HasSubstr("<span class=\"banner warn\">xfail</span>"));
+  EXPECT_THAT(html, Not(HasSubstr("\">failed</span>")));
+  EXPECT_THAT(html, HasSubstr("1/1 (+1 xfail)"));
+  // Per-case cells.
+  EXPECT_THAT(html, HasSubstr("<td class=\"n m-xfail\">&mdash; (1/1 xfail)</td>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"n skip\">unsupported</td>"));
+  // Failures: none; the expected failure has its own section, with the run's reason and repro line.
+  EXPECT_THAT(html, HasSubstr("<span class=\"banner ok\">no failures</span>"));
+  EXPECT_EQ(count(html, "class=\"failure\""), 0u);
+  EXPECT_THAT(html, HasSubstr("<section id=\"expected-failures\"><h2>Expected failures</h2>"));
+  EXPECT_THAT(html, HasSubstr("<a href=\"#expected-failures\">"));
+  EXPECT_EQ(count(html, "<tr class=\"m-xfail\">"), 1u);
+  EXPECT_THAT(html, HasSubstr("<td>expected failure: off-by-one in element 0 (https://example.org/1); observed: codes:"));
+  EXPECT_THAT(html, HasSubstr("<td><code>codes (inf)</code></td>"));
+  EXPECT_THAT(html, HasSubstr("kcs run --case q8.b --backend plug --tile row_tile=1"));
+  EXPECT_LT(html.find("id=\"failures\""), html.find("id=\"expected-failures\""));
+}
+
+TEST(Expectations, MarkdownAndConsoleAgree) {
+  const json j = expectation_results();
+  const std::string md = report_markdown(j);
+  EXPECT_THAT(md, HasSubstr("6 runs (3 passed, 0 failed, 0 errors, 1 skipped, 1 expected failures, 1 unsupported), "
+                            "6 checks (+2 of expected failures), worst margin 0.5."));
+  const auto rows = lines_with(md, "| q8 | plug |");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0], "| q8 | plug | 4 | 1 | 0 | 0 | 1 | 1 (needs avx512\\_vnni) | 1 | 2 (+2 xfail) | 0.5 near limit | 1 |");
+  EXPECT_EQ(md_cells(rows[0]), 12);
+  EXPECT_EQ(md_cells(lines_with(md, "| q8 | reference |")[0]), 12);
+  EXPECT_THAT(md, HasSubstr("| q8 | plug | xfail | 1 | off-by-one in element 0 (https://example.org/1) |"));
+  EXPECT_THAT(md, HasSubstr("| q8 | plug | unsupported | 1 | no ties handling (https://example.org/2) |"));
+  EXPECT_THAT(md, HasSubstr("| `codes` | plug | `exact` | 1/1 (+1 xfail) | 1 | 0 exact |"));
+  EXPECT_THAT(md, HasSubstr("| `scale` | plug | `max_ulp(2)` | 1/1 (+1 xfail) | 1 | 0.5 near limit |"));
+  EXPECT_THAT(md, HasSubstr("| `scale` | row\\_tile=1 | 0 / 0 | 1 / 0.5 (+1 xfail) |"));
+  EXPECT_THAT(md, HasSubstr("No failures."));
+  EXPECT_THAT(md, Not(HasSubstr("## Failures")));
+  EXPECT_THAT(md, HasSubstr("## Expected failures\n"));
+  EXPECT_THAT(md, HasSubstr("- **xfail** `q8.b` on plug (row\\_tile=1): expected failure: off-by-one in element 0"));
+  EXPECT_THAT(md, HasSubstr("  repro: `kcs run --case q8.b --backend plug --tile row_tile=1`"));
+
+  // The terminal table: the known failure does not raise the margin; the note counts it.
+  const std::string table = summary_table(j);
+  const auto plug = lines_with(table, "q8           plug");
+  ASSERT_EQ(plug.size(), 1u) << table;
+  EXPECT_THAT(plug[0], HasSubstr("     4      1      0      0       1      0.5  1 xfail, 1 unsupported; skipped: "
+                                 "needs avx512_vnni"));
+  const std::vector<SummaryRow> s = summarize(j);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].worst_margin, 0.5);
+  EXPECT_EQ(s[1].xfail, 1);
+  EXPECT_EQ(s[1].unsupported, 1);
+  // A backend with no check that counts shows no margin rather than an "exact" 0.
+  const std::string none = summary_table(expectation_results({unsupported("q8", "q8.a", "gpu", "row_tile=1", "no")}));
+  EXPECT_THAT(none, HasSubstr("q8           gpu             1      0      0      0       0        -  1 unsupported\n"));
+}
+
+// An unexpected pass (an xfail entry whose case now passes) arrives as verdict failed: red.
+TEST(Expectations, UnexpectedPassAndRealFailuresStayRed) {
+  RunRecord up = run("q8", "q8.c", "plug", "row_tile=1", {check("codes", "exact", 0, 0)});
+  up.verdict = Verdict::failed;
+  up.reason = "unexpected pass: expected to fail (off-by-one); remove the entry 'q8.c' from x.json";
+  CheckResult bad = check("codes", "exact", 2, 2);
+  RunRecord real = run("q8", "q8.d", "plug", "row_tile=1", {bad});
+  const json j = expectation_results({up, real});
+  const ReportModel m = build_model(j);
+  ASSERT_EQ(m.failures.size(), 2u);
+  EXPECT_EQ(m.expected_failures.size(), 1u);
+  EXPECT_EQ(m.worst_margin, 2);  // a real failure raises the worst margin
+  const std::string html = report_html(j);
+  expect_balanced(html);
+  EXPECT_THAT(html, HasSubstr("<span class=\"banner bad\">2 failed, 0 errors</span>"));
+  EXPECT_THAT(html, HasSubstr("<span class=\"banner warn\">1 expected failure</span>"));
+  EXPECT_EQ(count(html, "class=\"failure\""), 2u);
+  EXPECT_EQ(count(html, "<tr class=\"m-xfail\">"), 1u);
+  EXPECT_THAT(html, HasSubstr("unexpected pass: expected to fail (off-by-one)"));
+  const std::string md = report_markdown(j);
+  EXPECT_THAT(md, HasSubstr("## Failures"));
+  EXPECT_THAT(md, HasSubstr("- **failed** `q8.c` on plug (row\\_tile=1): unexpected pass"));
+  EXPECT_EQ(lines_with(md, "- **xfail**").size(), 1u);
+}
+
+// Results without expectation verdicts keep the columns they always had.
+TEST(Expectations, NoExtraColumnsWithoutThem) {
+  const std::string html = report_html(sweep());
+  EXPECT_THAT(html, Not(HasSubstr("expected failures")));
+  EXPECT_THAT(html, Not(HasSubstr("unsupported")));
+  const std::string md = report_markdown(sweep());
+  EXPECT_THAT(md, HasSubstr("| kernel | backend | runs | passed | failed | errors | skipped | checks |"));
+  EXPECT_THAT(md, Not(HasSubstr("xfail")));
+}
+
+// Drift: the baseline judges outcomes; an expectation list does not excuse a regression against it.
+TEST(Expectations, DriftComparesXfailAsFailedAndUnsupportedAsSkipped) {
+  const json j = expectation_results();
+  for (const json& b : {j, make_baseline(j)}) {
+    const DriftReport same = compare_with_baseline(b, j);
+    EXPECT_FALSE(same.has_drift()) << drift_text(same);
+  }
+  EXPECT_EQ(make_baseline(j)["entries"].size(), 6u);
+
+  // plug passed q8.b and ran q8.ties in the baseline; now q8.b is a known failure and q8.ties unsupported.
+  json base = j;
+  json& r = run_of(base, "q8.b", "plug", "row_tile=1");
+  r["verdict"] = "passed";
+  r.erase("reason");
+  json& c = result_of(base, "q8.b", "plug", "row_tile=1", "codes");
+  c["verdict"] = "passed";
+  c["margin"] = 0;
+  c["metrics"]["max_ulp"] = 0;
+  result_of(base, "q8.b", "plug", "row_tile=1", "scale")["margin"] = 0.75;
+  json& t = run_of(base, "q8.ties", "plug", "row_tile=1");
+  t["verdict"] = "passed";
+  t.erase("reason");
+  for (const char* out : {"codes", "scale"})
+    base["results"].push_back({{"kernel", "q8"}, {"case", "q8.ties"}, {"backend", "plug"}, {"tile", "row_tile=1"},
+                               {"threads", 1}, {"output", out}, {"contract", "exact"}, {"verdict", "passed"},
+                               {"margin", 0}, {"metrics", {{"max_ulp", 0}}}});
+  const DriftReport d = compare_with_baseline(make_baseline(base), j);
+  EXPECT_EQ(lines(d.drift),
+            (std::vector<std::string>{
+                "new failure: q8.b plug row_tile=1 codes: passed in the baseline, fails now: max_ulp 0 -> 127, margin "
+                "0 -> inf",
+                "variant unsupported: q8.ties plug row_tile=1: ran in the baseline, now unsupported: no ties handling "
+                "(https://example.org/2)"}))
+      << drift_text(d);
+
+  // The other way round: the known failure got fixed (now passes) and the case runs again.
+  const DriftReport back = compare_with_baseline(make_baseline(j), base);
+  EXPECT_FALSE(back.has_drift()) << drift_text(back);
+  EXPECT_EQ(lines(back.improved),
+            (std::vector<std::string>{"now passes: q8.b plug row_tile=1 codes: max_ulp 127 -> 0, margin inf -> 0",
+                                      "now runs: q8.ties plug row_tile=1: was unsupported: no ties handling "
+                                      "(https://example.org/2)"}))
+      << drift_text(back);
 }
 
 }  // namespace
