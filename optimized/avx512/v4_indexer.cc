@@ -23,30 +23,69 @@ struct alignas(64) Scratch {
   int32_t kvt[1024 * kRows];          // [Dq][32] biased K quads
 };
 
-// kVecs x NB accumulators (16 independent vpdpbusd chains for NB = 8: enough to cover the
-// instruction's latency at two per cycle).
-template <int NB>
-inline void head_block(const V4ScoreArgs& a, const Scratch& s, int64_t h0, const __m512* s_kv, __m512* score) {
-  __m512i acc[kVecs][NB];
-  for (int i = 0; i < NB; ++i) acc[0][i] = acc[1][i] = _mm512_set1_epi32(a.qh_init[h0 + i]);
-  const int32_t* qd = a.qh_dw + h0 * a.Dq;
-  for (int64_t q = 0; q < a.Dq; ++q) {
-    const __m512i kv0 = _mm512_load_si512(s.kvt + q * kRows);
-    const __m512i kv1 = _mm512_load_si512(s.kvt + q * kRows + kLanes);
-    for (int i = 0; i < NB; ++i) {
-      const __m512i b = _mm512_set1_epi32(qd[i * a.Dq + q]);
-      acc[0][i] = _mm512_dpbusd_epi32(acc[0][i], kv0, b);
-      acc[1][i] = _mm512_dpbusd_epi32(acc[1][i], kv1, b);
-    }
+// acc += u8(kv) x s8(b), in place. GCC 12 does not tie the accumulator of the vpdpbusd builtin to
+// its output inside a loop: it copied all 16 accumulators through other registers (and the stack)
+// every K step, twice the instructions of the products themselves. The asm on named locals keeps
+// them in registers.
+#define KCS_DPBUSD(acc, kv, b) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(kv), "v"(b))
+
+// ReLU, weight and head sum of one head for both row vectors. r = max(+0, lg) instead of the
+// spec's max(lg, lg * 0): they differ only in the sign of a zero r (and both keep a NaN lg:
+// vmaxps returns its second operand then); the head sum starts at +0, where adding -0 or +0 gives
+// the same bits, so the score is unchanged.
+inline void epilogue(__m512i acc0, __m512i acc1, float s_qh, float w, const __m512* s_kv, __m512* score) {
+  const __m512 zero = _mm512_setzero_ps(), sq = _mm512_set1_ps(s_qh), wv = _mm512_set1_ps(w);
+  const __m512 lg0 = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc0), s_kv[0]), sq);
+  const __m512 lg1 = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc1), s_kv[1]), sq);
+  score[0] = _mm512_add_ps(score[0], _mm512_mul_ps(_mm512_max_ps(zero, lg0), wv));
+  score[1] = _mm512_add_ps(score[1], _mm512_mul_ps(_mm512_max_ps(zero, lg1), wv));
+}
+
+// 8 heads x 2 row vectors: 16 independent vpdpbusd chains (enough to cover the instruction's
+// latency at its throughput). `pf`: cache lines of the next group to prefetch meanwhile.
+inline void head_block8(const V4ScoreArgs& a, const Scratch& s, int64_t h0, const __m512* s_kv, __m512* score,
+                        const char* pf, int pf_lines) {
+  const int32_t* qi = a.qh_init + h0;
+  __m512i a00 = _mm512_set1_epi32(qi[0]), a01 = _mm512_set1_epi32(qi[1]), a02 = _mm512_set1_epi32(qi[2]),
+          a03 = _mm512_set1_epi32(qi[3]), a04 = _mm512_set1_epi32(qi[4]), a05 = _mm512_set1_epi32(qi[5]),
+          a06 = _mm512_set1_epi32(qi[6]), a07 = _mm512_set1_epi32(qi[7]);
+  __m512i a10 = a00, a11 = a01, a12 = a02, a13 = a03, a14 = a04, a15 = a05, a16 = a06, a17 = a07;
+  const int64_t Dq = a.Dq;
+  const int32_t* qd = a.qh_dw + h0 * Dq;
+  for (int l = 0; l < pf_lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+  const int32_t* kv = s.kvt;
+  for (int64_t q = 0; q < Dq; ++q, kv += kRows, ++qd) {
+    const __m512i kv0 = _mm512_load_si512(kv), kv1 = _mm512_load_si512(kv + kLanes);
+    __m512i b;
+#define KCS_STEP(i)                          \
+  b = _mm512_set1_epi32(qd[(i) * Dq]);       \
+  KCS_DPBUSD(a0##i, kv0, b);                 \
+  KCS_DPBUSD(a1##i, kv1, b);
+    KCS_STEP(0) KCS_STEP(1) KCS_STEP(2) KCS_STEP(3) KCS_STEP(4) KCS_STEP(5) KCS_STEP(6) KCS_STEP(7)
+#undef KCS_STEP
   }
-  const __m512 zero = _mm512_setzero_ps();
-  for (int v = 0; v < kVecs; ++v)
-    for (int i = 0; i < NB; ++i) {
-      __m512 lg = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[v][i]), s_kv[v]);
-      lg = _mm512_mul_ps(lg, _mm512_set1_ps(a.s_qh[h0 + i]));
-      const __m512 r = _mm512_max_ps(lg, _mm512_mul_ps(lg, zero));
-      score[v] = _mm512_add_ps(score[v], _mm512_mul_ps(r, _mm512_set1_ps(a.w[h0 + i])));
-    }
+  const float* sq = a.s_qh + h0;
+  const float* w = a.w + h0;
+  epilogue(a00, a10, sq[0], w[0], s_kv, score);
+  epilogue(a01, a11, sq[1], w[1], s_kv, score);
+  epilogue(a02, a12, sq[2], w[2], s_kv, score);
+  epilogue(a03, a13, sq[3], w[3], s_kv, score);
+  epilogue(a04, a14, sq[4], w[4], s_kv, score);
+  epilogue(a05, a15, sq[5], w[5], s_kv, score);
+  epilogue(a06, a16, sq[6], w[6], s_kv, score);
+  epilogue(a07, a17, sq[7], w[7], s_kv, score);
+}
+
+// One head (the H % 8 tail).
+inline void head_block1(const V4ScoreArgs& a, const Scratch& s, int64_t h, const __m512* s_kv, __m512* score) {
+  __m512i acc0 = _mm512_set1_epi32(a.qh_init[h]), acc1 = acc0;
+  const int32_t* qd = a.qh_dw + h * a.Dq;
+  for (int64_t q = 0; q < a.Dq; ++q) {
+    const __m512i b = _mm512_set1_epi32(qd[q]);
+    KCS_DPBUSD(acc0, _mm512_load_si512(s.kvt + q * kRows), b);
+    KCS_DPBUSD(acc1, _mm512_load_si512(s.kvt + q * kRows + kLanes), b);
+  }
+  epilogue(acc0, acc1, a.s_qh[h], a.w[h], s_kv, score);
 }
 
 // 16 x 16 dword transpose in registers (unpack 32 / 64, then two 128-bit lane shuffles):
@@ -124,10 +163,21 @@ void v4_score_rows_avx512(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
       for (int64_t q = 0; q < a.Dq; ++q) _mm512_store_si512(s.kvt + q * kRows + kLanes, bias);
     const __m512 s_kv[kVecs] = {_mm512_load_ps(s.s_kv), _mm512_load_ps(s.s_kv + kLanes)};
     __m512 score[kVecs] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    // Prefetch the next group's rows (kRows · Dh · 2 bytes), spread over the head blocks. Past j1
+    // too: with static schedules the next work item of this thread is the next tile of the same
+    // token. A prefetch never faults, so rows past the tensor cost nothing.
+    const char* pf = reinterpret_cast<const char*>(a.cache + (g + kRows) * Dh);
+    const int64_t pf_total = (kRows * Dh * 2 + 63) / 64;
+    const int64_t blocks = std::max<int64_t>(1, a.H / kHeadBlock);
+    const int pf_per = static_cast<int>((pf_total + blocks - 1) / blocks);
+    int64_t pf_done = 0;
     int64_t h = 0;
-    for (; h + kHeadBlock <= a.H; h += kHeadBlock) head_block<kHeadBlock>(a, s, h, s_kv, score);
-    for (; h + 2 <= a.H; h += 2) head_block<2>(a, s, h, s_kv, score);
-    for (; h < a.H; ++h) head_block<1>(a, s, h, s_kv, score);
+    for (; h + kHeadBlock <= a.H; h += kHeadBlock) {
+      const int n_pf = static_cast<int>(std::min<int64_t>(pf_per, pf_total - pf_done));
+      head_block8(a, s, h, s_kv, score, pf + 64 * pf_done, n_pf);
+      pf_done += n_pf;
+    }
+    for (; h < a.H; ++h) head_block1(a, s, h, s_kv, score);
     for (int v = 0; v < kVecs; ++v) {
       const int64_t m = std::min<int64_t>(kLanes, n - v * kLanes);
       if (m <= 0) break;
