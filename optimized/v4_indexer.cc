@@ -7,6 +7,8 @@
 // the BF16 GEMM summation blocks (within the contracts).
 #include "optimized/v4_indexer.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -53,6 +55,25 @@ void v4_topk_fast(const float* score, int64_t n, int64_t topk, int64_t offset, i
   std::sort(sel.begin(), sel.end(), std::greater<uint64_t>());
   for (int64_t i = 0; i < out_len; ++i)
     out[i] = i < k ? static_cast<int32_t>(0xFFFFFFFFu - static_cast<uint32_t>(sel[static_cast<size_t>(i)]) + offset) : -1;
+}
+
+void v4_score_spans(int64_t T, int64_t cl, int64_t ct, int threads,
+                    const std::function<void(int64_t, int64_t, int64_t)>& fn) {
+  if (T <= 0 || cl <= 0) return;
+  if (ct <= 0) ct = cl;
+  const int64_t tiles = (cl + ct - 1) / ct, items = T * tiles;
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, items)));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int64_t id = omp_get_thread_num(), n = omp_get_num_threads();
+    int64_t i = items * id / n;
+    const int64_t end = items * (id + 1) / n;
+    while (i < end) {
+      const int64_t t = i / tiles, e = std::min(end, (t + 1) * tiles);
+      fn(t, (i - t * tiles) * ct, std::min(cl, (e - t * tiles) * ct));
+      i = e;
+    }
+  }
 }
 
 Status v4_indexer(const Invocation& inv, Isa isa) {
@@ -192,12 +213,9 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
   // 8-11. Score work items (token, cache tile).
   int64_t ct = inv.knob("cache_tile");
   if (ct <= 0) ct = cl;
-  const int64_t tiles = (cl + ct - 1) / ct, items = T * tiles;
   const uint16_t* cache = inv.in("idx_kv_cache").data<uint16_t>();
   auto fn = avx512 ? &v4_score_rows_avx512 : &v4_score_rows_avx2;
-#pragma omp parallel for num_threads(threads) schedule(static) if (items > 1)
-  for (int64_t it = 0; it < items; ++it) {
-    const int64_t t = it / tiles, j0 = (it % tiles) * ct;
+  v4_score_spans(T, cl, ct, threads, [&](int64_t t, int64_t j0, int64_t j1) {
     V4ScoreArgs a;
     a.cache = cache + (t / S) * L * Dh;
     a.Dh = Dh, a.H = H, a.Dq = Dq;
@@ -207,8 +225,8 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     a.s_qh = s_qh.data() + t * H;
     a.w = w.data() + t * H;
     a.score = score + t * L;
-    fn(a, j0, std::min(cl, j0 + ct));
-  }
+    fn(a, j0, j1);
+  });
   // 12. top-k per token.
 #pragma omp parallel for num_threads(threads) schedule(static) if (T > 1)
   for (int64_t t = 0; t < T; ++t) v4_topk_fast(score + t * L, cl, TOPK, offset, topk + t * L, L);

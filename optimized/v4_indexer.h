@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "kcs/kernels/q8.h"
 
@@ -36,6 +37,14 @@ struct V4ScoreArgs {
 
 void v4_score_rows_avx512(const V4ScoreArgs& a, int64_t j0, int64_t j1);
 void v4_score_rows_avx2(const V4ScoreArgs& a, int64_t j0, int64_t j1);
+
+// Runs fn(t, j0, j1) over the score work items (token t, cache tile k = rows [k·ct, min(cl, (k+1)·ct)))
+// of T tokens, split over `threads` in contiguous item ranges as `omp for schedule(static)` would;
+// the consecutive tiles of one token inside a thread's range go to fn as one row span, so that the
+// kernels' row-group pipeline (and prefetch) runs across tile boundaries. Rows are independent:
+// no partition changes a bit.
+void v4_score_spans(int64_t T, int64_t cl, int64_t ct, int threads,
+                    const std::function<void(int64_t, int64_t, int64_t)>& fn);
 
 // Fast top-k of one row (both ISAs share it: integer keys, exact; optimized/v4_indexer.cc).
 // Same result as v4_topk_reference: descending, ties by the lower index, + offset, then -1.
