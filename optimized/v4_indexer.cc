@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -22,6 +23,35 @@
 #include "optimized/rope.h"
 
 namespace kcs::opt {
+
+namespace {
+
+// Grow-only 64-byte aligned per-thread buffer: the q side's large buffers (the packed wq_b is
+// 8 MiB at V4-Flash dims) would otherwise come as fresh pages every call, and the kernel's page
+// clearing cost more than the packing itself.
+class Scratch {
+ public:
+  ~Scratch() { std::free(p_); }
+  template <class T>
+  T* get(int64_t n) {
+    const size_t bytes = (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64;
+    if (bytes > cap_) {
+      std::free(p_);
+      p_ = std::aligned_alloc(64, bytes);
+      if (!p_) throw Error("v4_indexer: out of memory for scratch");
+      cap_ = bytes;
+    }
+    return static_cast<T*>(p_);
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t cap_ = 0;
+};
+
+thread_local Scratch s_pack, s_q, s_qrot, s_qh;
+
+}  // namespace
 
 void v4_topk_fast(const float* score, int64_t n, int64_t topk, int64_t offset, int32_t* out, int64_t out_len) {
   const int64_t k = std::min(topk, n);
@@ -109,20 +139,23 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     (avx512 ? &q8_rows_avx512 : &q8_rows_avx2)(a, 0, T);
   }
   // 2. q = bf16 dequant of qr_i8 · wq_b (direct path for decode batches, packed from 13 rows).
-  std::vector<uint16_t> q(static_cast<size_t>(T * HD)), q_rot(q.size()), qh(q.size());
+  uint16_t* q = s_q.get<uint16_t>(T * HD);
+  uint16_t* q_rot = s_qrot.get<uint16_t>(T * HD);
+  uint16_t* qh = s_qh.get<uint16_t>(T * HD);
   {
     GemmI8Args g;
     g.m = T, g.k = QL, g.n = HD;
     g.a = qr_i8.data(), g.lda = QL;
     g.w = inv.in("wq_b").data<int8_t>(), g.ldw = HD;
     g.s_row = s_qr.data(), g.s_col = inv.in("wq_b_scale").data<float>();
-    g.y = q.data(), g.ldy = HD, g.y_dtype = DType::bf16;
+    g.y = q, g.ldy = HD, g.y_dtype = DType::bf16;
     GemmI8Tiling t;
     t.m_tile = token_tile;
     t.block.k_block = inv.knob("q_k_block");
     if (T >= kGemmI8PackMinM) {
-      const PackedI8Weights pw = pack_i8_weights(isa, g.w, HD, QL, HD, threads);
-      gemm_i8_run(isa, g, &pw.view(), t, threads);
+      const PackedI8View pw = pack_i8_weights_into(isa, g.w, HD, QL, HD, threads,
+                                                   s_pack.get<uint8_t>(static_cast<int64_t>(packed_i8_bytes(isa, QL, HD))));
+      gemm_i8_run(isa, g, &pw, t, threads);
     } else {
       gemm_i8_run(isa, g, nullptr, t, threads);
     }
@@ -135,7 +168,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
       std::memcpy(&sn[static_cast<size_t>(t * R / 2)], inv.in("sin").raw(), static_cast<size_t>(R / 2) * 4);
     }
     RopeArgs a;
-    a.x = q.data(), a.y = q_rot.data();
+    a.x = q, a.y = q_rot;
     a.H = H, a.D = Dh, a.R = R, a.off = Dh - R;
     a.mode = RopeMode::pair;
     a.cos = cs.data(), a.sin = sn.data();
@@ -148,8 +181,8 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     pack_bf16_weights_into(packed, inv.in("hadamard").data<uint16_t>(), 1, Dh, Dh, Dh, 0, threads);
     GemmBf16Args g;
     g.m = T * H, g.k = Dh, g.n = Dh;
-    g.a = q_rot.data(), g.lda = Dh;
-    g.y = qh.data(), g.ldy = Dh, g.y_dtype = DType::bf16;
+    g.a = q_rot, g.lda = Dh;
+    g.y = qh, g.ldy = Dh, g.y_dtype = DType::bf16;
     g.k_block = inv.knob("hadamard_k_block");
     GemmBf16Tiling t;
     t.m_tile = token_tile * H;
@@ -160,7 +193,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
   std::vector<float> s_qh(static_cast<size_t>(T * H));
   {
     Q8Rows a;
-    a.x = qh.data();
+    a.x = qh;
     a.n = Dh;
     a.params = q8p;
     a.codes = qh_i8.data();
