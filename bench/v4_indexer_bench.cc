@@ -4,9 +4,10 @@
 //   score:*  the score path alone, the part the speed target is about: per token, Q8 of
 //            every cache row j < cache_len, the int8 score GEMM against the token's 64 x 128 q
 //            codes, dequant, ReLU, weighted head sum, then the top-k. opt::v4_score_rows_* over
-//            the adapter's work items (32-row cache tiles) and opt::v4_topk_fast; the reference
-//            runs the primitive references (q8_row_reference, gemm_i8_reference, binary64 head
-//            sum, v4_topk_reference). Every iteration reads a different copy of the BF16 cache
+//            the adapter's work items (32-row cache tiles, split over threads by
+//            opt::v4_score_spans as in the adapter) and opt::v4_topk_fast; the reference runs
+//            the primitive references (q8_row_reference, gemm_i8_reference, binary64 head sum,
+//            v4_topk_reference). Every iteration reads a different copy of the BF16 cache
 //            out of a 512 MiB pool (many times L3), so the cache streams from DRAM.
 //   api:*    the whole kernel through make_builtin_backend(impl)->run() (q side included), on
 //            one buffer set (the BF16 cache is larger than L3 from B·cache_len >= 64k rows).
@@ -169,7 +170,6 @@ void bm_score(benchmark::State& st, Impl impl, int64_t B, int64_t n, int threads
   a.s_qh = q.s_qh.data();
   a.w = q.w.data();
   auto fn = avx512 ? &opt::v4_score_rows_avx512 : &opt::v4_score_rows_avx2;
-  const int64_t tiles = (n + kCacheTile - 1) / kCacheTile, items = B * tiles;
   measure_limits(threads);
   int64_t k = 0;
   const double t0 = now_seconds();
@@ -178,14 +178,13 @@ void bm_score(benchmark::State& st, Impl impl, int64_t B, int64_t n, int threads
     if (impl == Impl::reference) {
       for (int64_t t = 0; t < B; ++t) score_reference(cache + t * n * kDh, n, q, &score[t * n], &idx[t * n]);
     } else {
-#pragma omp parallel for num_threads(threads) schedule(static)
-      for (int64_t it = 0; it < items; ++it) {
+      // The adapter's work items and their split over threads (optimized/v4_indexer.h).
+      opt::v4_score_spans(B, n, kCacheTile, threads, [&](int64_t t, int64_t j0, int64_t j1) {
         opt::V4ScoreArgs ai = a;
-        const int64_t t = it / tiles, j0 = (it % tiles) * kCacheTile;
         ai.cache = cache + t * n * kDh;
         ai.score = &score[t * n];
-        fn(ai, j0, std::min(n, j0 + kCacheTile));
-      }
+        fn(ai, j0, j1);
+      });
 #pragma omp parallel for num_threads(threads) schedule(static) if (B > 1)
       for (int64_t t = 0; t < B; ++t) opt::v4_topk_fast(&score[t * n], n, kTopk, 128, &idx[t * n], n);
     }

@@ -7,7 +7,10 @@
 // the BF16 GEMM summation blocks (within the contracts).
 #include "optimized/v4_indexer.h"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -20,6 +23,35 @@
 #include "optimized/rope.h"
 
 namespace kcs::opt {
+
+namespace {
+
+// Grow-only 64-byte aligned per-thread buffer: the q side's large buffers (the packed wq_b is
+// 8 MiB at V4-Flash dims) would otherwise come as fresh pages every call, and the kernel's page
+// clearing cost more than the packing itself.
+class Scratch {
+ public:
+  ~Scratch() { std::free(p_); }
+  template <class T>
+  T* get(int64_t n) {
+    const size_t bytes = (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64;
+    if (bytes > cap_) {
+      std::free(p_);
+      p_ = std::aligned_alloc(64, bytes);
+      if (!p_) throw Error("v4_indexer: out of memory for scratch");
+      cap_ = bytes;
+    }
+    return static_cast<T*>(p_);
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t cap_ = 0;
+};
+
+thread_local Scratch s_pack, s_q, s_qrot, s_qh;
+
+}  // namespace
 
 void v4_topk_fast(const float* score, int64_t n, int64_t topk, int64_t offset, int32_t* out, int64_t out_len) {
   const int64_t k = std::min(topk, n);
@@ -55,6 +87,25 @@ void v4_topk_fast(const float* score, int64_t n, int64_t topk, int64_t offset, i
     out[i] = i < k ? static_cast<int32_t>(0xFFFFFFFFu - static_cast<uint32_t>(sel[static_cast<size_t>(i)]) + offset) : -1;
 }
 
+void v4_score_spans(int64_t T, int64_t cl, int64_t ct, int threads,
+                    const std::function<void(int64_t, int64_t, int64_t)>& fn) {
+  if (T <= 0 || cl <= 0) return;
+  if (ct <= 0) ct = cl;
+  const int64_t tiles = (cl + ct - 1) / ct, items = T * tiles;
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, items)));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int64_t id = omp_get_thread_num(), n = omp_get_num_threads();
+    int64_t i = items * id / n;
+    const int64_t end = items * (id + 1) / n;
+    while (i < end) {
+      const int64_t t = i / tiles, e = std::min(end, (t + 1) * tiles);
+      fn(t, (i - t * tiles) * ct, std::min(cl, (e - t * tiles) * ct));
+      i = e;
+    }
+  }
+}
+
 Status v4_indexer(const Invocation& inv, Isa isa) {
   const Problem& p = *inv.problem;
   const int64_t B = p.dim("B"), S = p.dim("S"), T = B * S, D = p.dim("D"), QL = p.dim("Q_LORA"), H = p.dim("H"),
@@ -88,20 +139,23 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     (avx512 ? &q8_rows_avx512 : &q8_rows_avx2)(a, 0, T);
   }
   // 2. q = bf16 dequant of qr_i8 · wq_b (direct path for decode batches, packed from 13 rows).
-  std::vector<uint16_t> q(static_cast<size_t>(T * HD)), q_rot(q.size()), qh(q.size());
+  uint16_t* q = s_q.get<uint16_t>(T * HD);
+  uint16_t* q_rot = s_qrot.get<uint16_t>(T * HD);
+  uint16_t* qh = s_qh.get<uint16_t>(T * HD);
   {
     GemmI8Args g;
     g.m = T, g.k = QL, g.n = HD;
     g.a = qr_i8.data(), g.lda = QL;
     g.w = inv.in("wq_b").data<int8_t>(), g.ldw = HD;
     g.s_row = s_qr.data(), g.s_col = inv.in("wq_b_scale").data<float>();
-    g.y = q.data(), g.ldy = HD, g.y_dtype = DType::bf16;
+    g.y = q, g.ldy = HD, g.y_dtype = DType::bf16;
     GemmI8Tiling t;
     t.m_tile = token_tile;
     t.block.k_block = inv.knob("q_k_block");
     if (T >= kGemmI8PackMinM) {
-      const PackedI8Weights pw = pack_i8_weights(isa, g.w, HD, QL, HD, threads);
-      gemm_i8_run(isa, g, &pw.view(), t, threads);
+      const PackedI8View pw = pack_i8_weights_into(isa, g.w, HD, QL, HD, threads,
+                                                   s_pack.get<uint8_t>(static_cast<int64_t>(packed_i8_bytes(isa, QL, HD))));
+      gemm_i8_run(isa, g, &pw, t, threads);
     } else {
       gemm_i8_run(isa, g, nullptr, t, threads);
     }
@@ -114,7 +168,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
       std::memcpy(&sn[static_cast<size_t>(t * R / 2)], inv.in("sin").raw(), static_cast<size_t>(R / 2) * 4);
     }
     RopeArgs a;
-    a.x = q.data(), a.y = q_rot.data();
+    a.x = q, a.y = q_rot;
     a.H = H, a.D = Dh, a.R = R, a.off = Dh - R;
     a.mode = RopeMode::pair;
     a.cos = cs.data(), a.sin = sn.data();
@@ -127,8 +181,8 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     pack_bf16_weights_into(packed, inv.in("hadamard").data<uint16_t>(), 1, Dh, Dh, Dh, 0, threads);
     GemmBf16Args g;
     g.m = T * H, g.k = Dh, g.n = Dh;
-    g.a = q_rot.data(), g.lda = Dh;
-    g.y = qh.data(), g.ldy = Dh, g.y_dtype = DType::bf16;
+    g.a = q_rot, g.lda = Dh;
+    g.y = qh, g.ldy = Dh, g.y_dtype = DType::bf16;
     g.k_block = inv.knob("hadamard_k_block");
     GemmBf16Tiling t;
     t.m_tile = token_tile * H;
@@ -139,7 +193,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
   std::vector<float> s_qh(static_cast<size_t>(T * H));
   {
     Q8Rows a;
-    a.x = qh.data();
+    a.x = qh;
     a.n = Dh;
     a.params = q8p;
     a.codes = qh_i8.data();
@@ -192,12 +246,9 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
   // 8-11. Score work items (token, cache tile).
   int64_t ct = inv.knob("cache_tile");
   if (ct <= 0) ct = cl;
-  const int64_t tiles = (cl + ct - 1) / ct, items = T * tiles;
   const uint16_t* cache = inv.in("idx_kv_cache").data<uint16_t>();
   auto fn = avx512 ? &v4_score_rows_avx512 : &v4_score_rows_avx2;
-#pragma omp parallel for num_threads(threads) schedule(static) if (items > 1)
-  for (int64_t it = 0; it < items; ++it) {
-    const int64_t t = it / tiles, j0 = (it % tiles) * ct;
+  v4_score_spans(T, cl, ct, threads, [&](int64_t t, int64_t j0, int64_t j1) {
     V4ScoreArgs a;
     a.cache = cache + (t / S) * L * Dh;
     a.Dh = Dh, a.H = H, a.Dq = Dq;
@@ -207,8 +258,8 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     a.s_qh = s_qh.data() + t * H;
     a.w = w.data() + t * H;
     a.score = score + t * L;
-    fn(a, j0, std::min(cl, j0 + ct));
-  }
+    fn(a, j0, j1);
+  });
   // 12. top-k per token.
 #pragma omp parallel for num_threads(threads) schedule(static) if (T > 1)
   for (int64_t t = 0; t < T; ++t) v4_topk_fast(score + t * L, cl, TOPK, offset, topk + t * L, L);

@@ -1,20 +1,28 @@
 // K3 score-path kernels, one per ISA (optimized/avx512/v4_indexer.cc, optimized/avx2/v4_indexer.cc).
 //
 // One token's cache rows [j0, j1) are taken in groups (32 rows = 2 vectors AVX-512, 8 rows AVX2). Per
-// group: the rows are quantized with the Q8 engine (bit-exact Q8, floor 1e-4) into an L1 buffer,
-// transposed into the dot layout (one 32-bit K group per row per lane), then for blocks of 8 heads
+// group: the rows are quantized (bit-exact Q8, floor 1e-4) into an L1 buffer, transposed into the
+// dot layout (one 32-bit K group per row per lane), then for blocks of 8 heads
 //   acc[h][lane] = Σ_d kv_i8[row, d] · qh_i8[h, d]                         exact int32
-//   lg = (f32(acc) ⊗ s_kv[row]) ⊗ s_qh[h];  r = max(lg, lg ⊗ 0);  score[row] += r ⊗ w[h]
-// with h ascending, one binary32 multiply and one add per head (no FMA). Rows sit in lanes, so
-// the head sum has the same order on both ISAs and for every tiling: AVX-512 and AVX2 give the
-// same bits, and cache_tile / token tiling / threads change none.
+//   score[row] = s_kv[row] ⊗ Σ_h f32(max(acc, 0)) ⊗ c[h],  c[h] = s_qh[h] ⊗ w[h]
+// with h ascending, one binary32 multiply and one add per head (no FMA), the row scale applied once
+// after the head sum. This is the spec's (f32(acc) ⊗ s_kv ⊗ s_qh, ReLU, ⊗ w) regrouped: s_kv and
+// s_qh are positive, so ReLU commutes with them, and the products round differently by a few
+// binary32 ulps, far inside the score contract (spec §10.5); it saves two of three multiplies,
+// which on Zen 4 share the execution ports of vpdpbusd. Rows sit in lanes, so the head sum has the
+// same order on both ISAs and for every tiling: AVX-512 and AVX2 give the same bits, and cache_tile
+// / token tiling / threads change none.
 //   AVX-512: vpdpbusd is u8 x s8; the KV codes carry the +128 bias (u8 = c ^ 0x80), so
 //            Σ (c + 128)·q = acc + 128·Σ_d q[h, d]: accumulators start at -128·colsum[h].
+//            For Dh % 64 == 0 (Dh <= 512, H >= 8) the groups are pipelined: the next group's row
+//            Q8s and transposes run between the current group's products (they use other ports),
+//            and the group after that is prefetched.
 //   AVX2:    K quads split into even / odd bytes sign-extended to int16, vpmaddwd with the
 //            matching (q0, q2) / (q1, q3) pairs of qh: exact, no saturation.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "kcs/kernels/q8.h"
 
@@ -36,6 +44,14 @@ struct V4ScoreArgs {
 
 void v4_score_rows_avx512(const V4ScoreArgs& a, int64_t j0, int64_t j1);
 void v4_score_rows_avx2(const V4ScoreArgs& a, int64_t j0, int64_t j1);
+
+// Runs fn(t, j0, j1) over the score work items (token t, cache tile k = rows [k·ct, min(cl, (k+1)·ct)))
+// of T tokens, split over `threads` in contiguous item ranges as `omp for schedule(static)` would;
+// the consecutive tiles of one token inside a thread's range go to fn as one row span, so that the
+// kernels' row-group pipeline (and prefetch) runs across tile boundaries. Rows are independent:
+// no partition changes a bit.
+void v4_score_spans(int64_t T, int64_t cl, int64_t ct, int threads,
+                    const std::function<void(int64_t, int64_t, int64_t)>& fn);
 
 // Fast top-k of one row (both ISAs share it: integer keys, exact; optimized/v4_indexer.cc).
 // Same result as v4_topk_reference: descending, ties by the lower index, + offset, then -1.

@@ -22,7 +22,7 @@ struct alignas(64) Scratch {
 };
 
 template <int NB>
-inline void head_block(const V4ScoreArgs& a, const Scratch& s, int64_t h0, __m256 s_kv, __m256& score) {
+inline void head_block(const V4ScoreArgs& a, const Scratch& s, int64_t h0, __m256& score) {
   __m256i acc[NB];
   for (int i = 0; i < NB; ++i) acc[i] = _mm256_setzero_si256();
   const int32_t* qd = a.qh_dw + 2 * h0 * a.Dq;
@@ -35,12 +35,11 @@ inline void head_block(const V4ScoreArgs& a, const Scratch& s, int64_t h0, __m25
       acc[i] = _mm256_add_epi32(acc[i], _mm256_add_epi32(pe, po));
     }
   }
-  const __m256 zero = _mm256_setzero_ps();
+  // The AVX-512 kernel's order: f32(max(acc, 0)) ⊗ (s_qh ⊗ w), heads ascending; s_kv at the end.
+  const __m256i zero = _mm256_setzero_si256();
   for (int i = 0; i < NB; ++i) {
-    __m256 lg = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i]), s_kv);
-    lg = _mm256_mul_ps(lg, _mm256_set1_ps(a.s_qh[h0 + i]));
-    const __m256 r = _mm256_max_ps(lg, _mm256_mul_ps(lg, zero));
-    score = _mm256_add_ps(score, _mm256_mul_ps(r, _mm256_set1_ps(a.w[h0 + i])));
+    const __m256 r = _mm256_cvtepi32_ps(_mm256_max_epi32(acc[i], zero));
+    score = _mm256_add_ps(score, _mm256_mul_ps(r, _mm256_set1_ps(a.s_qh[h0 + i] * a.w[h0 + i])));
   }
 }
 
@@ -78,12 +77,12 @@ void v4_score_rows_avx2(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     const __m256 s_kv = _mm256_load_ps(s.s_kv);
     __m256 score = _mm256_setzero_ps();
     int64_t h = 0;
-    for (; h + kHeadBlock <= a.H; h += kHeadBlock) head_block<kHeadBlock>(a, s, h, s_kv, score);
-    for (; h + 2 <= a.H; h += 2) head_block<2>(a, s, h, s_kv, score);
-    for (; h < a.H; ++h) head_block<1>(a, s, h, s_kv, score);
+    for (; h + kHeadBlock <= a.H; h += kHeadBlock) head_block<kHeadBlock>(a, s, h, score);
+    for (; h + 2 <= a.H; h += 2) head_block<2>(a, s, h, score);
+    for (; h < a.H; ++h) head_block<1>(a, s, h, score);
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(n)),
                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    _mm256_maskstore_ps(a.score + g, mask, score);
+    _mm256_maskstore_ps(a.score + g, mask, _mm256_mul_ps(score, s_kv));
   }
 }
 
