@@ -1,7 +1,7 @@
 // compressor (K5) adapter: work items of block_tile blocks spread over threads; per item and head
-// (main, then the CSA indexer), per block, per column strip of cols_per_cta columns: the logits of
-// the strip (one binary32 add) and the softmax_pool engine over the window, with the M loop inside
-// (spec §7.7 CPU mapping); then the epilogue on the item's rows: fused (BF16 / fp32 R-PAIR at the
+// (main, then the CSA indexer), per block, per column strip of cols_per_cta columns: the
+// softmax_pool engine over the window, given the score and ape rows (it forms the logits with the
+// one binary32 add), with the M loop inside (spec §7.7 CPU mapping); then the epilogue on the item's rows: fused (BF16 / fp32 R-PAIR at the
 // block end) or model (BF16 -> RMSNorm engine -> RoPE engine -> Hadamard on the BF16 GEMM engine
 // for the indexer). Every output element is computed by one fixed instruction sequence whatever
 // the strip, the tile or the thread, so both knobs and the thread count change no bit.
@@ -29,7 +29,6 @@ namespace {
 
 struct Fns {
   void (*pool)(const PoolWindow&, int64_t, int64_t, float*);
-  void (*logits)(const void*, bool, const float*, int64_t, int64_t, float*);
   void (*fused_row)(const float*, int64_t, int64_t, const float*, const float*, uint16_t*);
   void (*bf16_row)(const float*, int64_t, uint16_t*);
   void (*norm)(const RmsNormRows&, int64_t, int64_t);
@@ -38,10 +37,10 @@ struct Fns {
 
 Fns fns_for(Isa isa) {
   if (isa == Isa::avx512)
-    return {&softmax_pool_cols_avx512, &compressor_logits_avx512, &compressor_fused_row_avx512,
-            &compressor_bf16_row_avx512, &rmsnorm_rows_avx512, &rope_tokens_avx512};
-  return {&softmax_pool_cols_avx2, &compressor_logits_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2,
-          &rmsnorm_rows_avx2, &rope_tokens_avx2};
+    return {&softmax_pool_cols_avx512, &compressor_fused_row_avx512, &compressor_bf16_row_avx512,
+            &rmsnorm_rows_avx512, &rope_tokens_avx512};
+  return {&softmax_pool_cols_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2, &rmsnorm_rows_avx2,
+          &rope_tokens_avx2};
 }
 
 struct HeadArgs {
@@ -57,9 +56,9 @@ struct HeadArgs {
 // Per-thread scratch, grown on demand and kept between calls (an HCA window is 256 KiB: a fresh
 // allocation per call would be page-faulted in every time).
 struct Scratch {
-  std::vector<float> z, pooled, cs, sn;
+  std::vector<float> pooled, cs, sn;
   std::vector<uint16_t> xb, nrm, rot;
-  std::vector<const float*> zr, ape;
+  std::vector<const float*> ape;
   std::vector<const void*> vr, score;
 };
 
@@ -79,9 +78,7 @@ void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch&
   const size_t es = k.vbf16 ? 2 : 4;
   const int64_t row_elems = cp.G() * 2 * Ch;
   const int64_t cpc = k.cpc <= 0 || k.cpc > Ch ? Ch : k.cpc;
-  s.z.resize(static_cast<size_t>(cp.window() * Ch));
   s.pooled.resize(static_cast<size_t>(rows * Ch));
-  s.zr.resize(static_cast<size_t>(cp.window()));
   s.vr.resize(static_cast<size_t>(cp.window()));
   s.score.resize(static_cast<size_t>(cp.window()));
   s.ape.resize(static_cast<size_t>(cp.window()));
@@ -106,19 +103,15 @@ void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch&
         ape[static_cast<size_t>(M + p)] = h.ape + (M + p) * Ch;
       }
     }
-    for (int64_t q = 0; q < W; ++q) s.zr[static_cast<size_t>(q)] = s.z.data() + q * Ch;
     PoolWindow w;
     w.M = W;
-    w.z = s.zr.data();
+    w.score = score.data();
+    w.score_bf16 = k.vbf16;
+    w.bias = ape.data();
     w.v = s.vr.data();
     w.v_bf16 = k.vbf16;
     float* prow = s.pooled.data() + (i - b0) * Ch;
-    for (int64_t c0 = 0; c0 < Ch; c0 += cpc) {
-      const int64_t c1 = std::min(Ch, c0 + cpc);
-      for (int64_t q = 0; q < W; ++q)
-        k.f.logits(score[static_cast<size_t>(q)], k.vbf16, ape[static_cast<size_t>(q)], c0, c1, s.z.data() + q * Ch);
-      k.f.pool(w, c0, c1, prow);
-    }
+    for (int64_t c0 = 0; c0 < Ch; c0 += cpc) k.f.pool(w, c0, std::min(Ch, c0 + cpc), prow);
   }
   const size_t tsize = k.tf32 ? 4 : 2;
   auto table_row = [&](int64_t i) { return k.table + static_cast<size_t>(cp.rope_pos(i) * R) * tsize; };

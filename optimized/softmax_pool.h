@@ -2,15 +2,23 @@
 //
 // Per column, the reference's steps in the same order: mx = fmax over q of z_q in binary32
 // (from -FLT_MAX, NaN ignored); then for q = 0..M-1: x = z_q - mx (binary32), e = exp(x)
-// (binary32, below), and the two sums in binary64: den += e, acc = fma(e, v_q, acc) (e * v_q is
-// exact in binary64); pooled = f32(acc / den). The spec's source kernel sums in binary32, but a
-// sequential binary32 sum of M = 128 terms measured up to 21.5 * 2^-24 * sum w|v| from the
-// binary64 value at the real HCA shape (n_blocks 256, C 512), beyond the K5 budget of 16 units;
-// the binary64 sums keep the error to the exp, the subtraction and the final rounding (measured
-// <= 2.8 units over the catalog, nightly included). Columns are SIMD lanes and every lane runs
-// the same instruction sequence whatever its position in a vector, so column strips
-// (cols_per_cta) and the thread count never change a bit, and the AVX2 and AVX-512 variants give
-// identical bits (their exp is the same sequence of IEEE operations; see below).
+// (binary32, below), and the two sums in binary32 (spec §7.4 "Reduction (fp32, ...)"), in
+// position order and in blocks of kPoolBlock = 8 positions: per block, fresh partials
+// sd = Σ e, sa = Σ fma(e, v_q, sa) in position order, then den = den ⊕ sd, acc = acc ⊕ sa in
+// block order (the first block's partials are the totals); pooled = acc ⊘ den (binary32).
+// A window of <= 8 positions (CSA: current p = 0..M-1, then previous p = 0..M-1) is one block,
+// exactly the spec's sequential fp32 order. Longer windows (HCA, M = 128) need the blocks: a
+// sequential binary32 sum of 128 terms measured up to 21.9·2^-24·Σw|v| from the binary64
+// value (random data as the catalog's, 262144 columns; 2 columns broke the K5 contract's
+// 16·2^-24·Σw|v| + 2 ulp), blocks of 8 at most 7.7 units (no failure), the same as a CSA
+// window, whose 8-term sequential sum measured at most 7.7 too (0 failures in 2·10^6 columns).
+// When the logits are given as score + bias rows (the K5 window), z_q = score_q ⊕ bias_q is
+// computed here (one binary32 add, score BF16 widened exactly), in pass 1 and again in pass 2
+// (or kept in registers): the same bits either way.
+// Columns are SIMD lanes and every lane runs the same instruction sequence whatever its
+// position in a vector, so column strips (cols_per_cta) and the thread count never change a
+// bit, and the AVX2 and AVX-512 variants give identical bits (their exp is the same sequence
+// of IEEE operations; see below).
 //
 // exp: n = rint(x·log2 e), r = x - n·ln2 (two-constant Cody-Waite with FMA), e^r by a degree-7
 // Taylor polynomial in Horner form with FMA (truncation error < 2^-27 relative on |r| <= 0.35),
@@ -28,11 +36,18 @@
 
 namespace kcs::opt {
 
-// One block's window: M row pointers for the logits (fp32) and the values (fp32 or BF16), each
-// indexed by column. The K5 fused kernel points them into its projection / state buffers.
+constexpr int64_t kPoolBlock = 8;  // positions per binary32 partial sum
+
+// One block's window: M row pointers for the logits and the values (fp32 or BF16), each indexed
+// by column. The logits are either fp32 rows z, or (score != nullptr) score rows (fp32 or BF16)
+// plus fp32 bias rows: z_q[c] = score_q[c] ⊕ bias_q[c]. The K5 fused kernel points them into its
+// projection / state buffers and its ape.
 struct PoolWindow {
   int64_t M = 0;
   const float* const* z = nullptr;
+  const void* const* score = nullptr;
+  bool score_bf16 = false;
+  const float* const* bias = nullptr;
   const void* const* v = nullptr;
   bool v_bf16 = false;
 };

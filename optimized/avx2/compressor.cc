@@ -23,28 +23,6 @@ __m256 load_f32(const float* p, int64_t m) {
   return _mm256_load_ps(pad);
 }
 
-__m256 load_bf16(const uint16_t* p, int64_t m) {
-  __m128i h;
-  if (m >= 8) {
-    h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  } else {
-    alignas(16) uint16_t pad[8] = {};
-    std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
-    h = _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
-  }
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
-void store_f32(float* p, __m256 v, int64_t m) {
-  if (m >= 8) {
-    _mm256_storeu_ps(p, v);
-    return;
-  }
-  alignas(32) float out[8];
-  _mm256_store_ps(out, v);
-  std::memcpy(p, out, static_cast<size_t>(m) * sizeof(float));
-}
-
 __m256i round_bf16(__m256 v) {
   const __m256i u = _mm256_castps_si256(v);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
@@ -69,15 +47,6 @@ void store_bf16(uint16_t* p, __m256 v, int64_t m) {
 }
 
 }  // namespace
-
-void compressor_logits_avx2(const void* score, bool score_bf16, const float* ape, int64_t c0, int64_t c1, float* z) {
-  for (int64_t c = c0; c < c1; c += 8) {
-    const int64_t m = c1 - c;
-    const __m256 s = score_bf16 ? load_bf16(static_cast<const uint16_t*>(score) + c, m)
-                                : load_f32(static_cast<const float*>(score) + c, m);
-    store_f32(z + c, _mm256_add_ps(s, load_f32(ape + c, m)), m);
-  }
-}
 
 void compressor_fused_row_avx2(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out) {
   for (int64_t c = 0; c < nope; c += 8) store_bf16(out + c, load_f32(x + c, nope - c), nope - c);

@@ -34,20 +34,6 @@ void store_bf16(uint16_t* p, __m512 v, __mmask16 k) { _mm256_mask_storeu_epi16(p
 
 }  // namespace
 
-void compressor_logits_avx512(const void* score, bool score_bf16, const float* ape, int64_t c0, int64_t c1, float* z) {
-  for (int64_t c = c0; c < c1; c += 16) {
-    const __mmask16 k = lanes16(c1 - c);
-    __m512 s;
-    if (score_bf16) {
-      const __m256i h = _mm256_maskz_loadu_epi16(k, static_cast<const uint16_t*>(score) + c);
-      s = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    } else {
-      s = _mm512_maskz_loadu_ps(k, static_cast<const float*>(score) + c);
-    }
-    _mm512_mask_storeu_ps(z + c, k, _mm512_add_ps(s, _mm512_maskz_loadu_ps(k, ape + c)));
-  }
-}
-
 void compressor_fused_row_avx512(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out) {
   for (int64_t c = 0; c < nope; c += 16) {
     const __mmask16 k = lanes16(nope - c);
