@@ -16,11 +16,16 @@ namespace kcs::opt {
 namespace {
 
 constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693147182464599609375f;        // float(ln 2), 0x3F317218
-constexpr float kLn2Lo = -1.904654323148236e-09f;         // ln 2 - kLn2Hi, rounded
-constexpr float kC7 = 1.0f / 5040, kC6 = 1.0f / 720, kC5 = 1.0f / 120, kC4 = 1.0f / 24, kC3 = 1.0f / 6;
+constexpr float k16Log2e = 23.0831206542234f;  // 16 / ln 2
+constexpr float kMagic = 12582912.0f;           // 1.5 * 2^23: t = x * 16/ln2 + kMagic holds rint(k) in its low bits
+constexpr float kL16Hi = 0x1.62ep-5f;           // ln2 / 16 to 12 bits: k * kL16Hi is exact
+constexpr float kL16Lo = 0x1.0bfbe8p-19f;       // ln2 / 16 - kL16Hi, rounded
+constexpr float kC3 = 1.0f / 6;
 constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
+alignas(64) const float kExpTab[16] = {
+    0x1p+0f,           0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fep+0f,  0x1.3dea64p+0f,
+    0x1.4bfdaep+0f,    0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+    0x1.ae89fap+0f,    0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};  // 2^(j/16), rounded
 
 // kHi = false: the caller guarantees x <= 0 or NaN (pooling), so the upper clamp, which only
 // acts above 88.75, is left out; the result is the same bits.
@@ -29,25 +34,31 @@ inline __m256 exp8(__m256 x) {
   // vmaxps / vminps return the second operand when one is NaN: x stays NaN.
   x = _mm256_max_ps(_mm256_set1_ps(kExpLo), x);
   if constexpr (kHi) x = _mm256_min_ps(_mm256_set1_ps(kExpHi), x);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kC7), r, _mm256_set1_ps(kC6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC5));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(k16Log2e), _mm256_set1_ps(kMagic));
+  const __m256 k = _mm256_sub_ps(t, _mm256_set1_ps(kMagic));  // rint(x * 16/ln2), exact
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kL16Hi), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kL16Lo), r);
+  // e^r - 1 = r + r^2/2 + r^3/6 (|r| <= 0.0217: truncation < 0.16 ulp), then T + T·(e^r - 1)
+  // with one rounding.
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kC3), r, _mm256_set1_ps(0.5f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  // p * 2^n as (p * 2^n1) * 2^n2 with n1 = floor(n/2), n2 = n - n1, both in [-75, 64]: the first
-  // product is exact, the second rounds once, which is what vscalefps computes.
-  const __m256i ni = _mm256_cvtps_epi32(n);  // integral already
+  p = _mm256_mul_ps(p, r);
+  // T[k mod 16]: two 8-entry permutes on the low 3 bits of t, picked by bit 3 (moved to the sign).
+  const __m256i ti = _mm256_castps_si256(t);
+  const __m256 tlo = _mm256_permutevar8x32_ps(_mm256_load_ps(kExpTab), ti);
+  const __m256 thi = _mm256_permutevar8x32_ps(_mm256_load_ps(kExpTab + 8), ti);
+  const __m256 tk = _mm256_blendv_ps(tlo, thi, _mm256_castsi256_ps(_mm256_slli_epi32(ti, 28)));
+  const __m256 m = _mm256_fmadd_ps(tk, p, tk);
+  // m * 2^n with n = floor(k / 16) in [-151, 128], as (m * 2^n1) * 2^n2 with n1 = floor(n/2),
+  // n2 = n - n1, both in [-76, 64]: the first product is exact, the second rounds once, which is
+  // what vscalefps computes.
+  const __m256i ni = _mm256_srai_epi32(_mm256_sub_epi32(ti, _mm256_castps_si256(_mm256_set1_ps(kMagic))), 4);
   const __m256i n1 = _mm256_srai_epi32(ni, 1);
   const __m256i n2 = _mm256_sub_epi32(ni, n1);
   const __m256i bias = _mm256_set1_epi32(127);
   const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
   const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  return _mm256_mul_ps(_mm256_mul_ps(m, s1), s2);
 }
 
 // Lanes [0, rem) of 8 (rem <= 8).

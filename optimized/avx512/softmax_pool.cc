@@ -21,11 +21,16 @@ namespace kcs::opt {
 namespace {
 
 constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693147182464599609375f;        // float(ln 2), 0x3F317218
-constexpr float kLn2Lo = -1.904654323148236e-09f;         // ln 2 - kLn2Hi, rounded
-constexpr float kC7 = 1.0f / 5040, kC6 = 1.0f / 720, kC5 = 1.0f / 120, kC4 = 1.0f / 24, kC3 = 1.0f / 6;
+constexpr float k16Log2e = 23.0831206542234f;  // 16 / ln 2
+constexpr float kMagic = 12582912.0f;           // 1.5 * 2^23: t = x * 16/ln2 + kMagic holds rint(k) in its low bits
+constexpr float kL16Hi = 0x1.62ep-5f;           // ln2 / 16 to 12 bits: k * kL16Hi is exact
+constexpr float kL16Lo = 0x1.0bfbe8p-19f;       // ln2 / 16 - kL16Hi, rounded
+constexpr float kC3 = 1.0f / 6;
 constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
+alignas(64) const float kExpTab[16] = {
+    0x1p+0f,           0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fep+0f,  0x1.3dea64p+0f,
+    0x1.4bfdaep+0f,    0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+    0x1.ae89fap+0f,    0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};  // 2^(j/16), rounded
 
 // kHi = false: the caller guarantees x <= 0 or NaN (pooling: x = z - max), so the upper clamp,
 // which only acts above 88.75, is left out; the result is the same bits.
@@ -34,17 +39,20 @@ inline __m512 exp16(__m512 x) {
   // vmaxps / vminps return the second operand when one is NaN: x stays NaN.
   x = _mm512_max_ps(_mm512_set1_ps(kExpLo), x);
   if constexpr (kHi) x = _mm512_min_ps(_mm512_set1_ps(kExpHi), x);
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);  // exact (Sterbenz-like cancellation)
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kC7), r, _mm512_set1_ps(kC6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC5));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(k16Log2e), _mm512_set1_ps(kMagic));
+  const __m512 k = _mm512_sub_ps(t, _mm512_set1_ps(kMagic));  // rint(x * 16/ln2), exact
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kL16Hi), x);  // exact
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kL16Lo), r);
+  // e^r - 1 = r + r^2/2 + r^3/6 (|r| <= 0.0217: truncation < 0.16 ulp), then T + T·(e^r - 1)
+  // with one rounding.
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kC3), r, _mm512_set1_ps(0.5f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);  // p * 2^n, one rounding (subnormal results included)
+  p = _mm512_mul_ps(p, r);
+  // T[k mod 16] (vpermps reads the low 4 bits of t, which are k's), then the product scaled by
+  // 2^floor(k / 16) with one rounding (vscalefps floors its second operand; k / 16 is exact).
+  const __m512 tk = _mm512_permutexvar_ps(_mm512_castps_si512(t), _mm512_load_ps(kExpTab));
+  const __m512 m = _mm512_fmadd_ps(tk, p, tk);
+  return _mm512_scalef_ps(m, _mm512_mul_ps(k, _mm512_set1_ps(0.0625f)));
 }
 
 // Row elements [c, c + 16) masked by k, widened exactly to fp32.
