@@ -33,14 +33,15 @@ struct Fns {
   void (*bf16_row)(const float*, int64_t, uint16_t*);
   void (*norm)(const RmsNormRows&, int64_t, int64_t);
   void (*rope)(const RopeArgs&, int64_t, int64_t);
+  void (*hadamard)(const uint16_t*, int64_t, int64_t, const uint16_t*, uint16_t*);
 };
 
 Fns fns_for(Isa isa) {
   if (isa == Isa::avx512)
     return {&softmax_pool_cols_avx512, &compressor_fused_row_avx512, &compressor_bf16_row_avx512,
-            &rmsnorm_rows_avx512, &rope_tokens_avx512};
+            &rmsnorm_rows_avx512, &rope_tokens_avx512, &compressor_hadamard_rows_avx512};
   return {&softmax_pool_cols_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2, &rmsnorm_rows_avx2,
-          &rope_tokens_avx2};
+          &rope_tokens_avx2, &compressor_hadamard_rows_avx2};
 }
 
 struct HeadArgs {
@@ -48,7 +49,8 @@ struct HeadArgs {
   const char* prev = nullptr;  // [MP, 2Ch]
   const float* ape = nullptr;  // [G, M, Ch]
   const float* norm_w = nullptr;
-  const PackedBf16View* hadamard = nullptr;  // model indexer only
+  const PackedBf16View* hadamard = nullptr;  // model indexer, tiles of > kDirectHadamardRows rows
+  const uint16_t* hadamard_raw = nullptr;     // model indexer: [C_I, C_I] BF16
   uint16_t* out = nullptr;                   // [n_blocks, Ch]
   int64_t Ch = 0, nope = 0;                  // rope columns [nope, Ch); nope == Ch: none
 };
@@ -67,6 +69,10 @@ struct Scratch {
 // than a parallel region's wake-up and barrier, an HCA block (128 x 512) does not. (The ci case
 // HCA M = 128, C = 64, one block, is split with 2 threads: the Determinism test covers the path.)
 constexpr int64_t kSplitElems = 4096;
+
+// Block tiles of at most this many rows multiply the indexer's Hadamard without packing it (a
+// decode call would otherwise compare or pack 128 x 128 BF16 each time, more than its block).
+constexpr int64_t kDirectHadamardRows = 2;
 
 struct Call {
   CompressorParams cp;
@@ -164,7 +170,7 @@ void epilogue(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, const fl
   nr.y = s.nrm.data();
   k.f.norm(nr, 0, rows);
   uint16_t* rope_out = h.out + b0 * Ch;
-  if (h.hadamard) {
+  if (h.hadamard_raw) {
     s.rot.resize(static_cast<size_t>(rows * Ch));
     rope_out = s.rot.data();
   }
@@ -183,7 +189,9 @@ void epilogue(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, const fl
     ra.half_table = true;
     k.f.rope(ra, 0, 1);
   }
-  if (h.hadamard) {
+  if (h.hadamard_raw && !h.hadamard) {
+    k.f.hadamard(s.rot.data(), rows, Ch, h.hadamard_raw, h.out + b0 * Ch);
+  } else if (h.hadamard) {
     GemmBf16Args g;
     g.m = rows;
     g.k = Ch;
@@ -242,9 +250,20 @@ Status compressor(const Invocation& inv, Isa isa) {
   mh.out = inv.out("kv_out").data<uint16_t>();
   mh.Ch = cp.C;
   mh.nope = cp.NOPE;
+  const int64_t bt_req = bt_knob == 0 ? nb : bt_knob;
+  const int64_t nthreads = std::max(inv.threads, 1);
+  // Neither the block tile nor the split below changes a bit: every pooled column is one engine
+  // sequence and every epilogue row one sequence, wherever they run.
+  // Fewer items than threads: smaller tiles, so that every thread gets blocks.
+  const int64_t bt = std::max<int64_t>(1, std::min(bt_req, (nb + nthreads - 1) / nthreads));
+  const int64_t items = (nb + bt - 1) / bt;
+  const int64_t per_block = cp.window() * (cp.C + (cp.csa ? cp.C_I : 0));
+  const bool split = items < nthreads && nb * per_block >= kSplitElems * nthreads;
   HeadArgs ih;
-  // The packed Hadamard is kept between calls and re-packed only when the matrix bytes change
-  // (a decode call pools one block: packing 128 x 128 every time would cost more than the block).
+  // The Hadamard: tiles of a few rows (decode) multiply by the unpacked matrix directly; larger
+  // tiles use the BF16 GEMM engine on a packed copy, kept between calls and re-packed only when
+  // the matrix bytes change. Both run the same IEEE operations (optimized/compressor.h), so the
+  // tile size cannot change a bit.
   thread_local PackedBf16Weights packed;
   thread_local std::vector<uint16_t> packed_src;
   if (cp.csa) {
@@ -257,23 +276,18 @@ Status compressor(const Invocation& inv, Isa isa) {
     ih.nope = cp.model ? cp.C_I - cp.ROPE : cp.C_I;  // fused: no indexer RoPE (spec §7.4)
     if (cp.model) {
       const uint16_t* h = inv.in("hadamard").data<uint16_t>();
-      const size_t hn = static_cast<size_t>(cp.C_I * cp.C_I);
-      if (packed_src.size() != hn || std::memcmp(packed_src.data(), h, hn * sizeof(uint16_t)) != 0) {
-        pack_bf16_weights_into(packed, h, 1, cp.C_I, cp.C_I, cp.C_I, 0, 1);
-        packed_src.assign(h, h + hn);
+      ih.hadamard_raw = h;
+      if (!split && bt > kDirectHadamardRows) {
+        const size_t hn = static_cast<size_t>(cp.C_I * cp.C_I);
+        if (packed_src.size() != hn || std::memcmp(packed_src.data(), h, hn * sizeof(uint16_t)) != 0) {
+          pack_bf16_weights_into(packed, h, 1, cp.C_I, cp.C_I, cp.C_I, 0, 1);
+          packed_src.assign(h, h + hn);
+        }
+        ih.hadamard = &packed.view();
       }
-      ih.hadamard = &packed.view();
     }
   }
-  const int64_t bt_req = bt_knob == 0 ? nb : bt_knob;
-  const int64_t nthreads = std::max(inv.threads, 1);
-  // Neither the block tile nor the split below changes a bit: every pooled column is one engine
-  // sequence and every epilogue row one sequence, wherever they run.
-  // Fewer items than threads: smaller tiles, so that every thread gets blocks.
-  const int64_t bt = std::max<int64_t>(1, std::min(bt_req, (nb + nthreads - 1) / nthreads));
-  const int64_t items = (nb + bt - 1) / bt;
-  const int64_t per_block = cp.window() * (cp.C + (cp.csa ? cp.C_I : 0));
-  if (items < nthreads && nb * per_block >= kSplitElems * nthreads) {
+  if (split) {
     // Fewer blocks than threads and enough work (an HCA decode block): the pooling is split into
     // (block, head, column strip) units, then each (block, head) runs its epilogue.
     // Unit widths: about C / threads, in whole 16-column vectors (the pooling of a column does

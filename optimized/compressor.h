@@ -21,6 +21,15 @@ void compressor_fused_row_avx512(const float* x, int64_t n, int64_t nope, const 
 void compressor_fused_row_avx2(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out);
 
 void compressor_bf16_row_avx512(const float* x, int64_t n, uint16_t* y);
+
+// Rows [0, rows) of y = bf16(x · H) for BF16 x [rows, n] and the unpacked BF16 H [n, n]
+// (row-major), for a few rows without packing H: the same IEEE operations as the BF16 GEMM
+// engine (optimized/gemm_bf16.h) with k_block = 0, so the same bits: per output element one
+// binary32 chain from +0 over the pairs p, acc = fma(x[2p+1], H[2p+1], acc), then
+// acc = fma(x[2p], H[2p], acc) (an odd n pads the last pair with 0 · 0), then the engine's BF16
+// rounding (nearest even, subnormals kept; NaN -> (bits >> 16) | 0x40).
+void compressor_hadamard_rows_avx512(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y);
+void compressor_hadamard_rows_avx2(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y);
 void compressor_bf16_row_avx2(const float* x, int64_t n, uint16_t* y);
 
 }  // namespace kcs::opt
