@@ -1,7 +1,7 @@
 // compressor (K5) adapter: work items of block_tile blocks spread over threads; per item and head
-// (main, then the CSA indexer), per block, per column strip of cols_per_cta columns: the logits of
-// the strip (one binary32 add) and the softmax_pool engine over the window, with the M loop inside
-// (spec §7.7 CPU mapping); then the epilogue on the item's rows: fused (BF16 / fp32 R-PAIR at the
+// (main, then the CSA indexer), per block, per column strip of cols_per_cta columns: the
+// softmax_pool engine over the window, given the score and ape rows (it forms the logits with the
+// one binary32 add), with the M loop inside (spec §7.7 CPU mapping); then the epilogue on the item's rows: fused (BF16 / fp32 R-PAIR at the
 // block end) or model (BF16 -> RMSNorm engine -> RoPE engine -> Hadamard on the BF16 GEMM engine
 // for the indexer). Every output element is computed by one fixed instruction sequence whatever
 // the strip, the tile or the thread, so both knobs and the thread count change no bit.
@@ -29,19 +29,19 @@ namespace {
 
 struct Fns {
   void (*pool)(const PoolWindow&, int64_t, int64_t, float*);
-  void (*logits)(const void*, bool, const float*, int64_t, int64_t, float*);
   void (*fused_row)(const float*, int64_t, int64_t, const float*, const float*, uint16_t*);
   void (*bf16_row)(const float*, int64_t, uint16_t*);
   void (*norm)(const RmsNormRows&, int64_t, int64_t);
   void (*rope)(const RopeArgs&, int64_t, int64_t);
+  void (*hadamard)(const uint16_t*, int64_t, int64_t, const uint16_t*, uint16_t*);
 };
 
 Fns fns_for(Isa isa) {
   if (isa == Isa::avx512)
-    return {&softmax_pool_cols_avx512, &compressor_logits_avx512, &compressor_fused_row_avx512,
-            &compressor_bf16_row_avx512, &rmsnorm_rows_avx512, &rope_tokens_avx512};
-  return {&softmax_pool_cols_avx2, &compressor_logits_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2,
-          &rmsnorm_rows_avx2, &rope_tokens_avx2};
+    return {&softmax_pool_cols_avx512, &compressor_fused_row_avx512, &compressor_bf16_row_avx512,
+            &rmsnorm_rows_avx512, &rope_tokens_avx512, &compressor_hadamard_rows_avx512};
+  return {&softmax_pool_cols_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2, &rmsnorm_rows_avx2,
+          &rope_tokens_avx2, &compressor_hadamard_rows_avx2};
 }
 
 struct HeadArgs {
@@ -49,19 +49,30 @@ struct HeadArgs {
   const char* prev = nullptr;  // [MP, 2Ch]
   const float* ape = nullptr;  // [G, M, Ch]
   const float* norm_w = nullptr;
-  const PackedBf16View* hadamard = nullptr;  // model indexer only
+  const PackedBf16View* hadamard = nullptr;  // model indexer, tiles of > kDirectHadamardRows rows
+  const uint16_t* hadamard_raw = nullptr;     // model indexer: [C_I, C_I] BF16
   uint16_t* out = nullptr;                   // [n_blocks, Ch]
   int64_t Ch = 0, nope = 0;                  // rope columns [nope, Ch); nope == Ch: none
 };
 
-// Per-thread scratch, grown on demand and kept between calls (an HCA window is 256 KiB: a fresh
-// allocation per call would be page-faulted in every time).
+// Per-thread scratch, grown on demand and kept between calls (a fresh allocation per call would
+// be page-faulted in every time).
 struct Scratch {
-  std::vector<float> z, pooled, cs, sn;
+  std::vector<float> pooled, cs, sn;
   std::vector<uint16_t> xb, nrm, rot;
-  std::vector<const float*> zr, ape;
+  std::vector<const float*> ape;
   std::vector<const void*> vr, score;
 };
+
+// Pooled elements (window positions x columns) per thread below which a call with fewer blocks
+// than threads is not split by columns: a CSA decode block (8 x 640 for 2 threads) costs less
+// than a parallel region's wake-up and barrier, an HCA block (128 x 512) does not. (The ci case
+// HCA M = 128, C = 64, one block, is split with 2 threads: the Determinism test covers the path.)
+constexpr int64_t kSplitElems = 4096;
+
+// Block tiles of at most this many rows multiply the indexer's Hadamard without packing it (a
+// decode call would otherwise compare or pack 128 x 128 BF16 each time, more than its block).
+constexpr int64_t kDirectHadamardRows = 2;
 
 struct Call {
   CompressorParams cp;
@@ -73,15 +84,15 @@ struct Call {
   Isa isa = Isa::avx2;
 };
 
-void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch& s) {
+// Pools blocks [b0, b1), columns [c0, c1) (strips of cols_per_cta from c0) of one head into rows
+// pooled + (i - b0) * Ch.
+void pool_blocks(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled,
+                 Scratch& s) {
   const CompressorParams& cp = k.cp;
-  const int64_t M = cp.M, Ch = h.Ch, rows = b1 - b0, R = cp.ROPE;
+  const int64_t M = cp.M, Ch = h.Ch;
   const size_t es = k.vbf16 ? 2 : 4;
   const int64_t row_elems = cp.G() * 2 * Ch;
   const int64_t cpc = k.cpc <= 0 || k.cpc > Ch ? Ch : k.cpc;
-  s.z.resize(static_cast<size_t>(cp.window() * Ch));
-  s.pooled.resize(static_cast<size_t>(rows * Ch));
-  s.zr.resize(static_cast<size_t>(cp.window()));
   s.vr.resize(static_cast<size_t>(cp.window()));
   s.score.resize(static_cast<size_t>(cp.window()));
   s.ape.resize(static_cast<size_t>(cp.window()));
@@ -106,20 +117,22 @@ void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch&
         ape[static_cast<size_t>(M + p)] = h.ape + (M + p) * Ch;
       }
     }
-    for (int64_t q = 0; q < W; ++q) s.zr[static_cast<size_t>(q)] = s.z.data() + q * Ch;
     PoolWindow w;
     w.M = W;
-    w.z = s.zr.data();
+    w.score = score.data();
+    w.score_bf16 = k.vbf16;
+    w.bias = ape.data();
     w.v = s.vr.data();
     w.v_bf16 = k.vbf16;
-    float* prow = s.pooled.data() + (i - b0) * Ch;
-    for (int64_t c0 = 0; c0 < Ch; c0 += cpc) {
-      const int64_t c1 = std::min(Ch, c0 + cpc);
-      for (int64_t q = 0; q < W; ++q)
-        k.f.logits(score[static_cast<size_t>(q)], k.vbf16, ape[static_cast<size_t>(q)], c0, c1, s.z.data() + q * Ch);
-      k.f.pool(w, c0, c1, prow);
-    }
+    float* prow = pooled + (i - b0) * Ch;
+    for (int64_t c = c0; c < c1; c += cpc) k.f.pool(w, c, std::min(c1, c + cpc), prow);
   }
+}
+
+// The epilogue of blocks [b0, b1) of one head from their pooled rows (row i - b0).
+void epilogue(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, const float* pooled, Scratch& s) {
+  const CompressorParams& cp = k.cp;
+  const int64_t Ch = h.Ch, rows = b1 - b0, R = cp.ROPE;
   const size_t tsize = k.tf32 ? 4 : 2;
   auto table_row = [&](int64_t i) { return k.table + static_cast<size_t>(cp.rope_pos(i) * R) * tsize; };
   if (!cp.model) {
@@ -138,13 +151,13 @@ void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch&
           s.sn[static_cast<size_t>(j)] = bf16_to_float(reinterpret_cast<const uint16_t*>(t)[pr + R / 2]);
         }
       }
-      k.f.fused_row(s.pooled.data() + (i - b0) * Ch, Ch, h.nope, s.cs.data(), s.sn.data(), h.out + i * Ch);
+      k.f.fused_row(pooled + (i - b0) * Ch, Ch, h.nope, s.cs.data(), s.sn.data(), h.out + i * Ch);
     }
     return;
   }
   s.xb.resize(static_cast<size_t>(rows * Ch));
   s.nrm.resize(static_cast<size_t>(rows * Ch));
-  for (int64_t r = 0; r < rows; ++r) k.f.bf16_row(s.pooled.data() + r * Ch, Ch, s.xb.data() + r * Ch);
+  for (int64_t r = 0; r < rows; ++r) k.f.bf16_row(pooled + r * Ch, Ch, s.xb.data() + r * Ch);
   RmsNormRows nr;
   nr.x = s.xb.data();
   nr.gamma = h.norm_w;
@@ -157,7 +170,7 @@ void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch&
   nr.y = s.nrm.data();
   k.f.norm(nr, 0, rows);
   uint16_t* rope_out = h.out + b0 * Ch;
-  if (h.hadamard) {
+  if (h.hadamard_raw) {
     s.rot.resize(static_cast<size_t>(rows * Ch));
     rope_out = s.rot.data();
   }
@@ -176,7 +189,9 @@ void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch&
     ra.half_table = true;
     k.f.rope(ra, 0, 1);
   }
-  if (h.hadamard) {
+  if (h.hadamard_raw && !h.hadamard) {
+    k.f.hadamard(s.rot.data(), rows, Ch, h.hadamard_raw, h.out + b0 * Ch);
+  } else if (h.hadamard) {
     GemmBf16Args g;
     g.m = rows;
     g.k = Ch;
@@ -188,6 +203,12 @@ void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch&
     g.y_dtype = DType::bf16;
     gemm_bf16_tile(k.isa, g, *h.hadamard, 0, 0, rows, 0, Ch);
   }
+}
+
+void run_head(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, Scratch& s) {
+  s.pooled.resize(static_cast<size_t>((b1 - b0) * h.Ch));
+  pool_blocks(k, h, b0, b1, 0, h.Ch, s.pooled.data(), s);
+  epilogue(k, h, b0, b1, s.pooled.data(), s);
 }
 
 }  // namespace
@@ -229,9 +250,20 @@ Status compressor(const Invocation& inv, Isa isa) {
   mh.out = inv.out("kv_out").data<uint16_t>();
   mh.Ch = cp.C;
   mh.nope = cp.NOPE;
+  const int64_t bt_req = bt_knob == 0 ? nb : bt_knob;
+  const int64_t nthreads = std::max(inv.threads, 1);
+  // Neither the block tile nor the split below changes a bit: every pooled column is one engine
+  // sequence and every epilogue row one sequence, wherever they run.
+  // Fewer items than threads: smaller tiles, so that every thread gets blocks.
+  const int64_t bt = std::max<int64_t>(1, std::min(bt_req, (nb + nthreads - 1) / nthreads));
+  const int64_t items = (nb + bt - 1) / bt;
+  const int64_t per_block = cp.window() * (cp.C + (cp.csa ? cp.C_I : 0));
+  const bool split = items < nthreads && nb * per_block >= kSplitElems * nthreads;
   HeadArgs ih;
-  // The packed Hadamard is kept between calls and re-packed only when the matrix bytes change
-  // (a decode call pools one block: packing 128 x 128 every time would cost more than the block).
+  // The Hadamard: tiles of a few rows (decode) multiply by the unpacked matrix directly; larger
+  // tiles use the BF16 GEMM engine on a packed copy, kept between calls and re-packed only when
+  // the matrix bytes change. Both run the same IEEE operations (optimized/compressor.h), so the
+  // tile size cannot change a bit.
   thread_local PackedBf16Weights packed;
   thread_local std::vector<uint16_t> packed_src;
   if (cp.csa) {
@@ -244,19 +276,57 @@ Status compressor(const Invocation& inv, Isa isa) {
     ih.nope = cp.model ? cp.C_I - cp.ROPE : cp.C_I;  // fused: no indexer RoPE (spec §7.4)
     if (cp.model) {
       const uint16_t* h = inv.in("hadamard").data<uint16_t>();
-      const size_t hn = static_cast<size_t>(cp.C_I * cp.C_I);
-      if (packed_src.size() != hn || std::memcmp(packed_src.data(), h, hn * sizeof(uint16_t)) != 0) {
-        pack_bf16_weights_into(packed, h, 1, cp.C_I, cp.C_I, cp.C_I, 0, 1);
-        packed_src.assign(h, h + hn);
+      ih.hadamard_raw = h;
+      if (!split && bt > kDirectHadamardRows) {
+        const size_t hn = static_cast<size_t>(cp.C_I * cp.C_I);
+        if (packed_src.size() != hn || std::memcmp(packed_src.data(), h, hn * sizeof(uint16_t)) != 0) {
+          pack_bf16_weights_into(packed, h, 1, cp.C_I, cp.C_I, cp.C_I, 0, 1);
+          packed_src.assign(h, h + hn);
+        }
+        ih.hadamard = &packed.view();
       }
-      ih.hadamard = &packed.view();
     }
   }
-  const int64_t bt = bt_knob == 0 ? nb : bt_knob;
-  const int64_t items = (nb + bt - 1) / bt;
+  if (split) {
+    // Fewer blocks than threads and enough work (an HCA decode block): the pooling is split into
+    // (block, head, column strip) units, then each (block, head) runs its epilogue.
+    // Unit widths: about C / threads, in whole 16-column vectors (the pooling of a column does
+    // not depend on its strip, so any width gives the same bits).
+    auto width = [&](int64_t c) { return std::max<int64_t>(16, (c + 16 * nthreads - 1) / (16 * nthreads) * 16); };
+    const int64_t cpc_m = width(cp.C), cpc_i = width(cp.C_I);
+    const int64_t sm = (cp.C + cpc_m - 1) / cpc_m, si = cp.csa ? (cp.C_I + cpc_i - 1) / cpc_i : 0;
+    thread_local std::vector<float> pm, pi;
+    pm.resize(static_cast<size_t>(nb * cp.C));
+    pi.resize(static_cast<size_t>(nb * cp.C_I));
+    const int64_t units = nb * (sm + si), heads = cp.csa ? 2 : 1;
+    const int threads = static_cast<int>(std::min<int64_t>(nthreads, units));
+    float* pmd = pm.data();
+    float* pid = pi.data();
+#pragma omp parallel num_threads(threads)
+    {
+      thread_local Scratch s;
+#pragma omp for schedule(static)
+      for (int64_t u = 0; u < units; ++u) {
+        const int64_t b = u / (sm + si), r = u % (sm + si);
+        if (r < sm)
+          pool_blocks(k, mh, b, b + 1, r * cpc_m, std::min(cp.C, (r + 1) * cpc_m), pmd + b * cp.C, s);
+        else
+          pool_blocks(k, ih, b, b + 1, (r - sm) * cpc_i, std::min(cp.C_I, (r - sm + 1) * cpc_i), pid + b * cp.C_I, s);
+      }
+#pragma omp for schedule(static)
+      for (int64_t u = 0; u < nb * heads; ++u) {
+        const int64_t b = u / heads;
+        if (u % heads == 0)
+          epilogue(k, mh, b, b + 1, pmd + b * cp.C, s);
+        else
+          epilogue(k, ih, b, b + 1, pid + b * cp.C_I, s);
+      }
+    }
+    return Status::Ok();
+  }
   // No more threads than items: a decode call (one block) runs without a parallel region's
   // wake-up and barrier.
-  const int threads = static_cast<int>(std::min<int64_t>(std::max(inv.threads, 1), items));
+  const int threads = static_cast<int>(std::min<int64_t>(nthreads, items));
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     thread_local Scratch s;

@@ -1,9 +1,9 @@
 // compressor (K5) ISA pieces (optimized/avx512/compressor.cc, optimized/avx2/compressor.cc). The
 // pooling itself, the RMSNorm, the RoPE of the model epilogue and the Hadamard are the primitive
-// engines (optimized/softmax_pool.h, rmsnorm.h, rope.h, gemm_bf16.h); these are the glue steps,
-// each the same IEEE binary32 operations on every lane in both ISAs (identical bits):
-//   logits:    z[c] = score[c] ⊕ ape[c] (score BF16 widened exactly, or FP32): the one binary32
-//              add of the reference (include/kcs/kernels/compressor.h)
+// engines (optimized/softmax_pool.h, rmsnorm.h, rope.h, gemm_bf16.h; the pooling engine also
+// forms the logits z[c] = score[c] ⊕ ape[c], the one binary32 add of the reference,
+// include/kcs/kernels/compressor.h); these are the glue steps, each the same IEEE binary32
+// operations on every lane in both ISAs (identical bits):
 //   fused row: out[c] = bf16(x[c]) for c < nope; for the rope pairs (x0, x1) at nope + 2p:
 //              y0 = (x0 ⊗ cos_p) ⊖ (x1 ⊗ sin_p), y1 = (x1 ⊗ cos_p) ⊕ (x0 ⊗ sin_p), then BF16
 //              (spec §7.4, no FMA; ⊕ is commutative, so y1 is the spec's x0·sin + x1·cos)
@@ -15,16 +15,21 @@
 
 namespace kcs::opt {
 
-// Columns [c0, c1) of one position: z[c] = score[c] + ape[c].
-void compressor_logits_avx512(const void* score, bool score_bf16, const float* ape, int64_t c0, int64_t c1, float* z);
-void compressor_logits_avx2(const void* score, bool score_bf16, const float* ape, int64_t c0, int64_t c1, float* z);
-
 // One output row of n columns; cs / sn hold (n - nope) values: the pair's cos / sin duplicated
 // on both of its columns (cs[2p] = cs[2p + 1] = cos_p). nope == n: no rope columns.
 void compressor_fused_row_avx512(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out);
 void compressor_fused_row_avx2(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out);
 
 void compressor_bf16_row_avx512(const float* x, int64_t n, uint16_t* y);
+
+// Rows [0, rows) of y = bf16(x · H) for BF16 x [rows, n] and the unpacked BF16 H [n, n]
+// (row-major), for a few rows without packing H: the same IEEE operations as the BF16 GEMM
+// engine (optimized/gemm_bf16.h) with k_block = 0, so the same bits: per output element one
+// binary32 chain from +0 over the pairs p, acc = fma(x[2p+1], H[2p+1], acc), then
+// acc = fma(x[2p], H[2p], acc) (an odd n pads the last pair with 0 · 0), then the engine's BF16
+// rounding (nearest even, subnormals kept; NaN -> (bits >> 16) | 0x40).
+void compressor_hadamard_rows_avx512(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y);
+void compressor_hadamard_rows_avx2(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y);
 void compressor_bf16_row_avx2(const float* x, int64_t n, uint16_t* y);
 
 }  // namespace kcs::opt

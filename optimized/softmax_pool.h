@@ -2,24 +2,35 @@
 //
 // Per column, the reference's steps in the same order: mx = fmax over q of z_q in binary32
 // (from -FLT_MAX, NaN ignored); then for q = 0..M-1: x = z_q - mx (binary32), e = exp(x)
-// (binary32, below), and the two sums in binary64: den += e, acc = fma(e, v_q, acc) (e * v_q is
-// exact in binary64); pooled = f32(acc / den). The spec's source kernel sums in binary32, but a
-// sequential binary32 sum of M = 128 terms measured up to 21.5 * 2^-24 * sum w|v| from the
-// binary64 value at the real HCA shape (n_blocks 256, C 512), beyond the K5 budget of 16 units;
-// the binary64 sums keep the error to the exp, the subtraction and the final rounding (measured
-// <= 2.8 units over the catalog, nightly included). Columns are SIMD lanes and every lane runs
-// the same instruction sequence whatever its position in a vector, so column strips
-// (cols_per_cta) and the thread count never change a bit, and the AVX2 and AVX-512 variants give
-// identical bits (their exp is the same sequence of IEEE operations; see below).
+// (binary32, below), and the two sums in binary32 (spec §7.4 "Reduction (fp32, ...)"), in
+// position order and in blocks of kPoolBlock = 8 positions: per block, fresh partials
+// sd = Σ e, sa = Σ fma(e, v_q, sa) in position order, then den = den ⊕ sd, acc = acc ⊕ sa in
+// block order (the first block's partials are the totals); pooled = acc ⊘ den (binary32).
+// A window of <= 8 positions (CSA: current p = 0..M-1, then previous p = 0..M-1) is one block,
+// exactly the spec's sequential fp32 order. Longer windows (HCA, M = 128) need the blocks: a
+// sequential binary32 sum of 128 terms measured up to 21.9·2^-24·Σw|v| from the binary64
+// value (random data as the catalog's, 262144 columns; 2 columns broke the K5 contract's
+// 16·2^-24·Σw|v| + 2 ulp), blocks of 8 at most 7.7 units (no failure), the same as a CSA
+// window, whose 8-term sequential sum measured at most 7.7 too (0 failures in 2·10^6 columns).
+// When the logits are given as score + bias rows (the K5 window), z_q = score_q ⊕ bias_q is
+// computed here (one binary32 add, score BF16 widened exactly), in pass 1 and again in pass 2
+// (or kept in registers): the same bits either way.
+// Columns are SIMD lanes and every lane runs the same instruction sequence whatever its
+// position in a vector, so column strips (cols_per_cta) and the thread count never change a
+// bit, and the AVX2 and AVX-512 variants give identical bits (their exp is the same sequence
+// of IEEE operations; see below).
 //
-// exp: n = rint(x·log2 e), r = x - n·ln2 (two-constant Cody-Waite with FMA), e^r by a degree-7
-// Taylor polynomial in Horner form with FMA (truncation error < 2^-27 relative on |r| <= 0.35),
-// then p·2^n scaled with one rounding (AVX-512 vscalefps; AVX2 (p·2^(n>>1))·2^(n - (n>>1)), of
+// exp: k = rint(x·16/ln2) (one FMA onto 1.5·2^23, whose low bits then hold k), r = x - k·ln2/16
+// (two-constant Cody-Waite with FMA, |r| <= 0.0217), e^r - 1 by the degree-3 Taylor polynomial
+// r + r²/2 + r³/6 (truncation < 0.16 ulp), m = T + T·(e^r - 1) with one rounding, T = 2^((k mod
+// 16)/16) from a 16-entry binary32 table (vpermps; AVX2: two vpermps and a blend), then m·2^
+// floor(k/16) scaled with one rounding (AVX-512 vscalefps; AVX2 (m·2^(n>>1))·2^(n - (n>>1)), of
 // which the first product is exact), so subnormal results round once. x is clamped to
 // [-104, 88.75] first (NaN passes through): below -103.98 the result rounds to +0, above
 // 88.73 to +inf. Documented bound: <= 2 ulp of binary32 over the whole float range, normal and
-// subnormal results alike; measured by tests/simd_exp_test.cc against binary64 exp on all 2^32
-// inputs: max 0.9386 ulp, AVX2 and AVX-512 bit-identical.
+// subnormal results alike; measured by tests/simd_exp_test.cc against binary64 exp on its
+// 7.8e7-input sweep: max 1.0685 ulp (at x = -0.541652322), AVX2 and AVX-512 bit-identical.
+// (The earlier degree-7 polynomial without table cost 2 more FMAs per vector.)
 #pragma once
 
 #include <cstdint>
@@ -28,11 +39,18 @@
 
 namespace kcs::opt {
 
-// One block's window: M row pointers for the logits (fp32) and the values (fp32 or BF16), each
-// indexed by column. The K5 fused kernel points them into its projection / state buffers.
+constexpr int64_t kPoolBlock = 8;  // positions per binary32 partial sum
+
+// One block's window: M row pointers for the logits and the values (fp32 or BF16), each indexed
+// by column. The logits are either fp32 rows z, or (score != nullptr) score rows (fp32 or BF16)
+// plus fp32 bias rows: z_q[c] = score_q[c] ⊕ bias_q[c]. The K5 fused kernel points them into its
+// projection / state buffers and its ape.
 struct PoolWindow {
   int64_t M = 0;
   const float* const* z = nullptr;
+  const void* const* score = nullptr;
+  bool score_bf16 = false;
+  const float* const* bias = nullptr;
   const void* const* v = nullptr;
   bool v_bf16 = false;
 };

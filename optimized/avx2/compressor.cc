@@ -23,7 +23,19 @@ __m256 load_f32(const float* p, int64_t m) {
   return _mm256_load_ps(pad);
 }
 
-__m256 load_bf16(const uint16_t* p, int64_t m) {
+// The BF16 GEMM engine's rounding (optimized/avx2/gemm_bf16.cc), NaN payload included; 8 dwords.
+__m256i gemm_bf16(__m256 x) {
+  const __m256i u = _mm256_castps_si256(x);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+  const __m256i nan =
+      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
+  const __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+  return _mm256_blendv_epi8(r, q, nan);
+}
+
+// m (<= 8) BF16 elements widened exactly; the rest 0.
+__m256 widen(const uint16_t* p, int64_t m) {
   __m128i h;
   if (m >= 8) {
     h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -35,15 +47,7 @@ __m256 load_bf16(const uint16_t* p, int64_t m) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-void store_f32(float* p, __m256 v, int64_t m) {
-  if (m >= 8) {
-    _mm256_storeu_ps(p, v);
-    return;
-  }
-  alignas(32) float out[8];
-  _mm256_store_ps(out, v);
-  std::memcpy(p, out, static_cast<size_t>(m) * sizeof(float));
-}
+__m256 bcast(uint16_t b) { return _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(b) << 16))); }
 
 __m256i round_bf16(__m256 v) {
   const __m256i u = _mm256_castps_si256(v);
@@ -70,15 +74,6 @@ void store_bf16(uint16_t* p, __m256 v, int64_t m) {
 
 }  // namespace
 
-void compressor_logits_avx2(const void* score, bool score_bf16, const float* ape, int64_t c0, int64_t c1, float* z) {
-  for (int64_t c = c0; c < c1; c += 8) {
-    const int64_t m = c1 - c;
-    const __m256 s = score_bf16 ? load_bf16(static_cast<const uint16_t*>(score) + c, m)
-                                : load_f32(static_cast<const float*>(score) + c, m);
-    store_f32(z + c, _mm256_add_ps(s, load_f32(ape + c, m)), m);
-  }
-}
-
 void compressor_fused_row_avx2(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out) {
   for (int64_t c = 0; c < nope; c += 8) store_bf16(out + c, load_f32(x + c, nope - c), nope - c);
   const __m256i even_sign = _mm256_set_epi32(0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN);
@@ -96,6 +91,42 @@ void compressor_fused_row_avx2(const float* x, int64_t n, int64_t nope, const fl
 
 void compressor_bf16_row_avx2(const float* x, int64_t n, uint16_t* y) {
   for (int64_t c = 0; c < n; c += 8) store_bf16(y + c, load_f32(x + c, n - c), n - c);
+}
+
+void compressor_hadamard_rows_avx2(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y) {
+  constexpr int kV = 8;  // 64 output columns per pass (8 of the 16 ymm registers)
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* a = x + r * n;
+    for (int64_t j0 = 0; j0 < n; j0 += 8 * kV) {
+      __m256 acc[kV];
+      int64_t m[kV];
+      for (int v = 0; v < kV; ++v) {
+        acc[v] = _mm256_setzero_ps();
+        m[v] = n - j0 - 8 * v;
+      }
+      for (int64_t p = 0; 2 * p < n; ++p) {
+        const int64_t k0 = 2 * p, k1 = 2 * p + 1;
+        if (k1 < n) {
+          const __m256 a1 = bcast(a[k1]);
+          for (int v = 0; v < kV; ++v)
+            if (m[v] > 0) acc[v] = _mm256_fmadd_ps(a1, widen(H + k1 * n + j0 + 8 * v, m[v]), acc[v]);
+        } else {
+          for (int v = 0; v < kV; ++v) acc[v] = _mm256_fmadd_ps(_mm256_setzero_ps(), _mm256_setzero_ps(), acc[v]);
+        }
+        const __m256 a0 = bcast(a[k0]);
+        for (int v = 0; v < kV; ++v)
+          if (m[v] > 0) acc[v] = _mm256_fmadd_ps(a0, widen(H + k0 * n + j0 + 8 * v, m[v]), acc[v]);
+      }
+      for (int v = 0; v < kV; ++v) {
+        if (m[v] <= 0) continue;
+        const __m256i d = gemm_bf16(acc[v]);
+        const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
+        alignas(16) uint16_t out[8];
+        _mm_store_si128(reinterpret_cast<__m128i*>(out), w);
+        std::memcpy(y + r * n + j0 + 8 * v, out, static_cast<size_t>(m[v] < 8 ? m[v] : 8) * sizeof(uint16_t));
+      }
+    }
+  }
 }
 
 }  // namespace kcs::opt

@@ -1,5 +1,5 @@
 // Gated softmax pooling (spec §7.4), AVX2 + FMA: 8 columns per ymm, two ymm per step, the M
-// loop inside (two passes: max, then exp and sums), masked column tails. Same IEEE operations
+// loop inside (two passes: max, then exp and binary32 sums), masked column tails. Same IEEE operations
 // as the AVX-512 file (optimized/softmax_pool.h), so both give identical bits.
 //
 // Compiled with AVX2 flags: no inline helper of the kcs headers is called here; local helpers
@@ -16,34 +16,49 @@ namespace kcs::opt {
 namespace {
 
 constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693147182464599609375f;        // float(ln 2), 0x3F317218
-constexpr float kLn2Lo = -1.904654323148236e-09f;         // ln 2 - kLn2Hi, rounded
-constexpr float kC7 = 1.0f / 5040, kC6 = 1.0f / 720, kC5 = 1.0f / 120, kC4 = 1.0f / 24, kC3 = 1.0f / 6;
+constexpr float k16Log2e = 23.0831206542234f;  // 16 / ln 2
+constexpr float kMagic = 12582912.0f;           // 1.5 * 2^23: t = x * 16/ln2 + kMagic holds rint(k) in its low bits
+constexpr float kL16Hi = 0x1.62ep-5f;           // ln2 / 16 to 12 bits: k * kL16Hi is exact
+constexpr float kL16Lo = 0x1.0bfbe8p-19f;       // ln2 / 16 - kL16Hi, rounded
+constexpr float kC3 = 1.0f / 6;
 constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
+alignas(64) const float kExpTab[16] = {
+    0x1p+0f,           0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fep+0f,  0x1.3dea64p+0f,
+    0x1.4bfdaep+0f,    0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+    0x1.ae89fap+0f,    0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};  // 2^(j/16), rounded
 
+// kHi = false: the caller guarantees x <= 0 or NaN (pooling), so the upper clamp, which only
+// acts above 88.75, is left out; the result is the same bits.
+template <bool kHi = true>
 inline __m256 exp8(__m256 x) {
   // vmaxps / vminps return the second operand when one is NaN: x stays NaN.
-  x = _mm256_min_ps(_mm256_set1_ps(kExpHi), _mm256_max_ps(_mm256_set1_ps(kExpLo), x));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kC7), r, _mm256_set1_ps(kC6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC5));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  x = _mm256_max_ps(_mm256_set1_ps(kExpLo), x);
+  if constexpr (kHi) x = _mm256_min_ps(_mm256_set1_ps(kExpHi), x);
+  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(k16Log2e), _mm256_set1_ps(kMagic));
+  const __m256 k = _mm256_sub_ps(t, _mm256_set1_ps(kMagic));  // rint(x * 16/ln2), exact
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kL16Hi), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kL16Lo), r);
+  // e^r - 1 = r + r^2/2 + r^3/6 (|r| <= 0.0217: truncation < 0.16 ulp), then T + T·(e^r - 1)
+  // with one rounding.
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kC3), r, _mm256_set1_ps(0.5f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  // p * 2^n as (p * 2^n1) * 2^n2 with n1 = floor(n/2), n2 = n - n1, both in [-75, 64]: the first
-  // product is exact, the second rounds once, which is what vscalefps computes.
-  const __m256i ni = _mm256_cvtps_epi32(n);  // integral already
+  p = _mm256_mul_ps(p, r);
+  // T[k mod 16]: two 8-entry permutes on the low 3 bits of t, picked by bit 3 (moved to the sign).
+  const __m256i ti = _mm256_castps_si256(t);
+  const __m256 tlo = _mm256_permutevar8x32_ps(_mm256_load_ps(kExpTab), ti);
+  const __m256 thi = _mm256_permutevar8x32_ps(_mm256_load_ps(kExpTab + 8), ti);
+  const __m256 tk = _mm256_blendv_ps(tlo, thi, _mm256_castsi256_ps(_mm256_slli_epi32(ti, 28)));
+  const __m256 m = _mm256_fmadd_ps(tk, p, tk);
+  // m * 2^n with n = floor(k / 16) in [-151, 128], as (m * 2^n1) * 2^n2 with n1 = floor(n/2),
+  // n2 = n - n1, both in [-76, 64]: the first product is exact, the second rounds once, which is
+  // what vscalefps computes.
+  const __m256i ni = _mm256_srai_epi32(_mm256_sub_epi32(ti, _mm256_castps_si256(_mm256_set1_ps(kMagic))), 4);
   const __m256i n1 = _mm256_srai_epi32(ni, 1);
   const __m256i n2 = _mm256_sub_epi32(ni, n1);
   const __m256i bias = _mm256_set1_epi32(127);
   const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
   const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  return _mm256_mul_ps(_mm256_mul_ps(m, s1), s2);
 }
 
 // Lanes [0, rem) of 8 (rem <= 8).
@@ -73,15 +88,24 @@ inline __m256 load_v(const void* row, int64_t c, int64_t rem, __m256i m) {
   }
 }
 
-// Widens the two halves of 8 floats to 2 x 4 doubles (exact).
-inline __m256d lo_pd(__m256 x) { return _mm256_cvtps_pd(_mm256_castps256_ps128(x)); }
-inline __m256d hi_pd(__m256 x) { return _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)); }
+// How the logits are given: fp32 rows (z), or score rows (fp32 / BF16) plus bias rows.
+enum class Logits { f32, score_f32, score_bf16 };
+
+template <Logits kZ>
+inline __m256 load_logit(const PoolWindow& w, int64_t q, int64_t c, int64_t rem, __m256i m) {
+  if constexpr (kZ == Logits::f32) {
+    return load_z(w.z[q] + c, rem, m);
+  } else {
+    const __m256 s = load_v<kZ == Logits::score_bf16>(w.score[q], c, rem, m);
+    return _mm256_add_ps(s, load_z(w.bias[q] + c, rem, m));
+  }
+}
 
 // kVec vectors of 8 columns from column c; `rem_last` columns remain in the last one (<= 8).
-template <bool kBf16, int kVec>
+// The logits are computed again in pass 2 (16 ymm registers cannot hold a window).
+template <Logits kZ, bool kBf16, int kVec>
 void pool_chunk(const PoolWindow& w, int64_t c, int64_t rem_last, float* out) {
-  __m256 mx[kVec];
-  __m256d den[2 * kVec], acc[2 * kVec];
+  __m256 mx[kVec], den[kVec], acc[kVec];
   int64_t rem[kVec];
   __m256i m[kVec];
   for (int j = 0; j < kVec; ++j) {
@@ -89,32 +113,27 @@ void pool_chunk(const PoolWindow& w, int64_t c, int64_t rem_last, float* out) {
     m[j] = lane_mask(rem[j]);
     mx[j] = _mm256_set1_ps(kNegFill);
   }
-  for (int j = 0; j < 2 * kVec; ++j) {
-    den[j] = _mm256_setzero_pd();
-    acc[j] = _mm256_setzero_pd();
-  }
   // Pass 1: fmax from -FLT_MAX; max(z, mx) returns mx for a NaN z, so NaN logits are skipped.
-  for (int64_t q = 0; q < w.M; ++q) {
-    const float* z = w.z[q] + c;
-    for (int j = 0; j < kVec; ++j) mx[j] = _mm256_max_ps(load_z(z + 8 * j, rem[j], m[j]), mx[j]);
-  }
-  // Pass 2 in position order; e*v is exact in binary64, so each step rounds once.
-  for (int64_t q = 0; q < w.M; ++q) {
-    const float* z = w.z[q] + c;
+  for (int64_t q = 0; q < w.M; ++q)
+    for (int j = 0; j < kVec; ++j) mx[j] = _mm256_max_ps(load_logit<kZ>(w, q, c + 8 * j, rem[j], m[j]), mx[j]);
+  // Pass 2 in position order, in blocks of kPoolBlock positions (optimized/softmax_pool.h).
+  for (int64_t q0 = 0; q0 < w.M; q0 += kPoolBlock) {
+    const int64_t q1 = q0 + kPoolBlock < w.M ? q0 + kPoolBlock : w.M;
+    __m256 sd[kVec], sa[kVec];
+    for (int j = 0; j < kVec; ++j) sd[j] = sa[j] = _mm256_setzero_ps();
+    for (int64_t q = q0; q < q1; ++q)
+      for (int j = 0; j < kVec; ++j) {
+        const __m256 e = exp8<false>(_mm256_sub_ps(load_logit<kZ>(w, q, c + 8 * j, rem[j], m[j]), mx[j]));
+        sd[j] = _mm256_add_ps(sd[j], e);
+        sa[j] = _mm256_fmadd_ps(e, load_v<kBf16>(w.v[q], c + 8 * j, rem[j], m[j]), sa[j]);
+      }
     for (int j = 0; j < kVec; ++j) {
-      const __m256 e = exp8(_mm256_sub_ps(load_z(z + 8 * j, rem[j], m[j]), mx[j]));
-      const __m256 v = load_v<kBf16>(w.v[q], c + 8 * j, rem[j], m[j]);
-      const __m256d e0 = lo_pd(e), e1 = hi_pd(e);
-      den[2 * j] = _mm256_add_pd(den[2 * j], e0);
-      den[2 * j + 1] = _mm256_add_pd(den[2 * j + 1], e1);
-      acc[2 * j] = _mm256_fmadd_pd(e0, lo_pd(v), acc[2 * j]);
-      acc[2 * j + 1] = _mm256_fmadd_pd(e1, hi_pd(v), acc[2 * j + 1]);
+      den[j] = q0 == 0 ? sd[j] : _mm256_add_ps(den[j], sd[j]);
+      acc[j] = q0 == 0 ? sa[j] : _mm256_add_ps(acc[j], sa[j]);
     }
   }
   for (int j = 0; j < kVec; ++j) {
-    const __m128 r0 = _mm256_cvtpd_ps(_mm256_div_pd(acc[2 * j], den[2 * j]));
-    const __m128 r1 = _mm256_cvtpd_ps(_mm256_div_pd(acc[2 * j + 1], den[2 * j + 1]));
-    const __m256 r = _mm256_set_m128(r1, r0);
+    const __m256 r = _mm256_div_ps(acc[j], den[j]);
     if (rem[j] >= 8)
       _mm256_storeu_ps(out + c + 8 * j, r);
     else
@@ -122,27 +141,42 @@ void pool_chunk(const PoolWindow& w, int64_t c, int64_t rem_last, float* out) {
   }
 }
 
-template <bool kBf16>
+template <Logits kZ, bool kBf16>
 void pool_cols(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
   int64_t c = c0;
-  for (; c + 16 <= c1; c += 16) pool_chunk<kBf16, 2>(w, c, 8, out);
-  for (; c < c1; c += 8) pool_chunk<kBf16, 1>(w, c, c1 - c >= 8 ? 8 : c1 - c, out);
+  for (; c + 16 <= c1; c += 16) pool_chunk<kZ, kBf16, 2>(w, c, 8, out);
+  for (; c < c1; c += 8) pool_chunk<kZ, kBf16, 1>(w, c, c1 - c >= 8 ? 8 : c1 - c, out);
+}
+
+template <Logits kZ>
+void pool_dispatch_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+  if (w.v_bf16)
+    pool_cols<kZ, true>(w, c0, c1, out);
+  else
+    pool_cols<kZ, false>(w, c0, c1, out);
 }
 
 }  // namespace
 
 void softmax_pool_cols_avx2(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (w.v_bf16)
-    pool_cols<true>(w, c0, c1, out);
+  if (c0 >= c1) return;
+  if (w.M <= 0) {  // no position: 0 / 0
+    for (int64_t c = c0; c < c1; ++c) out[c] = __builtin_nanf("");
+    return;
+  }
+  if (w.score == nullptr)
+    pool_dispatch_v<Logits::f32>(w, c0, c1, out);
+  else if (w.score_bf16)
+    pool_dispatch_v<Logits::score_bf16>(w, c0, c1, out);
   else
-    pool_cols<false>(w, c0, c1, out);
+    pool_dispatch_v<Logits::score_f32>(w, c0, c1, out);
 }
 
 void exp_f32_avx2(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 8) {
     const int64_t rem = n - i >= 8 ? 8 : n - i;
     const __m256i m = lane_mask(rem);
-    const __m256 r = exp8(load_z(x + i, rem, m));
+    const __m256 r = exp8<true>(load_z(x + i, rem, m));
     if (rem >= 8)
       _mm256_storeu_ps(y + i, r);
     else

@@ -1,6 +1,8 @@
 // Gated softmax pooling (spec §7.4), AVX-512 F/BW: 16 columns per zmm, two zmm per step, the M
 // loop inside (two passes: max, then exp and sums), masked column tails. The algorithm and the
 // exp are described in optimized/softmax_pool.h; the AVX2 file runs the same IEEE operations.
+// Windows of <= 8 positions (the CSA window) keep their logits in registers between the passes;
+// longer windows compute them again in pass 2 (the same binary32 add, so the same bits).
 //
 // Compiled with AVX-512 flags: no inline helper of the kcs headers is called here, all local
 // helpers are static / in an anonymous namespace (see optimized/avx512/q8.cc).
@@ -19,98 +21,150 @@ namespace kcs::opt {
 namespace {
 
 constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693147182464599609375f;        // float(ln 2), 0x3F317218
-constexpr float kLn2Lo = -1.904654323148236e-09f;         // ln 2 - kLn2Hi, rounded
-constexpr float kC7 = 1.0f / 5040, kC6 = 1.0f / 720, kC5 = 1.0f / 120, kC4 = 1.0f / 24, kC3 = 1.0f / 6;
+constexpr float k16Log2e = 23.0831206542234f;  // 16 / ln 2
+constexpr float kMagic = 12582912.0f;           // 1.5 * 2^23: t = x * 16/ln2 + kMagic holds rint(k) in its low bits
+constexpr float kL16Hi = 0x1.62ep-5f;           // ln2 / 16 to 12 bits: k * kL16Hi is exact
+constexpr float kL16Lo = 0x1.0bfbe8p-19f;       // ln2 / 16 - kL16Hi, rounded
+constexpr float kC3 = 1.0f / 6;
 constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
+alignas(64) const float kExpTab[16] = {
+    0x1p+0f,           0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fep+0f,  0x1.3dea64p+0f,
+    0x1.4bfdaep+0f,    0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+    0x1.ae89fap+0f,    0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};  // 2^(j/16), rounded
 
+// kHi = false: the caller guarantees x <= 0 or NaN (pooling: x = z - max), so the upper clamp,
+// which only acts above 88.75, is left out; the result is the same bits.
+template <bool kHi = true>
 inline __m512 exp16(__m512 x) {
   // vmaxps / vminps return the second operand when one is NaN: x stays NaN.
-  x = _mm512_min_ps(_mm512_set1_ps(kExpHi), _mm512_max_ps(_mm512_set1_ps(kExpLo), x));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);  // exact (Sterbenz-like cancellation)
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kC7), r, _mm512_set1_ps(kC6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC5));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  x = _mm512_max_ps(_mm512_set1_ps(kExpLo), x);
+  if constexpr (kHi) x = _mm512_min_ps(_mm512_set1_ps(kExpHi), x);
+  const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(k16Log2e), _mm512_set1_ps(kMagic));
+  const __m512 k = _mm512_sub_ps(t, _mm512_set1_ps(kMagic));  // rint(x * 16/ln2), exact
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kL16Hi), x);  // exact
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kL16Lo), r);
+  // e^r - 1 = r + r^2/2 + r^3/6 (|r| <= 0.0217: truncation < 0.16 ulp), then T + T·(e^r - 1)
+  // with one rounding.
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kC3), r, _mm512_set1_ps(0.5f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);  // p * 2^n, one rounding (subnormal results included)
+  p = _mm512_mul_ps(p, r);
+  // T[k mod 16] (vpermps reads the low 4 bits of t, which are k's), then the product scaled by
+  // 2^floor(k / 16) with one rounding (vscalefps floors its second operand; k / 16 is exact).
+  const __m512 tk = _mm512_permutexvar_ps(_mm512_castps_si512(t), _mm512_load_ps(kExpTab));
+  const __m512 m = _mm512_fmadd_ps(tk, p, tk);
+  return _mm512_scalef_ps(m, _mm512_mul_ps(k, _mm512_set1_ps(0.0625f)));
 }
 
+// Row elements [c, c + 16) masked by k, widened exactly to fp32.
 template <bool kBf16>
-inline __m512 load_v(const void* row, int64_t c, __mmask16 k) {
+inline __m512 load_row(const void* row, int64_t c, __mmask16 k) {
   if constexpr (kBf16) {
     const __m256i h = _mm256_maskz_loadu_epi16(k, static_cast<const uint16_t*>(row) + c);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));  // exact widening
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
   } else {
     return _mm512_maskz_loadu_ps(k, static_cast<const float*>(row) + c);
   }
 }
 
-// Widens the two halves of 16 floats to 2 x 8 doubles (exact).
-inline __m512d lo_pd(__m512 x) { return _mm512_cvtps_pd(_mm512_castps512_ps256(x)); }
-inline __m512d hi_pd(__m512 x) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1)); }
+// How the logits are given: fp32 rows (z), or score rows (fp32 / BF16) plus bias rows.
+enum class Logits { f32, score_f32, score_bf16 };
 
-// kVec vectors of 16 columns from column c; the last one masked by `klast`.
-template <bool kBf16, int kVec>
+template <Logits kZ>
+inline __m512 load_logit(const PoolWindow& w, int64_t q, int64_t c, __mmask16 k) {
+  if constexpr (kZ == Logits::f32) {
+    return _mm512_maskz_loadu_ps(k, w.z[q] + c);
+  } else {
+    const __m512 s = load_row<kZ == Logits::score_bf16>(w.score[q], c, k);
+    return _mm512_add_ps(s, _mm512_maskz_loadu_ps(k, w.bias[q] + c));
+  }
+}
+
+// kVec vectors of 16 columns from column c; the last one masked by `klast`. kW > 0: the window
+// has exactly kW <= kPoolBlock positions and its logits stay in registers.
+template <Logits kZ, bool kBf16, int kVec, int kW>
 void pool_chunk(const PoolWindow& w, int64_t c, __mmask16 klast, float* out) {
-  __m512 mx[kVec];
-  __m512d den[2 * kVec], acc[2 * kVec];
+  const int64_t M = kW > 0 ? kW : w.M;
+  __m512 mx[kVec], den[kVec], acc[kVec];
+  __m512 zr[kW > 0 ? kW : 1][kVec];
   __mmask16 k[kVec];
   for (int j = 0; j < kVec; ++j) {
     k[j] = j == kVec - 1 ? klast : __mmask16{0xFFFF};
     mx[j] = _mm512_set1_ps(kNegFill);
   }
-  for (int j = 0; j < 2 * kVec; ++j) {
-    den[j] = _mm512_setzero_pd();
-    acc[j] = _mm512_setzero_pd();
-  }
   // Pass 1: fmax from -FLT_MAX; max(z, mx) returns mx for a NaN z, so NaN logits are skipped.
-  for (int64_t q = 0; q < w.M; ++q) {
-    const float* z = w.z[q] + c;
-    for (int j = 0; j < kVec; ++j) mx[j] = _mm512_max_ps(_mm512_maskz_loadu_ps(k[j], z + 16 * j), mx[j]);
-  }
-  // Pass 2 in position order; e*v is exact in binary64, so each step rounds once.
-  for (int64_t q = 0; q < w.M; ++q) {
-    const float* z = w.z[q] + c;
+  for (int64_t q = 0; q < M; ++q)
     for (int j = 0; j < kVec; ++j) {
-      const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k[j], z + 16 * j), mx[j]));
-      const __m512 v = load_v<kBf16>(w.v[q], c + 16 * j, k[j]);
-      const __m512d e0 = lo_pd(e), e1 = hi_pd(e);
-      den[2 * j] = _mm512_add_pd(den[2 * j], e0);
-      den[2 * j + 1] = _mm512_add_pd(den[2 * j + 1], e1);
-      acc[2 * j] = _mm512_fmadd_pd(e0, lo_pd(v), acc[2 * j]);
-      acc[2 * j + 1] = _mm512_fmadd_pd(e1, hi_pd(v), acc[2 * j + 1]);
+      const __m512 z = load_logit<kZ>(w, q, c + 16 * j, k[j]);
+      if constexpr (kW > 0) zr[q][j] = z;
+      mx[j] = _mm512_max_ps(z, mx[j]);
+    }
+  // Pass 2 in position order, in blocks of kPoolBlock positions: each block sums into fresh
+  // binary32 partials (sd, sa), which are then added to the running totals in block order.
+  for (int64_t q0 = 0; q0 < M; q0 += kPoolBlock) {
+    const int64_t q1 = q0 + kPoolBlock < M ? q0 + kPoolBlock : M;
+    __m512 sd[kVec], sa[kVec];
+    for (int j = 0; j < kVec; ++j) sd[j] = sa[j] = _mm512_setzero_ps();
+    for (int64_t q = q0; q < q1; ++q)
+      for (int j = 0; j < kVec; ++j) {
+        __m512 z;
+        if constexpr (kW > 0)
+          z = zr[q][j];
+        else
+          z = load_logit<kZ>(w, q, c + 16 * j, k[j]);
+        const __m512 e = exp16<false>(_mm512_sub_ps(z, mx[j]));
+        sd[j] = _mm512_add_ps(sd[j], e);
+        sa[j] = _mm512_fmadd_ps(e, load_row<kBf16>(w.v[q], c + 16 * j, k[j]), sa[j]);
+      }
+    for (int j = 0; j < kVec; ++j) {
+      den[j] = q0 == 0 ? sd[j] : _mm512_add_ps(den[j], sd[j]);
+      acc[j] = q0 == 0 ? sa[j] : _mm512_add_ps(acc[j], sa[j]);
     }
   }
-  for (int j = 0; j < kVec; ++j) {
-    const __m256 r0 = _mm512_cvtpd_ps(_mm512_div_pd(acc[2 * j], den[2 * j]));
-    const __m256 r1 = _mm512_cvtpd_ps(_mm512_div_pd(acc[2 * j + 1], den[2 * j + 1]));
-    _mm512_mask_storeu_ps(out + c + 16 * j, k[j], _mm512_insertf32x8(_mm512_castps256_ps512(r0), r1, 1));
+  for (int j = 0; j < kVec; ++j) _mm512_mask_storeu_ps(out + c + 16 * j, k[j], _mm512_div_ps(acc[j], den[j]));
+}
+
+template <Logits kZ, bool kBf16, int kW>
+void pool_cols(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+  int64_t c = c0;
+  for (; c + 32 <= c1; c += 32) pool_chunk<kZ, kBf16, 2, kW>(w, c, 0xFFFF, out);
+  for (; c < c1; c += 16) {
+    const int64_t rem = c1 - c;
+    pool_chunk<kZ, kBf16, 1, kW>(w, c, rem >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << rem) - 1u), out);
   }
 }
 
-template <bool kBf16>
-void pool_cols(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  int64_t c = c0;
-  for (; c + 32 <= c1; c += 32) pool_chunk<kBf16, 2>(w, c, 0xFFFF, out);
-  for (; c < c1; c += 16) {
-    const int64_t rem = c1 - c;
-    pool_chunk<kBf16, 1>(w, c, rem >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << rem) - 1u), out);
-  }
+template <Logits kZ, bool kBf16>
+void pool_dispatch_w(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+  if (w.M == 8)
+    pool_cols<kZ, kBf16, 8>(w, c0, c1, out);
+  else if (w.M == 4)
+    pool_cols<kZ, kBf16, 4>(w, c0, c1, out);
+  else
+    pool_cols<kZ, kBf16, 0>(w, c0, c1, out);
+}
+
+template <Logits kZ>
+void pool_dispatch_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+  if (w.v_bf16)
+    pool_dispatch_w<kZ, true>(w, c0, c1, out);
+  else
+    pool_dispatch_w<kZ, false>(w, c0, c1, out);
 }
 
 }  // namespace
 
 void softmax_pool_cols_avx512(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (w.v_bf16)
-    pool_cols<true>(w, c0, c1, out);
+  if (c0 >= c1) return;
+  if (w.M <= 0) {  // no position: 0 / 0
+    for (int64_t c = c0; c < c1; ++c) out[c] = __builtin_nanf("");
+    return;
+  }
+  if (w.score == nullptr)
+    pool_dispatch_v<Logits::f32>(w, c0, c1, out);
+  else if (w.score_bf16)
+    pool_dispatch_v<Logits::score_bf16>(w, c0, c1, out);
   else
-    pool_cols<false>(w, c0, c1, out);
+    pool_dispatch_v<Logits::score_f32>(w, c0, c1, out);
 }
 
 void exp_f32_avx512(const float* x, float* y, int64_t n) {
