@@ -161,14 +161,19 @@ void add_roofline_counters(benchmark::State& st, const Work& w, int threads, dou
   const Limits& l = measure_limits(threads);
   const double t = loop_seconds / iters;  // seconds per iteration
   double limit = l.read_gbs > 0 ? w.bytes / (l.read_gbs * 1e9) : 0;
-  double peak = 0;
-  switch (w.peak) {
-    case Peak::none: break;
-    case Peak::fma: peak = l.fma_gflops; break;
-    case Peak::vnni: peak = l.vnni_gops; break;
-    case Peak::bf16: peak = l.bf16_gflops; break;
-  }
-  if (peak > 0) limit = std::max(limit, w.ops / (peak * 1e9));
+  auto peak_of = [&l](Peak p) {
+    switch (p) {
+      case Peak::fma: return l.fma_gflops;
+      case Peak::vnni: return l.vnni_gops;
+      case Peak::bf16: return l.bf16_gflops;
+      case Peak::none: break;
+    }
+    return 0.0;
+  };
+  double compute = 0;
+  if (peak_of(w.peak) > 0) compute += w.ops / (peak_of(w.peak) * 1e9);
+  if (w.ops2 > 0 && peak_of(w.peak2) > 0) compute += w.ops2 / (peak_of(w.peak2) * 1e9);
+  limit = std::max(limit, compute);
   st.counters["bytes_per_second"] = benchmark::Counter(w.bytes / t);
   st.counters["ops_per_second"] = benchmark::Counter(w.ops / t);
   st.counters["frac_of_limit"] = benchmark::Counter(limit / t);

@@ -42,6 +42,10 @@ struct Work {
   double bytes = 0;  // bytes that must cross the memory interface (read + written)
   double ops = 0;    // kernel-defined operations (documented by each bench)
   Peak peak = Peak::none;
+  // A second class of ops on another unit (a fused kernel with int8 and BF16 GEMMs): the compute
+  // limit is then ops / peak + ops2 / peak2 (the units are not assumed to overlap).
+  double ops2 = 0;
+  Peak peak2 = Peak::none;
 };
 
 // Wall-clock seconds (steady clock); benchmarks time their loop with it because kcs kernels
