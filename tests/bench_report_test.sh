@@ -71,6 +71,20 @@ grep -Eq '^\| nvfp4_stage \| M:16/K:7168 \| cold \| avx512 \| 1 \| [^|]* \| [^|]
   { cat "$fmd"; fail "nvfp4_stage row does not say no GEMM"; }
 grep -q '^- K1: q_b s8' "$fmd" || fail "the legend does not say what the K1 sum contains"
 grep -q "<td>1.5 us</td><td class='good'>1.50</td>" "$T/fo/perf.html" || fail "HTML lacks the K1 sum and its ratio"
+# A 2-thread compute probe that measured one thread's peak (a vCPU taken away) is flagged.
+/usr/bin/python3 - "$T/q8.json" "$T/lim.json" <<'PY' || fail "could not derive the limits file"
+import json, sys
+d = json.load(open(sys.argv[1]))
+tmpl = [b for b in d["benchmarks"] if not b["name"].startswith("limits/")][0]
+lim = lambda t, v: dict(tmpl, name=f"limits/threads:{t}/iterations:1", run_name=f"limits/threads:{t}/iterations:1",
+                        read_gbs=30.0, fma_gflops=v, vnni_gops=4 * v, bf16_gflops=2 * v)
+d["benchmarks"] = [lim(1, 115.0), lim(2, 117.0), tmpl]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+/usr/bin/python3 "$SRC/bench/report.py" "$T/lim.json" --out "$T/ol" >/dev/null || fail "report.py failed on the limits file"
+grep -q '^\*\*Warning\*\*: lim.json: the 2-thread fma_gflops probe measured 117' "$T/ol/perf.md" ||
+  { cat "$T/ol/perf.md"; fail "a 2-thread probe at the 1-thread peak is not flagged"; }
+grep -q 'Warning' "$T/out/perf.md" && fail "a sane run is flagged"
 echo '{"benchmarks": []}' > "$T/empty.json"
 out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/empty.json" --out "$T/o2" 2>&1)" && fail "empty input accepted"
 grep -q "no kcs benchmark rows" <<<"$out" || fail "unclear message for empty input: $out"
