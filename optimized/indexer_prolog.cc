@@ -35,6 +35,7 @@
 #include "optimized/layernorm.h"
 #include "optimized/q8.h"
 #include "optimized/rope.h"
+#include "optimized/scratch.h"
 #include "optimized/scatter.h"
 
 namespace kcs::opt {
@@ -43,27 +44,6 @@ namespace {
 
 // Above this many tokens the BF16 weights are packed once per call for the engine.
 constexpr int64_t kDirectMaxT = 8;
-
-// Grow-only 64-byte aligned buffer (per thread: fresh pages per call would cost more than the work).
-class Scratch {
- public:
-  ~Scratch() { std::free(p_); }
-  template <class T>
-  T* get(int64_t n) {
-    const size_t bytes = (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64;
-    if (bytes > cap_) {
-      std::free(p_);
-      p_ = std::aligned_alloc(64, bytes);
-      if (!p_) throw Error("indexer_prolog: out of memory for scratch");
-      cap_ = bytes;
-    }
-    return static_cast<T*>(p_);
-  }
-
- private:
-  void* p_ = nullptr;
-  size_t cap_ = 0;
-};
 
 struct Tile {
   int64_t m0, m1;
@@ -127,7 +107,7 @@ struct Call {
   uint16_t* k_scale; // [T]
 };
 
-thread_local Scratch s_a, s_b, s_c, s_d;
+thread_local ScratchBuffer s_a("indexer_prolog"), s_b("indexer_prolog"), s_c("indexer_prolog"), s_d("indexer_prolog");
 
 void q_item(const Call& k, Tile tl, int64_t h0, int64_t h1) {
   const int64_t rows = tl.m1 - tl.m0, nh = h1 - h0, D = k.D, HD = k.H * D, ncols = nh * D, n0 = h0 * D;
@@ -318,7 +298,7 @@ void indexer_prolog_run(Isa isa, const IndexerPrologArgs& a, const IndexerProlog
 
   // Weights: the int8 q_b weights are packed from kGemmI8PackMinM tokens on (as the stand-alone
   // gemm_i8 does), the BF16 ones above kDirectMaxT tokens; the Hadamard matrices always (32 KiB).
-  thread_local Scratch q_pack;
+  thread_local ScratchBuffer q_pack("indexer_prolog");
   PackedI8View qpv;
   k.q_packed = nullptr;
   if (a.w_qb_packed) {

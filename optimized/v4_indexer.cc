@@ -21,35 +21,13 @@
 #include "optimized/kernels.h"
 #include "optimized/q8.h"
 #include "optimized/rope.h"
+#include "optimized/scratch.h"
 
 namespace kcs::opt {
 
 namespace {
 
-// Grow-only 64-byte aligned per-thread buffer: the q side's large buffers (the packed wq_b is
-// 8 MiB at V4-Flash dims) would otherwise come as fresh pages every call, and the kernel's page
-// clearing cost more than the packing itself.
-class Scratch {
- public:
-  ~Scratch() { std::free(p_); }
-  template <class T>
-  T* get(int64_t n) {
-    const size_t bytes = (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64;
-    if (bytes > cap_) {
-      std::free(p_);
-      p_ = std::aligned_alloc(64, bytes);
-      if (!p_) throw Error("v4_indexer: out of memory for scratch");
-      cap_ = bytes;
-    }
-    return static_cast<T*>(p_);
-  }
-
- private:
-  void* p_ = nullptr;
-  size_t cap_ = 0;
-};
-
-thread_local Scratch s_pack, s_q, s_qrot, s_qh;
+thread_local ScratchBuffer s_pack("v4_indexer"), s_q("v4_indexer"), s_qrot("v4_indexer"), s_qh("v4_indexer");
 
 }  // namespace
 
