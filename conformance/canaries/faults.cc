@@ -147,6 +147,27 @@ Canary units_off(const std::string& output, int64_t n, const std::string& case_g
   return c;
 }
 
+Canary swapped_nibble(const std::string& case_glob) {
+  Canary c;
+  c.name = "swapped_nibble";
+  c.fault = "one swapped FP4 nibble pair (odd element in the low nibble)";
+  c.case_glob = case_glob;
+  c.caught_by = {"x_fp4", "invariant:codes_match_own_scales"};
+  c.inject = [](const FaultCall& fc) {
+    Status s = fc.run_reference();
+    if (!s) return s;
+    Tensor& q = fc.out("x_fp4");
+    uint8_t* b = static_cast<uint8_t*>(q.raw());
+    for (size_t k = 0; k < q.nbytes(); ++k)
+      if ((b[k] & 0xF) != (b[k] >> 4)) {
+        b[k] = static_cast<uint8_t>((b[k] << 4) | (b[k] >> 4));
+        return s;
+      }
+    return Status::Fail("canary: no byte with two different nibbles");
+  };
+  return c;
+}
+
 Canary nan_in(const std::string& output, const std::string& case_glob) {
   Canary c;
   c.name = output + "_nan";

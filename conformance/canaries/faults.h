@@ -32,5 +32,8 @@ Canary nan_in(const std::string& output, const std::string& case_glob);
 // For int_code(max_diff, max_ratio) outputs: codes off by 1 in one more element than the ratio
 // allows (allowed_count(max_ratio, numel) + 1), spread one per row first.
 Canary codes_off_beyond_ratio(const std::string& output, const std::string& case_glob);
+// For packed E2M1 outputs (x_fp4): the two nibbles of the first byte that holds two different codes
+// swapped (odd element in the low nibble); caught by x_fp4 and invariant:codes_match_own_scales.
+Canary swapped_nibble(const std::string& case_glob);
 
 }  // namespace kcs::canary

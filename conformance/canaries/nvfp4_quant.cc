@@ -9,19 +9,7 @@ std::vector<Canary> nvfp4_quant_canaries() {
   const std::string cs = "nvfp4_quant.random.M=3.K=128";
   std::vector<Canary> v;
 
-  v.push_back({"swapped_nibble", "one swapped FP4 nibble pair (odd element in the low nibble)", cs, "",
-               {"x_fp4", "invariant:codes_match_own_scales"}, [](const FaultCall& fc) {
-                 Status s = fc.run_reference();
-                 if (!s) return s;
-                 Tensor& q = fc.out("x_fp4");
-                 uint8_t* b = static_cast<uint8_t*>(q.raw());
-                 for (size_t i = 0; i < q.nbytes(); ++i)
-                   if ((b[i] & 0xF) != (b[i] >> 4)) {
-                     b[i] = static_cast<uint8_t>((b[i] << 4) | (b[i] >> 4));
-                     return s;
-                   }
-                 return Status::Fail("canary: no byte with two different nibbles");
-               }});
+  v.push_back(swapped_nibble(cs));
 
   v.push_back({"ties_away", "E2M1 ties rounded away instead of to even", "nvfp4_quant.ties.*e2m1_ties=even*", "",
                {"x_fp4"}, [](const FaultCall& fc) {
