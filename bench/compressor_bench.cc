@@ -34,10 +34,6 @@ namespace kcs::bench {
 namespace {
 
 constexpr int kThreads[] = {1, 2};
-enum class Impl { reference, avx512, avx2 };
-
-const char* impl_name(Impl i) { return i == Impl::reference ? "reference" : i == Impl::avx512 ? "avx512" : "avx2"; }
-
 struct Shape {
   const char* name;
   bool csa;

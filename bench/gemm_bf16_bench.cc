@@ -81,23 +81,6 @@ void fill_bf16(uint16_t* x, int64_t count, uint64_t seed) {
   }
 }
 
-enum class Impl { reference, avx512, avx2 };
-
-const char* impl_name(Impl i) {
-  switch (i) {
-    case Impl::reference: return "reference";
-    case Impl::avx512: return "avx512";
-    case Impl::avx2: return "avx2";
-  }
-  return "?";
-}
-
-std::string skip_reason(Impl impl) {
-  if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
-  return missing.empty() ? "" : "skipped: " + missing;
-}
-
 struct Problem3 {
   std::vector<uint16_t> a, w;
   std::vector<char> y;

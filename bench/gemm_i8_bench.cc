@@ -52,15 +52,7 @@ constexpr int kThreads[] = {1, 2};
 constexpr int64_t kPoolBytes = int64_t{96} << 20;
 constexpr int64_t kRefMaxM = 4;  // the reference needs ~1 ns per MAC: 50 ms per row here
 
-enum class Impl { reference, avx512, avx2 };
-const char* impl_name(Impl i) { return i == Impl::reference ? "reference" : i == Impl::avx512 ? "avx512" : "avx2"; }
 Isa impl_isa(Impl i) { return i == Impl::avx512 ? Isa::avx512 : Isa::avx2; }
-
-std::string skip_reason(Impl impl) {
-  if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(impl_isa(impl));
-  return missing.empty() ? "" : "skipped: " + missing;
-}
 
 void fill_i8(int8_t* p, int64_t count, uint64_t seed) {
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;

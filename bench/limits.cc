@@ -146,6 +146,21 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+const char* impl_name(Impl i) {
+  switch (i) {
+    case Impl::reference: return "reference";
+    case Impl::avx512: return "avx512";
+    case Impl::avx2: return "avx2";
+  }
+  return "?";
+}
+
+std::string skip_reason(Impl impl) {
+  if (impl == Impl::reference) return "";
+  const std::string missing = isa_missing(impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
+  return missing.empty() ? "" : "skipped: " + missing;
+}
+
 const Limits& measure_limits(int threads) {
   static std::mutex mu;
   static std::map<int, Limits> cache;  // node-based: references stay valid

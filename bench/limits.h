@@ -18,6 +18,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace kcs::bench {
@@ -69,6 +70,13 @@ void register_limits_benchmark(const std::vector<int>& thread_counts);
 // std::free. A bench that streams 4 KiB pages would be measured against a limit it cannot
 // reach (4 KiB pages cost ~40% of single-core streaming bandwidth on the project's VM).
 void* alloc_stream_buffer(size_t bytes);
+
+// The implementations a bench puts side by side: the reference backend and each ISA variant.
+enum class Impl { reference, avx512, avx2 };
+const char* impl_name(Impl i);
+// "" when this CPU runs the variant (the reference always), else "skipped: needs ...": a variant
+// that cannot run is reported skipped, never timed.
+std::string skip_reason(Impl impl);
 
 // Adds the CPU model and features to the benchmark context (printed in the header and JSON).
 void add_cpu_context();

@@ -42,23 +42,6 @@ constexpr int64_t kHeads[] = {128, 64};
 constexpr int kThreads[] = {1, 2};
 constexpr size_t kPoolBytes = size_t{192} << 20;
 
-enum class Impl { reference, avx512, avx2 };
-
-const char* impl_name(Impl i) {
-  switch (i) {
-    case Impl::reference: return "reference";
-    case Impl::avx512: return "avx512";
-    case Impl::avx2: return "avx2";
-  }
-  return "?";
-}
-
-std::string skip_reason(Impl impl) {
-  if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
-  return missing.empty() ? "" : "skipped: " + missing;
-}
-
 MlaPrologDims dims(int64_t n1, int64_t t) {
   MlaPrologDims d;
   d.t = t;

@@ -44,23 +44,6 @@
 namespace kcs::bench {
 namespace {
 
-enum class Impl { reference, avx512, avx2 };
-
-const char* impl_name(Impl i) {
-  switch (i) {
-    case Impl::reference: return "reference";
-    case Impl::avx512: return "avx512";
-    case Impl::avx2: return "avx2";
-  }
-  return "?";
-}
-
-std::string skip_reason(Impl impl) {
-  if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
-  return missing.empty() ? "" : "skipped: " + missing;
-}
-
 // Moderate BF16 values (exponents 2^-9 .. 2^2, random sign and mantissa). Any 4-byte-aligned
 // read of two of them is a moderate finite binary32 too (the high word is a moderate BF16), so one
 // fill serves BF16 and FP32 tensors alike.

@@ -98,24 +98,6 @@ const Pool& pool() {
   return p;
 }
 
-enum class Impl { reference, avx512, avx2 };
-
-const char* impl_name(Impl i) {
-  switch (i) {
-    case Impl::reference: return "reference";
-    case Impl::avx512: return "avx512";
-    case Impl::avx2: return "avx2";
-  }
-  return "?";
-}
-
-// "" when this CPU runs the variant, else "skipped: needs ...".
-std::string skip_reason(Impl impl) {
-  if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
-  return missing.empty() ? "" : "skipped: " + missing;
-}
-
 // Through the public backend API, as users call it.
 void bm_api(benchmark::State& st, Impl impl, Shape s, int threads) {
   if (const std::string why = skip_reason(impl); !why.empty()) {

@@ -54,24 +54,7 @@ namespace {
 
 constexpr int kThreads[] = {1, 2};
 
-enum class Impl { reference, avx512, avx2 };
-
-const char* impl_name(Impl i) {
-  switch (i) {
-    case Impl::reference: return "reference";
-    case Impl::avx512: return "avx512";
-    case Impl::avx2: return "avx2";
-  }
-  return "?";
-}
-
 Isa isa_of(Impl i) { return i == Impl::avx512 ? Isa::avx512 : Isa::avx2; }
-
-std::string skip_reason(Impl impl) {
-  if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(isa_of(impl));
-  return missing.empty() ? "" : "skipped: " + missing;
-}
 
 uint64_t xorshift(uint64_t& s) {
   s ^= s << 13;

@@ -48,14 +48,6 @@ constexpr int64_t kBatches[] = {1, 8, 32};
 constexpr int64_t kLens[] = {512, 4096, 16384};
 constexpr int kThreads[] = {1, 2};
 
-enum class Impl { reference, avx512, avx2 };
-const char* impl_name(Impl i) { return i == Impl::reference ? "reference" : i == Impl::avx512 ? "avx512" : "avx2"; }
-std::string skip_reason(Impl impl) {
-  if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
-  return missing.empty() ? "" : "skipped: " + missing;
-}
-
 Work score_work(int64_t B, int64_t n) {
   Work w;
   w.bytes = static_cast<double>(B * n * kDh * 2);
