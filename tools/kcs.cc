@@ -23,6 +23,7 @@
 #include "reports/html.h"
 #include "reports/model.h"
 #include "reports/summary.h"
+#include "tools/explain.h"
 
 namespace {
 
@@ -453,6 +454,8 @@ int main(int argc, char** argv) {
   auto* selftest = app.add_subcommand("selftest", "run the fault-injection canaries: which contract catches which fault");
   selftest->add_option("--kernel,-k", selftest_kernels, "kernel id (repeatable; default all)");
 
+  kcs::ExplainCommand explain(app);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*list) return cmd_list(list_kernels);
@@ -461,6 +464,7 @@ int main(int argc, char** argv) {
     if (*check) return cmd_check(fixture, outputs, check_results, check_backend);
     if (*merge) return cmd_merge(merge_in, merge_out);
     if (*report) return cmd_report(rep);
+    if (explain.parsed()) return explain.run();
     if (*selftest) return kcs::selftest(selftest_kernels, stdout) ? kExitFail : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kcs: error: %s\n", e.what());
