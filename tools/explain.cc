@@ -64,6 +64,8 @@ std::vector<std::string> gaps(const KernelDecl& k) {
   if (!d) return {"no docs/kernels/" + k.id + ".md"};
   const std::string text = d->text;
   std::vector<std::string> out;
+  if (k.spec != "docs/kernels/" + k.id + ".md")
+    out.push_back("the declaration of " + k.id + " names its definition '" + k.spec + "', not docs/kernels/" + k.id + ".md");
   auto need = [&](const std::string& what, const std::string& name) {
     if (text.find("`" + name + "`") == std::string::npos)
       out.push_back("docs/kernels/" + k.id + ".md never names " + what + " `" + name + "`");

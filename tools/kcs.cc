@@ -58,7 +58,7 @@ int cmd_list(const std::vector<std::string>& kernels) {
     const Catalog c = load_catalog(*k);
     int n[3] = {0, 0, 0};
     for (const auto& cs : c.cases) ++n[static_cast<int>(cs.tier)];
-    std::printf("  %-10s %s (spec %s)\n", k->id.c_str(), k->title.c_str(), k->spec.c_str());
+    std::printf("  %-10s %s (definition: %s)\n", k->id.c_str(), k->title.c_str(), k->spec.c_str());
     std::printf("    cases: %d smoke, %d ci, %d nightly; tiles:", n[0], n[0] + n[1], n[0] + n[1] + n[2]);
     for (const auto& t : c.tiles) std::printf(" %s", t.name().c_str());
     std::printf("\n    backends:");
@@ -417,7 +417,7 @@ int main(int argc, char** argv) {
                   "expected failures / unsupported cases of the backends (JSON: case pattern + reason + link); "
                   "an unexpected pass fails");
   run->add_flag("--stages", ro.stages,
-                "also run each stage of fused kernels alone on the reference's stage input (spec §10.4 tier A) "
+                "also run each stage of fused kernels alone on the reference's stage input (its primitive kernel) "
                 "and name the first diverging stage");
 
   std::vector<std::string> gen_kernels;
