@@ -28,7 +28,8 @@ inline const std::vector<std::string>& outputs_bundle_paths() {
 
 inline std::vector<Bundle> load_outputs_bundles(const std::string& source_dir) {
   std::vector<Bundle> v;
-  for (const auto& p : outputs_bundle_paths()) v.push_back(read_bundle(source_dir + "/fixtures/bundles/" + p));
+  for (const auto& p : outputs_bundle_paths())
+    v.push_back(read_bundle(source_dir + "/fixtures/bundles/" + p, BundleExtras::scoring));  // as kcs check
   return v;
 }
 
