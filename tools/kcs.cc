@@ -81,8 +81,9 @@ int cmd_list(const std::vector<std::string>& kernels) {
                   a.doc.c_str());
     }
     for (const auto& kn : k->knobs)
-      std::printf("    knob   %-14s default %-10lld %s%s\n", kn.name.c_str(), static_cast<long long>(kn.default_value),
-                  kn.doc.c_str(), kn.bit_invariant ? " (must not change a bit)" : "");
+      std::printf("    knob   %-14s default %-10lld %s%s [%s]\n", kn.name.c_str(),
+                  static_cast<long long>(kn.default_value), kn.doc.c_str(),
+                  kn.bit_invariant ? " (must not change a bit)" : "", kn.range_str().c_str());
     for (const auto& inv : k->invariants) std::printf("    invariant %s: %s\n", inv.name.c_str(), inv.doc.c_str());
     for (const auto& cs : c.cases)
       std::printf("    case %-8s %s%s\n", tier_name(cs.tier), cs.id.c_str(),
@@ -212,6 +213,10 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
       for (size_t i = 0; i < tiles.size(); ++i) items.push_back({cs, tiles[i], i == 0});
     }
   }
+  // Every --tile against the kernel of each case it applies to, before anything runs: an
+  // undeclared knob or a value outside its declared range is a usage error (exit 2).
+  for (const auto& it : items)
+    if (Status s = check_tile(kernel_or_throw(it.cs.problem.kernel), it.tile); !s) throw Error("--tile: " + s.message);
   if (items.empty()) {
     std::fprintf(stderr, "kcs run: no case matches (tier %s%s)\n", o.tier.c_str(),
                  o.case_pattern.empty() ? "" : (", case " + o.case_pattern).c_str());
@@ -314,7 +319,7 @@ int cmd_gen(const std::vector<std::string>& kernels, const std::string& case_pat
 
 int cmd_check(const std::string& fixture, const std::string& outputs, const std::string& results_path,
               const std::string& backend_name) {
-  const Bundle b = read_bundle(fixture);
+  const Bundle b = read_bundle(fixture, BundleExtras::scoring);  // no /intermediates: scoring needs none
   const KernelDecl& decl = kernel_or_throw(b.problem.kernel);
   const TensorMap actual = read_outputs(outputs, decl, b.problem);
   RunRecord r;
@@ -456,7 +461,13 @@ int main(int argc, char** argv) {
 
   kcs::ExplainCommand explain(app);
 
-  CLI11_PARSE(app, argc, argv);
+  // Misuse (unknown option, missing or bad value) exits 2 with CLI11's message, as the README
+  // says; --help exits 0. CLI11_PARSE would return CLI11's own codes (105-114).
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
   try {
     if (*list) return cmd_list(list_kernels);
     if (*run) return cmd_run(ro, command_line);
