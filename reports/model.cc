@@ -12,25 +12,6 @@ namespace kcs {
 
 using nlohmann::json;
 
-void validate_results(const json& results, const std::string& what) {
-  if (!results.is_object()) throw Error(what + " is not a kcs results file (not a JSON object)");
-  if (!results.contains("schema")) throw Error(what + " is not a kcs results file (no 'schema')");
-  if (results.at("schema") != kResultsSchema)
-    throw Error(what + " has results schema " + results.at("schema").dump() + ", this kcs reads schema " +
-                std::to_string(kResultsSchema));
-  for (const char* key : {"runs", "results"})
-    if (!results.contains(key) || !results.at(key).is_array())
-      throw Error(what + " is not a kcs results file (no '" + key + "' array)");
-  for (const auto& r : results.at("runs"))
-    for (const char* key : {"kernel", "case", "backend", "tile", "verdict"})
-      if (!r.is_object() || !r.contains(key) || !r.at(key).is_string())
-        throw Error(what + ": a run lacks the string field '" + key + "'");
-  for (const auto& c : results.at("results"))
-    for (const char* key : {"kernel", "case", "backend", "tile", "output", "verdict"})
-      if (!c.is_object() || !c.contains(key) || !c.at(key).is_string())
-        throw Error(what + ": a result lacks the string field '" + key + "'");
-}
-
 double worse_of(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return NAN;
   return std::max(a, b);

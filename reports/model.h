@@ -27,9 +27,6 @@
 
 namespace kcs {
 
-// Checks the shape of a schema-1 results object and throws kcs::Error naming what is missing.
-// `what` names the file in the message.
-void validate_results(const nlohmann::json& results, const std::string& what);
 
 // Margins and errors where NaN means "worse than anything" (a NaN margin is a broken check).
 double worse_of(double a, double b);
