@@ -16,12 +16,19 @@ ldd "$BUILD/kcs" | awk '$3 ~ /^\// {print $3}' | grep -vE '/(libc|libm|libpthrea
   while read -r lib; do cp -L "$lib" "$DIR/lib/"; done
 du -sh "$DIR"
 # The host C API for the Python package (examples/pytest_triton/run_on_device.sh): libkcs.so and
-# what it links, but not libstdc++ / libgcc_s: the GPU machine's own (newer) ones serve torch too.
+# the libraries it links into DIR/pylib (HDF5, fmt, gomp) and DIR/pylib_extra (curl, ssl, ... used
+# there only when that machine lacks them); never libstdc++ / libgcc_s, whose newer copies there
+# serve torch too.
 if [ -e "$BUILD/libkcs.so" ]; then
-  mkdir -p "$DIR/pylib"
+  mkdir -p "$DIR/pylib" "$DIR/pylib_extra"
   cp -L "$BUILD/libkcs.so" "$DIR/pylib/"
   ldd "$BUILD/libkcs.so" | awk '$3 ~ /^\// {print $3}' |
     grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*|libstdc\+\+|libgcc_s)\.so' |
-    while read -r lib; do cp -L "$lib" "$DIR/pylib/"; done
-  du -sh "$DIR/pylib"
+    while read -r lib; do
+      case "$(basename "$lib")" in
+        libhdf5*|libsz*|libaec*|libfmt*|libgomp*) cp -L "$lib" "$DIR/pylib/" ;;
+        *) cp -L "$lib" "$DIR/pylib_extra/" ;;
+      esac
+    done
+  du -sh "$DIR/pylib" "$DIR/pylib_extra"
 fi

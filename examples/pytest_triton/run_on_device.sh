@@ -11,7 +11,14 @@ WHAT="${3:-all}"
 ROOT="$PWD"
 export KCS_LIBRARY="$DIR/pylib/libkcs.so" PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 export KCS_CATALOG_DIR="$ROOT/fixtures/catalog" KCS_BUNDLE_DIR="$ROOT/fixtures/bundles"
+# libkcs.so's own libraries first; the common ones (curl, ssl, ...) of the build machine only when
+# this machine lacks them (they would otherwise replace the ones torch and Python load).
 export LD_LIBRARY_PATH="$DIR/pylib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if ! python3 -c "import ctypes; ctypes.CDLL('$KCS_LIBRARY')" 2>/dev/null && [ -d "$DIR/pylib_extra" ]; then
+  echo "libkcs.so needs the build machine's common libraries here too: $DIR/pylib_extra"
+  export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$DIR/pylib_extra"
+fi
+python3 -c "import kcs; print('kcs', kcs.version(), kcs.data_dirs())" || exit 1
 cd "$ROOT/examples/pytest_triton"
 py=(python3 -m pytest -q -p no:cacheprovider -rs --tb=short)
 if [ "$WHAT" != nightly ]; then
