@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repository root, with kcs staged by backends/cuda/stage_for_device.sh:
-#   examples/pytest_triton/run_on_device.sh STAGE_DIR OUT [ci|nightly|all]
-# ci: the pytest plugin over the ci tier (source K4 kernel + Triton Q8), the broken Q8 variant,
-# the verbatim-compile check, the division probe, and the Triton vs CUDA plug-in timings.
-# nightly: the same two tests over the nightly tier.
+#   examples/pytest_triton/run_on_device.sh STAGE_DIR OUT [TIER]
+# The pytest plugin over TIER (default nightly, which holds the ci and smoke cases too) for the
+# source K4 kernel and the Triton Q8, the broken Q8 variant over ci, the verbatim-compile check,
+# the division probe, and the Triton vs CUDA plug-in timings in the same run.
 set -uo pipefail
-DIR="$(cd "${1:?usage: run_on_device.sh STAGE_DIR OUT [ci|nightly|all]}" && pwd)"
+DIR="$(cd "${1:?usage: run_on_device.sh STAGE_DIR OUT [TIER]}" && pwd)"
 OUT="$(mkdir -p "${2:?}" && cd "$2" && pwd)"
-WHAT="${3:-all}"
+TIER="${3:-nightly}"
 ROOT="$PWD"
 export KCS_LIBRARY="$DIR/pylib/libkcs.so" PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 export KCS_CATALOG_DIR="$ROOT/fixtures/catalog" KCS_BUNDLE_DIR="$ROOT/fixtures/bundles"
@@ -21,20 +21,14 @@ fi
 python3 -c "import kcs; print('kcs', kcs.version(), kcs.data_dirs())" || exit 1
 cd "$ROOT/examples/pytest_triton"
 py=(python3 -m pytest -q -p no:cacheprovider -rs --tb=short)
-if [ "$WHAT" != nightly ]; then
-  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
-  python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)" | tee -a "$OUT/gpu.txt"
-  python3 compile_verbatim.py 2>&1 | tail -3 | tee "$OUT/verbatim.txt"
-  "${py[@]}" . --kcs-tier ci --kcs-out "$OUT/ci" > "$OUT/ci.txt" 2>&1
-  echo "pytest ci exit: $?" | tee -a "$OUT/ci.txt"; tail -4 "$OUT/ci.txt"
-  KCS_EXAMPLE_BREAK=1 "${py[@]}" test_q8_triton.py --kcs-tier ci --kcs-out "$OUT/broken" > "$OUT/broken.txt" 2>&1
-  echo "pytest broken Q8 (Triton / for 127/amax) exit: $?" | tee -a "$OUT/broken.txt"; tail -3 "$OUT/broken.txt"
-  python3 div_probe.py "$OUT/div_probe.json" > "$OUT/div_probe.txt" 2>&1; echo "div_probe exit: $?"
-  LD_LIBRARY_PATH="$DIR/lib" "$DIR/kcs_cuda_bench" > "$OUT/timing.txt" 2>&1
-  python3 bench_triton.py >> "$OUT/timing.txt" 2>&1
-  cat "$OUT/timing.txt"
-fi
-if [ "$WHAT" != ci ]; then
-  "${py[@]}" . --kcs-tier nightly --kcs-out "$OUT/nightly" > "$OUT/nightly.txt" 2>&1
-  echo "pytest nightly exit: $?" | tee -a "$OUT/nightly.txt"; tail -4 "$OUT/nightly.txt"
-fi
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)" | tee -a "$OUT/gpu.txt"
+python3 compile_verbatim.py 2>&1 | tail -3 | tee "$OUT/verbatim.txt"
+python3 div_probe.py "$OUT/div_probe.json" > "$OUT/div_probe.txt" 2>&1; echo "div_probe exit: $?"
+LD_LIBRARY_PATH="$DIR/lib" "$DIR/kcs_cuda_bench" > "$OUT/timing.txt" 2>&1
+python3 bench_triton.py >> "$OUT/timing.txt" 2>&1
+cat "$OUT/timing.txt"
+KCS_EXAMPLE_BREAK=1 "${py[@]}" test_q8_triton.py --kcs-tier ci --kcs-out "$OUT/broken" > "$OUT/broken.txt" 2>&1
+echo "pytest broken Q8 (Triton / for 127/amax) exit: $?" | tee -a "$OUT/broken.txt"; tail -3 "$OUT/broken.txt"
+"${py[@]}" . --kcs-tier "$TIER" --kcs-out "$OUT/$TIER" > "$OUT/$TIER.txt" 2>&1
+echo "pytest $TIER exit: $?" | tee -a "$OUT/$TIER.txt"; tail -4 "$OUT/$TIER.txt"
