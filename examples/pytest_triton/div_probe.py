@@ -6,7 +6,7 @@ kernel produces? Checks, on the GPU:
   3. the real staging kernel on rows whose 16-element groups have those amaxes: its x_sf bytes
      against the E4M3 encode of the IEEE scale;
   4. the reciprocal 1.0 / max(s, 1e-6) for all 128 UE4M3 scale values, Triton `/` against IEEE;
-  5. the spec's §10.6 E4M3 tie vectors (amax 6 -> 0x38, 6.375 -> 0x38, 7.125 -> 0x3A).
+  5. the E4M3 tie vectors of the kernel definition (amax 6 -> 0x38, 6.375 -> 0x38, 7.125 -> 0x3A).
 Usage: python3 div_probe.py [OUT.json]
 """
 import json
@@ -44,7 +44,7 @@ def tri_div(a, num_is_a):
 
 
 def enc_e4m3(scale):
-    """The staging kernel's E4M3 encode (spec §6.3 step 3), in numpy."""
+    """The staging kernel's E4M3 encode (docs/kernels/nvfp4_stage.md), in numpy."""
     b = scale.view(np.uint32).astype(np.int64)
     E, F = (b >> 23) & 0xFF, b & 0x7FFFFF
     er = E - 120
@@ -135,7 +135,7 @@ def main():
     rep["recip_differ_examples"] = [{"byte": int(i), "s_hat": float(s_hat[i]), "fast": float(rf[i]), "ieee": float(ri[i])}
                                     for i in np.nonzero(rf.view(np.uint32) != ri.view(np.uint32))[0][:10]]
 
-    # 5. §10.6 E4M3 ties.
+    # 5. E4M3 ties.
     ties = np.array([6.0, 6.375, 7.125], dtype=np.float32)
     tf, _, _ = tri_div(ties, True)
     rep["spec_10_6_ties"] = [{"amax": float(t), "fast_scale": float(f), "byte": int(b), "spec_byte": s}
