@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repository root, with kcs staged by backends/cuda/stage_for_device.sh:
-#   examples/pytest_triton/run_on_device.sh STAGE_DIR OUT [TIER]
-# The pytest plugin over TIER (default nightly, which holds the ci and smoke cases too) for the
-# source K4 kernel and the Triton Q8, the broken Q8 variant over ci, the verbatim-compile check,
-# the division probe, and the Triton vs CUDA plug-in timings in the same run.
+#   examples/pytest_triton/run_on_device.sh STAGE_DIR OUT [TIER...]
+# The verbatim-compile check, the division probe, the Triton vs CUDA plug-in timings in the same
+# run, the broken Q8 variant over ci, then the pytest plugin over each TIER (default: ci nightly;
+# nightly holds the ci cases too) for the source K4 kernel and the Triton Q8.
 set -uo pipefail
-DIR="$(cd "${1:?usage: run_on_device.sh STAGE_DIR OUT [TIER]}" && pwd)"
+DIR="$(cd "${1:?usage: run_on_device.sh STAGE_DIR OUT [TIER...]}" && pwd)"
 OUT="$(mkdir -p "${2:?}" && cd "$2" && pwd)"
-TIER="${3:-nightly}"
+shift 2
+TIERS=("$@")
+[ $# -eq 0 ] && TIERS=(ci nightly)
 ROOT="$PWD"
 export KCS_LIBRARY="$DIR/pylib/libkcs.so" PYTHONPATH="$ROOT/python" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 export KCS_CATALOG_DIR="$ROOT/fixtures/catalog" KCS_BUNDLE_DIR="$ROOT/fixtures/bundles"
@@ -30,5 +32,7 @@ python3 bench_triton.py >> "$OUT/timing.txt" 2>&1
 cat "$OUT/timing.txt"
 KCS_EXAMPLE_BREAK=1 "${py[@]}" test_q8_triton.py --kcs-tier ci --kcs-out "$OUT/broken" > "$OUT/broken.txt" 2>&1
 echo "pytest broken Q8 (Triton / for 127/amax) exit: $?" | tee -a "$OUT/broken.txt"; tail -3 "$OUT/broken.txt"
-"${py[@]}" . --kcs-tier "$TIER" --kcs-out "$OUT/$TIER" > "$OUT/$TIER.txt" 2>&1
-echo "pytest $TIER exit: $?" | tee -a "$OUT/$TIER.txt"; tail -4 "$OUT/$TIER.txt"
+for TIER in "${TIERS[@]}"; do
+  "${py[@]}" . --kcs-tier "$TIER" --kcs-out "$OUT/$TIER" > "$OUT/$TIER.txt" 2>&1
+  echo "pytest $TIER exit: $?" | tee -a "$OUT/$TIER.txt"; tail -4 "$OUT/$TIER.txt"
+done
