@@ -23,7 +23,7 @@ PACKAGES=(
   libhdf5-dev hdf5-tools
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
-  python3 python3-numpy python3-h5py chromium
+  python3 python3-numpy python3-h5py python3-pytest python3-torch chromium
   clang libclang-rt-dev
   libdnnl-dev
 )

@@ -8,6 +8,8 @@
 #include <functional>
 #include <sstream>
 
+#include "conformance/runner/data_dir.h"
+
 namespace kcs {
 
 const char* tier_name(Tier t) {
@@ -31,8 +33,15 @@ static std::string env_or(const char* name, const std::string& fallback) {
   return v && *v ? v : fallback;
 }
 
-std::string catalog_dir() { return env_or("KCS_CATALOG_DIR", std::string(KCS_SOURCE_DIR) + "/fixtures/catalog"); }
-std::string bundle_dir() { return env_or("KCS_BUNDLE_DIR", std::string(KCS_SOURCE_DIR) + "/fixtures/bundles"); }
+// An environment variable, else the installed data next to this code, else the source tree.
+std::string catalog_dir() {
+  const std::string inst = installed_data_dir();
+  return env_or("KCS_CATALOG_DIR", inst.empty() ? std::string(KCS_SOURCE_DIR) + "/fixtures/catalog" : inst + "/catalog");
+}
+std::string bundle_dir() {
+  const std::string inst = installed_data_dir();
+  return env_or("KCS_BUNDLE_DIR", inst.empty() ? std::string(KCS_SOURCE_DIR) + "/fixtures/bundles" : inst + "/bundles");
+}
 
 bool glob_match(const std::string& p, const std::string& s) {
   // Iterative '*' matcher with backtracking to the last star.

@@ -35,9 +35,11 @@ struct Catalog {
   std::vector<TileConfig> tiles;  // swept by the conformance suites; the first is the default
 };
 
-// The directory holding catalogs: $KCS_CATALOG_DIR, else <source>/fixtures/catalog.
+// The directory holding catalogs: $KCS_CATALOG_DIR, else <prefix>/share/kcs/catalog of an installed
+// kcs (conformance/runner/data_dir.h), else <source>/fixtures/catalog.
 std::string catalog_dir();
-// The directory holding committed bundles: $KCS_BUNDLE_DIR, else <source>/fixtures/bundles.
+// The directory holding committed bundles: $KCS_BUNDLE_DIR, else <prefix>/share/kcs/bundles, else
+// <source>/fixtures/bundles.
 std::string bundle_dir();
 
 Catalog load_catalog(const KernelDecl& decl);  // throws kcs::Error naming the file and entry

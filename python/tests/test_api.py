@@ -1,0 +1,108 @@
+"""The host C API through the Python package: bad input gives a clear error naming the problem
+(never a crash, never an exception through the C ABI), views and dtypes arrive with their bits."""
+import ctypes
+
+import numpy as np
+import pytest
+
+import kcs
+from kcs._lib import lib, Tensor
+
+CASE = "q8.random.rows=4.n=17"
+
+
+@pytest.fixture
+def case():
+    return kcs.Case.open(CASE, backend="api_test")
+
+
+def test_expected_outputs_pass_and_one_flipped_code_fails(case):
+    out = case.expected
+    assert case.check(out).passed
+    out["codes"][2, 5] ^= 1
+    with pytest.raises(kcs.CheckFailure, match=r"codes\[2, 5\]"):
+        case.check(out)
+
+
+def test_unknown_names_are_errors_naming_them():
+    with pytest.raises(kcs.KcsError, match="unknown case 'q8.nope'"):
+        kcs.Case.open("q8.nope")
+    with pytest.raises(kcs.KcsError, match="unknown kernel 'nope'"):
+        kcs.declaration("nope")
+    with pytest.raises(kcs.KcsError, match="unknown tier 'weekly'"):
+        kcs.cases_of("q8", "weekly")
+
+
+def test_wrong_dtype_shape_or_name_is_refused(case):
+    out = case.expected
+    with pytest.raises(TypeError, match="output 'codes' is float32"):
+        case.check({**out, "codes": out["codes"].astype(np.float32)})
+    with pytest.raises(kcs.KcsError, match=r"tensor 'codes': shape \[4, 16\], expected \[4, 17\]"):
+        case.check({**out, "codes": out["codes"][:, :16]})
+    with pytest.raises(kcs.KcsError, match="output 'scale' of q8 missing"):
+        case.check({"codes": out["codes"]})
+    with pytest.raises(kcs.KcsError, match="tensor 'y' is not declared by q8"):
+        case.check({**out, "y": out["codes"]})
+    with pytest.raises(kcs.KcsError, match="'x' is an input of q8"):
+        case.check({**out, "x": case.inputs["x"]})
+
+
+def test_null_handles_and_pointers_are_status_values():
+    h = ctypes.c_void_p()
+    assert lib.kcs_case_open(None, ctypes.byref(h)) == 1
+    assert b"case_id is NULL" in lib.kcs_last_error()
+    assert lib.kcs_case_score(None, None, 0, None, None, None, 0.0, ctypes.byref(h)) == 1
+    assert lib.kcs_case_tensor(None, 0, 0, ctypes.byref(Tensor())) == 1
+    assert lib.kcs_results_write(None, b"/tmp/x.json") == 1
+    assert lib.kcs_score_verdict(None) == b""
+
+
+def test_strided_and_reversed_views_are_read_by_their_strides(case):
+    out = case.expected
+    wide = np.zeros((4, 34), np.int8)
+    wide[:, ::2] = out["codes"]
+    assert case.check({"codes": wide[:, ::2], "scale": out["scale"]}).passed
+    rev = out["codes"][::-1].copy()
+    assert case.check({"codes": rev[::-1], "scale": out["scale"]}).passed
+
+
+def test_bf16_and_fp16_keep_their_bits():
+    c = kcs.Case.open("q8.random.rows=1.n=15.x_dtype=bfloat16.scale_dtype=float16")
+    x = c.inputs_storage()["x"]
+    assert x.dtype == np.uint16
+    f = kcs.bf16_to_float32(x)
+    assert np.array_equal(kcs.float32_to_bf16_bits(f), x)
+    out = c.expected
+    assert out["scale"].dtype == np.float16
+    assert c.check({"codes": out["codes"], "scale": out["scale"].view(np.uint16)}).passed
+
+
+def test_torch_tensors_are_scored_with_their_bits():
+    torch = pytest.importorskip("torch")
+    c = kcs.Case.open("rmsnorm.pypto.rows=3.n=17")
+    y = c.expected["y"]
+    t = torch.from_numpy(np.asarray(y).view(np.int16)).view(torch.bfloat16)
+    assert c.check({"y": t}).passed
+    assert c.torch_inputs()["x"].dtype == torch.bfloat16
+
+
+def test_rejection_passes_only_with_the_expected_text():
+    cid = [x["id"] for x in kcs.cases_of("q8", "ci") if x["expect_error"]][0]
+    c = kcs.Case.open(cid)
+    assert c.check_rejected(ValueError("amax below 127*2^-126 here")).passed
+    with pytest.raises(kcs.CheckFailure, match="unexpected message"):
+        c.check_rejected("something else")
+    with pytest.raises(kcs.CheckFailure, match="accepted an input that must be rejected"):
+        c.check({})
+
+
+def test_results_file_is_what_kcs_report_reads(tmp_path, case):
+    r = kcs.Results("smoke", "test")
+    r.add(case.score(case.expected))
+    r.write(str(tmp_path / "results.json"))
+    r.write_report(str(tmp_path))
+    import json
+
+    j = json.loads((tmp_path / "results.json").read_text())
+    assert j["schema"] == 1 and j["runs"][0]["case"] == CASE and j["runs"][0]["verdict"] == "passed"
+    assert (tmp_path / "index.html").stat().st_size > 1000
