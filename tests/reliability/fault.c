@@ -29,11 +29,16 @@
 
 KCS_EXPORT const char* kcs_plugin_name(void) { return "fault_" STR(FAULT_NAME); }
 
+/* Through a volatile pointer: a literal null store is UB that the compiler may delete. */
+__attribute__((unused)) static int* volatile null_ptr = 0;
+/* Leaked blocks stay reachable from here, so the compiler cannot drop the malloc. */
+void* volatile leaked[4096];
+
 #if defined(FAULT_OFAST)
 __attribute__((constructor)) static void fast_math_at_load(void) { _mm_setcsr(_mm_getcsr() | 0x8040u); }
 #endif
 #if defined(FAULT_CTOR_CRASH)
-__attribute__((constructor)) static void crash_at_load(void) { *(volatile int*)0 = 1; }
+__attribute__((constructor)) static void crash_at_load(void) { *null_ptr = 1; }
 #endif
 
 __attribute__((unused)) static void flip_scale0(const kcs_call* c) {
@@ -50,12 +55,13 @@ KCS_EXPORT int32_t kcs_plugin_run(const kcs_call* c, char* msg, size_t size) {
   {
     char* p = (char*)malloc(64u << 20);
     memset(p, 1, 64u << 20); /* NULL when the limit is reached: a crash, as in a real leak */
+    leaked[calls % 4096] = p;
   }
 #endif
 #if defined(FAULT_EXIT0)
   if (fire) exit(0);
 #elif defined(FAULT_SEGV)
-  if (fire) *(volatile int*)0 = 1;
+  if (fire) *null_ptr = 1;
 #elif defined(FAULT_ABORT)
   if (fire) abort();
 #elif defined(FAULT_HANG)

@@ -54,16 +54,21 @@ case "$KIND" in
   hang) line "timeout after 2 s"; kept 19 ;;
   leak) line "out of memory \(limit 768 MiB"; kept 3 ;;
   input_write) line "input\.x: .*input 'x' was written: byte 0 "; kept 19 ;;
-  oob1) line "guard\.codes: .*1 byte written past the end of output 'codes' \(at byte offset [0-9]+ of a [0-9]+-byte tensor\)"; kept 19 ;;
-  oob4k) line "guard\.codes: .*4096 bytes written past the end of output 'codes' \(at byte offset [0-9]+ of a [0-9]+-byte tensor\)"; kept 19 ;;
+  oob1) line "guard\.codes: 1 byte written past the end of output 'codes' \(at byte offset ([0-9]+) of a \\3-byte tensor\)"; kept 19 ;;
+  oob4k) line "guard\.codes: [0-9]+ bytes written past the end of output 'codes' \(at byte offset ([0-9]+) to ([0-9]+) of a \\3-byte tensor\)"; kept 19 ;;
   ftz) line "fp_env: the call changed the FP environment: MXCSR .*FTZ.*DAZ"; kept 19 ;;
   rtz) line "fp_env: the call changed the FP environment: .*rounding to-nearest -> toward-zero"; kept 19 ;;
   ofast) line "fp_env: loading the plug-in changed the FP environment: MXCSR .*FTZ.*DAZ" ;;
   nondet) line "flaky: " ;;
   nondet_repeat) line "flaky: nondeterministic: run 2 of 2 differs from run 1 in 'scale'" ;;
-  tile) line "tile_invariance: .*differs from tile row_tile=16"; kept 10 ;;
+  tile)
+    # the outputs differ from the reference too (the plug-in's q8 is bit-exact or wrong): the line
+    # names the contract; the tile check is recorded beside it
+    line "scale: "; kept 10
+    grep -q 'tile_invariance' "$T/r.json" && grep -q "'scale' (first at byte 0) differs from tile row_tile=16" "$T/r.json" ||
+      fail "no tile_invariance check in the results" ;;
   ctor_crash)
-    has "^FAIL $ABS_KCS run --case q8\.ties\.[^ ]+ --backend-lib $ABS_LIB  # crashed: SIGSEGV while loading the plug-in"
+    has "^FAIL $ABS_KCS run --case q8\.ties\.[^ ]+ --backend-lib $ABS_LIB( --tile [^ ]+)?  # crashed: SIGSEGV while loading the plug-in"
     has "^backend fault_ctor_crash stopped after 3 consecutive crashes: its remaining 37 runs are not run"
     [ "$(count "$NAME" not_run)" -eq 37 ] || fail "want 37 not_run records, got $(count "$NAME" not_run)"
     ;;
