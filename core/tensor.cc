@@ -37,6 +37,15 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   data_.reset(static_cast<uint8_t*>(p));
 }
 
+Tensor Tensor::view(DType dtype, Shape shape, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
+  t.data_ = std::unique_ptr<uint8_t, Free>(static_cast<uint8_t*>(data), Free{false});
+  return t;
+}
+
 Tensor::Tensor(const Tensor& o) : Tensor(o.dtype_, o.shape_) {
   if (o.data_) std::memcpy(raw(), o.raw(), nbytes());
 }

@@ -37,7 +37,10 @@ struct Run {
   std::string verdict, reason;
   std::map<std::string, Out> outputs;
   bool ran() const { return verdict == "passed" || verdict == "failed" || (verdict == "xfail" && !outputs.empty()); }
-  bool errored() const { return verdict == "error" || (verdict == "xfail" && outputs.empty()); }
+  bool errored() const {
+    return verdict == "error" || verdict == "crashed" || verdict == "timeout" || verdict == "out_of_memory" ||
+           verdict == "flaky" || verdict == "not_run" || (verdict == "xfail" && outputs.empty());
+  }
 };
 
 using Key = std::tuple<std::string, std::string, std::string, std::string>;  // kernel, case, backend, variant

@@ -281,7 +281,7 @@ TEST(Report, FailureWithNanValues) {
 
   const std::string md = report_markdown(j);
   EXPECT_THAT(md, HasSubstr("## Failures"));
-  EXPECT_THAT(md, HasSubstr("repro: `kcs run --case nk.nan.rows=2 --backend avx2 --tile row_tile=3`"));
+  EXPECT_THAT(md, HasSubstr("kcs run --case nk.nan.rows=2 --backend avx2 --tile row_tile=3`"));
   EXPECT_THAT(md, HasSubstr("margin nan"));
   EXPECT_THAT(md, HasSubstr("| nan | nan |"));  // max abs, max rel
   // The overview ranks a NaN margin as the worst: inf, FAILS.
@@ -771,7 +771,7 @@ TEST(Expectations, MarkdownAndConsoleAgree) {
   EXPECT_THAT(md, Not(HasSubstr("## Failures")));
   EXPECT_THAT(md, HasSubstr("## Expected failures\n"));
   EXPECT_THAT(md, HasSubstr("- **xfail** `q8.b` on plug (row\\_tile=1): expected failure: off-by-one in element 0"));
-  EXPECT_THAT(md, HasSubstr("  repro: `kcs run --case q8.b --backend plug --tile row_tile=1`"));
+  EXPECT_THAT(md, HasSubstr("kcs run --case q8.b --backend plug --tile row_tile=1`"));
 
   // The terminal table: the known failure does not raise the margin; the note counts it.
   const std::string table = summary_table(j);

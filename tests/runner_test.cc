@@ -199,7 +199,7 @@ TEST(Runner, BackendErrorBecomesAnErrorWithItsMessage) {
   const RunRecord r = run_case(cs, make_bundle(cs), m, TileConfig::parse("row_tile=3"), 2);
   EXPECT_EQ(r.verdict, Verdict::error);
   EXPECT_THAT(r.reason, HasSubstr("device lost"));
-  EXPECT_EQ(r.repro, "kcs run --case " + cs.id + " --backend mock --tile row_tile=3 --threads 2");
+  EXPECT_EQ(r.repro, kcs_exe() + " run --case " + cs.id + " --backend mock --tile row_tile=3 --threads 2");
 }
 
 TEST(Runner, OneWrongCodeFailsAndIsNamed) {

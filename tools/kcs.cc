@@ -18,6 +18,7 @@
 #include "conformance/runner/stop_signal.h"
 #include "conformance/runner/runner.h"
 #include "conformance/runner/stages.h"
+#include "conformance/runner/sweep.h"
 #include "kcs/backend.h"
 #include "kcs/cpu.h"
 #include "kcs/plugin_backend.h"
@@ -43,8 +44,6 @@ std::vector<const KernelDecl*> kernels_named(const std::vector<std::string>& nam
   return out;
 }
 
-// The kernel a case id belongs to: its first dot-separated component.
-const KernelDecl& kernel_of_case(const std::string& id) { return kernel_or_throw(id.substr(0, id.find('.'))); }
 
 int cmd_list(const std::vector<std::string>& kernels) {
   const CpuFeatures& f = cpu_features();
@@ -96,204 +95,55 @@ int cmd_list(const std::vector<std::string>& kernels) {
 }
 
 struct RunOptions {
-  std::vector<std::string> kernels, backends, tiles;
-  std::string case_pattern, tier = "ci", results, out_dir, shard;
-  int threads = 1;
+  SweepOptions sweep;
+  std::string results, out_dir, max_memory, isolate = "all";
   bool quiet = false;
-  bool stages = false;
   bool resume = false;  // --resume: continue an interrupted results file
-  std::vector<std::string> backend_libs;  // --backend-lib: plug-ins (kcs/plugin.h)
-  std::string expect_file;                // --expect: expected failures / unsupported cases
 };
 
-// --backend-lib: each plug-in joins the sweep after the built-ins named with --backend. A plug-in
-// that cannot be used is announced here and stays in the list: every case records its load error
-// and the other backends still run.
-void add_plugin_backends(const std::vector<std::string>& libs, std::vector<std::unique_ptr<Backend>>& backends) {
-  for (const auto& path : libs) {
-    auto p = PluginBackend::load(path);
-    if (!p->load_error().empty())
-      std::printf("backend-lib %s: %s\n", path.c_str(), p->load_error().c_str());
-    for (const auto& b : backends)
-      if (b->name() == p->name()) throw Error("two backends named '" + p->name() + "' (--backend-lib " + path + ")");
-    backends.push_back(std::move(p));
-  }
-}
-
-// Kernels that no selected backend implements are left out of a sweep with plug-ins (a plug-in
-// implements a few kernels; building every other kernel's bundles would only produce skips).
-std::vector<const KernelDecl*> kernels_for_plugins(std::vector<const KernelDecl*> kernels,
-                                                   const std::vector<std::unique_ptr<Backend>>& backends) {
-  std::vector<const KernelDecl*> out;
-  for (const KernelDecl* k : kernels) {
-    bool any = false;
-    for (const auto& b : backends) any |= b->supports(k->id);
-    if (any) out.push_back(k);
-  }
-  // None implemented: keep them, so that the records say "kernel not implemented by this backend".
-  return out.empty() ? kernels : out;
-}
-
-// A plug-in's repro line names its library, not a backend kcs could build by name.
-void plugin_repro(const Backend& b, RunRecord& r) {
-  const PluginBackend* p = as_plugin(b);
-  if (!p) return;
-  const std::string from = "--backend " + b.name();
-  const size_t at = r.repro.find(from);
-  if (at != std::string::npos) r.repro.replace(at, from.size(), "--backend-lib " + p->path());
-}
-
-// Stage records of a fused case: "<case>#<stage>" rows of the fused kernel, the composition checks
-// (primitive reference == fused reference) first. Prints the first diverging stage.
-void append_stage_records(const CaseSpec& cs, const Bundle& b, Backend& be, int threads,
-                          std::vector<RunRecord>& records) {
-  bool reported = false;
-  for (StageRecord& sr : run_stages(cs, b, be, threads)) {
-    RunRecord r = std::move(sr.run);
-    r.kernel = cs.problem.kernel;
-    r.case_id = cs.id + "#" + sr.stage;
-    r.checks.insert(r.checks.begin(), sr.composition.begin(), sr.composition.end());
-    for (const auto& c : sr.composition)
-      if (!c.passed && r.verdict != Verdict::error) {
-        r.verdict = Verdict::failed;
-        r.reason = c.name + ": " + c.message;
-        break;
-      }
-    if (!reported && (r.verdict == Verdict::failed || r.verdict == Verdict::error)) {
-      std::printf("first diverging stage of %s on %s: %s (%s)\n", cs.id.c_str(), be.name().c_str(),
-                  sr.stage.c_str(), r.reason.c_str());
-      reported = true;
-    }
-    records.push_back(std::move(r));
-  }
-}
-
-int cmd_run(const RunOptions& o, const std::string& command_line) {
-  const Tier tier = parse_tier(o.tier);
-  int shard_i = 0, shard_n = 1;
-  if (!o.shard.empty()) {
-    if (std::sscanf(o.shard.c_str(), "%d/%d", &shard_i, &shard_n) != 2 || shard_n < 1 || shard_i < 0 ||
-        shard_i >= shard_n)
-      throw Error("--shard wants I/N with 0 <= I < N, got '" + o.shard + "'");
-  }
-
-  std::vector<std::unique_ptr<Backend>> backends;
-  if (o.backends.empty() && o.backend_libs.empty()) {
-    backends = builtin_backends();
-  } else {
-    for (const auto& n : o.backends) {
-      auto b = make_builtin_backend(n);
-      if (!b) throw Error("unknown backend '" + n + "' (reference, avx512, avx2, optimized)");
-      backends.push_back(std::move(b));
-    }
-  }
-  add_plugin_backends(o.backend_libs, backends);
-  Expectations expect;
-  if (!o.expect_file.empty()) expect = load_expectations(o.expect_file);
-
-  // The work list: (case, tile) pairs in catalog order, then sharded.
-  struct Item {
-    CaseSpec cs;
-    TileConfig tile;
-    bool first_tile;
-  };
-  std::vector<Item> items;
-  std::vector<const KernelDecl*> kernels = kernels_named(o.kernels);
-  if (!o.case_pattern.empty() && o.kernels.empty() && o.case_pattern.find('*') == std::string::npos)
-    kernels = {&kernel_of_case(o.case_pattern)};
-  if (!o.backend_libs.empty() && o.kernels.empty()) kernels = kernels_for_plugins(kernels, backends);
-  size_t n_cases = 0;
-  std::vector<std::string> planned;
-  for (const KernelDecl* k : kernels) {
-    const Catalog c = load_catalog(*k);
-    // A named case runs whatever its tier; a pattern or no case selects by tier.
-    std::vector<CaseSpec> cases = o.case_pattern.empty() || o.case_pattern.find('*') != std::string::npos
-                                      ? select_cases(c, tier, o.case_pattern)
-                                      : select_cases(c, Tier::nightly, o.case_pattern);
-    std::vector<TileConfig> tiles;
-    for (const auto& t : o.tiles) tiles.push_back(TileConfig::parse(t));
-    if (tiles.empty()) tiles = c.tiles;
-    for (const auto& cs : cases) {
-      planned.push_back(cs.id);  // every shard's cases: kcs merge names the missing ones
-      if (static_cast<int>(n_cases++ % static_cast<size_t>(shard_n)) != shard_i) continue;
-      for (size_t i = 0; i < tiles.size(); ++i) items.push_back({cs, tiles[i], i == 0});
-    }
-  }
-  // Every --tile against the kernel of each case it applies to, before anything runs: an
-  // undeclared knob or a value outside its declared range is a usage error (exit 2).
-  for (const auto& it : items)
-    if (Status s = check_tile(kernel_or_throw(it.cs.problem.kernel), it.tile); !s) throw Error("--tile: " + s.message);
-  if (items.empty()) {
+// Planning and execution live in conformance/runner/sweep.h; this prints and writes the files.
+int cmd_run(RunOptions& ro, const std::string& command_line) {
+  SweepOptions& o = ro.sweep;
+  o.isolate_builtins = ro.isolate == "all";
+  if (!ro.max_memory.empty()) o.isolation.max_memory = parse_memory_size(ro.max_memory);
+  o.log = stdout;
+  o.progress = !ro.quiet && isatty(STDERR_FILENO);
+  SweepPlan plan = plan_sweep(o);
+  if (plan.items.empty()) {
     std::fprintf(stderr, "kcs run: no case matches (tier %s%s)\n", o.tier.c_str(),
                  o.case_pattern.empty() ? "" : (", case " + o.case_pattern).c_str());
     return kExitUsage;
   }
 
-  // Output paths are checked, locked and opened before the first run (kcs/results_writer.h).
-  std::string results_path = o.results;
-  if (results_path.empty() && !o.out_dir.empty()) results_path = o.out_dir + "/results.json";
-  if (o.resume && results_path.empty()) throw Error("--resume needs --results FILE or --out DIR");
+  // Output paths are checked, locked and opened before the first run (results_writer.h); every run
+  // is appended as it completes, so a killed sweep keeps what finished and --resume continues it.
+  std::string results_path = ro.results;
+  if (results_path.empty() && !ro.out_dir.empty()) results_path = ro.out_dir + "/results.json";
+  if (ro.resume && results_path.empty()) throw Error("--resume needs --results FILE or --out DIR");
   std::unique_ptr<DirLock> out_lock;
-  if (!o.out_dir.empty()) out_lock = std::make_unique<DirLock>(o.out_dir);
+  if (!ro.out_dir.empty()) out_lock = std::make_unique<DirLock>(ro.out_dir);
   std::vector<std::string> backend_names;
-  for (const auto& b : backends) backend_names.push_back(b->name());
+  for (const auto& b : plan.backends) backend_names.push_back(b->name());
   Results results;
-  results.header = make_header(o.tier, command_line, shard_i, shard_n, backend_names, planned);
+  results.header = make_header(o.tier, command_line, plan.shard_index, plan.shard_count, backend_names, plan.planned);
   std::unique_ptr<ResultsWriter> writer;
-  if (!results_path.empty()) writer = std::make_unique<ResultsWriter>(results_path, results.header, o.resume);
-  if (writer && writer->resumed_runs())
+  if (!results_path.empty()) writer = std::make_unique<ResultsWriter>(results_path, results.header, ro.resume);
+  if (writer && writer->resumed_runs()) {
     std::printf("resuming %s: %zu runs already recorded\n", results_path.c_str(), writer->resumed_runs());
-  const RecordSink emit = writer ? writer->sink() : RecordSink([&](const RunRecord& r) {
-    results.runs.push_back(to_result_run(r));
-  });
-  install_stop_handlers();
-
-  const bool progress = !o.quiet && isatty(STDERR_FILENO);
-  const size_t total = items.size() * backends.size();
-  size_t done = 0;
-  std::string last_case;
-  Bundle bundle;
-  std::vector<RunRecord> staged;
-  for (const auto& it : items) {
-    if (stop_requested()) break;
-    for (auto& b : backends) {
-      if (stop_requested()) break;
-      if (writer && writer->recorded(it.cs.problem.kernel, it.cs.id, b->name(), it.tile.name(), o.threads)) {
-        ++done;
-        continue;
-      }
-      if (it.cs.id != last_case) {
-        bundle = load_or_make_bundle(it.cs);
-        last_case = it.cs.id;
-      }
-      if (progress)
-        std::fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s", ++done, total, it.cs.id.c_str(), b->name().c_str(),
-                     it.tile.name().c_str());
-      Expectation* e = expect.find(it.cs.id, b->name());
-      if (e && e->expect == Verdict::unsupported) {
-        ++e->matched;
-        RunRecord r = unsupported_record(*e, it.cs, b->name(), it.tile.name(), o.threads);
-        plugin_repro(*b, r);
-        emit(r);
-        continue;
-      }
-      RunRecord r = run_case(it.cs, bundle, *b, it.tile, o.threads);
-      plugin_repro(*b, r);
-      if (e) ++e->matched, apply_xfail(*e, expect.source, r);
-      emit(r);
-      // Stages once per case and backend (with the primitives' default tiles), after its first tile.
-      if (o.stages && it.cs.expect_error.empty() && it.first_tile) {
-        staged.clear();
-        append_stage_records(it.cs, bundle, *b, o.threads, staged);
-        for (const auto& sr : staged) emit(sr);
-      }
-    }
+    o.already_recorded = [&](const std::string& k, const std::string& c, const std::string& b, const std::string& t,
+                             int threads) { return writer->recorded(k, c, b, t, threads); };
   }
-  if (progress) std::fprintf(stderr, "\r\033[K");
-  if (stop_requested()) {
+  install_stop_handlers();
+  const SweepOutcome done = execute_sweep(
+      plan, o,
+      [&](RunRecord&& r) {
+        if (writer) writer->append(r);
+        else results.runs.push_back(to_result_run(r));
+      },
+      [] { return stop_requested(); });
+  if (done.interrupted || stop_requested()) {
     // What finished is on disk; the file has no end line, so --resume continues it.
-    const size_t n = writer ? done : results.runs.size();
-    std::fprintf(stderr, "kcs run: stopped by signal %d after %zu of %zu runs%s\n", stop_signal(), n, total,
+    std::fprintf(stderr, "kcs run: stopped by signal %d after %zu runs%s\n", stop_signal(), done.records,
                  writer ? ("; finished runs are in " + results_path + " (kcs run --resume continues it)").c_str() : "");
     return 128 + stop_signal();
   }
@@ -302,32 +152,39 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
     writer.reset();
     results = read_results_file(results_path);
   }
-
-  if (!o.out_dir.empty()) write_text_file(o.out_dir + "/summary.md", summary_markdown(results));
-  if (!o.out_dir.empty()) write_text_file(o.out_dir + "/index.html", report_html(results));
+  if (!ro.out_dir.empty()) write_text_file(ro.out_dir + "/summary.md", summary_markdown(results));
+  if (!ro.out_dir.empty()) write_text_file(ro.out_dir + "/index.html", report_html(results));
 
   std::printf("%s", summary_table(results).c_str());
-  int failures = 0;
+  // One line per failure (a not_run is summed up by its backend's "stopped" line). Counted from the
+  // results, so runs a resumed file already held count too.
+  int failures = 0, shown = 0;
   for (const auto& r : results.runs) {
-    if (r.verdict != "failed" && r.verdict != "error") continue;
-    if (failures++ < 50) std::printf("FAIL %s  # %s\n", r.repro.c_str(), r.reason.c_str());
+    if (!verdict_fails(r.verdict)) continue;  // failed, error, faults, and any verdict reports do not know
+    ++failures;
+    if (r.verdict == "not_run") continue;
+    if (shown < 50) ++shown, std::printf("FAIL %s  # %s\n", r.repro.c_str(), r.reason.c_str());
   }
-  if (failures > 50) std::printf("... and %d more failures (see the results file)\n", failures - 50);
-  if (!expect.empty()) {
+  if (failures > shown)
+    std::printf("... and %d more failures (%s)\n", failures - shown,
+                results_path.empty() ? "write them all with --results FILE" : ("all in " + results_path).c_str());
+  for (const auto& s : done.stopped) std::printf("%s\n", s.c_str());
+  if (!plan.expect.empty()) {
     int xfail = 0, unsupported = 0;
     for (const auto& r : results.runs) xfail += r.verdict == "xfail", unsupported += r.verdict == "unsupported";
-    std::printf("expectations %s: %d xfail, %d unsupported\n", expect.source.c_str(), xfail, unsupported);
-    for (const auto& e : expect.entries)
+    std::printf("expectations %s: %d xfail, %d unsupported\n", plan.expect.source.c_str(), xfail, unsupported);
+    for (const auto& e : plan.expect.entries)
       if (!e.matched) std::printf("  note: entry '%s' matched no run of this sweep\n", e.case_pattern.c_str());
   }
+  for (const auto& u : done.unsound) std::printf("kcs run: %s\n", u.c_str());
   if (!results_path.empty()) std::printf("results: %s\n", results_path.c_str());
-  if (!o.out_dir.empty()) std::printf("summary: %s/summary.md\n", o.out_dir.c_str());
-  if (!o.out_dir.empty()) std::printf("report: %s/index.html\n", o.out_dir.c_str());
+  if (!ro.out_dir.empty()) std::printf("summary: %s/summary.md\n", ro.out_dir.c_str());
+  if (!ro.out_dir.empty()) std::printf("report: %s/index.html\n", ro.out_dir.c_str());
 
-  if (failures) return kExitFail;
+  if (failures || done.failures || !done.unsound.empty()) return kExitFail;
   // A backend asked for by name must have run: a skip there is not a pass.
   if (!o.backends.empty())
-    for (const auto& b : backends)
+    for (const auto& b : plan.backends)
       if (!b->availability().runnable) {
         std::printf("backend %s was requested but cannot run on this CPU (%s)\n", b->name().c_str(),
                     b->availability().reason.c_str());
@@ -400,28 +257,41 @@ int main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "kernels, cases, backends and what this CPU runs");
   list->add_option("kernel", list_kernels, "show the full declaration and cases of these kernels");
 
+  // The isolated worker of `kcs run` (conformance/runner/isolate.h); not a user command.
+  if (argc >= 2 && std::string(argv[1]) == "worker") return worker_main(argc, argv);
+
   RunOptions ro;
+  SweepOptions& so = ro.sweep;
   auto* run = app.add_subcommand("run", "run conformance cases on backends; exit 0 only if every check passed");
-  run->add_option("--kernel,-k", ro.kernels, "kernel id (repeatable; default all)");
-  run->add_option("--case,-c", ro.case_pattern, "case id, or a pattern with * (default: every case of the tier)");
-  run->add_option("--tier,-t", ro.tier, "smoke | ci | nightly")->check(CLI::IsMember({"smoke", "ci", "nightly"}));
-  run->add_option("--backend,-b", ro.backends, "backend (repeatable; default every built-in backend)");
-  run->add_option("--tile", ro.tiles, "tile config knob=v[,knob=v] (repeatable; default the catalog's sweep)");
-  run->add_option("--threads", ro.threads, "threads per call")->check(CLI::Range(1, 1024));
+  run->add_option("--kernel,-k", so.kernels, "kernel id (repeatable; default all)");
+  run->add_option("--case,-c", so.case_pattern, "case id, or a pattern with * (default: every case of the tier)");
+  run->add_option("--tier,-t", so.tier, "smoke | ci | nightly")->check(CLI::IsMember({"smoke", "ci", "nightly"}));
+  run->add_option("--backend,-b", so.backends, "backend (repeatable; default every built-in backend)");
+  run->add_option("--tile", so.tiles, "tile config knob=v[,knob=v] (repeatable; default the catalog's sweep)");
+  run->add_option("--threads", so.threads, "threads per call")->check(CLI::Range(1, 1024));
+  run->add_option("--isolate", ro.isolate,
+                  "which backends run in worker processes: all (default) | plugins (built-ins in this process)")
+      ->check(CLI::IsMember({"all", "plugins"}));
+  run->add_option("--timeout", so.isolation.timeout_s, "seconds per isolated call before it is killed (default 60)")
+      ->check(CLI::Range(0.001, 86400.0));
+  run->add_option("--max-memory", ro.max_memory,
+                  "address-space limit of each worker, e.g. 768M, 4G (default half of physical memory)");
+  run->add_option("--repeat", so.repeat, "run every case N times; any bit difference is a failure (flaky)")
+      ->check(CLI::Range(1, 1000));
   run->add_option("--results", ro.results, "write the results JSON here");
   run->add_option("--out", ro.out_dir, "write results.json and summary.md into this directory");
-  run->add_option("--shard", ro.shard, "run slice I of N (I/N) of the case list; results files merge");
+  run->add_option("--shard", so.shard, "run slice I of N (I/N) of the case list; results files merge");
   run->add_flag("--quiet,-q", ro.quiet, "no progress line");
   run->add_flag("--resume", ro.resume,
                 "continue an interrupted results file (--results/--out) of the same sweep: runs already recorded "
                 "are skipped");
-  run->add_option("--backend-lib", ro.backend_libs,
+  run->add_option("--backend-lib", so.backend_libs,
                   "load a backend from a shared library speaking kcs/plugin.h (repeatable); with no --backend, "
                   "only plug-ins run, and only the kernels they implement unless --kernel is given");
-  run->add_option("--expect", ro.expect_file,
+  run->add_option("--expect", so.expect_file,
                   "expected failures / unsupported cases of the backends (JSON: case pattern + reason + link); "
                   "an unexpected pass fails");
-  run->add_flag("--stages", ro.stages,
+  run->add_flag("--stages", so.stages,
                 "also run each stage of fused kernels alone on the reference's stage input (its primitive kernel) "
                 "and name the first diverging stage");
 

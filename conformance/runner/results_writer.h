@@ -5,7 +5,7 @@
 //   if (!w.recorded(kernel, case, backend, tile, threads)) w.append(record);   // per run
 //   w.finish();                                         // the end line: the sweep completed
 //
-// Sweeps emit records through a RecordSink (ResultsWriter::sink()). Output paths are checked
+// Sweeps emit records through a sink (ResultsWriter::sink()). Output paths are checked
 // before the sweep (usage_error: exit 2), and two sweeps cannot write one file or directory: the
 // file is flock'ed while written and `--out` has a lock file (.kcs-run.lock).
 #pragma once
@@ -22,7 +22,7 @@
 
 namespace kcs {
 
-using RecordSink = std::function<void(const RunRecord&)>;
+using ResultsSink = std::function<void(const RunRecord&)>;
 
 // A path kcs cannot write (read-only directory, a directory where a file goes, locked by another
 // run): thrown before any work, maps to exit 2.
@@ -76,7 +76,7 @@ class ResultsWriter {
   size_t resumed_runs() const { return resumed_; }
   void append(const RunRecord& r);
   void append(const ResultRun& r);
-  RecordSink sink() {
+  ResultsSink sink() {
     return [this](const RunRecord& r) { append(r); };
   }
   void finish();  // writes the end line and closes; without it the file reads as interrupted

@@ -3,8 +3,10 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "conformance/compare/compare.h"
+#include "conformance/runner/isolate.h"
 #include "fixtures/generators/generators.h"
 
 namespace kcs {
@@ -17,13 +19,33 @@ const char* verdict_name(Verdict v) {
     case Verdict::error: return "error";
     case Verdict::xfail: return "xfail";
     case Verdict::unsupported: return "unsupported";
+    case Verdict::crashed: return "crashed";
+    case Verdict::timeout: return "timeout";
+    case Verdict::out_of_memory: return "out_of_memory";
+    case Verdict::flaky: return "flaky";
+    case Verdict::not_run: return "not_run";
   }
   return "?";
 }
 
+bool verdict_is_failure(Verdict v) {
+  return !(v == Verdict::passed || v == Verdict::skipped || v == Verdict::xfail || v == Verdict::unsupported);
+}
+
+namespace {
+std::map<std::string, std::string>& repro_args() {
+  static std::map<std::string, std::string> m;
+  return m;
+}
+}  // namespace
+
+void set_repro_backend_arg(const std::string& backend, const std::string& arg) { repro_args()[backend] = arg; }
+
 std::string repro_command(const std::string& case_id, const std::string& backend, const std::string& tile,
                           int threads) {
-  std::string cmd = "kcs run --case " + case_id + " --backend " + backend;
+  auto it = repro_args().find(backend);
+  std::string cmd = kcs_exe() + " run --case " + case_id + " " +
+                    (it != repro_args().end() ? it->second : "--backend " + backend);
   if (tile != "default") cmd += " --tile " + tile;
   if (threads != 1) cmd += " --threads " + std::to_string(threads);
   return cmd;
@@ -138,7 +160,8 @@ std::vector<CheckResult> score_outputs(const KernelDecl& decl, const Bundle& b, 
   return checks;
 }
 
-RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const TileConfig& tile, int threads) {
+RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const TileConfig& tile, int threads,
+                   TensorMap* outputs) {
   const KernelDecl& decl = kernel_or_throw(b.problem.kernel);
   RunRecord r;
   r.kernel = decl.id;
@@ -161,18 +184,33 @@ RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const 
   }
 
   constexpr uint8_t kPoison = 0xA5;
-  TensorMap call = call_tensors(decl, b, kPoison);
-  Invocation inv{&decl, &b.problem, &call, tile, threads};
-  const auto t0 = std::chrono::steady_clock::now();
-  Status s = backend.run(inv);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const TensorMap given = call_tensors(decl, b, kPoison);
+  CallResult call = guarded_call(backend, decl, b.problem, given, tile, threads, cs.id);
+  r.seconds = call.seconds;
+  if (call.fault != Fault::none) {
+    r.verdict = call.fault == Fault::timeout         ? Verdict::timeout
+                : call.fault == Fault::out_of_memory ? Verdict::out_of_memory
+                                                     : Verdict::crashed;
+    r.reason = call.fault_message;
+    return r;
+  }
+  const Status& s = call.status;
+  r.checks = std::move(call.integrity);
+  if (outputs) *outputs = call.tensors;
+  auto settle = [&r] {
+    for (const auto& c : r.checks)
+      if (!c.passed) {
+        r.verdict = Verdict::failed;
+        r.reason = c.name + ": " + c.message;
+        return;
+      }
+  };
 
   if (!cs.expect_error.empty()) {
     // Bad input: the backend must refuse with the documented error and write nothing.
-    TensorMap pristine = call_tensors(decl, b, kPoison);
     std::string wrote;
-    for (const auto& [name, tensor] : call)
-      if (!tensor.same_bytes(pristine.at(name))) wrote += (wrote.empty() ? "" : ", ") + name;
+    for (const auto& [name, tensor] : call.tensors)
+      if (!tensor.same_bytes(given.at(name))) wrote += (wrote.empty() ? "" : ", ") + name;
     CheckResult c;
     c.name = "rejects_input";
     c.contract = "error containing '" + cs.expect_error + "', nothing written";
@@ -187,25 +225,21 @@ RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const 
     }
     c.margin = c.passed ? 0 : INFINITY;
     r.checks.push_back(c);
-    r.verdict = c.passed ? Verdict::passed : Verdict::failed;
-    if (!c.passed) r.reason = c.message;
+    r.verdict = Verdict::passed;
+    settle();
     return r;
   }
 
   if (!s) {
     r.verdict = Verdict::error;
     r.reason = s.message;
+    // An integrity failure is named even when the call also returned an error.
+    for (const auto& c : r.checks) r.reason += "; " + c.name + ": " + c.message;
     return r;
   }
-  r.checks = score_outputs(decl, b, call);
+  for (auto& c : score_outputs(decl, b, call.tensors)) r.checks.push_back(std::move(c));
   r.verdict = Verdict::passed;
-  for (const auto& c : r.checks) {
-    if (!c.passed) {
-      r.verdict = Verdict::failed;
-      r.reason = c.name + ": " + c.message;
-      break;
-    }
-  }
+  settle();
   return r;
 }
 

@@ -24,8 +24,13 @@ std::string committed_bundle_path(const CaseSpec& cs);
 Bundle load_or_make_bundle(const CaseSpec& cs);
 
 // xfail / unsupported come only from a backend's expectation list (conformance/runner/expectations.h).
-enum class Verdict { passed, failed, skipped, error, xfail, unsupported };
+// crashed, timeout and out_of_memory are faults of an isolated call (conformance/runner/isolate.h);
+// flaky: a re-run or a --repeat run gave a different outcome or different bits; not_run: the
+// backend was stopped (repeated crashes) before this run. Each of those five is a failure.
+enum class Verdict { passed, failed, skipped, error, xfail, unsupported, crashed, timeout, out_of_memory, flaky, not_run };
 const char* verdict_name(Verdict v);
+// True for every verdict that must make a run exit non-zero (all but passed, skipped, xfail, unsupported).
+bool verdict_is_failure(Verdict v);
 
 struct RunRecord {
   std::string kernel, case_id, backend, tile;
@@ -37,11 +42,18 @@ struct RunRecord {
   double seconds = 0;
 };
 
+// "<absolute kcs> run --case ID --backend NAME [--tile T] [--threads N]"; a backend registered with
+// set_repro_backend_arg (a plug-in: "--backend-lib /abs/lib.so") is named that way instead.
 std::string repro_command(const std::string& case_id, const std::string& backend, const std::string& tile,
                           int threads);
+void set_repro_backend_arg(const std::string& backend, const std::string& arg);
 
-// Poisons outputs, runs, scores. Never throws for a backend failure: it becomes the record.
-RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const TileConfig& tile, int threads);
+// Poisons outputs, runs behind the guards (conformance/runner/isolate.h: in the backend's worker
+// when it is isolated), scores. Never throws for a backend failure: it becomes the record. A
+// failed integrity check (input written, guard byte changed, FP environment changed) comes first
+// in the checks and fails the run. `outputs`, when given, receives the tensors the call produced.
+RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const TileConfig& tile, int threads,
+                   TensorMap* outputs = nullptr);
 
 // Scores outputs computed by anyone (a backend call or an external program through `kcs check`):
 // `actual` holds every out tensor and the after-state of every inout tensor.

@@ -9,7 +9,10 @@
 // The tier comes from KCS_TIER (smoke | ci | nightly; default ci). A backend this CPU cannot run
 // is a skipped test with the reason, never a pass. gtest sharding (GTEST_TOTAL_SHARDS /
 // GTEST_SHARD_INDEX) splits the sweep. KCS_BACKEND_LIB=lib.so[:lib2.so] adds plug-in backends
-// (kcs/plugin.h) to the Conformance and StageTest sweeps.
+// (kcs/plugin.h) to the Conformance, Determinism, TileInvariance and StageTest sweeps; they run in
+// worker processes (conformance/runner/isolate.h, the kcs binary serves as worker), never loaded
+// into the test process. Conformance runs each item as `kcs run` does (conformance/runner/sweep.h:
+// guards, crash/timeout verdicts, a failure re-run once to tell flaky from failed).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,6 +31,7 @@
 #include "conformance/runner/catalog.h"
 #include "conformance/runner/runner.h"
 #include "conformance/runner/stages.h"
+#include "conformance/runner/sweep.h"
 #include "kcs/backend.h"
 #include "kcs/plugin_backend.h"
 
@@ -71,12 +75,76 @@ inline const Bundle& bundle_for(const CaseSpec& cs) {
   return *it->second;
 }
 
+inline const SweepOptions& sweep_options() {
+  static const SweepOptions o = [] {
+    SweepOptions s;
+    s.isolate_builtins = false;  // the built-ins are the suites' own code; plug-ins are isolated
+    return s;
+  }();
+  return o;
+}
+
+// The $KCS_BACKEND_LIB plug-ins, each in its worker, started once per process.
+inline std::vector<std::unique_ptr<Backend>>& plugin_backends() {
+  static std::vector<std::unique_ptr<Backend>> v = [] {
+    std::vector<std::unique_ptr<Backend>> out;
+    for (const auto& p : env_plugin_paths()) out.push_back(sweep_backend(p, true, sweep_options()));
+    return out;
+  }();
+  return v;
+}
+
+inline std::vector<std::string> backend_names() {
+  std::vector<std::string> out;
+  for (const auto& b : builtin_backends()) out.push_back(b->name());
+  for (const auto& b : plugin_backends()) out.push_back(b->name());
+  return out;
+}
+
+// A built-in (in this process, owned by the caller) or a plug-in (its shared worker).
+struct BackendRef {
+  std::unique_ptr<Backend> owned;
+  Backend* be = nullptr;
+  explicit operator bool() const { return be != nullptr; }
+  Backend* operator->() const { return be; }
+  Backend& operator*() const { return *be; }
+};
+
+inline BackendRef backend_named(const std::string& name) {
+  BackendRef r;
+  if ((r.owned = make_builtin_backend(name))) {
+    r.be = r.owned.get();
+    return r;
+  }
+  for (auto& b : plugin_backends())
+    if (b->name() == name) r.be = b.get();
+  return r;
+}
+
+// The optimized variants and the plug-ins: what Determinism and TileInvariance hold to the bit.
+inline std::vector<BackendRef> bit_checked_backends() {
+  std::vector<BackendRef> out;
+  for (Isa isa : {Isa::avx512, Isa::avx2}) {
+    BackendRef r;
+    r.owned = make_isa_backend(isa);
+    r.be = r.owned.get();
+    out.push_back(std::move(r));
+  }
+  for (auto& b : plugin_backends()) {
+    BackendRef r;
+    r.be = b.get();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 inline std::vector<Param> conformance_params(const std::string& kernel) {
   std::vector<Param> out;
   const Catalog& c = catalog(kernel);
+  const std::vector<std::string> names = backend_names();
   for (const auto& cs : select_cases(c, env_tier()))
-    for (const auto& b : builtin_and_env_backends())
-      for (const auto& t : c.tiles) out.push_back({kernel, cs.id, b->name(), t.name()});
+    for (const auto& b : names)
+      for (const auto& t : c.tiles) out.push_back({kernel, cs.id, b, t.name()});
   return out;
 }
 
@@ -137,9 +205,11 @@ inline void run_conformance(const Param& p) {
   const Catalog& c = catalog(p.kernel);
   const CaseSpec* cs = find_case(c, p.case_id);
   ASSERT_NE(cs, nullptr);
-  auto be = make_builtin_or_env_backend(p.backend);
+  BackendRef be = backend_named(p.backend);
   ASSERT_TRUE(be);
-  const RunRecord r = run_case(*cs, bundle_for(*cs), *be, TileConfig::parse(p.tile), 1);
+  TensorMap unused;
+  const RunRecord r =
+      run_item({*cs, TileConfig::parse(p.tile), false}, bundle_for(*cs), *be, sweep_options(), TileConfig{}, unused);
   if (r.verdict == Verdict::skipped) GTEST_SKIP() << "skipped: " << r.reason;
   for (const auto& chk : r.checks)
     EXPECT_TRUE(chk.passed) << chk.name << " [" << chk.contract << "]: " << chk.message << "\n  repro: " << r.repro;
@@ -152,8 +222,7 @@ inline void run_determinism(const Param& p) {
   ASSERT_NE(cs, nullptr);
   const Bundle& b = bundle_for(*cs);
   int ran = 0;
-  for (Isa isa : {Isa::avx512, Isa::avx2}) {
-    auto be = make_isa_backend(isa);
+  for (BackendRef& be : bit_checked_backends()) {
     if (!be->availability().runnable || !be->supports(p.kernel)) continue;
     ++ran;
     const TensorMap one = call(decl, b, *be, TileConfig{}, 1);
@@ -172,8 +241,7 @@ inline void run_tile_invariance(const Param& p) {
   ASSERT_NE(cs, nullptr);
   const Bundle& b = bundle_for(*cs);
   int ran = 0;
-  for (Isa isa : {Isa::avx512, Isa::avx2}) {
-    auto be = make_isa_backend(isa);
+  for (BackendRef& be : bit_checked_backends()) {
     if (!be->availability().runnable || !be->supports(p.kernel)) continue;
     ++ran;
     const TensorMap base = call(decl, b, *be, c.tiles.front(), 2);
@@ -193,7 +261,7 @@ inline std::vector<Param> stage_params(const std::string& kernel) {
   std::vector<Param> out;
   for (const auto& cs : select_cases(catalog(kernel), env_tier()))
     if (cs.expect_error.empty())
-      for (const auto& b : builtin_and_env_backends()) out.push_back({kernel, cs.id, b->name(), ""});
+      for (const auto& b : backend_names()) out.push_back({kernel, cs.id, b, ""});
   return out;
 }
 
@@ -201,7 +269,7 @@ inline void run_stage_checks(const Param& p) {
   const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
   ASSERT_NE(cs, nullptr);
   ASSERT_NE(find_stages(p.kernel), nullptr) << p.kernel << " has no stages in conformance/stages/registry.cc";
-  auto be = make_builtin_or_env_backend(p.backend);
+  BackendRef be = backend_named(p.backend);
   ASSERT_TRUE(be);
   if (!be->availability().runnable) GTEST_SKIP() << "skipped: " << be->availability().reason;
   const auto recs = run_stages(*cs, bundle_for(*cs), *be, 1);

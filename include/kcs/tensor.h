@@ -24,6 +24,8 @@ class Tensor {
  public:
   Tensor() = default;
   Tensor(DType dtype, Shape shape);  // zero-filled
+  // A tensor over memory it does not own (a call's guarded arena); a copy of it owns its memory.
+  static Tensor view(DType dtype, Shape shape, void* data);
   Tensor(const Tensor& o);
   Tensor& operator=(const Tensor& o);
   Tensor(Tensor&&) noexcept = default;
@@ -59,7 +61,12 @@ class Tensor {
 
  private:
   struct Free {
-    void operator()(void* p) const { std::free(p); }
+    Free() noexcept : owned(true) {}
+    explicit Free(bool own) noexcept : owned(own) {}
+    bool owned;
+    void operator()(void* p) const {
+      if (owned) std::free(p);
+    }
   };
   void check_elem_size(size_t s) const;
 

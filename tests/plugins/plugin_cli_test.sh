@@ -43,7 +43,7 @@ case "$MODE" in
       missing_symbols) has "missing symbol(s) kcs_plugin_kernels, kcs_plugin_run" ;;
       bad_status) has "plug-in bad_status returned status 3 (internal error): simulated device failure on q8" ;;
       wrong_answer)
-        has "FAIL kcs run --case q8\..* --backend-lib $LIB"
+        has "FAIL $(readlink -f "$KCS") run --case q8\..* --backend-lib $(readlink -f "$LIB")"
         has "# codes: "
         r="$(row q8 wrong_answer)"
         read -r _ _ runs pass failn _ <<<"$r"
@@ -83,6 +83,19 @@ JSON
     [ $rc -eq 2 ] || fail "entry without reason: exit $rc, want 2"
     has "entry 0 (q8.\*) has no 'reason'"
     echo "entry without a reason: refused"
+    # a list cannot make a run pass that executed nothing, or whose wildcard excuses every run
+    echo '{"kcs_expectations": 1, "entries": [{"case": "*", "expect": "unsupported", "reason": "none"}]}' >"$T/u.json"
+    "$KCS" run --backend-lib "$LIB" --kernel q8 --tier smoke --expect "$T/u.json" -q >"$T/out" 2>&1
+    rc=$?
+    [ $rc -eq 1 ] || fail "everything unsupported: exit $rc, want 1"
+    has "kcs run: the expectation list $T/u.json leaves nothing executed"
+    # the reference runs and passes; the plug-in opts out of every run with one wildcard
+    echo '{"kcs_expectations": 1, "backend": "c_example", "entries": [{"case": "q8.*", "expect": "unsupported", "reason": "all of it"}]}' >"$T/w.json"
+    "$KCS" run --backend reference --backend-lib "$LIB" --kernel q8 --tier smoke --expect "$T/w.json" -q >"$T/out" 2>&1
+    rc=$?
+    [ $rc -eq 1 ] || fail "wildcard over every run of a backend: exit $rc, want 1"
+    has "kcs run: expectation entry 'q8.\*' (unsupported) of $T/w.json matches every run of backend c_example in this sweep (20)"
+    echo "nothing executed / wildcard over every run: fails"
     ;;
   *) echo "unknown mode $MODE"; exit 2 ;;
 esac
