@@ -101,9 +101,9 @@ ReportModel build_model(const Results& results, size_t closest_per_kernel) {
     ++m.runs;
     if (v == "passed") ++o.passed, ++cc.passed, ++m.passed;
     if (v == "failed") ++o.failed, ++cc.failed, ++m.failed;
-    if (v == "error") {
+    if (verdict_is_error(v)) {  // error, or a verdict this version does not know (counted, never a pass)
       ++o.errors, ++cc.errors, ++m.errors;
-      if (o.first_error.empty()) o.first_error = r.reason;
+      if (o.first_error.empty()) o.first_error = v == "error" ? r.reason : v + ": " + r.reason;
     }
     if (v == "skipped") {
       ++o.skipped, ++cc.skipped, ++m.skipped;
@@ -120,7 +120,7 @@ ReportModel build_model(const Results& results, size_t closest_per_kernel) {
       xfail_of[ri] = m.expected_failures.size();
       m.expected_failures.push_back({&r, {}});
     }
-    if (v == "failed" || v == "error") {
+    if (verdict_fails(v)) {
       failure_of[ri] = m.failures.size();
       m.failures.push_back({&r, {}});
     }

@@ -288,6 +288,25 @@ TEST(ResultsWriter, TruncatedOrCorruptFilesAreErrors) {
   EXPECT_THROW(read_results_file(t / "short.jsonl"), Error);
 }
 
+// A verdict this version does not know (a newer sweep's crashed / timeout / flaky) is never a pass.
+TEST(ResultsModel, UnknownVerdictsCountAsErrors) {
+  TempDir t;
+  std::vector<RunRecord> runs = sweep();
+  runs.resize(2);
+  const std::string path = write_sweep(t / "r.jsonl", runs);
+  std::string text = slurp(path);
+  const size_t at = text.find("\"verdict\":\"passed\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 18, "\"verdict\":\"crashed\",\"reason\":\"SIGSEGV\"");
+  spit(path, text);
+  const Results r = read_results_file(path);
+  EXPECT_TRUE(verdict_fails(r.runs[0].verdict));
+  const std::string md = report_markdown(r);
+  EXPECT_THAT(md, HasSubstr("1 errors"));
+  EXPECT_THAT(md, HasSubstr("- **crashed** `q8.a`"));
+  EXPECT_THAT(summary_table(r), HasSubstr("     2      1      0      1"));
+}
+
 // ---- Merging ----
 
 TEST(ResultsMerge, RefusesTheSameFileTwice) {

@@ -223,7 +223,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
     return kExitUsage;
   }
 
-  // Output paths are checked, locked and opened before the first run (kcs/results_writer.h).
+  // Output paths are checked, locked and opened before the first run (conformance/runner/results_writer.h).
   std::string results_path = o.results;
   if (results_path.empty() && !o.out_dir.empty()) results_path = o.out_dir + "/results.json";
   if (o.resume && results_path.empty()) throw Error("--resume needs --results FILE or --out DIR");
@@ -286,7 +286,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
   if (progress) std::fprintf(stderr, "\r\033[K");
   if (stop_requested()) {
     // What finished is on disk; the file has no end line, so --resume continues it.
-    const size_t n = writer ? done : results.runs.size();
+    const size_t n = writer ? writer->runs() : results.runs.size();
     std::fprintf(stderr, "kcs run: stopped by signal %d after %zu of %zu runs%s\n", stop_signal(), n, total,
                  writer ? ("; finished runs are in " + results_path + " (kcs run --resume continues it)").c_str() : "");
     return 128 + stop_signal();
@@ -303,7 +303,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
   std::printf("%s", summary_table(results).c_str());
   int failures = 0;
   for (const auto& r : results.runs) {
-    if (r.verdict != "failed" && r.verdict != "error") continue;
+    if (!verdict_fails(r.verdict)) continue;  // failed, error, and any verdict kcs reports do not know
     if (failures++ < 50) std::printf("FAIL %s  # %s\n", r.repro.c_str(), r.reason.c_str());
   }
   if (failures > 50) std::printf("... and %d more failures (see the results file)\n", failures - 50);

@@ -20,6 +20,12 @@ std::string run_key(const ResultRun& r) {
   return r.kernel + '\t' + r.case_id + '\t' + r.backend + '\t' + r.tile + '\t' + std::to_string(r.threads);
 }
 
+bool verdict_fails(const std::string& v) {
+  return v != "passed" && v != "skipped" && v != "unsupported" && v != "xfail";
+}
+
+bool verdict_is_error(const std::string& v) { return verdict_fails(v) && v != "failed"; }
+
 double margin_rank(double margin) { return std::isnan(margin) ? INFINITY : margin; }
 
 bool check_worse(const CheckResult& a, const CheckResult& b) {

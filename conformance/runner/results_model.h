@@ -50,6 +50,12 @@ struct Results {
   std::vector<ResultRun> runs;
 };
 
+// A run verdict that fails a sweep: failed, error, and any verdict this version does not know
+// (a newer kcs's crashed / timeout / flaky read by an older report must not pass).
+bool verdict_fails(const std::string& verdict);
+// Neither passed nor failed nor a skip: error, or a verdict this version does not know.
+bool verdict_is_error(const std::string& verdict);
+
 // The run variant inside a case: the tile config, plus " threads=N" when N != 1.
 std::string variant_name(const std::string& tile, int threads);
 inline std::string variant_name(const ResultRun& r) { return variant_name(r.tile, r.threads); }
