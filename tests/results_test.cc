@@ -288,6 +288,22 @@ TEST(ResultsWriter, TruncatedOrCorruptFilesAreErrors) {
   EXPECT_THROW(read_results_file(t / "short.jsonl"), Error);
 }
 
+// "same_as" copies checks: a short file cannot expand without bound.
+TEST(ResultsModel, CopiedChecksAreBounded) {
+  TempDir t;
+  const auto runs = sweep();
+  std::string text = slurp(write_sweep(t / "r.jsonl", runs, false));
+  for (int i = 0; i < 100; ++i) text += R"({"case":"q8.a","backend":"x","tile":"t)" + std::to_string(i) +
+                                        R"(","verdict":"passed","same_as":0})" "\n";
+  EXPECT_NO_THROW(parse_results_text(text, "r"));
+  try {
+    parse_results_text(text, "r", 100);
+    FAIL() << "no bound on copied checks";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than 100 checks in one results file"));
+  }
+}
+
 // A verdict this version does not know (a newer sweep's crashed / timeout / flaky) is never a pass.
 TEST(ResultsModel, UnknownVerdictsCountAsErrors) {
   TempDir t;

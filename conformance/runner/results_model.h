@@ -82,7 +82,11 @@ bool is_results_lines(const std::string& text);  // the first line is a kcs_resu
 
 // Reads either format through the bounded JSON reader. A JSON Lines file without its end line
 // reads with header.complete = false; its last line may be cut (a killed writer) and is dropped.
+// A run holds at most kMaxChecksPerRun checks and a file at most max_checks ("same_as" copies
+// checks: this bounds what a small hostile file expands to; a ci sweep has 110k checks).
+constexpr size_t kMaxChecksPerRun = 4096;
+constexpr size_t kMaxChecksPerFile = size_t{4} << 20;
 Results read_results_file(const std::string& path);
-Results parse_results_text(const std::string& text, const std::string& what);
+Results parse_results_text(const std::string& text, const std::string& what, size_t max_checks = kMaxChecksPerFile);
 
 }  // namespace kcs
