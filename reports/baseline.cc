@@ -37,10 +37,7 @@ struct Run {
   std::string verdict, reason;
   std::map<std::string, Out> outputs;
   bool ran() const { return verdict == "passed" || verdict == "failed" || (verdict == "xfail" && !outputs.empty()); }
-  bool errored() const {
-    return verdict == "error" || verdict == "crashed" || verdict == "timeout" || verdict == "out_of_memory" ||
-           verdict == "flaky" || verdict == "not_run" || (verdict == "xfail" && outputs.empty());
-  }
+  bool errored() const { return verdict_is_error(verdict) || (verdict == "xfail" && outputs.empty()); }
 };
 
 using Key = std::tuple<std::string, std::string, std::string, std::string>;  // kernel, case, backend, variant
@@ -328,7 +325,7 @@ DriftReport compare(const Norm& base, const Norm& cur) {
       continue;
     }
     if (c.errored() && !b.errored()) {
-      d.drift.push_back(item("new failure", key, "", (c.verdict == "error" ? "error: " : "") + c.reason));
+      d.drift.push_back(item("new failure", key, "", (verdict_is_error(c.verdict) ? c.verdict + ": " : std::string()) + c.reason));
       continue;
     }
     if (!b.ran() && c.ran()) {
@@ -405,7 +402,7 @@ DriftReport compare(const Norm& base, const Norm& cur) {
     } else {
       d.fresh.push_back(item("new variant", key, "", c.verdict));
     }
-    if (c.errored()) d.drift.push_back(item("new failure", key, "", (c.verdict == "error" ? "error: " : "") + c.reason));
+    if (c.errored()) d.drift.push_back(item("new failure", key, "", (verdict_is_error(c.verdict) ? c.verdict + ": " : std::string()) + c.reason));
     for (const auto& [name, o] : c.outputs)
       if (o.verdict != "passed")
         d.drift.push_back(item("new failure", key, name, "not in the baseline, fails: margin " + fmt_margin(o.margin)));

@@ -101,12 +101,9 @@ ReportModel build_model(const Results& results, size_t closest_per_kernel) {
     ++m.runs;
     if (v == "passed") ++o.passed, ++cc.passed, ++m.passed;
     if (v == "failed") ++o.failed, ++cc.failed, ++m.failed;
-    // An isolated backend's fault, a flaky outcome or a run a stopped backend never made is a
-    // failure: counted with the errors, listed with the failures (conformance/runner/runner.h).
-    const bool fault = v == "crashed" || v == "timeout" || v == "out_of_memory" || v == "flaky" || v == "not_run";
-    if (v == "error" || fault) {
+    if (verdict_is_error(v)) {  // error, or a verdict this version does not know (counted, never a pass)
       ++o.errors, ++cc.errors, ++m.errors;
-      if (o.first_error.empty()) o.first_error = r.reason;
+      if (o.first_error.empty()) o.first_error = v == "error" ? r.reason : v + ": " + r.reason;
     }
     if (v == "skipped") {
       ++o.skipped, ++cc.skipped, ++m.skipped;
@@ -123,7 +120,7 @@ ReportModel build_model(const Results& results, size_t closest_per_kernel) {
       xfail_of[ri] = m.expected_failures.size();
       m.expected_failures.push_back({&r, {}});
     }
-    if (v == "failed" || v == "error" || fault) {
+    if (verdict_fails(v)) {
       failure_of[ri] = m.failures.size();
       m.failures.push_back({&r, {}});
     }

@@ -288,6 +288,41 @@ TEST(ResultsWriter, TruncatedOrCorruptFilesAreErrors) {
   EXPECT_THROW(read_results_file(t / "short.jsonl"), Error);
 }
 
+// "same_as" copies checks: a short file cannot expand without bound.
+TEST(ResultsModel, CopiedChecksAreBounded) {
+  TempDir t;
+  const auto runs = sweep();
+  std::string text = slurp(write_sweep(t / "r.jsonl", runs, false));
+  for (int i = 0; i < 100; ++i) text += R"({"case":"q8.a","backend":"x","tile":"t)" + std::to_string(i) +
+                                        R"(","verdict":"passed","same_as":0})" "\n";
+  EXPECT_NO_THROW(parse_results_text(text, "r"));
+  try {
+    parse_results_text(text, "r", 100);
+    FAIL() << "no bound on copied checks";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than 100 checks in one results file"));
+  }
+}
+
+// A verdict this version does not know (a newer sweep's crashed / timeout / flaky) is never a pass.
+TEST(ResultsModel, UnknownVerdictsCountAsErrors) {
+  TempDir t;
+  std::vector<RunRecord> runs = sweep();
+  runs.resize(2);
+  const std::string path = write_sweep(t / "r.jsonl", runs);
+  std::string text = slurp(path);
+  const size_t at = text.find("\"verdict\":\"passed\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 18, "\"verdict\":\"crashed\",\"reason\":\"SIGSEGV\"");
+  spit(path, text);
+  const Results r = read_results_file(path);
+  EXPECT_TRUE(verdict_fails(r.runs[0].verdict));
+  const std::string md = report_markdown(r);
+  EXPECT_THAT(md, HasSubstr("1 errors"));
+  EXPECT_THAT(md, HasSubstr("- **crashed** `q8.a`"));
+  EXPECT_THAT(summary_table(r), HasSubstr("     2      1      0      1"));
+}
+
 // ---- Merging ----
 
 TEST(ResultsMerge, RefusesTheSameFileTwice) {

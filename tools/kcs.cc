@@ -143,7 +143,8 @@ int cmd_run(RunOptions& ro, const std::string& command_line) {
       [] { return stop_requested(); });
   if (done.interrupted || stop_requested()) {
     // What finished is on disk; the file has no end line, so --resume continues it.
-    std::fprintf(stderr, "kcs run: stopped by signal %d after %zu runs%s\n", stop_signal(), done.records,
+    std::fprintf(stderr, "kcs run: stopped by signal %d with %zu runs recorded%s\n", stop_signal(),
+                 writer ? writer->runs() : done.records,
                  writer ? ("; finished runs are in " + results_path + " (kcs run --resume continues it)").c_str() : "");
     return 128 + stop_signal();
   }

@@ -20,6 +20,12 @@ std::string run_key(const ResultRun& r) {
   return r.kernel + '\t' + r.case_id + '\t' + r.backend + '\t' + r.tile + '\t' + std::to_string(r.threads);
 }
 
+bool verdict_fails(const std::string& v) {
+  return v != "passed" && v != "skipped" && v != "unsupported" && v != "xfail";
+}
+
+bool verdict_is_error(const std::string& v) { return verdict_fails(v) && v != "failed"; }
+
 double margin_rank(double margin) { return std::isnan(margin) ? INFINITY : margin; }
 
 bool check_worse(const CheckResult& a, const CheckResult& b) {
@@ -201,6 +207,8 @@ ResultRun run_from_line(const json& j, const std::string& what, const std::vecto
     r.full.assign(r.checks.size(), false);
   } else if (j.contains("checks")) {
     if (!j.at("checks").is_array()) throw Error(what + ": 'checks' is not an array");
+    if (j.at("checks").size() > kMaxChecksPerRun)
+      throw Error(what + ": a run with more than " + std::to_string(kMaxChecksPerRun) + " checks");
     for (const auto& cj : j.at("checks")) {
       if (!cj.is_object()) throw Error(what + ": a check is not an object");
       CheckResult c;
@@ -350,10 +358,10 @@ bool is_results_lines(const std::string& text) {
   }
 }
 
-Results parse_results_text(const std::string& text, const std::string& what) {
+Results parse_results_text(const std::string& text, const std::string& what, size_t max_checks) {
   if (!is_results_lines(text)) return results_from_json(parse_json_bounded(text, what), what);
   Results out;
-  size_t pos = 0, line_no = 0;
+  size_t pos = 0, line_no = 0, checks = 0;
   bool ended = false;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -384,6 +392,10 @@ Results parse_results_text(const std::string& text, const std::string& what) {
       ended = true;
     } else {
       out.runs.push_back(run_from_line(j, where, out.runs));
+      // "same_as" copies checks: bound what a small hostile file can expand to.
+      checks += out.runs.back().checks.size();
+      if (checks > max_checks)
+        throw Error(where + ": more than " + std::to_string(max_checks) + " checks in one results file");
     }
   }
   out.header.complete = ended;

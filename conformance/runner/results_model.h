@@ -50,6 +50,12 @@ struct Results {
   std::vector<ResultRun> runs;
 };
 
+// A run verdict that fails a sweep: failed, error, and any verdict this version does not know
+// (a newer kcs's crashed / timeout / flaky read by an older report must not pass).
+bool verdict_fails(const std::string& verdict);
+// Neither passed nor failed nor a skip: error, or a verdict this version does not know.
+bool verdict_is_error(const std::string& verdict);
+
 // The run variant inside a case: the tile config, plus " threads=N" when N != 1.
 std::string variant_name(const std::string& tile, int threads);
 inline std::string variant_name(const ResultRun& r) { return variant_name(r.tile, r.threads); }
@@ -76,7 +82,11 @@ bool is_results_lines(const std::string& text);  // the first line is a kcs_resu
 
 // Reads either format through the bounded JSON reader. A JSON Lines file without its end line
 // reads with header.complete = false; its last line may be cut (a killed writer) and is dropped.
+// A run holds at most kMaxChecksPerRun checks and a file at most max_checks ("same_as" copies
+// checks: this bounds what a small hostile file expands to; a ci sweep has 110k checks).
+constexpr size_t kMaxChecksPerRun = 4096;
+constexpr size_t kMaxChecksPerFile = size_t{4} << 20;
 Results read_results_file(const std::string& path);
-Results parse_results_text(const std::string& text, const std::string& what);
+Results parse_results_text(const std::string& text, const std::string& what, size_t max_checks = kMaxChecksPerFile);
 
 }  // namespace kcs

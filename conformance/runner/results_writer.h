@@ -74,6 +74,7 @@ class ResultsWriter {
   bool recorded(const std::string& kernel, const std::string& case_id, const std::string& backend,
                 const std::string& tile, int threads) const;
   size_t resumed_runs() const { return resumed_; }
+  size_t runs() const { return runs_; }  // in the file, resumed ones included
   void append(const RunRecord& r);
   void append(const ResultRun& r);
   ResultsSink sink() {
