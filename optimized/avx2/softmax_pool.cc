@@ -4,11 +4,11 @@
 //
 // Compiled with AVX2 flags: no inline helper of the kcs headers is called here; local helpers
 // are static / in an anonymous namespace.
-#include <immintrin.h>
 
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/softmax_pool.h"
 
 namespace kcs::opt {
@@ -142,35 +142,13 @@ void pool_chunk(const PoolWindow& w, int64_t c, int64_t rem_last, float* out) {
 }
 
 template <Logits kZ, bool kBf16>
-void pool_cols(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+void pool_cols_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
   int64_t c = c0;
   for (; c + 16 <= c1; c += 16) pool_chunk<kZ, kBf16, 2>(w, c, 8, out);
   for (; c < c1; c += 8) pool_chunk<kZ, kBf16, 1>(w, c, c1 - c >= 8 ? 8 : c1 - c, out);
 }
 
-template <Logits kZ>
-void pool_dispatch_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (w.v_bf16)
-    pool_cols<kZ, true>(w, c0, c1, out);
-  else
-    pool_cols<kZ, false>(w, c0, c1, out);
-}
-
 }  // namespace
-
-void softmax_pool_cols_avx2(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (c0 >= c1) return;
-  if (w.M <= 0) {  // no position: 0 / 0
-    for (int64_t c = c0; c < c1; ++c) out[c] = __builtin_nanf("");
-    return;
-  }
-  if (w.score == nullptr)
-    pool_dispatch_v<Logits::f32>(w, c0, c1, out);
-  else if (w.score_bf16)
-    pool_dispatch_v<Logits::score_bf16>(w, c0, c1, out);
-  else
-    pool_dispatch_v<Logits::score_f32>(w, c0, c1, out);
-}
 
 void exp_f32_avx2(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 8) {
@@ -185,3 +163,5 @@ void exp_f32_avx2(const float* x, float* y, int64_t n) {
 }
 
 }  // namespace kcs::opt
+
+#include "optimized/softmax_pool-inl.h"

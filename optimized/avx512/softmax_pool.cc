@@ -6,14 +6,9 @@
 //
 // Compiled with AVX-512 flags: no inline helper of the kcs headers is called here, all local
 // helpers are static / in an anonymous namespace (see optimized/avx512/q8.cc).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/softmax_pool.h"
 
 namespace kcs::opt {
@@ -134,7 +129,7 @@ void pool_cols(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
 }
 
 template <Logits kZ, bool kBf16>
-void pool_dispatch_w(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+void pool_cols_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
   if (w.M == 8)
     pool_cols<kZ, kBf16, 8>(w, c0, c1, out);
   else if (w.M == 4)
@@ -143,29 +138,7 @@ void pool_dispatch_w(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
     pool_cols<kZ, kBf16, 0>(w, c0, c1, out);
 }
 
-template <Logits kZ>
-void pool_dispatch_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (w.v_bf16)
-    pool_dispatch_w<kZ, true>(w, c0, c1, out);
-  else
-    pool_dispatch_w<kZ, false>(w, c0, c1, out);
-}
-
 }  // namespace
-
-void softmax_pool_cols_avx512(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (c0 >= c1) return;
-  if (w.M <= 0) {  // no position: 0 / 0
-    for (int64_t c = c0; c < c1; ++c) out[c] = __builtin_nanf("");
-    return;
-  }
-  if (w.score == nullptr)
-    pool_dispatch_v<Logits::f32>(w, c0, c1, out);
-  else if (w.score_bf16)
-    pool_dispatch_v<Logits::score_bf16>(w, c0, c1, out);
-  else
-    pool_dispatch_v<Logits::score_f32>(w, c0, c1, out);
-}
 
 void exp_f32_avx512(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
@@ -175,3 +148,5 @@ void exp_f32_avx512(const float* x, float* y, int64_t n) {
 }
 
 }  // namespace kcs::opt
+
+#include "optimized/softmax_pool-inl.h"

@@ -1,0 +1,57 @@
+// The AVX2 vocabulary of the files in optimized/avx2 (compiled with AVX2/FMA/F16C flags).
+// Internal linkage throughout, for the reason given in optimized/simd_scalar.h. The ISA-neutral
+// kernel bodies (optimized/<k>-inl.h) are written against the names shared with
+// optimized/avx512/simd.h.
+#pragma once
+
+// GCC 12's intrinsic headers initialise "undefined" vectors as `__m256i __Y = __Y;` (GCC PR
+// 105593); see optimized/avx512/simd.h.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include "optimized/simd_scalar.h"
+
+#define KCS_ISA avx2
+
+namespace kcs::opt {
+namespace {
+
+// 8 BF16 values widened to binary32 (exact: the bits shifted left by 16).
+inline __m256 load_bf16(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// BF16 round to nearest even (integer rounding, subnormals kept, NaN -> sign|0x7FC0), the result
+// in the low word of each dword.
+inline __m256i round_bf16(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+  // |bits| < 2^31, so the signed compare orders them as unsigned.
+  const __m256i nan =
+      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
+  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
+                                       _mm256_set1_epi32(0x7FC0));
+  return _mm256_blendv_epi8(r, qnan, nan);
+}
+
+// round_bf16 as 8 packed words in a xmm (values <= 0xFFFF, so packus keeps them).
+inline __m128i narrow_bf16(__m256 v) {
+  const __m256i b = round_bf16(v);
+  return _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+}
+
+// fp16(s), nearest even, via F16C (immediate rounding, MXCSR ignored, subnormals produced);
+// NaN -> kcs's canonical sign|0x7E00 (the instruction would keep payload bits).
+inline uint16_t fp16_rne(float s) {
+  const uint32_t u = bits_of(s);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7E00u);
+  return static_cast<uint16_t>(_cvtss_sh(s, _MM_FROUND_TO_NEAREST_INT));
+}
+
+}  // namespace
+}  // namespace kcs::opt
