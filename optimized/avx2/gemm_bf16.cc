@@ -9,15 +9,10 @@
 // Output rounding: BF16 with integers (nearest even, subnormals kept, NaN quietened); FP16 with
 // vcvtps2ph, nearest even. AVX2 has no masked 16-bit stores, so row tails go through a stack
 // block. No inline helper of the kcs headers is called here (see optimized/avx512/gemm_bf16.cc).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/gemm_bf16.h"
 
 namespace kcs::opt {

@@ -21,19 +21,6 @@ inline __m256 widen_hi(__m256i dw) {
   return _mm256_castsi256_ps(_mm256_and_si256(dw, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
 }
 
-// m (1..8) BF16 values widened; lanes past m are +0.
-inline __m256 load_bf16(const uint16_t* p, int64_t m) {
-  __m128i h;
-  if (m >= 8) {
-    h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  } else {
-    alignas(16) uint16_t pad[8] = {};
-    std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
-    h = _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
-  }
-  return widen_lo(_mm256_cvtepu16_epi32(h));
-}
-
 // m (1..8) dwords = m BF16 pairs.
 inline __m256i load_pairs(const uint16_t* p, int64_t m) {
   if (m >= 8) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -50,18 +37,6 @@ inline __m256 load_table(const void* row, int64_t col, int64_t m) {
   alignas(32) float pad[8] = {};
   std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(float));
   return _mm256_load_ps(pad);
-}
-
-// m (1..8) values rounded to BF16 and stored; nothing past p + m is written.
-inline void store_bf16(uint16_t* p, __m256 v, int64_t m) {
-  const __m128i w = narrow_bf16(v);
-  if (m >= 8) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), w);
-  } else {
-    alignas(16) uint16_t out[8];
-    _mm_store_si128(reinterpret_cast<__m128i*>(out), w);
-    std::memcpy(p, out, static_cast<size_t>(m) * sizeof(uint16_t));
-  }
 }
 
 inline __m256 neg(__m256 v) {

@@ -25,6 +25,20 @@ inline __m256 load_bf16(const uint16_t* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
+// m (1..8) BF16 values widened; lanes past m are +0 (AVX2 has no masked 16-bit loads: a short
+// step goes through a zero-padded block, so nothing past p + m is read).
+inline __m256 load_bf16(const uint16_t* p, int64_t m) {
+  __m128i h;
+  if (m >= 8) {
+    h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  } else {
+    alignas(16) uint16_t pad[8] = {};
+    std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
+    h = _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
+  }
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
 // BF16 round to nearest even (integer rounding, subnormals kept, NaN -> sign|0x7FC0), the result
 // in the low word of each dword.
 inline __m256i round_bf16(__m256 v) {
@@ -43,6 +57,18 @@ inline __m256i round_bf16(__m256 v) {
 inline __m128i narrow_bf16(__m256 v) {
   const __m256i b = round_bf16(v);
   return _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+}
+
+// m (1..8) values rounded to BF16 and stored; nothing past p + m is written.
+inline void store_bf16(uint16_t* p, __m256 v, int64_t m) {
+  const __m128i w = narrow_bf16(v);
+  if (m >= 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), w);
+    return;
+  }
+  alignas(16) uint16_t out[8];
+  _mm_store_si128(reinterpret_cast<__m128i*>(out), w);
+  std::memcpy(p, out, static_cast<size_t>(m) * sizeof(uint16_t));
 }
 
 // fp16(s), nearest even, via F16C (immediate rounding, MXCSR ignored, subnormals produced);

@@ -1,10 +1,9 @@
 // K3 score path, AVX2 (vpmaddwd on sign-extended int16 pairs): see optimized/v4_indexer.h.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/q8.h"
 #include "optimized/v4_indexer.h"
 

@@ -4,14 +4,9 @@
 // or written). The quantizer part of K4 is optimized/avx512/nvfp4_quant.cc.
 //
 // Compiled with AVX-512 flags; calls no inline helper of the kcs headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/nvfp4_stage.h"
 
 namespace kcs::opt {

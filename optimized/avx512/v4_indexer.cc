@@ -1,10 +1,9 @@
 // K3 score path, AVX-512 (F/BW, VNNI): see optimized/v4_indexer.h for the scheme.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/q8.h"
 #include "optimized/v4_indexer.h"
 
@@ -202,18 +201,6 @@ void score_generic(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
   }
 }
 
-
-inline uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-
-inline float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
 
 // Q8 of one BF16 row with Dh % 64 == 0, the same binary32 steps as the Q8 engine
 // (optimized/avx512/q8.cc) for rows whose amax is finite and whose s_q does not overflow; returns
