@@ -19,12 +19,6 @@ namespace kcs::opt {
 
 namespace {
 
-inline uint32_t load_u32(const uint16_t* p) {
-  uint32_t u;
-  std::memcpy(&u, p, sizeof u);
-  return u;
-}
-
 inline void fma_pair(__m256 (&acc)[2], const __m256 (&wo)[2], const __m256 (&we)[2], uint32_t pair) {
   const __m256i av = _mm256_set1_epi32(static_cast<int>(pair));
   const __m256 ao = _mm256_castsi256_ps(_mm256_and_si256(av, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));

@@ -52,15 +52,6 @@ void copy_dwords(const void* src, void* dst, int64_t n) {
 }
 
 }  // namespace
-
-void nvfp4_stage_topk_avx2(const Nvfp4Topk& a, int64_t r0, int64_t r1) {
-  if (r1 <= r0) return;
-  const int64_t base = r0 * a.top_k, n = (r1 - r0) * a.top_k;
-  if (a.ids_dtype == DType::i64)
-    copy_dwords(static_cast<const int64_t*>(a.ids) + base, a.idx_out + base, 2 * n);
-  else
-    widen_ids_i32(static_cast<const int32_t*>(a.ids) + base, a.idx_out + base, n);
-  copy_dwords(a.weights + base, a.weights_out + base, n);
-}
-
 }  // namespace kcs::opt
+
+#include "optimized/nvfp4_stage-inl.h"

@@ -71,13 +71,5 @@ inline void store_bf16(uint16_t* p, __m256 v, int64_t m) {
   std::memcpy(p, out, static_cast<size_t>(m) * sizeof(uint16_t));
 }
 
-// fp16(s), nearest even, via F16C (immediate rounding, MXCSR ignored, subnormals produced);
-// NaN -> kcs's canonical sign|0x7E00 (the instruction would keep payload bits).
-inline uint16_t fp16_rne(float s) {
-  const uint32_t u = bits_of(s);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7E00u);
-  return static_cast<uint16_t>(_cvtss_sh(s, _MM_FROUND_TO_NEAREST_INT));
-}
-
 }  // namespace
 }  // namespace kcs::opt

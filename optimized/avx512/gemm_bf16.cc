@@ -31,12 +31,6 @@ namespace kcs::opt {
 
 namespace {
 
-inline uint32_t load_u32(const uint16_t* p) {
-  uint32_t u;
-  std::memcpy(&u, p, sizeof u);
-  return u;
-}
-
 inline __mmask16 low_mask16(int64_t r) { return static_cast<__mmask16>((1u << r) - 1u); }  // r < 16
 
 // Pair p of row r as a dword (even element low), or the half pair of an odd panel.

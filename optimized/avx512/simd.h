@@ -58,14 +58,5 @@ inline float tree64(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
   return _mm_cvtss_f32(_mm_add_ss(e, _mm_shuffle_ps(e, e, 1)));
 }
 
-// fp16(s) rounded to nearest even. vcvtps2ph with an immediate rounding mode ignores MXCSR.RC
-// and produces FP16 subnormals; a NaN is replaced by kcs's canonical sign|0x7E00 because the
-// instruction keeps payload bits that fp16_from_float drops.
-inline uint16_t fp16_rne(float s) {
-  const uint32_t u = bits_of(s);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7E00u);
-  return static_cast<uint16_t>(_cvtss_sh(s, _MM_FROUND_TO_NEAREST_INT));
-}
-
 }  // namespace
 }  // namespace kcs::opt

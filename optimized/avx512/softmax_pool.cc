@@ -10,22 +10,11 @@
 
 #include "optimized/avx512/simd.h"
 #include "optimized/softmax_pool.h"
+#include "optimized/softmax_pool_consts.h"
 
 namespace kcs::opt {
 
 namespace {
-
-constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
-constexpr float k16Log2e = 23.0831206542234f;  // 16 / ln 2
-constexpr float kMagic = 12582912.0f;           // 1.5 * 2^23: t = x * 16/ln2 + kMagic holds rint(k) in its low bits
-constexpr float kL16Hi = 0x1.62ep-5f;           // ln2 / 16 to 12 bits: k * kL16Hi is exact
-constexpr float kL16Lo = 0x1.0bfbe8p-19f;       // ln2 / 16 - kL16Hi, rounded
-constexpr float kC3 = 1.0f / 6;
-constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
-alignas(64) const float kExpTab[16] = {
-    0x1p+0f,           0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fep+0f,  0x1.3dea64p+0f,
-    0x1.4bfdaep+0f,    0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
-    0x1.ae89fap+0f,    0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};  // 2^(j/16), rounded
 
 // kHi = false: the caller guarantees x <= 0 or NaN (pooling: x = z - max), so the upper clamp,
 // which only acts above 88.75, is left out; the result is the same bits.
