@@ -1,15 +1,10 @@
 // K5 compressor glue steps, AVX2 (formulas in optimized/compressor.h; the same IEEE operations as
 // the AVX-512 file, so identical bits). 8 columns per step; tails go through a zero-padded
 // stack copy (AVX2 has no masked 16-bit loads/stores). Calls no inline helper of the kcs headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/compressor.h"
 
 namespace kcs::opt {
@@ -34,43 +29,7 @@ __m256i gemm_bf16(__m256 x) {
   return _mm256_blendv_epi8(r, q, nan);
 }
 
-// m (<= 8) BF16 elements widened exactly; the rest 0.
-__m256 widen(const uint16_t* p, int64_t m) {
-  __m128i h;
-  if (m >= 8) {
-    h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  } else {
-    alignas(16) uint16_t pad[8] = {};
-    std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
-    h = _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
-  }
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
 __m256 bcast(uint16_t b) { return _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(b) << 16))); }
-
-__m256i round_bf16(__m256 v) {
-  const __m256i u = _mm256_castps_si256(v);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
-  const __m256i nan =
-      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
-  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
-                                       _mm256_set1_epi32(0x7FC0));
-  return _mm256_blendv_epi8(r, qnan, nan);
-}
-
-void store_bf16(uint16_t* p, __m256 v, int64_t m) {
-  const __m256i b = round_bf16(v);
-  const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-  if (m >= 8) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), w);
-    return;
-  }
-  alignas(16) uint16_t out[8];
-  _mm_store_si128(reinterpret_cast<__m128i*>(out), w);
-  std::memcpy(p, out, static_cast<size_t>(m) * sizeof(uint16_t));
-}
 
 }  // namespace
 
@@ -109,13 +68,13 @@ void compressor_hadamard_rows_avx2(const uint16_t* x, int64_t rows, int64_t n, c
         if (k1 < n) {
           const __m256 a1 = bcast(a[k1]);
           for (int v = 0; v < kV; ++v)
-            if (m[v] > 0) acc[v] = _mm256_fmadd_ps(a1, widen(H + k1 * n + j0 + 8 * v, m[v]), acc[v]);
+            if (m[v] > 0) acc[v] = _mm256_fmadd_ps(a1, load_bf16(H + k1 * n + j0 + 8 * v, m[v]), acc[v]);
         } else {
           for (int v = 0; v < kV; ++v) acc[v] = _mm256_fmadd_ps(_mm256_setzero_ps(), _mm256_setzero_ps(), acc[v]);
         }
         const __m256 a0 = bcast(a[k0]);
         for (int v = 0; v < kV; ++v)
-          if (m[v] > 0) acc[v] = _mm256_fmadd_ps(a0, widen(H + k0 * n + j0 + 8 * v, m[v]), acc[v]);
+          if (m[v] > 0) acc[v] = _mm256_fmadd_ps(a0, load_bf16(H + k0 * n + j0 + 8 * v, m[v]), acc[v]);
       }
       for (int v = 0; v < kV; ++v) {
         if (m[v] <= 0) continue;

@@ -9,26 +9,15 @@
 // Output rounding: BF16 with integers (nearest even, subnormals kept, NaN quietened); FP16 with
 // vcvtps2ph, nearest even. AVX2 has no masked 16-bit stores, so row tails go through a stack
 // block. No inline helper of the kcs headers is called here (see optimized/avx512/gemm_bf16.cc).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/gemm_bf16.h"
 
 namespace kcs::opt {
 
 namespace {
-
-inline uint32_t load_u32(const uint16_t* p) {
-  uint32_t u;
-  std::memcpy(&u, p, sizeof u);
-  return u;
-}
 
 inline void fma_pair(__m256 (&acc)[2], const __m256 (&wo)[2], const __m256 (&we)[2], uint32_t pair) {
   const __m256i av = _mm256_set1_epi32(static_cast<int>(pair));

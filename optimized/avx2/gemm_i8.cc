@@ -22,15 +22,10 @@
 //
 // Compiled with -mavx2 -mfma -mf16c; calls no inline helper of the kcs headers (see
 // optimized/avx2/q8.cc). GCC 12's intrinsic headers trip -Wuninitialized (GCC PR 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/gemm_i8.h"
 
 namespace kcs::opt {
@@ -49,8 +44,6 @@ constexpr int kMaxRows = 4;
 constexpr int64_t kDirectCols = 4096;
 constexpr int64_t kDirectPairs = 4;
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // The pair (a[k], a[k+1]) sign-extended to int16 in every 32-bit lane.
 KCS_INLINE __m256i a_pair(const int8_t* p, bool second) {
@@ -115,19 +108,6 @@ KCS_INLINE void tile_pairs(const WSrc& s, const int8_t* a, int64_t lda, int64_t 
   }
 }
 
-// fp32 -> bf16 bits, nearest even, subnormals kept, NaN -> sign|0x7FC0 (= bf16_from_float).
-inline __m128i bf16_rne(__m256 v) {
-  const __m256i u = _mm256_castps_si256(v);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)), lsb), 16);
-  const __m256i nan =
-      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
-  const __m256i qnan =
-      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)), _mm256_set1_epi32(0x7FC0));
-  r = _mm256_blendv_epi8(r, qnan, nan);
-  return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));  // values <= 0xFFFF
-}
-
 // Stores one row's 16 columns [c, c + 16) for the column range [lo, hi) (relative to c).
 inline void epilogue_row(const GemmI8Args& g, int64_t row, int64_t c, int64_t lo, int64_t hi, const __m256i v[2]) {
   const __m256 sr = _mm256_set1_ps(g.s_row[row]);
@@ -157,11 +137,11 @@ inline void epilogue_row(const GemmI8Args& g, int64_t row, int64_t c, int64_t lo
   if (g.y_dtype == DType::bf16) {
     uint16_t* yr = static_cast<uint16_t*>(g.y) + row * g.ldy + c;
     if (full) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr), bf16_rne(y0));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + 8), bf16_rne(y1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr), narrow_bf16(y0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + 8), narrow_bf16(y1));
     } else {
-      _mm_store_si128(reinterpret_cast<__m128i*>(b_t), bf16_rne(y0));
-      _mm_store_si128(reinterpret_cast<__m128i*>(b_t + 8), bf16_rne(y1));
+      _mm_store_si128(reinterpret_cast<__m128i*>(b_t), narrow_bf16(y0));
+      _mm_store_si128(reinterpret_cast<__m128i*>(b_t + 8), narrow_bf16(y1));
       std::memcpy(yr + lo, b_t + lo, static_cast<size_t>(hi - lo) * sizeof(uint16_t));
     }
   } else {

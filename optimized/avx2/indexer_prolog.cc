@@ -1,15 +1,10 @@
 // K1 indexer_prolog, AVX2 + FMA + F16C pieces: the direct (unpacked) BF16 GEMM of decode tiles
 // and the weights epilogue. Same operation order as the AVX-512 file (optimized/indexer_prolog.h),
 // so both give the same bits. No inline helpers of shared headers here (see optimized/avx512/q8.cc).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/indexer_prolog.h"
 
 namespace kcs::opt {
@@ -24,12 +19,6 @@ inline float widen(uint16_t b) {
   float f;
   std::memcpy(&f, &u, sizeof f);
   return f;
-}
-
-// 8 BF16 at p widened to fp32 (p holds 8 readable values).
-inline __m256 load_bf16(const uint16_t* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
 }
 
 // One W row segment of the block: straight from W when the block is whole, else through a

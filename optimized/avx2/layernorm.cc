@@ -5,37 +5,15 @@
 // padding's variance terms, so nothing past the row is read or written.
 //
 // Like the other ISA files, this one calls no inline helper of the kcs headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/layernorm.h"
 
 namespace kcs::opt {
 
 namespace {
-
-inline __m256 load_bf16(const uint16_t* p) {
-  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
-inline __m128i round_bf16(__m256 v) {
-  const __m256i u = _mm256_castps_si256(v);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
-  const __m256i nan =
-      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
-  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
-                                       _mm256_set1_epi32(0x7FC0));
-  const __m256i b = _mm256_blendv_epi8(r, qnan, nan);
-  return _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-}
 
 // All-ones in the first r lanes (r in [0, 8]).
 inline __m256 lane_mask(int64_t r) {
@@ -107,7 +85,7 @@ void layernorm_rows_avx2(const LayerNormRows& a, int64_t begin, int64_t end) {
     uint16_t* y = a.y + row * a.n;
     int64_t j = 0;
     for (; j + 8 <= a.n; j += 8)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), round_bf16(output8(x + j, a.gamma + j, a.beta + j, muv, den)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), narrow_bf16(output8(x + j, a.gamma + j, a.beta + j, muv, den)));
     if (j < a.n) {
       const size_t m = static_cast<size_t>(a.n - j);
       alignas(32) float xp[8] = {};
@@ -115,7 +93,7 @@ void layernorm_rows_avx2(const LayerNormRows& a, int64_t begin, int64_t end) {
       std::memcpy(xp, x + j, m * sizeof(float));
       std::memcpy(gp, a.gamma + j, m * sizeof(uint16_t));
       std::memcpy(bp, a.beta + j, m * sizeof(uint16_t));
-      _mm_store_si128(reinterpret_cast<__m128i*>(yp), round_bf16(output8(xp, gp, bp, muv, den)));
+      _mm_store_si128(reinterpret_cast<__m128i*>(yp), narrow_bf16(output8(xp, gp, bp, muv, den)));
       std::memcpy(y + j, yp, m * sizeof(uint16_t));
     }
   }

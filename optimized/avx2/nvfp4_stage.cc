@@ -4,14 +4,9 @@
 // or written). The quantizer part of K4 is optimized/avx2/nvfp4_quant.cc.
 //
 // Compiled with AVX2 flags; calls no inline helper of the kcs headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/nvfp4_stage.h"
 
 namespace kcs::opt {
@@ -57,15 +52,6 @@ void copy_dwords(const void* src, void* dst, int64_t n) {
 }
 
 }  // namespace
-
-void nvfp4_stage_topk_avx2(const Nvfp4Topk& a, int64_t r0, int64_t r1) {
-  if (r1 <= r0) return;
-  const int64_t base = r0 * a.top_k, n = (r1 - r0) * a.top_k;
-  if (a.ids_dtype == DType::i64)
-    copy_dwords(static_cast<const int64_t*>(a.ids) + base, a.idx_out + base, 2 * n);
-  else
-    widen_ids_i32(static_cast<const int32_t*>(a.ids) + base, a.idx_out + base, n);
-  copy_dwords(a.weights + base, a.weights_out + base, n);
-}
-
 }  // namespace kcs::opt
+
+#include "optimized/nvfp4_stage-inl.h"

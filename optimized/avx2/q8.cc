@@ -11,38 +11,22 @@
 // stack block and its codes copied back out: nothing past the row is ever read or written.
 // MXCSR is never touched (rounding modes are immediates; no DAZ/FTZ).
 //
+// The ISA-neutral rest (row scales, pass-2 variant choice, entry points) is
+// optimized/q8-inl.h, included at the end; the vocabulary is optimized/avx2/simd.h.
+//
 // Like the AVX-512 file, this one calls no inline helper of the kcs headers: an out-of-line copy
 // emitted here (compiled with -mavx2) could be kept by the linker for the whole program.
-// GCC 12's intrinsic headers initialise "undefined" vectors as `__m256i __Y = __Y;`, which C++
-// -Wall (it implies -Winit-self) reports as uninitialised at every inlined use (GCC PR 105593).
-// The locations are inside the header, so silencing them around the include is enough.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
 
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/q8.h"
 
 namespace kcs::opt {
 
 namespace {
-
-inline uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-
-inline float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
 
 // Horizontal max of 8 u32 lanes.
 inline uint32_t hmax_epu32(__m256i m) {
@@ -173,73 +157,7 @@ void quantize_row(const void* x, int64_t n, float s_q_scalar, int8_t* codes) {
   }
 }
 
-// Steps 1 (floor), 2 and 5 in scalar binary32, exactly as q8_row_reference writes them.
-// Returns false for a zero amax (codes 0, s_dq = +0 by kcs definition).
-inline bool row_scales(uint32_t amax_bits, const Q8Params& p, float* s_q, float* s_dq) {
-  float a = float_of(amax_bits);
-  if (p.floor && a < kQ8Floor) a = kQ8Floor;  // false for NaN, as the reference's test
-  if (a == 0.0f) {
-    *s_q = 0.0f;
-    *s_dq = 0.0f;
-    return false;
-  }
-  *s_q = 127.0f / a;
-  *s_dq = 1.0f / *s_q;
-  return true;
-}
-
-template <bool kBf16>
-float q8_row(const void* x, int64_t n, const Q8Params& p, int8_t* codes) {
-  const uint32_t amax = kBf16 ? amax_bits_bf16(static_cast<const uint16_t*>(x), n)
-                              : amax_bits_f32(static_cast<const float*>(x), n);
-  float s_q, s_dq;
-  if (!row_scales(amax, p, &s_q, &s_dq)) {
-    std::memset(codes, 0, static_cast<size_t>(n));
-    return s_dq;
-  }
-  // A NaN y needs a NaN/Inf amax or an overflowed s_q (amax < 127/FLT_MAX, out of contract);
-  // such rows take the variant with the NaN -> 0 fix-up.
-  const bool special = amax >= 0x7F800000u || bits_of(s_q) >= 0x7F800000u;
-  if (p.rmode == Round::rhaz) {
-    if (special)
-      quantize_row<kBf16, true, true>(x, n, s_q, codes);
-    else
-      quantize_row<kBf16, true, false>(x, n, s_q, codes);
-  } else {
-    if (special)
-      quantize_row<kBf16, false, true>(x, n, s_q, codes);
-    else
-      quantize_row<kBf16, false, false>(x, n, s_q, codes);
-  }
-  return s_dq;
-}
-
-// fp16(s_dq), nearest even, via F16C (immediate rounding, MXCSR ignored, subnormals produced);
-// NaN -> kcs's canonical sign|0x7E00 (the instruction would keep payload bits).
-inline uint16_t fp16_rne(float s) {
-  const uint32_t u = bits_of(s);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7E00u);
-  return static_cast<uint16_t>(_cvtss_sh(s, _MM_FROUND_TO_NEAREST_INT));
-}
-
 }  // namespace
-
-void q8_rows_avx2(const Q8Rows& a, int64_t begin, int64_t end) {
-  const bool bf16 = a.x_dtype == DType::bf16;
-  const size_t x_size = bf16 ? 2 : 4;
-  for (int64_t r = begin; r < end; ++r) {
-    const void* x = static_cast<const char*>(a.x) + static_cast<size_t>(r * a.n) * x_size;
-    int8_t* codes = a.codes + r * a.n;
-    const float s_dq = bf16 ? q8_row<true>(x, a.n, a.params, codes) : q8_row<false>(x, a.n, a.params, codes);
-    if (a.scale_dtype == DType::fp16)
-      static_cast<uint16_t*>(a.scale)[r] = fp16_rne(s_dq);
-    else
-      static_cast<float*>(a.scale)[r] = s_dq;
-  }
-}
-
-float q8_row_f32_avx2(const float* v, int64_t n, const Q8Params& p, int8_t* codes) {
-  return q8_row<false>(v, n, p, codes);
-}
-
 }  // namespace kcs::opt
+
+#include "optimized/q8-inl.h"

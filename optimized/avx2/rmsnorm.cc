@@ -9,41 +9,15 @@
 // a stack block too, so nothing past the row is read or written.
 //
 // Like the other ISA files, this one calls no inline helper of the kcs headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/rmsnorm.h"
 
 namespace kcs::opt {
 
 namespace {
-
-// 8 BF16 widened exactly to binary32.
-inline __m256 load_bf16(const uint16_t* p) {
-  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
-// BF16 round to nearest even of 8 binary32 values (integer rounding, subnormals kept, NaN ->
-// sign|0x7FC0), as 8 uint16 in a xmm.
-inline __m128i round_bf16(__m256 v) {
-  const __m256i u = _mm256_castps_si256(v);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
-  // |bits| < 2^31, so the signed compare orders them as unsigned.
-  const __m256i nan =
-      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
-  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
-                                       _mm256_set1_epi32(0x7FC0));
-  const __m256i b = _mm256_blendv_epi8(r, qnan, nan);
-  return _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-}
 
 template <bool kPypto>
 inline __m256 term(__m256 v, __m256 c) {
@@ -89,7 +63,7 @@ void scale_row(const uint16_t* x, const void* gamma, int64_t n, float r, uint16_
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) {
     const __m256 v = _mm256_mul_ps(load_gamma<kGammaF32>(gamma, j), _mm256_mul_ps(load_bf16(x + j), rv));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), round_bf16(v));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), narrow_bf16(v));
   }
   if (j < n) {
     const size_t m = static_cast<size_t>(n - j);
@@ -105,30 +79,12 @@ void scale_row(const uint16_t* x, const void* gamma, int64_t n, float r, uint16_
       _mm256_store_ps(gp, load_bf16(gb));
     }
     const __m256 v = _mm256_mul_ps(_mm256_load_ps(gp), _mm256_mul_ps(load_bf16(xp), rv));
-    _mm_store_si128(reinterpret_cast<__m128i*>(yp), round_bf16(v));
+    _mm_store_si128(reinterpret_cast<__m128i*>(yp), narrow_bf16(v));
     std::memcpy(y + j, yp, m * sizeof(uint16_t));
   }
 }
 
 }  // namespace
-
-float rmsnorm_ms_avx2(const RmsNormRows& a, int64_t row) {
-  const uint16_t* x = a.x + row * a.n;
-  if (a.form == RmsNormForm::pypto) return sum_terms<true>(x, a.n, a.inv_n);
-  return _mm_cvtss_f32(_mm_div_ss(_mm_set_ss(sum_terms<false>(x, a.n, a.inv_n)), _mm_set_ss(a.fn)));
-}
-
-void rmsnorm_rows_avx2(const RmsNormRows& a, int64_t begin, int64_t end) {
-  for (int64_t row = begin; row < end; ++row) {
-    const uint16_t* x = a.x + row * a.n;
-    const float ms = rmsnorm_ms_avx2(a, row);
-    const __m128 v = _mm_add_ss(_mm_set_ss(ms), _mm_set_ss(a.eps));
-    const float r = _mm_cvtss_f32(_mm_div_ss(_mm_set_ss(1.0f), _mm_sqrt_ss(v)));
-    if (a.gamma_f32)
-      scale_row<true>(x, a.gamma, a.n, r, a.y + row * a.n);
-    else
-      scale_row<false>(x, a.gamma, a.n, r, a.y + row * a.n);
-  }
-}
-
 }  // namespace kcs::opt
+
+#include "optimized/rmsnorm-inl.h"

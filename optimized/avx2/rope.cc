@@ -6,15 +6,10 @@
 // a slice or table row is read or written.
 //
 // Like the other ISA files, this one calls no inline helper of the kcs headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/rope.h"
 
 namespace kcs::opt {
@@ -24,19 +19,6 @@ namespace {
 inline __m256 widen_lo(__m256i dw) { return _mm256_castsi256_ps(_mm256_slli_epi32(dw, 16)); }
 inline __m256 widen_hi(__m256i dw) {
   return _mm256_castsi256_ps(_mm256_and_si256(dw, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
-}
-
-// m (1..8) BF16 values widened; lanes past m are +0.
-inline __m256 load_bf16(const uint16_t* p, int64_t m) {
-  __m128i h;
-  if (m >= 8) {
-    h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  } else {
-    alignas(16) uint16_t pad[8] = {};
-    std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
-    h = _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
-  }
-  return widen_lo(_mm256_cvtepu16_epi32(h));
 }
 
 // m (1..8) dwords = m BF16 pairs.
@@ -55,31 +37,6 @@ inline __m256 load_table(const void* row, int64_t col, int64_t m) {
   alignas(32) float pad[8] = {};
   std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(float));
   return _mm256_load_ps(pad);
-}
-
-// BF16 round to nearest even (integer rounding, subnormals kept, NaN -> sign|0x7FC0), the result
-// in the low word of each dword.
-inline __m256i round_bf16(__m256 v) {
-  const __m256i u = _mm256_castps_si256(v);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
-  const __m256i nan =
-      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
-  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
-                                       _mm256_set1_epi32(0x7FC0));
-  return _mm256_blendv_epi8(r, qnan, nan);
-}
-
-inline void store_bf16(uint16_t* p, __m256 v, int64_t m) {
-  const __m256i b = round_bf16(v);
-  const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-  if (m >= 8) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), w);
-  } else {
-    alignas(16) uint16_t out[8];
-    _mm_store_si128(reinterpret_cast<__m128i*>(out), w);
-    std::memcpy(p, out, static_cast<size_t>(m) * sizeof(uint16_t));
-  }
 }
 
 inline __m256 neg(__m256 v) {
@@ -129,40 +86,7 @@ void rope_pair(const uint16_t* x, uint16_t* y, int64_t h, const void* crow, cons
   }
 }
 
-template <bool kF32>
-void rope_slice(const RopeArgs& a, const uint16_t* x, uint16_t* y, const void* crow, const void* srow) {
-  const int64_t h = a.R / 2;
-  const int64_t hi_col = a.half_table ? 0 : h;
-  switch (a.mode) {
-    case RopeMode::half: rope_half<false, kF32>(x, y, h, crow, srow, hi_col); break;
-    case RopeMode::v2: rope_half<true, kF32>(x, y, h, crow, srow, hi_col); break;
-    case RopeMode::pair: rope_pair<kF32>(x, y, h, crow, srow); break;
-  }
-}
-
 }  // namespace
-
-void rope_tokens_avx2(const RopeArgs& a, int64_t begin, int64_t end) {
-  const int64_t W = a.half_table ? a.R / 2 : a.R;
-  const size_t tsize = a.table_f32 ? 4 : 2;
-  const int64_t xh = a.x_head ? a.x_head : a.D, xt = a.x_tok ? a.x_tok : a.H * a.D;
-  const int64_t yh = a.y_head ? a.y_head : a.D, yt = a.y_tok ? a.y_tok : a.H * a.D;
-  for (int64_t t = begin; t < end; ++t) {
-    const size_t row = static_cast<size_t>(t * W) * tsize;
-    const void* crow = static_cast<const char*>(a.cos) + row;
-    const void* srow = static_cast<const char*>(a.sin) + row;
-    for (int64_t hd = 0; hd < a.H; ++hd) {
-      const uint16_t* x = a.x + t * xt + hd * xh;
-      uint16_t* y = a.y + t * yt + hd * yh;
-      if (a.off > 0) std::memcpy(y, x, static_cast<size_t>(a.off) * sizeof(uint16_t));
-      const int64_t after = a.D - a.off - a.R;
-      if (after > 0) std::memcpy(y + a.off + a.R, x + a.off + a.R, static_cast<size_t>(after) * sizeof(uint16_t));
-      if (a.table_f32)
-        rope_slice<true>(a, x + a.off, y + a.off, crow, srow);
-      else
-        rope_slice<false>(a, x + a.off, y + a.off, crow, srow);
-    }
-  }
-}
-
 }  // namespace kcs::opt
+
+#include "optimized/rope-inl.h"

@@ -4,28 +4,17 @@
 //
 // Compiled with AVX2 flags: no inline helper of the kcs headers is called here; local helpers
 // are static / in an anonymous namespace.
-#include <immintrin.h>
 
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/softmax_pool.h"
+#include "optimized/softmax_pool_consts.h"
 
 namespace kcs::opt {
 
 namespace {
-
-constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
-constexpr float k16Log2e = 23.0831206542234f;  // 16 / ln 2
-constexpr float kMagic = 12582912.0f;           // 1.5 * 2^23: t = x * 16/ln2 + kMagic holds rint(k) in its low bits
-constexpr float kL16Hi = 0x1.62ep-5f;           // ln2 / 16 to 12 bits: k * kL16Hi is exact
-constexpr float kL16Lo = 0x1.0bfbe8p-19f;       // ln2 / 16 - kL16Hi, rounded
-constexpr float kC3 = 1.0f / 6;
-constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
-alignas(64) const float kExpTab[16] = {
-    0x1p+0f,           0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fep+0f,  0x1.3dea64p+0f,
-    0x1.4bfdaep+0f,    0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
-    0x1.ae89fap+0f,    0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};  // 2^(j/16), rounded
 
 // kHi = false: the caller guarantees x <= 0 or NaN (pooling), so the upper clamp, which only
 // acts above 88.75, is left out; the result is the same bits.
@@ -142,35 +131,13 @@ void pool_chunk(const PoolWindow& w, int64_t c, int64_t rem_last, float* out) {
 }
 
 template <Logits kZ, bool kBf16>
-void pool_cols(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+void pool_cols_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
   int64_t c = c0;
   for (; c + 16 <= c1; c += 16) pool_chunk<kZ, kBf16, 2>(w, c, 8, out);
   for (; c < c1; c += 8) pool_chunk<kZ, kBf16, 1>(w, c, c1 - c >= 8 ? 8 : c1 - c, out);
 }
 
-template <Logits kZ>
-void pool_dispatch_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (w.v_bf16)
-    pool_cols<kZ, true>(w, c0, c1, out);
-  else
-    pool_cols<kZ, false>(w, c0, c1, out);
-}
-
 }  // namespace
-
-void softmax_pool_cols_avx2(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (c0 >= c1) return;
-  if (w.M <= 0) {  // no position: 0 / 0
-    for (int64_t c = c0; c < c1; ++c) out[c] = __builtin_nanf("");
-    return;
-  }
-  if (w.score == nullptr)
-    pool_dispatch_v<Logits::f32>(w, c0, c1, out);
-  else if (w.score_bf16)
-    pool_dispatch_v<Logits::score_bf16>(w, c0, c1, out);
-  else
-    pool_dispatch_v<Logits::score_f32>(w, c0, c1, out);
-}
 
 void exp_f32_avx2(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 8) {
@@ -185,3 +152,5 @@ void exp_f32_avx2(const float* x, float* y, int64_t n) {
 }
 
 }  // namespace kcs::opt
+
+#include "optimized/softmax_pool-inl.h"

@@ -1,10 +1,8 @@
 // K3 score path, AVX2 (vpmaddwd on sign-extended int16 pairs): see optimized/v4_indexer.h.
-#include <immintrin.h>
-
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx2/simd.h"
 #include "optimized/q8.h"
 #include "optimized/v4_indexer.h"
 
@@ -58,7 +56,7 @@ void v4_score_rows_avx2(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
   const __m256i row_off = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                              _mm256_set1_epi32(static_cast<int32_t>(Dh)));
   for (int64_t g = j0; g < j1; g += kLanes) {
-    const int64_t n = std::min<int64_t>(kLanes, j1 - g);
+    const int64_t n = min64(kLanes, j1 - g);
     qa.x = a.cache + g * Dh;
     q8_rows_avx2(qa, 0, n);
     if (n < kLanes) {

@@ -1,34 +1,13 @@
 // K5 compressor glue steps, AVX-512 F/BW (formulas in optimized/compressor.h). 16 columns per
 // step, masked tails; calls no inline helper of the kcs headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/compressor.h"
 
 namespace kcs::opt {
 
 namespace {
-
-__mmask16 lanes16(int64_t r) {
-  if (r <= 0) return 0;
-  return r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u);
-}
-
-__m512i round_bf16(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-  const __mmask16 nan =
-      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
-  const __m512i qnan =
-      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)), _mm512_set1_epi32(0x7FC0));
-  return _mm512_mask_blend_epi32(nan, r, qnan);
-}
 
 // The BF16 GEMM engine's rounding (optimized/avx512/gemm_bf16.cc), NaN payload included.
 __m256i gemm_bf16(__m512 x) {
@@ -46,8 +25,6 @@ __m512 widen(const uint16_t* p, __mmask16 k) {
 }
 
 __m512 bcast(uint16_t b) { return _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(b) << 16))); }
-
-void store_bf16(uint16_t* p, __m512 v, __mmask16 k) { _mm256_mask_storeu_epi16(p, k, _mm512_cvtepi32_epi16(round_bf16(v))); }
 
 }  // namespace
 

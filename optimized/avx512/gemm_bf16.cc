@@ -21,26 +21,15 @@
 // Like every ISA file, this one calls no inline helper of the kcs headers (an out-of-line copy
 // compiled here with AVX-512 could be the one the linker keeps); helpers are in an anonymous
 // namespace. GCC 12's intrinsic headers trip -Wuninitialized (PR 105593), silenced around them.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/gemm_bf16.h"
 
 namespace kcs::opt {
 
 namespace {
-
-inline uint32_t load_u32(const uint16_t* p) {
-  uint32_t u;
-  std::memcpy(&u, p, sizeof u);
-  return u;
-}
 
 inline __mmask16 low_mask16(int64_t r) { return static_cast<__mmask16>((1u << r) - 1u); }  // r < 16
 

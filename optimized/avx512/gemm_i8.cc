@@ -27,16 +27,10 @@
 //
 // This translation unit is compiled with AVX-512 flags. It calls no inline helper of the kcs
 // headers (see optimized/avx512/q8.cc): everything here is static or in an anonymous namespace.
-// GCC 12's intrinsic headers trip -Wuninitialized / -Wmaybe-uninitialized (GCC PR 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/gemm_i8.h"
 
 namespace kcs::opt {
@@ -59,8 +53,6 @@ constexpr int64_t kDirectQuads = 2;
 // Zen 4, M = 1, K1 q_b: 0.59 -> 0.64 of the read bandwidth limit, median of interleaved runs).
 constexpr int64_t kDirectPrefetchQuads = 8;
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 inline int32_t load_i32(const int8_t* p) {
   int32_t v;
@@ -172,19 +164,6 @@ KCS_INLINE void tile_quads(const WSrc& s, const int8_t* a, int64_t lda, int64_t 
   }
 }
 
-// fp32 -> bf16 bits, nearest even, subnormals kept, NaN -> sign|0x7FC0 (= bf16_from_float).
-inline __m256i bf16_rne(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)), lsb), 16);
-  const __mmask16 nan =
-      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
-  const __m512i qnan =
-      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)), _mm512_set1_epi32(0x7FC0));
-  r = _mm512_mask_mov_epi32(r, nan, qnan);
-  return _mm512_cvtepi32_epi16(r);
-}
-
 // Stores one row's 64 columns [c, c + 64) (acc in column order) where `valid` has a bit.
 inline void epilogue_row(const GemmI8Args& g, int64_t row, int64_t c, uint64_t valid, __m512i v[4]) {
   const __m512 sr = _mm512_set1_ps(g.s_row[row]);
@@ -197,7 +176,7 @@ inline void epilogue_row(const GemmI8Args& g, int64_t row, int64_t c, uint64_t v
     const __m512 f = _mm512_cvt_roundepi32_ps(v[j], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const __m512 y = _mm512_mul_ps(_mm512_mul_ps(f, sr), _mm512_maskz_loadu_ps(m, g.s_col + col));
     if (g.y_dtype == DType::bf16)
-      _mm256_mask_storeu_epi16(static_cast<uint16_t*>(g.y) + row * g.ldy + col, m, bf16_rne(y));
+      _mm256_mask_storeu_epi16(static_cast<uint16_t*>(g.y) + row * g.ldy + col, m, narrow_bf16(y));
     else
       _mm512_mask_storeu_ps(static_cast<float*>(g.y) + row * g.ldy + col, m, y);
   }

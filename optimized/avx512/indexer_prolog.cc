@@ -1,15 +1,10 @@
 // K1 indexer_prolog, AVX-512 pieces: the direct (unpacked) BF16 GEMM of decode tiles and the
 // weights epilogue. Definitions and the exact operation order in optimized/indexer_prolog.h.
 // Compiled with AVX-512 flags: no inline helpers of shared headers here (see optimized/avx512/q8.cc).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/indexer_prolog.h"
 
 namespace kcs::opt {
@@ -23,10 +18,6 @@ inline float widen(uint16_t b) {
   float f;
   std::memcpy(&f, &u, sizeof f);
   return f;
-}
-
-inline __m512 load_bf16(const uint16_t* p, __mmask16 m) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
 // Rows [r0, r0 + MR) x one column block [c, c + 64) (masks for the tail), all of K.

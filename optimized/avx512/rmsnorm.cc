@@ -8,53 +8,14 @@
 //
 // Like the other ISA files, this one calls no inline helper of the kcs headers (see
 // optimized/avx512/q8.cc): an out-of-line copy emitted here could be kept by the linker.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/rmsnorm.h"
 
 namespace kcs::opt {
 
 namespace {
-
-// Mask of the first r lanes (none for r <= 0, all for r >= 16).
-inline __mmask16 lanes16(int64_t r) {
-  if (r <= 0) return 0;
-  return r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u);
-}
-
-// 16 BF16 widened exactly to binary32 (masked-off lanes are +0).
-inline __m512 load_bf16(const uint16_t* p, __mmask16 k) {
-  const __m256i h = _mm256_maskz_loadu_epi16(k, p);
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-// BF16 round to nearest even of 16 binary32 values, stored under mask k.
-inline void store_bf16(uint16_t* p, __m512 v, __mmask16 k) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-  const __mmask16 nan =
-      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
-  const __m512i qnan =
-      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)), _mm512_set1_epi32(0x7FC0));
-  r = _mm512_mask_blend_epi32(nan, r, qnan);
-  _mm256_mask_storeu_epi16(p, k, _mm512_cvtepi32_epi16(r));
-}
-
-// The fixed tree over the 64 partials in acc[0..3]: w = 32, 16, 8, 4, 2, 1.
-inline float tree64(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-  const __m512 b = _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
-  const __m256 c = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
-  const __m128 d = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
-  const __m128 e = _mm_add_ps(d, _mm_movehl_ps(d, d));
-  return _mm_cvtss_f32(_mm_add_ss(e, _mm_shuffle_ps(e, e, 1)));
-}
 
 template <bool kPypto>
 inline __m512 term(__m512 v, __m512 c) {
@@ -95,24 +56,6 @@ void scale_row(const uint16_t* x, const void* gamma, int64_t n, float r, uint16_
 }
 
 }  // namespace
-
-float rmsnorm_ms_avx512(const RmsNormRows& a, int64_t row) {
-  const uint16_t* x = a.x + row * a.n;
-  if (a.form == RmsNormForm::pypto) return sum_terms<true>(x, a.n, a.inv_n);
-  return _mm_cvtss_f32(_mm_div_ss(_mm_set_ss(sum_terms<false>(x, a.n, a.inv_n)), _mm_set_ss(a.fn)));
-}
-
-void rmsnorm_rows_avx512(const RmsNormRows& a, int64_t begin, int64_t end) {
-  for (int64_t row = begin; row < end; ++row) {
-    const uint16_t* x = a.x + row * a.n;
-    const float ms = rmsnorm_ms_avx512(a, row);
-    const __m128 v = _mm_add_ss(_mm_set_ss(ms), _mm_set_ss(a.eps));
-    const float r = _mm_cvtss_f32(_mm_div_ss(_mm_set_ss(1.0f), _mm_sqrt_ss(v)));
-    if (a.gamma_f32)
-      scale_row<true>(x, a.gamma, a.n, r, a.y + row * a.n);
-    else
-      scale_row<false>(x, a.gamma, a.n, r, a.y + row * a.n);
-  }
-}
-
 }  // namespace kcs::opt
+
+#include "optimized/rmsnorm-inl.h"

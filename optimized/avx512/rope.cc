@@ -13,33 +13,19 @@
 // The per-token table row is re-read by every head from L1 (R-3D broadcast).
 //
 // Like the other ISA files, this one calls no inline helper of the kcs headers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/rope.h"
 
 namespace kcs::opt {
 
 namespace {
 
-inline __mmask16 lanes16(int64_t r) {
-  if (r <= 0) return 0;
-  return r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u);
-}
-
 inline __m512 widen_lo(__m512i dw) { return _mm512_castsi512_ps(_mm512_slli_epi32(dw, 16)); }
 inline __m512 widen_hi(__m512i dw) {
   return _mm512_castsi512_ps(_mm512_and_si512(dw, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
-}
-
-inline __m512 load_bf16(const uint16_t* p, __mmask16 k) {
-  return widen_lo(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, p)));
 }
 
 // 16 table values from column `col` of a table row (BF16 widened, or FP32).
@@ -47,23 +33,6 @@ template <bool kF32>
 inline __m512 load_table(const void* row, int64_t col, __mmask16 k) {
   if (kF32) return _mm512_maskz_loadu_ps(k, static_cast<const float*>(row) + col);
   return load_bf16(static_cast<const uint16_t*>(row) + col, k);
-}
-
-// BF16 round to nearest even (integer rounding, subnormals kept, NaN -> sign|0x7FC0), the result
-// in the low word of each dword.
-inline __m512i round_bf16(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-  const __mmask16 nan =
-      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
-  const __m512i qnan =
-      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)), _mm512_set1_epi32(0x7FC0));
-  return _mm512_mask_blend_epi32(nan, r, qnan);
-}
-
-inline void store_bf16(uint16_t* p, __m512 v, __mmask16 k) {
-  _mm256_mask_storeu_epi16(p, k, _mm512_cvtepi32_epi16(round_bf16(v)));
 }
 
 inline __m512 neg(__m512 v) {
@@ -108,42 +77,7 @@ void rope_pair(const uint16_t* x, uint16_t* y, int64_t h, const void* crow, cons
   }
 }
 
-template <bool kF32>
-void rope_slice(const RopeArgs& a, const uint16_t* x, uint16_t* y, const void* crow, const void* srow) {
-  const int64_t h = a.R / 2;
-  // R-HALF's second half reads column h + j of a full table, column j of a half table.
-  const int64_t hi_col = a.half_table ? 0 : h;
-  switch (a.mode) {
-    case RopeMode::half: rope_half<false, kF32>(x, y, h, crow, srow, hi_col); break;
-    case RopeMode::v2: rope_half<true, kF32>(x, y, h, crow, srow, hi_col); break;
-    case RopeMode::pair: rope_pair<kF32>(x, y, h, crow, srow); break;
-  }
-}
-
 }  // namespace
-
-void rope_tokens_avx512(const RopeArgs& a, int64_t begin, int64_t end) {
-  const int64_t W = a.half_table ? a.R / 2 : a.R;
-  const size_t tsize = a.table_f32 ? 4 : 2;
-  const int64_t xh = a.x_head ? a.x_head : a.D, xt = a.x_tok ? a.x_tok : a.H * a.D;
-  const int64_t yh = a.y_head ? a.y_head : a.D, yt = a.y_tok ? a.y_tok : a.H * a.D;
-  for (int64_t t = begin; t < end; ++t) {
-    const size_t row = static_cast<size_t>(t * W) * tsize;
-    const void* crow = static_cast<const char*>(a.cos) + row;
-    const void* srow = static_cast<const char*>(a.sin) + row;
-    for (int64_t hd = 0; hd < a.H; ++hd) {
-      const uint16_t* x = a.x + t * xt + hd * xh;
-      uint16_t* y = a.y + t * yt + hd * yh;
-      // Pass-through columns: [0, off) and [off + R, D).
-      if (a.off > 0) std::memcpy(y, x, static_cast<size_t>(a.off) * sizeof(uint16_t));
-      const int64_t after = a.D - a.off - a.R;
-      if (after > 0) std::memcpy(y + a.off + a.R, x + a.off + a.R, static_cast<size_t>(after) * sizeof(uint16_t));
-      if (a.table_f32)
-        rope_slice<true>(a, x + a.off, y + a.off, crow, srow);
-      else
-        rope_slice<false>(a, x + a.off, y + a.off, crow, srow);
-    }
-  }
-}
-
 }  // namespace kcs::opt
+
+#include "optimized/rope-inl.h"

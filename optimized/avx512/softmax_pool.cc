@@ -6,31 +6,15 @@
 //
 // Compiled with AVX-512 flags: no inline helper of the kcs headers is called here, all local
 // helpers are static / in an anonymous namespace (see optimized/avx512/q8.cc).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/softmax_pool.h"
+#include "optimized/softmax_pool_consts.h"
 
 namespace kcs::opt {
 
 namespace {
-
-constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
-constexpr float k16Log2e = 23.0831206542234f;  // 16 / ln 2
-constexpr float kMagic = 12582912.0f;           // 1.5 * 2^23: t = x * 16/ln2 + kMagic holds rint(k) in its low bits
-constexpr float kL16Hi = 0x1.62ep-5f;           // ln2 / 16 to 12 bits: k * kL16Hi is exact
-constexpr float kL16Lo = 0x1.0bfbe8p-19f;       // ln2 / 16 - kL16Hi, rounded
-constexpr float kC3 = 1.0f / 6;
-constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
-alignas(64) const float kExpTab[16] = {
-    0x1p+0f,           0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fep+0f,  0x1.3dea64p+0f,
-    0x1.4bfdaep+0f,    0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
-    0x1.ae89fap+0f,    0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};  // 2^(j/16), rounded
 
 // kHi = false: the caller guarantees x <= 0 or NaN (pooling: x = z - max), so the upper clamp,
 // which only acts above 88.75, is left out; the result is the same bits.
@@ -134,7 +118,7 @@ void pool_cols(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
 }
 
 template <Logits kZ, bool kBf16>
-void pool_dispatch_w(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
+void pool_cols_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
   if (w.M == 8)
     pool_cols<kZ, kBf16, 8>(w, c0, c1, out);
   else if (w.M == 4)
@@ -143,29 +127,7 @@ void pool_dispatch_w(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
     pool_cols<kZ, kBf16, 0>(w, c0, c1, out);
 }
 
-template <Logits kZ>
-void pool_dispatch_v(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (w.v_bf16)
-    pool_dispatch_w<kZ, true>(w, c0, c1, out);
-  else
-    pool_dispatch_w<kZ, false>(w, c0, c1, out);
-}
-
 }  // namespace
-
-void softmax_pool_cols_avx512(const PoolWindow& w, int64_t c0, int64_t c1, float* out) {
-  if (c0 >= c1) return;
-  if (w.M <= 0) {  // no position: 0 / 0
-    for (int64_t c = c0; c < c1; ++c) out[c] = __builtin_nanf("");
-    return;
-  }
-  if (w.score == nullptr)
-    pool_dispatch_v<Logits::f32>(w, c0, c1, out);
-  else if (w.score_bf16)
-    pool_dispatch_v<Logits::score_bf16>(w, c0, c1, out);
-  else
-    pool_dispatch_v<Logits::score_f32>(w, c0, c1, out);
-}
 
 void exp_f32_avx512(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
@@ -175,3 +137,5 @@ void exp_f32_avx512(const float* x, float* y, int64_t n) {
 }
 
 }  // namespace kcs::opt
+
+#include "optimized/softmax_pool-inl.h"

@@ -1,10 +1,8 @@
 // K3 score path, AVX-512 (F/BW, VNNI): see optimized/v4_indexer.h for the scheme.
-#include <immintrin.h>
-
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/avx512/simd.h"
 #include "optimized/q8.h"
 #include "optimized/v4_indexer.h"
 
@@ -65,7 +63,7 @@ inline void head_block8(const V4ScoreArgs& a, const int32_t* kvt, int64_t h0, __
   for (int l = 0; l < pf_lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T1);
   const int32_t* kv = kvt;
   for (int64_t q0 = 0; q0 < Dq;) {
-    const int64_t q1 = std::min(Dq, q0 + tasks.interval);
+    const int64_t q1 = min64(Dq, q0 + tasks.interval);
     for (int64_t q = q0; q < q1; ++q, kv += kRows, ++qd) {
       const __m512i kv0 = _mm512_load_si512(kv), kv1 = _mm512_load_si512(kv + kLanes);
       __m512i b;
@@ -143,7 +141,7 @@ void score_generic(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
                                              _mm512_set1_epi32(static_cast<int32_t>(Dh)));
   const __m512i bias = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
   for (int64_t g = j0; g < j1; g += kRows) {
-    const int64_t n = std::min<int64_t>(kRows, j1 - g);
+    const int64_t n = min64(kRows, j1 - g);
     // Fused Q8 of this group's rows into L1; missing rows of a partial group are zero rows.
     qa.x = a.cache + g * Dh;
     q8_rows_avx512(qa, 0, n);
@@ -182,19 +180,19 @@ void score_generic(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     // token. A prefetch never faults, so rows past the tensor cost nothing.
     const char* pf = reinterpret_cast<const char*>(a.cache + (g + kRows) * Dh);
     const int64_t pf_total = (kRows * Dh * 2 + 63) / 64;
-    const int64_t blocks = std::max<int64_t>(1, a.H / kHeadBlock);
+    const int64_t blocks = max64(1, a.H / kHeadBlock);
     const int pf_per = static_cast<int>((pf_total + blocks - 1) / blocks);
     int64_t pf_done = 0;
     int64_t h = 0;
     NoTasks none;
     for (; h + kHeadBlock <= a.H; h += kHeadBlock) {
-      const int n_pf = static_cast<int>(std::min<int64_t>(pf_per, pf_total - pf_done));
+      const int n_pf = static_cast<int>(min64(pf_per, pf_total - pf_done));
       head_block8(a, s.kvt, h, score, pf + 64 * pf_done, n_pf, none);
       pf_done += n_pf;
     }
     for (; h < a.H; ++h) head_block1(a, s.kvt, h, score);
     for (int v = 0; v < kVecs; ++v) {
-      const int64_t m = std::min<int64_t>(kLanes, n - v * kLanes);
+      const int64_t m = min64(kLanes, n - v * kLanes);
       if (m <= 0) break;
       _mm512_mask_storeu_ps(a.score + g + v * kLanes, static_cast<__mmask16>((1u << m) - 1),
                             _mm512_mul_ps(score[v], s_kv[v]));
@@ -202,18 +200,6 @@ void score_generic(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
   }
 }
 
-
-inline uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-
-inline float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
 
 // Q8 of one BF16 row with Dh % 64 == 0, the same binary32 steps as the Q8 engine
 // (optimized/avx512/q8.cc) for rows whose amax is finite and whose s_q does not overflow; returns
@@ -303,7 +289,7 @@ struct Prep {
   void start(const uint16_t* r, int64_t rows_n, Group* g, int64_t steps) {
     rows = r, n = rows_n, gr = g, next = 0, bad = 0;
     total = static_cast<int>(kVecs * (kLanes + chunks));
-    interval = std::max<int64_t>(1, steps / total);
+    interval = max64(1, steps / total);
   }
   bool pending() const { return next < total; }
   inline void run() {
@@ -352,17 +338,17 @@ void score_pipelined(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
   prep.chunks = Dh / 64;
   prep.floor = a.q8.floor;
   const int64_t steps = (a.H / kHeadBlock) * a.Dq;
-  prep.start(a.cache + j0 * Dh, std::min<int64_t>(kRows, j1 - j0), &buf[0], steps);
+  prep.start(a.cache + j0 * Dh, min64(kRows, j1 - j0), &buf[0], steps);
   prep.finish(a.q8);
   const int64_t pf_total = (kRows * Dh * 2 + 63) / 64;
   const int64_t blocks = a.H / kHeadBlock;
   const int pf_per = static_cast<int>((pf_total + blocks - 1) / blocks);
   int cur = 0;
   for (int64_t g = j0; g < j1; g += kRows, cur ^= 1) {
-    const int64_t n = std::min<int64_t>(kRows, j1 - g);
+    const int64_t n = min64(kRows, j1 - g);
     const Group& gr = buf[cur];
     if (g + kRows < j1)
-      prep.start(a.cache + (g + kRows) * Dh, std::min<int64_t>(kRows, j1 - g - kRows), &buf[cur ^ 1], steps);
+      prep.start(a.cache + (g + kRows) * Dh, min64(kRows, j1 - g - kRows), &buf[cur ^ 1], steps);
     else
       prep.next = prep.total;  // nothing left to prepare
     const __m512 s_kv[kVecs] = {_mm512_load_ps(gr.s_kv), _mm512_load_ps(gr.s_kv + kLanes)};
@@ -372,13 +358,13 @@ void score_pipelined(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     const char* pf = reinterpret_cast<const char*>(a.cache + (g + 2 * kRows) * Dh);
     int64_t pf_done = 0, h = 0;
     for (; h + kHeadBlock <= a.H; h += kHeadBlock) {
-      const int n_pf = static_cast<int>(std::min<int64_t>(pf_per, pf_total - pf_done));
+      const int n_pf = static_cast<int>(min64(pf_per, pf_total - pf_done));
       head_block8(a, gr.kvt, h, score, pf + 64 * pf_done, n_pf, prep);
       pf_done += n_pf;
     }
     for (; h < a.H; ++h) head_block1(a, gr.kvt, h, score);
     for (int v = 0; v < kVecs; ++v) {
-      const int64_t m = std::min<int64_t>(kLanes, n - v * kLanes);
+      const int64_t m = min64(kLanes, n - v * kLanes);
       if (m <= 0) break;
       _mm512_mask_storeu_ps(a.score + g + v * kLanes, static_cast<__mmask16>((1u << m) - 1),
                             _mm512_mul_ps(score[v], s_kv[v]));

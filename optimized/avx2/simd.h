@@ -1,0 +1,75 @@
+// The AVX2 vocabulary of the files in optimized/avx2 (compiled with AVX2/FMA/F16C flags).
+// Internal linkage throughout, for the reason given in optimized/simd_scalar.h. The ISA-neutral
+// kernel bodies (optimized/<k>-inl.h) are written against the names shared with
+// optimized/avx512/simd.h.
+#pragma once
+
+// GCC 12's intrinsic headers initialise "undefined" vectors as `__m256i __Y = __Y;` (GCC PR
+// 105593); see optimized/avx512/simd.h.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include "optimized/simd_scalar.h"
+
+#define KCS_ISA avx2
+
+namespace kcs::opt {
+namespace {
+
+// 8 BF16 values widened to binary32 (exact: the bits shifted left by 16).
+inline __m256 load_bf16(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// m (1..8) BF16 values widened; lanes past m are +0 (AVX2 has no masked 16-bit loads: a short
+// step goes through a zero-padded block, so nothing past p + m is read).
+inline __m256 load_bf16(const uint16_t* p, int64_t m) {
+  __m128i h;
+  if (m >= 8) {
+    h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  } else {
+    alignas(16) uint16_t pad[8] = {};
+    std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
+    h = _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
+  }
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// BF16 round to nearest even (integer rounding, subnormals kept, NaN -> sign|0x7FC0), the result
+// in the low word of each dword.
+inline __m256i round_bf16(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+  // |bits| < 2^31, so the signed compare orders them as unsigned.
+  const __m256i nan =
+      _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
+  const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
+                                       _mm256_set1_epi32(0x7FC0));
+  return _mm256_blendv_epi8(r, qnan, nan);
+}
+
+// round_bf16 as 8 packed words in a xmm (values <= 0xFFFF, so packus keeps them).
+inline __m128i narrow_bf16(__m256 v) {
+  const __m256i b = round_bf16(v);
+  return _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+}
+
+// m (1..8) values rounded to BF16 and stored; nothing past p + m is written.
+inline void store_bf16(uint16_t* p, __m256 v, int64_t m) {
+  const __m128i w = narrow_bf16(v);
+  if (m >= 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), w);
+    return;
+  }
+  alignas(16) uint16_t out[8];
+  _mm_store_si128(reinterpret_cast<__m128i*>(out), w);
+  std::memcpy(p, out, static_cast<size_t>(m) * sizeof(uint16_t));
+}
+
+}  // namespace
+}  // namespace kcs::opt

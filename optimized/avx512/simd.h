@@ -1,0 +1,62 @@
+// The AVX-512 vocabulary of the files in optimized/avx512 (compiled with AVX-512 F/BW/VL/DQ/VNNI/
+// BF16 flags). Internal linkage throughout, for the reason given in optimized/simd_scalar.h.
+// The ISA-neutral kernel bodies (optimized/<k>-inl.h) are written against the names shared with
+// optimized/avx2/simd.h.
+#pragma once
+
+// GCC 12's intrinsic headers initialise "undefined" vectors as `__m512i __Y = __Y;`, which C++
+// -Wall (it implies -Winit-self) reports as uninitialised at every inlined use (GCC PR 105593).
+// The locations are inside the header, so silencing them around the include is enough.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include "optimized/simd_scalar.h"
+
+#define KCS_ISA avx512
+
+namespace kcs::opt {
+namespace {
+
+// Mask of the first r lanes of 16 (none for r <= 0, all for r >= 16).
+inline __mmask16 lanes16(int64_t r) {
+  if (r <= 0) return 0;
+  return r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u);
+}
+
+// Up to 16 BF16 values widened to binary32 (exact: the bits shifted left by 16); masked lanes +0.
+inline __m512 load_bf16(const uint16_t* p, __mmask16 k) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, p)), 16));
+}
+
+// BF16 round to nearest even (integer rounding, subnormals kept, NaN -> sign|0x7FC0), the result
+// in the low word of each dword.
+inline __m512i round_bf16(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+  const __mmask16 nan =
+      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+  const __m512i qnan =
+      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)), _mm512_set1_epi32(0x7FC0));
+  return _mm512_mask_blend_epi32(nan, r, qnan);
+}
+
+// round_bf16 as 16 packed words.
+inline __m256i narrow_bf16(__m512 v) { return _mm512_cvtepi32_epi16(round_bf16(v)); }
+
+inline void store_bf16(uint16_t* p, __m512 v, __mmask16 k) { _mm256_mask_storeu_epi16(p, k, narrow_bf16(v)); }
+
+// The fixed tree over 64 partials in four accumulators: w = 32, 16, 8, 4, 2, 1.
+inline float tree64(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+  const __m512 b = _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
+  const __m256 c = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+  const __m128 d = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+  const __m128 e = _mm_add_ps(d, _mm_movehl_ps(d, d));
+  return _mm_cvtss_f32(_mm_add_ss(e, _mm_shuffle_ps(e, e, 1)));
+}
+
+}  // namespace
+}  // namespace kcs::opt
