@@ -118,11 +118,11 @@ uint64_t xorshift(uint64_t& s) {
   return s;
 }
 
-void fill_bf16(uint16_t* x, int64_t count, uint64_t seed) {
+void fill_bf16(uint16_t* x, int64_t count, uint64_t seed, uint32_t exp_lo, uint32_t span) {
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
   for (int64_t i = 0; i < count; ++i) {
     const uint32_t r = static_cast<uint32_t>(xorshift(s) >> 32);
-    const uint32_t exp = 118u + (r >> 8) % 12u;
+    const uint32_t exp = exp_lo + (r >> 8) % span;
     x[i] = static_cast<uint16_t>(((r & 1u) << 15) | (exp << 7) | ((r >> 1) & 0x7Fu));
   }
 }
@@ -161,6 +161,7 @@ TensorMap make_tensors(const Problem& p, uint64_t seed) {
   cs.scenario = "random";
   cs.problem = p;
   cs.seed = seed;
+  cs.params = nlohmann::json::object();
   Rng rng(seed);
   find_generator(p.kernel)(cs, t, rng);
   return t;
@@ -197,10 +198,14 @@ void bm_api(benchmark::State& st, Impl impl, const ApiBench& b, int threads) {
     return;
   }
   Status last;
-  timed(st, b.work, threads, static_cast<int64_t>(maps.size()), [&](int64_t k) {
+  const double secs = timed_loop(st, threads, static_cast<int64_t>(maps.size()), [&](int64_t k) {
     inv.tensors = &maps[static_cast<size_t>(k)];
     last = backend->run(inv);
   });
+  if (b.counters)
+    b.counters(st, threads, secs);
+  else
+    add_roofline_counters(st, b.work, threads, secs);
   if (!last) st.SkipWithError(("backend failed: " + last.message).c_str());
 }
 

@@ -49,9 +49,10 @@ bool skip_unavailable(benchmark::State& st, Impl impl);
 
 // ---- fills and pools ----------------------------------------------------------------------------
 uint64_t xorshift(uint64_t& s);
-// Activation-like BF16: random sign and mantissa, magnitudes 2^-9 .. 2^2. Any 4-byte-aligned pair
-// read as binary32 is moderate and finite too, so one fill serves FP32 tensors as well.
-void fill_bf16(uint16_t* x, int64_t count, uint64_t seed);
+// Activation-like BF16: random sign and mantissa, magnitudes 2^(exp_lo-127) .. 2^(exp_lo-127+span-1)
+// (default 2^-9 .. 2^2). Any 4-byte-aligned pair read as binary32 is moderate and finite too, so
+// one fill serves FP32 tensors as well.
+void fill_bf16(uint16_t* x, int64_t count, uint64_t seed, uint32_t exp_lo = 118, uint32_t span = 12);
 void fill_i8(int8_t* x, int64_t count, uint64_t seed);
 
 template <class T>
@@ -107,6 +108,8 @@ struct ApiBench {
   double pool_bytes = 0;
   std::vector<std::string> streamed;
   std::function<void(TensorMap&)> fill;     // default: make_tensors' generator fill
+  // Replaces add_roofline_counters(work) where a program reports its own counters.
+  std::function<void(benchmark::State&, int threads, double loop_seconds)> counters;
 };
 // kcs::make_builtin_backend(impl)->run(): what users run, validate_call() included.
 void bm_api(benchmark::State& st, Impl impl, const ApiBench& b, int threads);
