@@ -39,17 +39,15 @@ void register_benchmarks() {
     d["MP"] = 0;
     ApiBench api{make_problem("compressor", d, {{"variant", s.s("variant")}, {"epilogue", s.s("epilogue")}}),
                  work_of(csa, nb, M, s.i("C"), s.i("C_I"))};
-    for (int threads : thread_counts())
-      for (Impl impl : kImpls) {
-        if (impl == Impl::reference && threads != 1) continue;
-        for (bool hot : {false, true}) {
-          if (hot && impl == Impl::reference) continue;
-          api.pool_bytes = impl == Impl::reference || hot ? 0 : double(size_t{256} << 20);
-          api.streamed = {"proj", "proj_indexer"};
-          const std::string tail = s.s("variant") + "_" + s.s("epilogue") + "/" + s.tail({"n_blocks"});
-          add(row_name("compressor", hot ? "hot" : "cold", impl, tail, threads), bm_api, impl, api, threads);
-        }
+    api.streamed = {"proj", "proj_indexer"};
+    const std::string tail = s.s("variant") + "_" + s.s("epilogue") + "/" + s.tail({"n_blocks"});
+    for_each_run([&](Impl impl, int threads) {
+      for (bool hot : {false, true}) {
+        if (hot && impl == Impl::reference) continue;
+        api.pool_bytes = impl == Impl::reference || hot ? 0 : double(size_t{256} << 20);
+        add(row_name("compressor", hot ? "hot" : "cold", impl, tail, threads), bm_api, impl, api, threads);
       }
+    });
   }
 }
 

@@ -105,12 +105,11 @@ void register_benchmarks() {
     const ApiBench api{make_problem("gemm_bf16", s.dims({"B", "M", "K", "N"}), {{"out_dtype", s.s("out_dtype")}}),
                        gemm_work(g)};
     const std::string tail = s.s("name") + "/" + s.tail({"M"});
-    for (int threads : thread_counts())
-      for (Impl impl : kImpls) {
-        if (impl == Impl::reference && (threads != 1 || g.m > 16)) continue;  // single-threaded, slow
-        add(row_name("gemm_bf16", "cold", impl, tail, threads), bm_cold, impl, g, threads);
-        if (impl != Impl::reference && g.m <= 16) add(row_name("gemm_bf16", "api", impl, tail, threads), bm_api, impl, api, threads);
-      }
+    for_each_run([&](Impl impl, int threads) {
+      if (impl == Impl::reference && g.m > 16) return;  // seconds per call beyond
+      add(row_name("gemm_bf16", "cold", impl, tail, threads), bm_cold, impl, g, threads);
+      if (impl != Impl::reference && g.m <= 16) add(row_name("gemm_bf16", "api", impl, tail, threads), bm_api, impl, api, threads);
+    });
   }
 }
 

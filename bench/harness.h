@@ -6,6 +6,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -46,6 +47,9 @@ constexpr Impl kIsaImpls[] = {Impl::avx512, Impl::avx2};
 inline Isa isa_of(Impl i) { return i == Impl::avx512 ? Isa::avx512 : Isa::avx2; }
 // Marks the row skipped (never timed) where this CPU cannot run `impl`; true then.
 bool skip_unavailable(benchmark::State& st, Impl impl);
+// fn(impl, threads) for each thread count and implementation; the reference is single-threaded
+// (it ignores the thread count), so it comes at threads 1 only.
+void for_each_run(const std::function<void(Impl, int)>& fn);
 
 // ---- fills and pools ----------------------------------------------------------------------------
 uint64_t xorshift(uint64_t& s);
@@ -54,6 +58,14 @@ uint64_t xorshift(uint64_t& s);
 // one fill serves FP32 tensors as well.
 void fill_bf16(uint16_t* x, int64_t count, uint64_t seed, uint32_t exp_lo = 118, uint32_t span = 12);
 void fill_i8(int8_t* x, int64_t count, uint64_t seed);
+
+// fn(begin, end) over [0, count) in tiles of `tile`, one OpenMP work item each (the adapters' split).
+template <class Fn>
+void for_tiles(int64_t count, int64_t tile, int threads, Fn&& fn) {
+  const int64_t n = (count + tile - 1) / tile;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t t = 0; t < n; ++t) fn(t * tile, std::min(count, (t + 1) * tile));
+}
 
 template <class T>
 T* stream_array(int64_t count) {
@@ -113,5 +125,13 @@ struct ApiBench {
 };
 // kcs::make_builtin_backend(impl)->run(): what users run, validate_call() included.
 void bm_api(benchmark::State& st, Impl impl, const ApiBench& b, int threads);
+
+// The usual rows of one shape, for each run (for_each_run): <family>/api:<impl>/<tail> through
+// bm_api, then <family>/<mode>:<impl>/<tail> for each raw mode ("cold", "hot") through
+// raw(st, impl, threads, mode == "cold") where this CPU runs impl; raw rows of the reference only
+// where raw_reference.
+using RawBench = std::function<void(benchmark::State&, Impl, int threads, bool cold)>;
+void add_rows(const std::string& family, const std::string& tail, const ApiBench& api,
+              const std::vector<std::string>& raw_modes, const RawBench& raw, bool raw_reference);
 
 }  // namespace kcs::bench

@@ -1,6 +1,5 @@
 // Norms and RoPE (spec §1.3, §1.4) at DeepSeek shapes (bench_shapes.json "rmsnorm", "layernorm",
-// "rope"). Reference and every ISA variant side by side. All three kernels are bandwidth bound (a
-// few flops per element): frac_of_limit compares with the read bandwidth of this process.
+// "rope"), reference and every ISA variant; all bandwidth bound (a few flops per element).
 //
 // Variants (names <kernel>/<mode>/<mode>:<impl>/<dims>/threads:T):
 //   api:*   the backend through Backend::run() (bench/harness.h), declaration checks included,
@@ -8,11 +7,9 @@
 //   cold:*  the ISA row / token kernels with the adapter's tiling (16 rows or tokens per OpenMP
 //           work item), every iteration on a different copy of the inputs and outputs out of a
 //           128 MiB pool (4x L3), so data streams from DRAM.
-// The reference is single-threaded (it ignores the thread count): it runs at threads:1 only.
-//
+// The reference is single-threaded: it runs at threads:1 only.
 // Counters: bytes = inputs read + outputs written (tables and gamma/beta included); ops = output
 // elements; frac_of_limit = (bytes / read bandwidth of this process) / achieved time.
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -38,13 +35,6 @@ struct Case {
   void (*raw)(const Problem&, Isa, const uint8_t* in, uint8_t* out, int threads) = nullptr;
 };
 
-template <class Fn>
-void tiles(int64_t count, int threads, Fn fn) {
-  const int64_t n = (count + kTile - 1) / kTile;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t t = 0; t < n; ++t) fn(t * kTile, std::min(count, (t + 1) * kTile));
-}
-
 // Raw layouts: rmsnorm [x bf16 rows*n | gamma n]; layernorm [x f32 rows*n | gamma | beta];
 // rope [x bf16 T*H*D | cos T*W | sin T*W]; each part 64-byte aligned.
 void raw_rmsnorm(const Problem& p, Isa isa, const uint8_t* in, uint8_t* out, int threads) {
@@ -60,7 +50,7 @@ void raw_rmsnorm(const Problem& p, Isa isa, const uint8_t* in, uint8_t* out, int
   a.fn = static_cast<float>(n);
   a.y = reinterpret_cast<uint16_t*>(out);
   auto fn = isa == Isa::avx512 ? &opt::rmsnorm_rows_avx512 : &opt::rmsnorm_rows_avx2;
-  tiles(rows, threads, [&](int64_t b, int64_t e) { fn(a, b, e); });
+  for_tiles(rows, kTile, threads, [&](int64_t b, int64_t e) { fn(a, b, e); });
 }
 
 void raw_layernorm(const Problem& p, Isa isa, const uint8_t* in, uint8_t* out, int threads) {
@@ -74,7 +64,7 @@ void raw_layernorm(const Problem& p, Isa isa, const uint8_t* in, uint8_t* out, i
   a.inv_n = static_cast<float>(1.0 / static_cast<double>(n));
   a.y = reinterpret_cast<uint16_t*>(out);
   auto fn = isa == Isa::avx512 ? &opt::layernorm_rows_avx512 : &opt::layernorm_rows_avx2;
-  tiles(rows, threads, [&](int64_t b, int64_t e) { fn(a, b, e); });
+  for_tiles(rows, kTile, threads, [&](int64_t b, int64_t e) { fn(a, b, e); });
 }
 
 void raw_rope(const Problem& p, Isa isa, const uint8_t* in, uint8_t* out, int threads) {
@@ -93,7 +83,7 @@ void raw_rope(const Problem& p, Isa isa, const uint8_t* in, uint8_t* out, int th
   a.table_f32 = f32;
   a.half_table = p.attr("table") == "half";
   auto fn = isa == Isa::avx512 ? &opt::rope_tokens_avx512 : &opt::rope_tokens_avx2;
-  tiles(T, threads, [&](int64_t b, int64_t e) { fn(a, b, e); });
+  for_tiles(T, kTile, threads, [&](int64_t b, int64_t e) { fn(a, b, e); });
 }
 
 Case norm_case(const std::string& kernel, const Shape& s) {
@@ -131,7 +121,6 @@ Case rope_case(const Shape& s) {
 
 // The ISA kernels on raw pointers, a new copy of the data every iteration.
 void bm_cold(benchmark::State& st, Impl impl, const Case& c, int threads) {
-  if (skip_unavailable(st, impl)) return;
   static uint8_t* const in = [] {
     uint8_t* p = stream_array<uint8_t>(kInBytes);
     fill_bf16(reinterpret_cast<uint16_t*>(p), static_cast<int64_t>(kInBytes / 2), 1);
@@ -150,13 +139,9 @@ void bm_cold(benchmark::State& st, Impl impl, const Case& c, int threads) {
 void register_case(const std::string& family, const Case& c) {
   std::string tail;
   for (const auto& [k, v] : c.p.dims) tail += (tail.empty() ? "" : "/") + k + ":" + std::to_string(v);
-  const ApiBench api{c.p, c.work};
-  for (int threads : thread_counts())
-    for (Impl impl : kImpls) {
-      if (impl == Impl::reference && threads != 1) continue;
-      add(row_name(family, "api", impl, tail, threads), bm_api, impl, api, threads);
-      if (impl != Impl::reference) add(row_name(family, "cold", impl, tail, threads), bm_cold, impl, c, threads);
-    }
+  add_rows(family, tail, ApiBench{c.p, c.work}, {"cold"}, [c](benchmark::State& st, Impl impl, int threads, bool) {
+    bm_cold(st, impl, c, threads);
+  }, false);
 }
 
 }  // namespace

@@ -12,7 +12,6 @@
 //
 // Counters: bytes = read 2K + write K/2 codes + K/16 scale bytes per row; ops = quantized
 // elements; frac_of_limit against the read bandwidth of this process (hot data can exceed 1).
-#include <omp.h>
 
 #include <algorithm>
 #include <vector>
@@ -56,22 +55,12 @@ void run_raw(Impl impl, const uint16_t* x, uint8_t* fp4, int32_t* sf, int64_t m,
     }
     return;
   }
-  opt::Nvfp4Rows a;
-  a.x = x;
-  a.x_dtype = DType::bf16;
-  a.x_stride = k;
-  a.k = k;
-  a.params = params;
-  a.x_fp4 = fp4;
-  a.x_sf = sf;
+  const opt::Nvfp4Rows a{x, DType::bf16, k, k, params, fp4, sf};
   auto fn = impl == Impl::avx512 ? &opt::nvfp4_quant_avx512 : &opt::nvfp4_quant_avx2;
-  const int64_t tiles = (m + kRowTile - 1) / kRowTile, blocks = k / 128;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t t = 0; t < tiles; ++t) fn(a, t * kRowTile, std::min(m, (t + 1) * kRowTile), 0, blocks);
+  for_tiles(m, kRowTile, threads, [&](int64_t r0, int64_t r1) { fn(a, r0, r1, 0, k / 128); });
 }
 
 void bm_raw(benchmark::State& st, Impl impl, int64_t m, int64_t k, int threads, bool cold) {
-  if (skip_unavailable(st, impl)) return;
   static const Pool p;
   const int64_t per = m * k;
   std::vector<float> row(static_cast<size_t>(k));
@@ -86,14 +75,9 @@ void register_benchmarks() {
   for (const Shape& s : shapes("nvfp4")) {
     const int64_t m = s.i("M"), k = s.i("K");
     const ApiBench api{make_problem("nvfp4_quant", s.dims({"M", "K"})), nvfp4_work(m, k)};
-    for (int threads : thread_counts())
-      for (Impl impl : kImpls) {
-        if (impl == Impl::reference && threads != 1) continue;
-        const std::string tail = s.tail({"M", "K"});
-        add(row_name("nvfp4", "api", impl, tail, threads), bm_api, impl, api, threads);
-        add(row_name("nvfp4", "cold", impl, tail, threads), bm_raw, impl, m, k, threads, true);
-        add(row_name("nvfp4", "hot", impl, tail, threads), bm_raw, impl, m, k, threads, false);
-      }
+    add_rows("nvfp4", s.tail({"M", "K"}), api, {"cold", "hot"}, [m, k](benchmark::State& st, Impl impl, int threads, bool cold) {
+      bm_raw(st, impl, m, k, threads, cold);
+    }, true);
   }
 }
 

@@ -12,7 +12,6 @@
 //
 // Counters: bytes = read 2K + 8 top_k, write K/2 + K/16 + 12 top_k per token; ops = quantized
 // elements; frac_of_limit against the read bandwidth of this process.
-#include <omp.h>
 
 #include <algorithm>
 #include <vector>
@@ -79,28 +78,17 @@ void run_raw(Impl impl, const Buffers& b, int64_t m, int64_t k, int64_t top_k, i
     }
     return;
   }
-  opt::Nvfp4Rows a;
-  a.x = b.x;
-  a.x_dtype = DType::bf16;
-  a.x_stride = k;
-  a.k = k;
-  a.params = params;
-  a.x_fp4 = b.fp4;
-  a.x_sf = b.sf;
+  const opt::Nvfp4Rows a{b.x, DType::bf16, k, k, params, b.fp4, b.sf};
   const opt::Nvfp4Topk t{b.ids, DType::i32, b.w, top_k, b.idx_out, b.w_out};
   auto quant = impl == Impl::avx512 ? &opt::nvfp4_quant_avx512 : &opt::nvfp4_quant_avx2;
   auto topk = impl == Impl::avx512 ? &opt::nvfp4_stage_topk_avx512 : &opt::nvfp4_stage_topk_avx2;
-  const int64_t tiles = (m + kRowTile - 1) / kRowTile, blocks = k / 128;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < tiles; ++i) {
-    const int64_t r0 = i * kRowTile, r1 = std::min(m, (i + 1) * kRowTile);
-    quant(a, r0, r1, 0, blocks);
+  for_tiles(m, kRowTile, threads, [&](int64_t r0, int64_t r1) {
+    quant(a, r0, r1, 0, k / 128);
     topk(t, r0, r1);
-  }
+  });
 }
 
 void bm_cold(benchmark::State& st, Impl impl, int64_t m, int64_t k, int64_t top_k, int threads) {
-  if (skip_unavailable(st, impl)) return;
   static const Pool p;
   const int64_t per = m * k;
   std::vector<float> row(static_cast<size_t>(k));
@@ -118,13 +106,9 @@ void register_benchmarks() {
   for (const Shape& s : shapes("nvfp4_stage")) {
     const int64_t m = s.i("M"), k = s.i("K"), top_k = s.i("top_k");
     const ApiBench api{make_problem("nvfp4_stage", s.dims({"M", "K", "top_k"})), stage_work(m, k, top_k)};
-    for (int threads : thread_counts())
-      for (Impl impl : kImpls) {
-        if (impl == Impl::reference && threads != 1) continue;
-        const std::string tail = s.tail({"M", "K"});
-        add(row_name("nvfp4_stage", "api", impl, tail, threads), bm_api, impl, api, threads);
-        add(row_name("nvfp4_stage", "cold", impl, tail, threads), bm_cold, impl, m, k, top_k, threads);
-      }
+    add_rows("nvfp4_stage", s.tail({"M", "K"}), api, {"cold"}, [m, k, top_k](benchmark::State& st, Impl impl, int threads, bool) {
+      bm_cold(st, impl, m, k, top_k, threads);
+    }, true);
   }
 }
 

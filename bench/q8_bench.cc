@@ -13,7 +13,6 @@
 //
 // Counters: bytes = read n*2 + write n codes + 4 scale bytes per row; ops = quantized elements;
 // frac_of_limit against the read bandwidth of this process (hot data can exceed 1).
-#include <omp.h>
 
 #include <algorithm>
 #include <vector>
@@ -57,21 +56,12 @@ void run_raw(Impl impl, const uint16_t* x, int8_t* codes, float* scale, int64_t 
     }
     return;
   }
-  opt::Q8Rows a;
-  a.x = x;
-  a.x_dtype = DType::bf16;
-  a.n = n;
-  a.codes = codes;
-  a.scale = scale;
-  a.scale_dtype = DType::fp32;
+  const opt::Q8Rows a{x, DType::bf16, n, Q8Params{}, codes, scale, DType::fp32};
   auto fn = impl == Impl::avx512 ? &opt::q8_rows_avx512 : &opt::q8_rows_avx2;
-  const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t t = 0; t < tiles; ++t) fn(a, t * kRowTile, std::min(rows, (t + 1) * kRowTile));
+  for_tiles(rows, kRowTile, threads, [&](int64_t r0, int64_t r1) { fn(a, r0, r1); });
 }
 
 void bm_raw(benchmark::State& st, Impl impl, int64_t rows, int64_t n, int threads, bool cold) {
-  if (skip_unavailable(st, impl)) return;
   static const Pool p;
   const int64_t per = rows * n;
   std::vector<float> row(static_cast<size_t>(n));
@@ -89,14 +79,9 @@ void register_benchmarks() {
                               {{"round_mode", "rint"}, {"amax_floor", "none"}, {"x_dtype", "bfloat16"},
                                {"scale_dtype", "float32"}}),
                  q8_work(rows, n)};
-    for (int threads : thread_counts())
-      for (Impl impl : kImpls) {
-        if (impl == Impl::reference && threads != 1) continue;  // single-threaded reference
-        const std::string tail = s.tail({"rows", "n"});
-        add(row_name("q8", "api", impl, tail, threads), bm_api, impl, api, threads);
-        add(row_name("q8", "cold", impl, tail, threads), bm_raw, impl, rows, n, threads, true);
-        add(row_name("q8", "hot", impl, tail, threads), bm_raw, impl, rows, n, threads, false);
-      }
+    add_rows("q8", s.tail({"rows", "n"}), api, {"cold", "hot"}, [rows, n](benchmark::State& st, Impl impl, int threads, bool cold) {
+      bm_raw(st, impl, rows, n, threads, cold);
+    }, true);
   }
 }
 

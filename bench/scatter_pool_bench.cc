@@ -22,7 +22,6 @@
 // executes about 30 vector instructions per 16 window elements (exp, BF16 widening, binary64
 // sums), so at one thread it can be compute-bound below the bandwidth limit: frac_of_limit then
 // says how far the stream is from DRAM speed, not a compute efficiency.
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -56,7 +55,6 @@ Work scatter_work(int64_t D, DType dtype, int64_t T) {
 }
 
 void bm_pool_raw(benchmark::State& st, Impl impl, int64_t nb, int64_t M, int64_t C, int threads, bool cold) {
-  if (skip_unavailable(st, impl)) return;
   static const struct Buffers {
     float* z = stream_array<float>(kPoolElems);
     uint16_t* v = stream_array<uint16_t>(kPoolElems);
@@ -75,7 +73,6 @@ void bm_pool_raw(benchmark::State& st, Impl impl, int64_t nb, int64_t M, int64_t
 }
 
 void bm_scatter_cold(benchmark::State& st, Impl impl, int64_t D, DType dtype, int64_t T, int threads) {
-  if (skip_unavailable(st, impl)) return;
   static uint8_t* const cache = [] {
     uint8_t* p = stream_array<uint8_t>(kCacheBytes);
     std::memset(p, 0x11, kCacheBytes);
@@ -118,14 +115,9 @@ void register_benchmarks() {
     const int64_t nb = s.i("n_blocks"), M = s.i("M"), C = s.i("C");
     const ApiBench api{make_problem("softmax_pool", s.dims({"n_blocks", "M", "C"})), pool_work(nb, M, C)};
     const std::string tail = s.s("name") + "/" + s.tail({"M", "C", "n_blocks"});
-    for (int threads : thread_counts())
-      for (Impl impl : kImpls) {
-        if (impl == Impl::reference && threads != 1) continue;
-        add(row_name("softmax_pool", "api", impl, tail, threads), bm_api, impl, api, threads);
-        if (impl == Impl::reference) continue;
-        add(row_name("softmax_pool", "cold", impl, tail, threads), bm_pool_raw, impl, nb, M, C, threads, true);
-        add(row_name("softmax_pool", "hot", impl, tail, threads), bm_pool_raw, impl, nb, M, C, threads, false);
-      }
+    add_rows("softmax_pool", tail, api, {"cold", "hot"}, [nb, M, C](benchmark::State& st, Impl impl, int threads, bool cold) {
+      bm_pool_raw(st, impl, nb, M, C, threads, cold);
+    }, false);
   }
   for (const Shape& s : shapes("scatter")) {
     DType dt;
@@ -137,12 +129,9 @@ void register_benchmarks() {
     d["block_num"] = copies_for(double(size_t{32} << 20), rb * kBlockSize);
     const ApiBench api{make_problem("scatter", d, {{"dtype", s.s("dtype")}}), scatter_work(D, dt, T)};
     const std::string tail = s.s("name") + "/" + s.tail({"D", "T"});
-    for (int threads : thread_counts())
-      for (Impl impl : kImpls) {
-        if (impl == Impl::reference && threads != 1) continue;
-        add(row_name("scatter", "api", impl, tail, threads), bm_api, impl, api, threads);
-        if (impl != Impl::reference) add(row_name("scatter", "cold", impl, tail, threads), bm_scatter_cold, impl, D, dt, T, threads);
-      }
+    add_rows("scatter", tail, api, {"cold"}, [D, dt, T](benchmark::State& st, Impl impl, int threads, bool) {
+      bm_scatter_cold(st, impl, D, dt, T, threads);
+    }, false);
   }
 }
 

@@ -1,23 +1,18 @@
 // K3 V4 decode indexer (spec §5) at V4-Flash dims (bench_shapes.json "v4_indexer").
 //
 // Variants (names v4_indexer/<mode>:<impl>/B:b/cache_len:n/threads:t):
-//   score:*  the score path alone, the part the speed target is about: per token, Q8 of
-//            every cache row j < cache_len, the int8 score GEMM against the token's H x Dh q
-//            codes, dequant, ReLU, weighted head sum, then the top-k. opt::v4_score_rows_* over
-//            the adapter's work items (32-row cache tiles, split over threads by
-//            opt::v4_score_spans as in the adapter) and opt::v4_topk_fast; the reference runs
-//            the primitive references (q8_row_reference, gemm_i8_reference, binary64 head sum,
-//            v4_topk_reference). Every iteration reads a different copy of the BF16 cache
-//            out of a 512 MiB pool (many times L3), so the cache streams from DRAM.
+//   score:*  the score path alone (the speed target): per token, Q8 of every cache row
+//            j < cache_len, the int8 score GEMM against the token's H x Dh q codes, dequant,
+//            ReLU, weighted head sum, top-k. opt::v4_score_rows_* over the adapter's work items
+//            (32-row cache tiles split by opt::v4_score_spans) and opt::v4_topk_fast; the
+//            reference runs the primitive references. Every iteration reads another copy of the
+//            BF16 cache out of a 512 MiB pool, so the cache streams from DRAM.
 //   api:*    the whole kernel through Backend::run() (bench/harness.h; q side included), on
 //            one buffer set (the BF16 cache is larger than L3 from B·cache_len >= 64k rows).
 // The reference runs at B 1 and threads 1 only (it takes seconds beyond that).
-//
-// Counters: score rows: bytes = the BF16 cache rows read once (B·cache_len·Dh·2); ops =
-// 2·B·cache_len·H·Dh (int8 multiply + add of the score GEMM) against the VNNI peak. api rows add
-// the q side, which every call runs: the int8 wq_b (Q_LORA x H·Dh) and BF16 weights_proj and
-// Hadamard bytes, x and qr; int8 ops 2·B·Q_LORA·H·Dh (q GEMM) on the VNNI peak and BF16 ops
-// 2·B·D·H + 2·B·H·Dh² (weights_proj, Hadamard) on the BF16 peak.
+// Counters: score: bytes = B·cache_len·Dh·2 (cache read once); ops = 2·B·cache_len·H·Dh on the
+// VNNI peak. api adds the q side every call runs: int8 wq_b, BF16 weights_proj, Hadamard, x, qr
+// bytes; int8 ops 2·B·Q_LORA·H·Dh (VNNI) and BF16 ops 2·B·D·H + 2·B·H·Dh² (BF16 peak).
 #include <algorithm>
 #include <vector>
 
@@ -157,12 +152,11 @@ void register_benchmarks() {
     const ApiBench api{make_problem("v4_indexer", pd, {{"start_pos", std::to_string(4 * d.n - 1)}, {"offset", "128"}}),
                        api_work(d, s.i("D"), s.i("Q_LORA"))};
     const std::string tail = s.tail({"B", "cache_len"});
-    for (int threads : thread_counts())
-      for (Impl impl : kImpls) {
-        if (impl == Impl::reference && (threads != 1 || d.B != 1)) continue;
-        add(row_name("v4_indexer", "score", impl, tail, threads), bm_score, impl, d, threads);
-        add(row_name("v4_indexer", "api", impl, tail, threads), bm_api, impl, api, threads);
-      }
+    for_each_run([&](Impl impl, int threads) {
+      if (impl == Impl::reference && d.B != 1) return;  // seconds per call beyond
+      add(row_name("v4_indexer", "score", impl, tail, threads), bm_score, impl, d, threads);
+      add(row_name("v4_indexer", "api", impl, tail, threads), bm_api, impl, api, threads);
+    });
   }
 }
 
