@@ -36,7 +36,6 @@ namespace kcs::bench {
 namespace {
 
 constexpr int64_t kPoolElems = int64_t{48} << 20;  // 192 MiB of logits + 96 MiB of values
-constexpr int64_t kBlockSize = 128;
 constexpr size_t kCacheBytes = size_t{256} << 20, kSrcPoolBytes = size_t{128} << 20;
 
 Work pool_work(int64_t nb, int64_t M, int64_t C) {
@@ -72,7 +71,7 @@ void bm_pool_raw(benchmark::State& st, Impl impl, int64_t nb, int64_t M, int64_t
   });
 }
 
-void bm_scatter_cold(benchmark::State& st, Impl impl, int64_t D, DType dtype, int64_t T, int threads) {
+void bm_scatter_cold(benchmark::State& st, Impl impl, int64_t D, DType dtype, int64_t T, int64_t bs, int threads) {
   static uint8_t* const cache = [] {
     uint8_t* p = stream_array<uint8_t>(kCacheBytes);
     std::memset(p, 0x11, kCacheBytes);
@@ -84,11 +83,11 @@ void bm_scatter_cold(benchmark::State& st, Impl impl, int64_t D, DType dtype, in
     return p;
   }();
   opt::ScatterCall c;
-  c.g.block_size = kBlockSize;
+  c.g.block_size = bs;
   c.g.D = D;
   c.g.elem_size = dtype_size(dtype);
   const size_t rb = static_cast<size_t>(D) * c.g.elem_size;
-  c.g.block_num = static_cast<int64_t>(kCacheBytes / (rb * kBlockSize));
+  c.g.block_num = static_cast<int64_t>(kCacheBytes / (rb * static_cast<size_t>(bs)));
   // Consecutive iterations take consecutive windows of T random rows out of a list that names
   // 128 MiB of cache lines (4x L3), so the rows written are cold; repeats inside a window are
   // rare and harmless (the single-threaded path writes in token order).
@@ -122,15 +121,14 @@ void register_benchmarks() {
   for (const Shape& s : shapes("scatter")) {
     DType dt;
     if (!parse_dtype(s.s("dtype"), &dt)) throw Error("scatter bench: bad dtype " + s.s("dtype"));
-    const int64_t D = s.i("D"), T = s.i("T");
+    const int64_t D = s.i("D"), T = s.i("T"), bs = s.i("block_size");
     const double rb = static_cast<double>(D) * static_cast<double>(dtype_size(dt));
-    Dims d = s.dims({"T", "D"});
-    d["block_size"] = kBlockSize;
-    d["block_num"] = copies_for(double(size_t{32} << 20), rb * kBlockSize);
+    Dims d = s.dims({"T", "D", "block_size"});
+    d["block_num"] = copies_for(double(size_t{32} << 20), rb * static_cast<double>(bs));
     const ApiBench api{make_problem("scatter", d, {{"dtype", s.s("dtype")}}), scatter_work(D, dt, T)};
     const std::string tail = s.s("name") + "/" + s.tail({"D", "T"});
-    add_rows("scatter", tail, api, {"cold"}, [D, dt, T](benchmark::State& st, Impl impl, int threads, bool) {
-      bm_scatter_cold(st, impl, D, dt, T, threads);
+    add_rows("scatter", tail, api, {"cold"}, [D, dt, T, bs](benchmark::State& st, Impl impl, int threads, bool) {
+      bm_scatter_cold(st, impl, D, dt, T, bs, threads);
     }, false);
   }
 }
