@@ -1,5 +1,5 @@
-// K1 indexer_prolog (spec §3) at DeepSeek V3.2 dimensions: h 7168, q_lora 1536, 64 heads, D 128,
-// R 64, block 128; t in {1, 4, 16, 128, 1024}; 1 and 2 OpenMP threads; reference and each ISA.
+// K1 indexer_prolog (spec §3) at DeepSeek V3.2 dimensions (bench_shapes.json "indexer_prolog":
+// h 7168, q_lora 1536, 64 heads, D 128, R 64, block 128, t tokens); reference and each ISA.
 //
 // Variants (names indexer_prolog/<impl>/t:T/threads:N):
 //   avx512, avx2  opt::indexer_prolog_run (the adapter's whole call, default tile knobs) on
@@ -9,29 +9,20 @@
 //   prepacked:avx512, prepacked:avx2  the same with the weights packed once per copy outside the
 //                 timed loop (IndexerPrologArgs::*_packed: what an inference engine does at load
 //                 time); the packed copies rotate the same way, so they stream from DRAM too.
-//   ref           the reference backend through Backend::run, t = 1 only (one weight copy: it is
-//                 compute bound at ~0.1 s per token, so cache residency does not matter).
+//   ref           the reference backend through Backend::run (bench/harness.h), t = 1 only (one
+//                 weight copy: it is compute bound at ~0.1 s per token).
 // Counters: bytes = weights + x + q_norm + outputs + written cache rows; int8_ops = 2·t·q_lora·H·D;
 // bf16_ops = 2·t·h·(D + H) + 2·t·(H + 1)·D² (x·wk, x·w_proj, the two Hadamards).
 // frac_of_limit = limit time / time with limit time = max(bytes / read_gbs,
 // int8_ops / vnni_gops + bf16_ops / bf16_gflops) (fma_gflops where the CPU lacks AVX512-BF16),
-// all measured in this process (limits/threads:N rows). The issue's targets: t <= 4 within 1.3x
-// of the weight-streaming limit (frac >= 0.77), t = 1024 within 1.5x of the compute limit
-// (frac >= 0.67).
-#include <benchmark/benchmark.h>
-
+// all measured in this process. The issue's targets: t <= 4 within 1.3x of the weight-streaming
+// limit (frac >= 0.77), t = 1024 within 1.5x of the compute limit (frac >= 0.67).
 #include <algorithm>
-#include <cstdint>
-#include <cstring>
 #include <map>
 #include <memory>
-#include <string>
 #include <vector>
 
-#include "bench/limits.h"
-#include "kcs/backend.h"
-#include "kcs/cpu.h"
-#include "kcs/decl.h"
+#include "bench/harness.h"
 #include "kcs/formats.h"
 #include "kcs/kernels/hadamard.h"
 #include "optimized/indexer_prolog.h"
@@ -39,153 +30,57 @@
 namespace kcs::bench {
 namespace {
 
-constexpr int64_t kH = 7168, kQl = 1536, kHeads = 64, kD = 128, kR = 64, kBs = 128;
-constexpr int64_t kTs[] = {1, 4, 16, 128, 1024};
-constexpr int kThreads[] = {1, 2};
-constexpr int64_t kPoolBytes = int64_t{96} << 20;
-
-uint64_t mix(uint64_t& s) {
-  s ^= s << 13;
-  s ^= s >> 7;
-  s ^= s << 17;
-  return s;
-}
-
-template <class T>
-T* stream_alloc(int64_t n) {
-  return static_cast<T*>(alloc_stream_buffer(static_cast<size_t>(n) * sizeof(T)));
-}
-
-// One weight set: w_qb, wk, w_proj (what streams per call).
-struct WeightSet {
-  int8_t* w_qb;
-  uint16_t *wk, *w_proj;
+struct Dim {
+  int64_t h, ql, H, D, R, bs;
+  int64_t set_bytes() const { return ql * H * D + 2 * h * (D + H); }
 };
+constexpr double kPoolBytes = double(int64_t{96} << 20);
 
-struct Packed {
-  opt::PackedI8Weights qb;
-  opt::PackedBf16Weights wk, wp;
-};
-
+// Weight sets (w_qb, wk, w_proj: what streams per call), packed per ISA on demand, and the small
+// tensors every call shares.
 struct Pool {
-  std::vector<WeightSet> sets;
+  struct Set {
+    int8_t* w_qb;
+    uint16_t *wk, *w_proj;
+  };
+  struct Packed {
+    opt::PackedI8Weights qb;
+    opt::PackedBf16Weights wk, wp;
+  };
+  std::vector<Set> sets;
   std::map<int, std::vector<std::unique_ptr<Packed>>> packed;  // by Isa
   std::vector<float> w_qb_scale;
-  std::vector<uint16_t> gamma, beta, hq, hk;
-};
-
-Pool& pool() {
-  static std::unique_ptr<Pool> p;
-  if (p) return *p;
-  p = std::make_unique<Pool>();
-  const int64_t set_bytes = kQl * kHeads * kD + 2 * kH * (kD + kHeads);
-  const int64_t copies = std::max<int64_t>(2, kPoolBytes / set_bytes + 1);
-  uint64_t s = 12345;
-  for (int64_t c = 0; c < copies; ++c) {
-    WeightSet w;
-    w.w_qb = stream_alloc<int8_t>(kQl * kHeads * kD);
-    w.wk = stream_alloc<uint16_t>(kH * kD);
-    w.w_proj = stream_alloc<uint16_t>(kH * kHeads);
-    for (int64_t e = 0; e < kQl * kHeads * kD; ++e) w.w_qb[e] = static_cast<int8_t>(mix(s) >> 56);
-    for (int64_t e = 0; e < kH * kD; ++e) w.wk[e] = bf16_from_double(((mix(s) >> 40) / 16777216.0 - 0.5) * 0.02);
-    for (int64_t e = 0; e < kH * kHeads; ++e) w.w_proj[e] = bf16_from_double(((mix(s) >> 40) / 16777216.0 - 0.5) * 0.02);
-    p->sets.push_back(w);
-  }
-  p->w_qb_scale.assign(static_cast<size_t>(kHeads * kD), 1.0f / 60000.0f);
-  p->gamma.assign(kD, bf16_from_double(1.0));
-  p->beta.assign(kD, bf16_from_double(0.01));
-  p->hq = sylvester_hadamard_bf16(kD);
-  p->hk = p->hq;
-  return *p;
-}
-
-const std::vector<std::unique_ptr<Packed>>& packed(Isa isa) {
-  Pool& p = pool();
-  auto& v = p.packed[static_cast<int>(isa)];
-  if (v.empty())
-    for (const WeightSet& w : p.sets) {
-      auto k = std::make_unique<Packed>();
-      k->qb = opt::pack_i8_weights(isa, w.w_qb, kHeads * kD, kQl, kHeads * kD, 2);
-      k->wk = opt::pack_bf16_weights(w.wk, 1, kH, kD, kD, 0, 2);
-      k->wp = opt::pack_bf16_weights(w.w_proj, 1, kH, kHeads, kHeads, 0, 2);
-      v.push_back(std::move(k));
+  std::vector<uint16_t> gamma, beta, hq;
+  explicit Pool(const Dim& d) : w_qb_scale(d.H * d.D, 1.0f / 60000.0f), gamma(d.D, bf16_from_double(1.0)),
+                                beta(d.D, bf16_from_double(0.01)), hq(sylvester_hadamard_bf16(d.D)) {
+    uint64_t s = 12345;
+    auto small = [&s](uint16_t* w, int64_t n) {
+      for (int64_t e = 0; e < n; ++e) w[e] = bf16_from_double(((xorshift(s) >> 40) / 16777216.0 - 0.5) * 0.02);
+    };
+    for (int64_t c = copies_for(kPoolBytes, d.set_bytes(), 1) + 1; c > 0; --c) {
+      sets.push_back({stream_array<int8_t>(d.ql * d.H * d.D), stream_array<uint16_t>(d.h * d.D), stream_array<uint16_t>(d.h * d.H)});
+      fill_i8(sets.back().w_qb, d.ql * d.H * d.D, c);
+      small(sets.back().wk, d.h * d.D);
+      small(sets.back().w_proj, d.h * d.H);
     }
-  return v;
-}
-
-// Activations, tables, caches and outputs of one t (one copy).
-struct Acts {
-  std::vector<uint16_t> x, cos, sin, q_scale, weights, k_scale_cache;
-  std::vector<int8_t> q_norm, q_int8, k_cache;
-  std::vector<float> q_norm_scale;
-  std::vector<int64_t> index;
-  int64_t block_num;
+  }
+  const std::vector<std::unique_ptr<Packed>>& packed_for(Isa isa, const Dim& d) {
+    auto& v = packed[static_cast<int>(isa)];
+    for (size_t c = v.size(); c < sets.size(); ++c) {
+      v.push_back(std::make_unique<Packed>());
+      v.back()->qb = opt::pack_i8_weights(isa, sets[c].w_qb, d.H * d.D, d.ql, d.H * d.D, 2);
+      v.back()->wk = opt::pack_bf16_weights(sets[c].wk, 1, d.h, d.D, d.D, 0, 2);
+      v.back()->wp = opt::pack_bf16_weights(sets[c].w_proj, 1, d.h, d.H, d.H, 0, 2);
+    }
+    return v;
+  }
 };
 
-Acts make_acts(int64_t t) {
-  Acts a;
-  uint64_t s = 777 + static_cast<uint64_t>(t);
-  a.x.resize(static_cast<size_t>(t * kH));
-  for (auto& v : a.x) v = bf16_from_double(((mix(s) >> 40) / 16777216.0 - 0.5) * 4);
-  a.q_norm.resize(static_cast<size_t>(t * kQl));
-  for (auto& v : a.q_norm) v = static_cast<int8_t>(mix(s) >> 56);
-  a.q_norm_scale.assign(static_cast<size_t>(t), 0.01f);
-  a.cos.resize(static_cast<size_t>(t * kR));
-  a.sin.resize(static_cast<size_t>(t * kR));
-  for (size_t e = 0; e < a.cos.size(); ++e) {
-    a.cos[e] = bf16_from_double(0.8);
-    a.sin[e] = bf16_from_double(0.6);
-  }
-  a.block_num = (t + kBs - 1) / kBs + 1;
-  a.k_cache.assign(static_cast<size_t>(a.block_num * kBs * kD), 0);
-  a.k_scale_cache.assign(static_cast<size_t>(a.block_num * kBs), 0);
-  a.index.resize(static_cast<size_t>(t));
-  for (int64_t i = 0; i < t; ++i) a.index[static_cast<size_t>(i)] = i + 5;
-  a.q_int8.resize(static_cast<size_t>(t * kHeads * kD));
-  a.q_scale.resize(static_cast<size_t>(t * kHeads));
-  a.weights.resize(static_cast<size_t>(t * kHeads));
-  return a;
-}
-
-opt::IndexerPrologArgs args(Acts& a, const Pool& p, const WeightSet& w, int64_t t) {
-  opt::IndexerPrologArgs g;
-  g.t = t;
-  g.h = kH;
-  g.q_lora = kQl;
-  g.H = kHeads;
-  g.D = kD;
-  g.R = kR;
-  g.block_num = a.block_num;
-  g.block_size = kBs;
-  g.eps = 1e-6f;
-  g.x = a.x.data();
-  g.q_norm = a.q_norm.data();
-  g.q_norm_scale = a.q_norm_scale.data();
-  g.w_qb = w.w_qb;
-  g.w_qb_scale = p.w_qb_scale.data();
-  g.wk = w.wk;
-  g.w_proj = w.w_proj;
-  g.ln_gamma_k = p.gamma.data();
-  g.ln_beta_k = p.beta.data();
-  g.cos = a.cos.data();
-  g.sin = a.sin.data();
-  g.hadamard_q = p.hq.data();
-  g.hadamard_k = p.hk.data();
-  g.k_cache = a.k_cache.data();
-  g.k_scale_cache = a.k_scale_cache.data();
-  g.k_cache_index = a.index.data();
-  g.q_int8 = a.q_int8.data();
-  g.q_scale = a.q_scale.data();
-  g.weights = a.weights.data();
-  return g;
-}
-
-void counters(benchmark::State& st, int64_t t, int threads, double secs) {
+void counters(benchmark::State& st, const Dim& d, int64_t t, int threads, double secs) {
   const double T = static_cast<double>(t);
-  const double bytes = static_cast<double>(kQl * kHeads * kD + 2 * kH * (kD + kHeads)) +
-                       T * static_cast<double>(2 * kH + kQl + kHeads * kD + 4 * kHeads + kD + 2);
-  const double i8 = 2.0 * T * kQl * kHeads * kD;
-  const double bf = 2.0 * T * kH * (kD + kHeads) + 2.0 * T * (kHeads + 1) * kD * kD;
+  const double bytes = static_cast<double>(d.set_bytes()) + T * static_cast<double>(2 * d.h + d.ql + d.H * d.D + 4 * d.H + d.D + 2);
+  const double i8 = 2.0 * T * d.ql * d.H * d.D;
+  const double bf = 2.0 * T * d.h * (d.D + d.H) + 2.0 * T * (d.H + 1) * d.D * d.D;
   const Limits& L = measure_limits(threads);
   const double bf_peak = L.bf16_gflops > 0 ? L.bf16_gflops : L.fma_gflops;
   const double t_bw = bytes / (L.read_gbs * 1e9);
@@ -198,17 +93,29 @@ void counters(benchmark::State& st, int64_t t, int threads, double secs) {
   st.counters["frac_of_limit"] = std::max(t_bw, t_cmp) / per_iter;
 }
 
-void bm_opt(benchmark::State& st, Isa isa, bool prepacked, int64_t t, int threads) {
-  if (const std::string m = isa_missing(isa); !m.empty()) {
-    st.SkipWithError(("skipped: " + m).c_str());
-    return;
-  }
-  Pool& p = pool();
-  Acts a = make_acts(t);
+void bm_opt(benchmark::State& st, Impl impl, bool prepacked, Dim d, int64_t t, int threads) {
+  if (skip_unavailable(st, impl)) return;
+  const Isa isa = isa_of(impl);
+  static std::map<int64_t, std::unique_ptr<Pool>> pools;  // by weight-set size
+  auto& slot = pools[d.set_bytes()];
+  if (!slot) slot = std::make_unique<Pool>(d);
+  Pool& p = *slot;
+  const Problem pr = make_problem("indexer_prolog", {{"t", t}, {"h", d.h}, {"q_lora", d.ql}, {"H", d.H}, {"D", d.D},
+                                  {"R", d.R}, {"block_num", (t + d.bs - 1) / d.bs + 1}, {"block_size", d.bs}});
+  TensorMap a = make_tensors(pr, 777 + static_cast<uint64_t>(t));  // activations, tables, caches, outputs
+  const auto* pk = prepacked ? &p.packed_for(isa, d) : nullptr;
   const opt::IndexerPrologTiles tiles;  // the declaration's defaults
-  const std::vector<std::unique_ptr<Packed>>* pk = prepacked ? &packed(isa) : nullptr;
   auto call = [&](size_t c) {
-    opt::IndexerPrologArgs g = args(a, p, p.sets[c], t);
+    opt::IndexerPrologArgs g;
+    g.t = t, g.h = d.h, g.q_lora = d.ql, g.H = d.H, g.D = d.D, g.R = d.R;
+    g.block_num = pr.dim("block_num"), g.block_size = d.bs, g.eps = 1e-6f;
+    g.x = a["x"].data<uint16_t>(), g.q_norm = a["q_norm"].data<int8_t>(), g.q_norm_scale = a["q_norm_scale"].data<float>();
+    g.w_qb = p.sets[c].w_qb, g.w_qb_scale = p.w_qb_scale.data(), g.wk = p.sets[c].wk, g.w_proj = p.sets[c].w_proj;
+    g.ln_gamma_k = p.gamma.data(), g.ln_beta_k = p.beta.data(), g.hadamard_q = g.hadamard_k = p.hq.data();
+    g.cos = a["cos"].data<uint16_t>(), g.sin = a["sin"].data<uint16_t>();
+    g.k_cache = a["k_cache"].data<int8_t>(), g.k_scale_cache = a["k_scale_cache"].data<uint16_t>();
+    g.k_cache_index = a["k_cache_index"].data<int64_t>();
+    g.q_int8 = a["q_int8"].data<int8_t>(), g.q_scale = a["q_scale"].data<uint16_t>(), g.weights = a["weights"].data<uint16_t>();
     if (pk) {
       g.w_qb_packed = &(*pk)[c]->qb.view();
       g.wk_packed = &(*pk)[c]->wk.view();
@@ -217,81 +124,31 @@ void bm_opt(benchmark::State& st, Isa isa, bool prepacked, int64_t t, int thread
     opt::indexer_prolog_run(isa, g, tiles, threads);
   };
   call(0);  // warm scratch and per-call pack buffers
-  measure_limits(threads);
-  size_t c = 1 % p.sets.size();
-  const double t0 = now_seconds();
-  for (auto _ : st) {
-    call(c);
-    benchmark::ClobberMemory();
-    if (++c == p.sets.size()) c = 0;
-  }
-  counters(st, t, threads, now_seconds() - t0);
-}
-
-void bm_ref(benchmark::State& st, int64_t t) {
-  const KernelDecl& decl = kernel_or_throw("indexer_prolog");
-  std::unique_ptr<Backend> be = make_builtin_backend("reference");
-  Problem pr;
-  pr.kernel = "indexer_prolog";
-  Acts a = make_acts(t);
-  pr.dims = {{"t", t}, {"h", kH}, {"q_lora", kQl}, {"H", kHeads}, {"D", kD}, {"R", kR}, {"block_num", a.block_num},
-             {"block_size", kBs}};
-  pr = complete_problem(decl, pr);
-  Pool& p = pool();
-  TensorMap m;
-  for (const auto& td : decl.tensors) m[td.name] = make_tensor(decl, pr, td.name);
-  auto put = [&](const char* name, const void* src) { std::memcpy(m[name].raw(), src, m[name].nbytes()); };
-  put("x", a.x.data());
-  put("q_norm", a.q_norm.data());
-  put("q_norm_scale", a.q_norm_scale.data());
-  put("w_qb", p.sets[0].w_qb);
-  put("w_qb_scale", p.w_qb_scale.data());
-  put("wk", p.sets[0].wk);
-  put("w_proj", p.sets[0].w_proj);
-  put("ln_gamma_k", p.gamma.data());
-  put("ln_beta_k", p.beta.data());
-  put("cos", a.cos.data());
-  put("sin", a.sin.data());
-  put("hadamard_q", p.hq.data());
-  put("hadamard_k", p.hk.data());
-  put("k_cache_index", a.index.data());
-  Invocation inv{&decl, &pr, &m, TileConfig{}, 1};
-  measure_limits(1);
-  Status last;
-  const double t0 = now_seconds();
-  for (auto _ : st) {
-    last = be->run(inv);
-    benchmark::ClobberMemory();
-  }
-  if (!last) st.SkipWithError(("reference failed: " + last.message).c_str());
-  counters(st, t, 1, now_seconds() - t0);
-}
-
-void add(benchmark::internal::Benchmark* b) { b->UseRealTime()->Unit(benchmark::kMicrosecond); }
-
-void register_all() {
-  add(benchmark::RegisterBenchmark("indexer_prolog/ref/t:1/threads:1", bm_ref, int64_t{1})->Iterations(3));
-  for (int64_t t : kTs)
-    for (int threads : kThreads)
-      for (bool pre : {false, true})
-        for (Isa isa : {Isa::avx512, Isa::avx2}) {
-          const std::string n = std::string("indexer_prolog/") + (pre ? "prepacked:" : "") +
-                                (isa == Isa::avx512 ? "avx512" : "avx2") + "/t:" + std::to_string(t) +
-                                "/threads:" + std::to_string(threads);
-          add(benchmark::RegisterBenchmark(n.c_str(), bm_opt, isa, pre, t, threads));
-        }
+  const int64_t n = static_cast<int64_t>(p.sets.size());
+  const double secs = timed_loop(st, threads, n, [&](int64_t k) { call(static_cast<size_t>((k + 1) % n)); });
+  counters(st, d, t, threads, secs);
 }
 
 }  // namespace
-}  // namespace kcs::bench
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  kcs::bench::add_cpu_context();
-  kcs::bench::register_limits_benchmark({1, 2});
-  kcs::bench::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+void register_benchmarks() {
+  for (const Shape& s : shapes("indexer_prolog")) {
+    const Dim d{s.i("h"), s.i("q_lora"), s.i("H"), s.i("D"), s.i("R"), s.i("block_size")};
+    const int64_t t = s.i("t");
+    if (t == 1) {
+      Dims pd = s.dims({"t", "h", "q_lora", "H", "D", "R", "block_size"});
+      pd["block_num"] = (t + d.bs - 1) / d.bs + 1;
+      ApiBench ref{make_problem("indexer_prolog", pd), Work()};
+      ref.counters = [d, t](benchmark::State& st, int threads, double secs) { counters(st, d, t, threads, secs); };
+      add("indexer_prolog/ref/t:1/threads:1", bm_api, Impl::reference, ref, 1)->Iterations(3);
+    }
+    for (int threads : thread_counts())
+      for (bool pre : {false, true})
+        for (Impl impl : kIsaImpls)
+          add(std::string("indexer_prolog/") + (pre ? "prepacked:" : "") + impl_name(impl) + "/" + s.tail({"t"}) +
+                  "/threads:" + std::to_string(threads),
+              bm_opt, impl, pre, d, t, threads);
+  }
 }
+
+}  // namespace kcs::bench
