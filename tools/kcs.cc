@@ -461,6 +461,8 @@ int main(int argc, char** argv) {
   selftest->add_option("--write-witnesses", mut.witnesses_out, "mutants: record each caught mutant's catching case");
   selftest->add_option("--mutant", mut.name_glob, "mutants: only those whose kernel/name matches this glob");
   selftest->add_flag("--verbose,-v", mut.verbose, "mutants: one line per mutant, caught ones included");
+  selftest->add_flag("--explain", mut.explain, "mutants: run every case of a caught mutant and diagnose across cases");
+  selftest->add_option("--html", mut.html_out, "mutants: write the score table and every mutant to this HTML file");
 
   CLI11_PARSE(app, argc, argv);
   try {

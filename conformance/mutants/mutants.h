@@ -56,6 +56,7 @@ struct MutantResult {
   std::vector<std::string> failed_checks;
   std::string message;     // the first failed check's message (with its diagnosis), or why it escaped
   std::string diagnosis;   // the first diagnosis line of a failed check, if any
+  std::string across;      // explain: the diagnosis across cases (diagnose_attribute)
   int cases_run = 0;
   int cases_changed = 0;   // cases where some output differed from the reference
 };
@@ -67,7 +68,19 @@ struct MutantOptions {
   std::string witnesses_out;  // write mutant -> catching case
   std::string name_glob;      // only mutants whose "kernel/name" matches
   bool verbose = false;
+  // Run every case of a caught mutant (not just up to the first failure) and diagnose across
+  // cases: "the differences follow one attribute".
+  bool explain = false;
+  std::string html_out;  // write the score table and every mutant as one self-contained HTML page
 };
+
+// conformance/mutants/html.cc
+struct MutantScoreRow {
+  std::string kernel;
+  int mutants = 0, caught = 0, escaped = 0, known = 0, equivalent = 0, controls = 0, controls_passed = 0;
+};
+void write_mutants_html(const std::string& path, const std::vector<MutantScoreRow>& rows,
+                        const std::vector<MutantResult>& results);
 
 // Runs the mutants and controls, prints the per-kernel table; 0 when every mutant is caught (or
 // listed equivalent) and every control passes.

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/compare/diagnosis.h"
 #include "conformance/mutants/cases.h"
 #include "conformance/mutants/mutants.h"
 
@@ -37,7 +38,7 @@ bool changed_something(const RunRecord& r) {
   return false;
 }
 
-MutantResult evaluate(const Mutant& m, const std::string& witness, bool quick) {
+MutantResult evaluate(const Mutant& m, const std::string& witness, bool quick, bool explain) {
   MutantResult r;
   r.mutant = m;
   // Quick runs do not re-prove the listed escapes over every case (the full run does).
@@ -60,6 +61,7 @@ MutantResult evaluate(const Mutant& m, const std::string& witness, bool quick) {
   // Quick runs keep a control to the first cases (the full run covers every case).
   if (quick && m.control && cases.size() > 3) cases.resize(3);
   std::string error;
+  std::vector<std::pair<std::map<std::string, std::string>, bool>> seen;
   for (const CaseSpec* cs : cases) {
     const Bundle& b = mutants::bundle_of(*cs);
     MutantBackend be(m, b);
@@ -72,7 +74,18 @@ MutantResult evaluate(const Mutant& m, const std::string& witness, bool quick) {
       continue;
     }
     if (changed_something(rec)) ++r.cases_changed;
-    if (rec.verdict == Verdict::failed) {
+    seen.push_back({cs->problem.attrs, rec.verdict == Verdict::failed});
+    if (rec.verdict == Verdict::failed && explain && r.case_id.empty()) {
+      r.case_id = cs->id;
+      for (const auto& c : rec.checks)
+        if (!c.passed) {
+          r.failed_checks.push_back(c.name + " [" + c.contract + "]");
+          if (r.message.empty()) r.message = c.message;
+          if (r.diagnosis.empty()) r.diagnosis = c.diagnosis;
+        }
+      continue;
+    }
+    if (rec.verdict == Verdict::failed && !explain) {
       r.case_id = cs->id;
       for (const auto& c : rec.checks)
         if (!c.passed) {
@@ -86,6 +99,11 @@ MutantResult evaluate(const Mutant& m, const std::string& witness, bool quick) {
       if (k && k->glob.find('*') == std::string::npos) r.outcome = MutantResult::Outcome::stale;
       return r;
     }
+  }
+  if (explain && !r.case_id.empty()) {
+    r.across = diagnose_attribute(seen);
+    r.outcome = m.control ? MutantResult::Outcome::control_failed : MutantResult::Outcome::caught;
+    return r;
   }
   if (m.control) {
     r.outcome = MutantResult::Outcome::control_passed;
@@ -123,7 +141,7 @@ int run_mutants(const MutantOptions& o, std::FILE* out) {
   }
   nlohmann::json found = nlohmann::json::object();
   std::map<std::string, Row> rows;
-  std::vector<MutantResult> bad;
+  std::vector<MutantResult> bad, all;
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& k : ks) {
     const auto tk = std::chrono::steady_clock::now();
@@ -132,8 +150,9 @@ int run_mutants(const MutantOptions& o, std::FILE* out) {
       const std::string key = k + "/" + m.name;
       if (!o.name_glob.empty() && !glob_match(o.name_glob, key)) continue;
       const auto wit = witness.find(key);
-      const MutantResult r = evaluate(m, wit == witness.end() ? "" : wit->second, o.quick);
+      const MutantResult r = evaluate(m, wit == witness.end() ? "" : wit->second, o.quick, o.explain);
       std::string r2msg;
+      all.push_back(r);
       using O = MutantResult::Outcome;
       switch (r.outcome) {
         case O::caught: ++row.mutants, ++row.caught; found[key] = r.case_id; break;
@@ -157,6 +176,7 @@ int run_mutants(const MutantOptions& o, std::FILE* out) {
                      !r2msg.empty() ? r2msg.c_str()
                      : r.outcome == O::caught ? (r.case_id + ": " + r.message).c_str() : r.message.c_str());
         if (!r.diagnosis.empty()) std::fprintf(out, "%-14s %-52s %-14s diagnosis: %s\n", "", "", "", r.diagnosis.c_str());
+        if (!r.across.empty()) std::fprintf(out, "%-14s %-52s %-14s across cases: %s\n", "", "", "", r.across.c_str());
       }
     }
     const double sk = std::chrono::duration<double>(std::chrono::steady_clock::now() - tk).count();
@@ -179,6 +199,15 @@ int run_mutants(const MutantOptions& o, std::FILE* out) {
   std::fprintf(out, "%-14s %8d %7d %8d %6d %11d %5d/%-3d   (%.0f s)\n", "total", total.mutants, total.caught,
                total.escaped, total.known, total.equivalent, total.controls_passed, total.controls,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (!o.html_out.empty()) {
+    std::vector<MutantScoreRow> hr;
+    for (const auto& k : ks) {
+      const Row& r = rows[k];
+      hr.push_back({k, r.mutants, r.caught, r.escaped, r.known, r.equivalent, r.controls, r.controls_passed});
+    }
+    write_mutants_html(o.html_out, hr, all);
+    std::fprintf(out, "html: %s\n", o.html_out.c_str());
+  }
   if (!o.witnesses_out.empty()) {
     std::ofstream f(o.witnesses_out);
     f << found.dump(1) << "\n";
