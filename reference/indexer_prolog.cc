@@ -216,7 +216,18 @@ Status indexer_prolog(const Invocation& inv) {
   for (int64_t e = 0; e < t * H; ++e) weights.data<uint16_t>()[e] = indexer_prolog_weight(wb.data<uint16_t>()[e], c);
 
   if (ex) {
-    // Tier B inputs of the compare (spec §11 /prerounding, /budget).
+    // Tier B inputs of the compare (spec §11 /prerounding, /budget). k_cache's: each written row's
+    // unrounded Q8 inputs, placed as the scatter places the codes (untouched rows 0).
+    {
+      Tensor pk(DType::fp32, inv.out("k_cache").shape());
+      ScatterGeom g;
+      g.block_num = inv.dim("block_num");
+      g.block_size = inv.dim("block_size");
+      g.D = D;
+      g.elem_size = 4;
+      scatter_reference(g, pk.raw(), k_y.raw(), index.data<int64_t>(), t);
+      ex->prerounding["k_cache"] = std::move(pk);
+    }
     ex->prerounding["q_int8"] = std::move(q_y);
     ex->prerounding["q_scale"] = std::move(q_s);
     Tensor w_pre(DType::fp64, {t, H}), w_bud(DType::fp64, {t, H});
