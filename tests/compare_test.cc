@@ -934,6 +934,12 @@ TEST(Diagnosis, AttributeThatSeparatesFailingCases) {
                                                  {A{{"eps", "1e-5"}, {"n", "8"}}, true}});
   EXPECT_NE(d.find("eps appears unused"), std::string::npos) << d;
   EXPECT_TRUE(kcs::diagnose_attribute({{A{{"eps", "1e-6"}}, true}, {A{{"eps", "1e-6"}}, false}}).empty());
+  // The failing case has the common value; the passing minority value says nothing.
+  EXPECT_TRUE(kcs::diagnose_attribute({{A{{"eps", "1e-6"}}, true},
+                                       {A{{"eps", "1e-6"}}, false},
+                                       {A{{"eps", "1e-6"}}, false},
+                                       {A{{"eps", "1e-5"}}, false}})
+                  .empty());
 }
 
 }  // namespace bias
