@@ -86,7 +86,8 @@ std::string diagnose(const Tensor& expected, const Tensor& actual, const Compare
                                 : "a systematic bias up in magnitude (rounding up, or a slightly larger factor such "
                                   "as a smaller eps)");
     return fmt::format("every differing element is {}: {}", toward ? "toward zero" : "away from zero",
-                       toward ? "truncation somewhere before the output"
+                       toward ? "a systematic bias down in magnitude (truncation somewhere before the output, or a "
+                                "smaller factor such as a larger eps)"
                               : "a systematic bias up in magnitude (a larger factor somewhere, e.g. a smaller eps)");
   }
   if (diff < 2) return {};
@@ -95,7 +96,8 @@ std::string diagnose(const Tensor& expected, const Tensor& actual, const Compare
                ? fmt::format("every differing scale belongs to a group whose scale is below 2^-6 (amax below "
                              "0.094: the E4M3 subnormal range)")
                : fmt::format("every differing element is below {:.3g}, the {} subnormal range", mn, dtype_name(t));
-  if (last_block == diff && dim0 > 1)
+  // Not for in-out caches (row mask): their first dimension is a block id, not an order.
+  if (last_block == diff && dim0 > 1 && row_mask == nullptr)
     return fmt::format("only the last block (index {} of the first dimension, size {}) differs: check the last "
                        "partial tile / block / window",
                        dim0 - 1, dim0);

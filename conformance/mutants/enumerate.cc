@@ -29,11 +29,12 @@ class MutationGuard {
 
 // Runs the reference on every ci case of the kernel with discovery on: the sites it reaches and
 // their declared modes.
-std::map<std::string, Round> discover_sites(const std::string& kernel) {
+std::map<std::string, Round> discover_sites(const std::string& kernel, const std::set<std::string>* only) {
   std::map<std::string, Round> sites;
   auto ref = make_reference_backend();
   const KernelDecl& decl = kernel_or_throw(kernel);
   for (const CaseSpec* cs : mutants::ci_cases(kernel)) {
+    if (only && !only->count(cs->id)) continue;
     const Bundle& b = mutants::bundle_of(*cs);
     TensorMap call = b.inputs;
     for (const auto& [name, t] : b.inout_before) call[name] = t;
@@ -60,9 +61,9 @@ const char* mode_words(Round r) {
   return "?";
 }
 
-std::vector<Mutant> cast_mutants(const std::string& kernel) {
+std::vector<Mutant> cast_mutants(const std::string& kernel, const std::set<std::string>* only) {
   std::vector<Mutant> v;
-  for (const auto& [site, declared] : discover_sites(kernel)) {
+  for (const auto& [site, declared] : discover_sites(kernel, only)) {
     for (Round r : {Round::rint, Round::rhaz, Round::trunc}) {
       if (r == declared) continue;
       Mutant m;
@@ -116,8 +117,8 @@ std::vector<Mutant> attr_mutants(const std::string& kernel) {
 
 }  // namespace
 
-std::vector<Mutant> kernel_mutants(const std::string& kernel) {
-  std::vector<Mutant> v = cast_mutants(kernel);
+std::vector<Mutant> kernel_mutants(const std::string& kernel, const std::set<std::string>* discover_on) {
+  std::vector<Mutant> v = cast_mutants(kernel, discover_on);
   for (auto& m : attr_mutants(kernel)) v.push_back(std::move(m));
   for (auto& m : hand_mutants(kernel)) v.push_back(std::move(m));
   return v;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,8 @@ struct Mutant {
 
 // Every mutant and control of `kernel`: the cast points found by running the reference on the
 // kernel's ci cases with discovery on, the attributes of its declaration, its hand-written families.
-std::vector<Mutant> kernel_mutants(const std::string& kernel);
+// With `discover_on`, the cast points are discovered on those cases only (quick runs).
+std::vector<Mutant> kernel_mutants(const std::string& kernel, const std::set<std::string>* discover_on = nullptr);
 // conformance/mutants/families.cc
 std::vector<Mutant> hand_mutants(const std::string& kernel);
 

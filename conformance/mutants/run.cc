@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -146,7 +147,14 @@ int run_mutants(const MutantOptions& o, std::FILE* out) {
   for (const auto& k : ks) {
     const auto tk = std::chrono::steady_clock::now();
     Row& row = rows[k];
-    for (const Mutant& m : kernel_mutants(k)) {
+    // Quick runs discover the cast points on the witness cases only (plus the first case).
+    std::set<std::string> wcases;
+    if (o.quick) {
+      for (const auto& [key, cid] : witness)
+        if (key.compare(0, k.size() + 1, k + "/") == 0) wcases.insert(cid);
+      if (!mutants::ci_cases(k).empty()) wcases.insert(mutants::ci_cases(k).front()->id);
+    }
+    for (const Mutant& m : kernel_mutants(k, o.quick ? &wcases : nullptr)) {
       const std::string key = k + "/" + m.name;
       if (!o.name_glob.empty() && !glob_match(o.name_glob, key)) continue;
       const auto wit = witness.find(key);
