@@ -26,6 +26,7 @@
 #include "kcs/kernels/rmsnorm.h"
 #include "kcs/kernels/rope.h"
 #include "kcs/kernels/softmax_pool.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -148,7 +149,7 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
             values.data<float>()[k] = 0.0f;
           continue;
         }
-        logits.data<float>()[k] = f32_from_double(widen(*src, base + Ch + c) + h.ape->data<float>()[ape_base + c]);
+        logits.data<float>()[k] = ref::f32_at("compressor.logit_f32", widen(*src, base + Ch + c) + h.ape->data<float>()[ape_base + c]);
         set_value(k, *src, base + c);
       }
     }
@@ -165,7 +166,7 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
       const int64_t o = i * Ch + c;
       pd[static_cast<size_t>(o)] = r.pooled;
       A[static_cast<size_t>(o)] = r.abs_wv;
-      pooled.data<float>()[o] = f32_from_double(r.pooled);
+      pooled.data<float>()[o] = ref::f32_at("compressor.pooled_f32", r.pooled);
       mx.data<double>()[o] = r.mx;
       den.data<double>()[o] = r.den;
     }
@@ -193,7 +194,7 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
           const double t0 = std::fabs(x0 * (even ? cs : sn)), t1 = std::fabs(x1 * (even ? sn : cs));
           a = std::fabs(even ? cs : sn) * a0 + std::fabs(even ? sn : cs) * a1 + (2 * t0 + 2 * t1 + std::fabs(y)) / 16;
         }
-        out[o] = bf16_from_double(y);
+        out[o] = ref::bf16_at("compressor.fused_out_bf16", y);
         if (pre) {
           pre[o] = y;
           bud[o] = a;
@@ -207,7 +208,7 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
   Tensor& nrm = slot(im, h.pre + "norm", DType::bf16, {nb, Ch}, s6);
   Tensor& nrm3 = slot(im, h.pre + "norm_3d", DType::bf16, {nb, 1, Ch}, s7);
   Tensor& rope = slot(im, h.pre + "rope", DType::bf16, {nb, 1, Ch}, s8);
-  for (int64_t o = 0; o < nb * Ch; ++o) xb.data<uint16_t>()[o] = bf16_from_double(pd[static_cast<size_t>(o)]);
+  for (int64_t o = 0; o < nb * Ch; ++o) xb.data<uint16_t>()[o] = ref::bf16_at("compressor.pooled_bf16", pd[static_cast<size_t>(o)]);
   std::vector<float> w(static_cast<size_t>(Ch)), xr(static_cast<size_t>(Ch));
   for (int64_t c = 0; c < Ch; ++c) w[static_cast<size_t>(c)] = h.norm_w->data<float>()[c];
   std::vector<double> ny(static_cast<size_t>(Ch)), F(static_cast<size_t>(Ch)), Bn(static_cast<size_t>(Ch)),
@@ -248,7 +249,7 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
     for (int64_t c = 0; c < Ch; ++c) {
       const int64_t o = i * Ch + c;
       const size_t cc = static_cast<size_t>(c);
-      const uint16_t nb16 = bf16_from_double(ny[cc]);
+      const uint16_t nb16 = ref::bf16_at("compressor.norm_bf16", ny[cc]);
       nrm.data<uint16_t>()[o] = nb16;
       nrm3.data<uint16_t>()[o] = nb16;
       rope.data<uint16_t>()[o] = nb16;  // pass-through columns; rope columns overwritten below
@@ -270,7 +271,7 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
     for (int64_t j = 0; j < R; ++j) {
       const int64_t o = i * Ch + h.nope + j;
       const size_t jj = static_cast<size_t>(j);
-      rope.data<uint16_t>()[o] = bf16_from_double(ry[jj]);
+      rope.data<uint16_t>()[o] = ref::bf16_at("compressor.rope_bf16", ry[jj]);
       const int64_t pr = j / 2;
       const bool even = j % 2 == 0;
       const double c0 = cs[static_cast<size_t>(pr)], s0v = sn[static_cast<size_t>(pr)];
@@ -328,7 +329,7 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
   for (int64_t i = 0; i < nb; ++i)
     for (int64_t j = 0; j < Ch; ++j) {
       const int64_t o = i * Ch + j;
-      out[o] = bf16_from_double(hy[static_cast<size_t>(o)]);
+      out[o] = ref::bf16_at("compressor.hadamard_bf16", hy[static_cast<size_t>(o)]);
       if (!pre) continue;
       double b = 4.0 * static_cast<double>(Ch) * u * habs[static_cast<size_t>(o)];
       for (int64_t k = 0; k < Ch; ++k)

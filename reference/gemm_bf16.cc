@@ -7,6 +7,7 @@
 
 #include "kcs/backend.h"
 #include "kcs/formats.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -47,9 +48,9 @@ void gemm_bf16_reference(const GemmBf16RefArgs& g, int64_t m0, int64_t m1, doubl
 
 void gemm_bf16_store_rounded(double y, DType dtype, void* out) {
   switch (dtype) {
-    case DType::fp32: *static_cast<float*>(out) = f32_from_double(y); return;
-    case DType::bf16: *static_cast<uint16_t*>(out) = bf16_from_double(y); return;
-    case DType::fp16: *static_cast<uint16_t*>(out) = fp16_from_double(y); return;
+    case DType::fp32: *static_cast<float*>(out) = ref::f32_at("gemm_bf16.out_f32", y); return;
+    case DType::bf16: *static_cast<uint16_t*>(out) = ref::bf16_at("gemm_bf16.out_bf16", y); return;
+    case DType::fp16: *static_cast<uint16_t*>(out) = ref::fp16_at("gemm_bf16.out_fp16", y); return;
     default: throw Error(std::string("gemm_bf16: output dtype ") + dtype_name(dtype) + " is not fp32, bf16 or fp16");
   }
 }

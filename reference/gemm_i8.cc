@@ -7,12 +7,13 @@
 
 #include "kcs/backend.h"
 #include "kcs/formats.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
 
 float gemm_i8_dequant(int32_t acc, float s_row, float s_col) {
-  const float f = static_cast<float>(acc);  // f32(acc): nearest even, rounds once |acc| > 2^24
+  const float f = ref::f32_at("gemm_i8.acc_f32", static_cast<double>(acc));  // f32(acc): nearest even, rounds once |acc| > 2^24
   const float g = f * s_row;                // row (activation) scale first ...
   return g * s_col;                         // ... then column (weight) scale
 }
@@ -34,7 +35,7 @@ void gemm_i8_reference(const GemmI8Args& g, int64_t m0, int64_t m1, int64_t n0, 
       if (g.acc) g.acc[i * g.ldacc + j] = acc;
       if (g.y) {
         if (g.y_dtype == DType::bf16)
-          static_cast<uint16_t*>(g.y)[i * g.ldy + j] = bf16_from_float(y);  // one rounding: y is binary32
+          static_cast<uint16_t*>(g.y)[i * g.ldy + j] = ref::bf16_at_f("gemm_i8.out_bf16", y);  // one rounding: y is binary32
         else
           static_cast<float*>(g.y)[i * g.ldy + j] = y;
       }

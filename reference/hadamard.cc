@@ -8,6 +8,7 @@
 #include "kcs/backend.h"
 #include "kcs/formats.h"
 #include "kcs/kernels/gemm_bf16.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -64,7 +65,7 @@ Status hadamard(const Invocation& inv) {
   g.w = h.data<uint16_t>();
   g.ldw = D;
   gemm_bf16_reference(g, 0, T, yv.data<double>(), D, av.data<double>(), D);
-  for (int64_t e = 0; e < T * D; ++e) y.data<uint16_t>()[e] = bf16_from_double(yv.data<double>()[e]);
+  for (int64_t e = 0; e < T * D; ++e) y.data<uint16_t>()[e] = ref::bf16_at("hadamard.y_bf16", yv.data<double>()[e]);
   if (inv.extras) {
     inv.extras->prerounding["y"] = std::move(yv);
     inv.extras->budget["y"] = std::move(av);

@@ -18,6 +18,7 @@
 #include "kcs/kernels/q8.h"
 #include "kcs/kernels/rope.h"
 #include "kcs/kernels/scatter.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs::ref {
@@ -53,7 +54,7 @@ void rope_heads(const uint16_t* x, const Tensor& cos_t, const Tensor& sin_t, int
       std::memcpy(y + base, x + base, static_cast<size_t>(D) * sizeof(uint16_t));  // nope: exact round trip
       for (int64_t j = 0; j < R; ++j) xs[static_cast<size_t>(j)] = bf16_to_float(x[base + j]);
       rope_slice_reference(s, xs.data(), out.data(), terms.data());
-      for (int64_t j = 0; j < R; ++j) y[base + j] = bf16_from_double(out[static_cast<size_t>(j)]);
+      for (int64_t j = 0; j < R; ++j) y[base + j] = ref::bf16_at("rope.y_bf16", out[static_cast<size_t>(j)]);
     }
   }
 }
@@ -85,7 +86,7 @@ void q8_bf16_rows(const uint16_t* x, int64_t rows, int64_t n, int8_t* codes, uin
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < n; ++j) row[static_cast<size_t>(j)] = bf16_to_float(x[r * n + j]);
     const float s = q8_row_reference(row.data(), n, q, codes + r * n, pre ? pre + r * n : nullptr);
-    scale[r] = fp16_from_float(s);
+    scale[r] = ref::fp16_at_f("q8.scale_fp16", s);
     if (s_pre) s_pre[r] = s;
   }
 }
@@ -109,6 +110,7 @@ Status indexer_prolog(const Invocation& inv) {
   const Tensor& index = inv.in("k_cache_index");
 
   // ---- Query path --------------------------------------------------------------------------
+  const ref::CastScope cast_q_b("indexer_prolog.q_b");  // names this stage's cast points (conformance/mutants)
   // Steps 1-2: qb = bf16((f32(q_norm·w_qb) ⊗ q_norm_scale) ⊗ w_qb_scale).
   Tensor qb(DType::bf16, {t, HD});
   Tensor qb_pre(DType::fp32, {t, HD});
@@ -129,14 +131,17 @@ Status indexer_prolog(const Invocation& inv) {
     g.y_dtype = DType::bf16;
     gemm_i8_reference(g, 0, t, 0, HD, qb_pre.data<float>(), q_abs.data<double>());
   }
+  const ref::CastScope cast_q_rope("indexer_prolog.q_rope");  // names this stage's cast points (conformance/mutants)
   // Step 3: rope' on qb[h, 0:R] of every head, nope passes through.
   Tensor q_cat(DType::bf16, {t, H, D});
   rope_heads(qb.data<uint16_t>(), cos_t, sin_t, t, H, D, R, q_cat.data<uint16_t>());
+  const ref::CastScope cast_q_hadamard("indexer_prolog.q_hadamard");  // names this stage's cast points (conformance/mutants)
   // Step 4: qh = bf16(q_cat · hadamard_q) per head row.
   Tensor qh(DType::bf16, {t * H, D});
   std::vector<double> qh_pre, qh_abs;
   gemm_bf16_rows(q_cat.data<uint16_t>(), inv.in("hadamard_q").data<uint16_t>(), t * H, D, D, DType::bf16, qh.raw(),
                  &qh_pre, &qh_abs);
+  const ref::CastScope cast_q_quant("indexer_prolog.q_quant");  // names this stage's cast points (conformance/mutants)
   // Step 5: Q8 per (token, head) row, straight into the outputs.
   Tensor& q_int8 = inv.out("q_int8");
   Tensor& q_scale = inv.out("q_scale");
@@ -145,10 +150,12 @@ Status indexer_prolog(const Invocation& inv) {
                q_s.data<float>());
 
   // ---- Key path ----------------------------------------------------------------------------
+  const ref::CastScope cast_k_proj("indexer_prolog.k_proj");  // names this stage's cast points (conformance/mutants)
   // Step 6: kf = x·wk, kept in fp32.
   Tensor kf(DType::fp32, {1, t, D});
   std::vector<double> kf_pre, kf_abs;
   gemm_bf16_rows(x.data<uint16_t>(), inv.in("wk").data<uint16_t>(), t, h, D, DType::fp32, kf.raw(), &kf_pre, &kf_abs);
+  const ref::CastScope cast_k_norm("indexer_prolog.k_norm");  // names this stage's cast points (conformance/mutants)
   // Step 7: kb = bf16(LayerNorm(kf)).
   Tensor kb(DType::bf16, {t, D});
   std::vector<double> kb_pre(static_cast<size_t>(t * D));
@@ -163,17 +170,20 @@ Status indexer_prolog(const Invocation& inv) {
     for (int64_t i = 0; i < t; ++i) {
       double* out = kb_pre.data() + i * D;
       layernorm_row_reference(kf.data<float>() + i * D, gamma.data(), beta.data(), D, eps, out, bud.data());
-      for (int64_t j = 0; j < D; ++j) kb.data<uint16_t>()[i * D + j] = bf16_from_double(out[j]);
+      for (int64_t j = 0; j < D; ++j) kb.data<uint16_t>()[i * D + j] = ref::bf16_at("layernorm.y_bf16", out[j]);
     }
   }
+  const ref::CastScope cast_k_rope("indexer_prolog.k_rope");  // names this stage's cast points (conformance/mutants)
   // Step 8: k_cat = concat(bf16(R-HALF(kb[0:R])), kb[R:D]) (one "head").
   Tensor k_cat(DType::bf16, {t, 1, D});
   rope_heads(kb.data<uint16_t>(), cos_t, sin_t, t, 1, D, R, k_cat.data<uint16_t>());
+  const ref::CastScope cast_k_hadamard("indexer_prolog.k_hadamard");  // names this stage's cast points (conformance/mutants)
   // Step 9: kh = bf16(k_cat · hadamard_k).
   Tensor kh(DType::bf16, {t, D});
   std::vector<double> kh_pre, kh_abs;
   gemm_bf16_rows(k_cat.data<uint16_t>(), inv.in("hadamard_k").data<uint16_t>(), t, D, D, DType::bf16, kh.raw(), &kh_pre,
                  &kh_abs);
+  const ref::CastScope cast_k_quant("indexer_prolog.k_quant");  // names this stage's cast points (conformance/mutants)
   // Step 10: Q8 of kh.
   Tensor k_codes(DType::i8, {t, D}), k_scale(DType::fp16, {t, 1});
   Tensor k_y(DType::fp32, {t, D}), k_s(DType::fp32, {t, 1});
@@ -194,6 +204,7 @@ Status indexer_prolog(const Invocation& inv) {
   }
 
   // ---- Weights path ------------------------------------------------------------------------
+  const ref::CastScope cast_w_proj("indexer_prolog.w_proj");  // names this stage's cast points (conformance/mutants)
   // Step 12: wb = bf16(x·w_proj) (the BF16 rounding comes before the scaling).
   Tensor wb(DType::bf16, {1, t, H});
   std::vector<double> wb_pre, wb_abs;
@@ -205,7 +216,18 @@ Status indexer_prolog(const Invocation& inv) {
   for (int64_t e = 0; e < t * H; ++e) weights.data<uint16_t>()[e] = indexer_prolog_weight(wb.data<uint16_t>()[e], c);
 
   if (ex) {
-    // Tier B inputs of the compare (spec §11 /prerounding, /budget).
+    // Tier B inputs of the compare (spec §11 /prerounding, /budget). k_cache's: each written row's
+    // unrounded Q8 inputs, placed as the scatter places the codes (untouched rows 0).
+    {
+      Tensor pk(DType::fp32, inv.out("k_cache").shape());
+      ScatterGeom g;
+      g.block_num = inv.dim("block_num");
+      g.block_size = inv.dim("block_size");
+      g.D = D;
+      g.elem_size = 4;
+      scatter_reference(g, pk.raw(), k_y.raw(), index.data<int64_t>(), t);
+      ex->prerounding["k_cache"] = std::move(pk);
+    }
     ex->prerounding["q_int8"] = std::move(q_y);
     ex->prerounding["q_scale"] = std::move(q_s);
     Tensor w_pre(DType::fp64, {t, H}), w_bud(DType::fp64, {t, H});

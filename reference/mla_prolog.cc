@@ -17,6 +17,7 @@
 #include "kcs/kernels/rmsnorm.h"
 #include "kcs/kernels/rope.h"
 #include "kcs/kernels/scatter.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs::ref {
@@ -50,7 +51,7 @@ void gemm_bf16_rounded(const GemmBf16RefArgs& g, uint16_t* y, int64_t ldy, doubl
   for (int64_t i = 0; i < g.m; ++i)
     for (int64_t n = 0; n < g.n; ++n) {
       const size_t e = sz(i * g.n + n);
-      y[i * ldy + n] = bf16_from_double(v[e]);
+      y[i * ldy + n] = ref::bf16_at("gemm_bf16.out_bf16", v[e]);
       if (pre) pre[i * ldy + n] = v[e];
       if (abs) abs[i * ldy + n] = a[e];
     }
@@ -66,7 +67,7 @@ void rmsnorm_rows(const uint16_t* x, int64_t ld, int64_t rows, int64_t n, const 
     const Vf row = widen(x + r * ld, n);
     rmsnorm_row_reference(row.data(), g.data(), n, eps, out.data(), b.data());
     for (int64_t j = 0; j < n; ++j) {
-      y[r * n + j] = bf16_from_double(out[sz(j)]);
+      y[r * n + j] = ref::bf16_at("rmsnorm.y_bf16", out[sz(j)]);
       if (pre) pre[r * n + j] = out[sz(j)];
       if (bud) bud[r * n + j] = b[sz(j)];
     }
@@ -88,7 +89,7 @@ void rope_v2_rows(const uint16_t* x, int64_t ldx, int64_t rows, int64_t heads, i
     s.sin = sn.data();
     rope_slice_reference(s, xs.data(), out.data());
     for (int64_t j = 0; j < R; ++j) {
-      y[r * R + j] = bf16_from_double(out[sz(j)]);
+      y[r * R + j] = ref::bf16_at("rope.y_bf16", out[sz(j)]);
       if (pre) pre[r * R + j] = out[sz(j)];
       if (bud) bud[r * R + j] = std::fabs(out[sz(j)]);
     }
@@ -132,6 +133,7 @@ Status mla_prolog(const Invocation& inv) {
     return ex ? (ex->budget[name] = Tensor(DType::fp64, s)).data<double>() : nullptr;
   };
 
+  const ref::CastScope cast_q_down("mla_prolog.q_down");  // names this stage's cast points (conformance/mutants)
   // 1. q_down: qa = bf16(x · w_dq). The source's two K halves are a summation order (spec §4.3 [R]).
   GemmBf16RefArgs g;
   g.m = t;
@@ -148,6 +150,7 @@ Status mla_prolog(const Invocation& inv) {
   record(ex, "qa_b", DType::bf16, {1, t, ql}, qa.data());
   record(ex, "qa", DType::bf16, {t, ql}, qa.data());
 
+  const ref::CastScope cast_q_norm("mla_prolog.q_norm");  // names this stage's cast points (conformance/mutants)
   // 2. q_norm: cq = bf16(RMSNorm_pypto(qa; gamma_cq, eps_cq)).
   Vu cq(sz(t * ql));
   Vd cq_pre(d.quant ? 0 : sz(t * ql));
@@ -155,6 +158,7 @@ Status mla_prolog(const Invocation& inv) {
                d.quant ? nullptr : cq_pre.data(), nullptr);
   record(ex, "cq", DType::bf16, {t, ql}, cq.data());
 
+  const ref::CastScope cast_q_quant("mla_prolog.q_quant");  // names this stage's cast points (conformance/mutants)
   // 3. q_quant: Q8 of cq per token (rint, no floor), FP32 scale; non-quant: q_norm_out = cq.
   if (d.quant) {
     int8_t* codes = q_norm_out.data<int8_t>();
@@ -170,6 +174,7 @@ Status mla_prolog(const Invocation& inv) {
     if (double* p = pre_of("q_norm_out", {t, ql})) std::memcpy(p, cq_pre.data(), sz(t * ql) * sizeof(double));
   }
 
+  const ref::CastScope cast_q_up("mla_prolog.q_up");  // names this stage's cast points (conformance/mutants)
   // 4. q_up: qb [t, n1 * qhd], per head [nope | rope].
   Vu qb(sz(t * nq));
   if (d.quant) {
@@ -203,6 +208,7 @@ Status mla_prolog(const Invocation& inv) {
   }
   record(ex, "qb", DType::bf16, {t, nq}, qb.data());
 
+  const ref::CastScope cast_q_nope("mla_prolog.q_nope");  // names this stage's cast points (conformance/mutants)
   // 5. q_nope: per head, query_nope_out[i, h] = bf16(qb[i, h, 0:nope] · w_uk[h]).
   {
     double* pre = pre_of("query_nope_out", qn_out.shape());
@@ -229,6 +235,7 @@ Status mla_prolog(const Invocation& inv) {
     record(ex, "query_nope_hm", DType::bf16, {n1, t, kvl}, y_hm.data());
   }
 
+  const ref::CastScope cast_q_rope("mla_prolog.q_rope");  // names this stage's cast points (conformance/mutants)
   // 6. q_rope: query_rope_out[i, h] = bf16(R-V2(qb[i, h, nope:], cos[i], sin[i])).
   {
     rope_v2_rows(qb.data() + nope, qhd, t * n1, n1, R, cos, sin, qr_out.data<uint16_t>(),
@@ -240,6 +247,7 @@ Status mla_prolog(const Invocation& inv) {
     }
   }
 
+  const ref::CastScope cast_kv_down("mla_prolog.kv_down");  // names this stage's cast points (conformance/mutants)
   // 7. kv_down: kv = bf16(x · w_dkv_kr), [t, kv_lora + rope].
   GemmBf16RefArgs k;
   k.m = t;
@@ -254,6 +262,7 @@ Status mla_prolog(const Invocation& inv) {
   record(ex, "w_dkv_kr_b", DType::bf16, {1, h, nkv}, k.w);
   record(ex, "kv_b", DType::bf16, {1, t, nkv}, kv.data());
 
+  const ref::CastScope cast_k_rope("mla_prolog.k_rope");  // names this stage's cast points (conformance/mutants)
   // 8. k_rope: kr = bf16(R-V2(kv[kv_lora:], cos[i], sin[i])).
   Vu kr(sz(t * R));
   Vd kr_pre(sz(t * R)), kr_bud(sz(t * R));
@@ -266,6 +275,7 @@ Status mla_prolog(const Invocation& inv) {
     record(ex, "kr_rows", DType::bf16, {t, R}, kr.data());
   }
 
+  const ref::CastScope cast_kv_norm("mla_prolog.kv_norm");  // names this stage's cast points (conformance/mutants)
   // 9. kv_norm: ckv = bf16(RMSNorm_pypto(kv[0:kv_lora]; gamma_ckv, eps_ckv)).
   Vu ckv(sz(t * kvl));
   Vd ckv_pre(sz(t * kvl));
@@ -278,6 +288,7 @@ Status mla_prolog(const Invocation& inv) {
     record(ex, "ckv", DType::bf16, {t, kvl}, ckv.data());
   }
 
+  const ref::CastScope cast_kv_quant("mla_prolog.kv_quant");  // names this stage's cast points (conformance/mutants)
   // 10. kv_quant: 4 groups of kv_lora/4 per token, Q8 each (rint, no floor), FP32 scales.
   std::vector<int8_t> kv_codes(d.quant ? sz(t * kvl) : 0);
   Vf k_scale(d.quant ? sz(t * kMlaKvGroups) : 0), kv_ypre(d.quant ? sz(t * kvl) : 0);

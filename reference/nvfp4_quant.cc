@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kcs/backend.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -48,6 +49,12 @@ uint32_t low_mask(int s) { return s >= 32 ? 0xFFFFFFFFu : (uint32_t{1} << s) - 1
 }  // namespace
 
 uint8_t nvfp4_e4m3_encode(float scale) {
+  const Round rm = ref::cast_round("nvfp4.scale_e4m3", Round::rint);
+  // The round-up condition of mode rm from the guard, sticky and kept-lsb bits.
+  auto up = [rm](uint32_t guard, uint32_t sticky, uint32_t lsb) -> uint32_t {
+    if (rm == Round::trunc) return 0u;
+    return rm == Round::rhaz ? guard : guard & (sticky | lsb);
+  };
   const uint32_t bits = f32_bits(scale);
   const int32_t e = static_cast<int32_t>((bits >> 23) & 0xFFu);
   const uint32_t f = bits & 0x7FFFFFu;
@@ -58,7 +65,7 @@ uint8_t nvfp4_e4m3_encode(float scale) {
     uint32_t m = f >> 20;
     const uint32_t guard = (f >> 19) & 1u;
     const uint32_t sticky = (f & 0x7FFFFu) != 0 ? 1u : 0u;
-    m += guard & (sticky | (m & 1u));
+    m += up(guard, sticky, m & 1u);
     mant = static_cast<int32_t>(m);
     exp = er;
   } else {
@@ -68,7 +75,7 @@ uint8_t nvfp4_e4m3_encode(float scale) {
     uint32_t m = shr(mw, sh + 20) & 0x7u;
     const uint32_t guard = shr(mw, sh + 19) & 1u;
     const uint32_t sticky = (mw & low_mask(sh + 19)) != 0 ? 1u : 0u;
-    m += guard & (sticky | (m & 1u));
+    m += up(guard, sticky, m & 1u);
     mant = static_cast<int32_t>(m);
     exp = 0;
   }
@@ -103,7 +110,11 @@ uint8_t nvfp4_e2m1_code(float w, E2m1Ties ties) {
   if (c > 6.0f) c = 6.0f;
   const float a = c < 0.0f ? -c : c;  // |c| without touching NaN or the sign of zero's meaning
   uint8_t idx = 0;
-  if (ties == E2m1Ties::away) {
+  const Round rm = ref::cast_round("nvfp4.code_e2m1", ties == E2m1Ties::away ? Round::rhaz : Round::rint);
+  if (rm == Round::trunc) {
+    idx = static_cast<uint8_t>((a >= 0.5f) + (a >= 1.0f) + (a >= 1.5f) + (a >= 2.0f) + (a >= 3.0f) + (a >= 4.0f) +
+                               (a >= 6.0f));
+  } else if (rm == Round::rhaz) {
     idx = static_cast<uint8_t>((a >= 0.25f) + (a >= 0.75f) + (a >= 1.25f) + (a >= 1.75f) + (a >= 2.5f) +
                                (a >= 3.5f) + (a >= 5.0f));
   } else {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kcs/backend.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -20,9 +21,9 @@ float q8_amax(const float* v, int64_t n) {
 
 static int8_t q8_code(float y, Round rmode) {
   if (std::isnan(y)) return 0;
-  const int32_t i = to_i32_sat(round_to_int(y, rmode));
+  const int32_t i = to_i32_sat(ref::round_int_at("q8.code_round", y, rmode));
   // INT32 -> FP16 (CAST_ROUND) -> INT8 (CAST_TRUNC, saturating), as the kernels do it.
-  const uint16_t h = fp16_from_double(static_cast<double>(i), Round::rhaz);
+  const uint16_t h = ref::fp16_at("q8.code_fp16", static_cast<double>(i), Round::rhaz);
   const float t = round_to_int(fp16_to_float(h), Round::trunc);
   // |i| > 65504 overflows FP16 to +-Inf (only with an overflowed s_q, out of contract); the
   // saturating FP16 -> INT8 cast maps it to 127 / -128.
@@ -79,7 +80,7 @@ Status q8(const Invocation& inv) {
     }
     const float s = q8_row_reference(row.data(), n, q, codes.data<int8_t>() + r * n, pre ? pre + r * n : nullptr);
     if (scale.dtype() == DType::fp16)
-      scale.data<uint16_t>()[r] = fp16_from_float(s);
+      scale.data<uint16_t>()[r] = ref::fp16_at_f("q8.scale_fp16", s);
     else
       scale.data<float>()[r] = s;
   }

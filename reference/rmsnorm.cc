@@ -7,6 +7,7 @@
 
 #include "kcs/backend.h"
 #include "kcs/formats.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -60,7 +61,7 @@ Status rmsnorm(const Invocation& inv) {
     rmsnorm_row_reference(row.data(), gamma.data(), n, eps, out.data(), b.data());
     for (int64_t j = 0; j < n; ++j) {
       const double v = out[static_cast<size_t>(j)];
-      y.data<uint16_t>()[r * n + j] = bf16_from_double(v);
+      y.data<uint16_t>()[r * n + j] = ref::bf16_at("rmsnorm.y_bf16", v);
       if (pre) pre[r * n + j] = v;
       if (bud) bud[r * n + j] = b[static_cast<size_t>(j)];
     }

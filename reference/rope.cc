@@ -10,6 +10,7 @@
 #include "kcs/backend.h"
 #include "kcs/formats.h"
 #include "kcs/status.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -124,7 +125,7 @@ Status rope(const Invocation& inv) {
       rope_slice_reference(s, xs.data(), out.data(), terms.data());
       for (int64_t j = 0; j < R; ++j) {
         const double v = out[static_cast<size_t>(j)];
-        yb[base + off + j] = bf16_from_double(v);
+        yb[base + off + j] = ref::bf16_at("rope.y_bf16", v);
         if (pre) pre[base + off + j] = v;
         // First-order bound of a binary32 evaluation (include/kcs/kernels/rope.h): the add rounds
         // once; BF16 x FP32 products round too, BF16 x BF16 products are exact.

@@ -8,6 +8,7 @@
 
 #include "kcs/backend.h"
 #include "kcs/formats.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -59,7 +60,7 @@ Status softmax_pool(const Invocation& inv) {
     for (int64_t c = 0; c < C; ++c) {
       const PoolColumn r = softmax_pool_column_reference(z.data() + c, C, v.data() + c, C, M);
       const int64_t o = b * C + c;
-      pooled.data<float>()[o] = f32_from_double(r.pooled);
+      pooled.data<float>()[o] = ref::f32_at("softmax_pool.pooled_f32", r.pooled);
       if (pre) {
         pre[o] = r.pooled;
         budget[o] = r.abs_wv;

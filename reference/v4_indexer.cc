@@ -19,6 +19,7 @@
 #include "kcs/kernels/gemm_i8.h"
 #include "kcs/kernels/q8.h"
 #include "kcs/kernels/rope.h"
+#include "reference/cast_points.h"
 #include "reference/kernels.h"
 
 namespace kcs {
@@ -81,6 +82,7 @@ Status v4_indexer(const Invocation& inv) {
     ex->intermediates[name] = std::move(t);
   };
 
+  const ref::CastScope cast_qr_quant("v4_indexer.qr_quant");  // names this stage's cast points (conformance/mutants)
   // 1. qr quant, per token (floor 1e-4, FP32 scale).
   std::vector<int8_t> qr_i8(static_cast<size_t>(T * QL));
   std::vector<float> s_qr(static_cast<size_t>(T));
@@ -88,6 +90,7 @@ Status v4_indexer(const Invocation& inv) {
     const std::vector<float> v = bf16_row(qr + t * QL, QL);
     s_qr[static_cast<size_t>(t)] = q8_row_reference(v.data(), QL, q8p, qr_i8.data() + t * QL);
   }
+  const ref::CastScope cast_q_b("v4_indexer.q_b");  // names this stage's cast points (conformance/mutants)
   // 2. q = bf16((f32(qr_i8 · wq_b) ⊗ s_qr) ⊗ wq_b_scale).
   std::vector<int32_t> q_acc(static_cast<size_t>(T * HD));
   std::vector<uint16_t> q(static_cast<size_t>(T * HD));
@@ -101,6 +104,7 @@ Status v4_indexer(const Invocation& inv) {
     g.y = q.data(), g.ldy = HD, g.y_dtype = DType::bf16;
     gemm_i8_reference(g, 0, T, 0, HD);
   }
+  const ref::CastScope cast_q_rope("v4_indexer.q_rope");  // names this stage's cast points (conformance/mutants)
   // 3. R-PAIR RoPE on the last R columns of every head, shared half-table row; bf16 per element.
   std::vector<uint16_t> q_rot(q);
   {
@@ -116,9 +120,10 @@ Status v4_indexer(const Invocation& inv) {
       const int64_t base = th * Dh + (Dh - R);
       for (int64_t j = 0; j < R; ++j) xs[static_cast<size_t>(j)] = bf16_to_float(q[static_cast<size_t>(base + j)]);
       rope_slice_reference(rs, xs.data(), ys.data());
-      for (int64_t j = 0; j < R; ++j) q_rot[static_cast<size_t>(base + j)] = bf16_from_double(ys[static_cast<size_t>(j)]);
+      for (int64_t j = 0; j < R; ++j) q_rot[static_cast<size_t>(base + j)] = ref::bf16_at("rope.y_bf16", ys[static_cast<size_t>(j)]);
     }
   }
+  const ref::CastScope cast_q_hadamard("v4_indexer.q_hadamard");  // names this stage's cast points (conformance/mutants)
   // 4. qh = bf16(q_rot · hadamard), per (token, head) row.
   std::vector<uint16_t> qh(static_cast<size_t>(T * HD));
   {
@@ -128,8 +133,9 @@ Status v4_indexer(const Invocation& inv) {
     g.a = q_rot.data(), g.lda = Dh;
     g.w = inv.in("hadamard").data<uint16_t>(), g.ldw = Dh;
     gemm_bf16_reference(g, 0, T * H, yv.data(), Dh);
-    for (size_t e = 0; e < yv.size(); ++e) qh[e] = bf16_from_double(yv[e]);
+    for (size_t e = 0; e < yv.size(); ++e) qh[e] = ref::bf16_at("hadamard.y_bf16", yv[e]);
   }
+  const ref::CastScope cast_q_quant("v4_indexer.q_quant");  // names this stage's cast points (conformance/mutants)
   // 5. per-head Q8 of qh.
   std::vector<int8_t> qh_i8(static_cast<size_t>(T * HD));
   std::vector<float> s_qh(static_cast<size_t>(T * H));
@@ -137,6 +143,7 @@ Status v4_indexer(const Invocation& inv) {
     const std::vector<float> v = bf16_row(qh.data() + th * Dh, Dh);
     s_qh[static_cast<size_t>(th)] = q8_row_reference(v.data(), Dh, q8p, qh_i8.data() + th * Dh);
   }
+  const ref::CastScope cast_w_proj("v4_indexer.w_proj");  // names this stage's cast points (conformance/mutants)
   // 6. w = f32(x · weights_proj) ⊗ WS: the GEMM result is stored as FP32, no BF16 step (D11).
   std::vector<float> wx(static_cast<size_t>(T * H)), w(static_cast<size_t>(T * H));
   {
@@ -194,11 +201,13 @@ Status v4_indexer(const Invocation& inv) {
   for (int64_t t = 0; t < T; ++t) {
     const int64_t b = t / S;
     const uint16_t* rows = cache + b * L * Dh;
+    const ref::CastScope cast_kv_quant("v4_indexer.kv_quant");  // names this stage's cast points (conformance/mutants)
     // 9. per-row Q8 of the cache rows j < cache_len only.
     for (int64_t j = 0; j < cl; ++j) {
       const std::vector<float> v = bf16_row(rows + j * Dh, Dh);
       s_kv[static_cast<size_t>(j)] = q8_row_reference(v.data(), Dh, q8p, kv_i8.data() + j * Dh);
     }
+    const ref::CastScope cast_logits("v4_indexer.logits");
     // 10. lg[j, h] = (f32(kv_i8[j] · qh_i8[h]) ⊗ s_kv[j]) ⊗ s_qh[h]: gemm_i8 with qh_i8ᵀ as W.
     for (int64_t d = 0; d < Dh; ++d)
       for (int64_t h = 0; h < H; ++h) qh_t[static_cast<size_t>(d * H + h)] = qh_i8[static_cast<size_t>((t * H + h) * Dh + d)];
@@ -212,6 +221,7 @@ Status v4_indexer(const Invocation& inv) {
       g.y = lg.data(), g.ldy = H, g.y_dtype = DType::fp32;
       gemm_i8_reference(g, 0, cl, 0, H);
     }
+    const ref::CastScope cast_score("v4_indexer.score");
     // 11. ReLU as the kernel writes it, max(lg, lg ⊗ 0), then Σ_h r ⊗ w in binary64, rounded once.
     const float* wt = w.data() + t * H;
     for (int64_t j = 0; j < cl; ++j) {
@@ -223,7 +233,7 @@ Status v4_indexer(const Invocation& inv) {
         sum += prod;
         abs += std::fabs(prod);
       }
-      score[t * L + j] = static_cast<float>(sum);
+      score[t * L + j] = ref::f32_at("v4_indexer.score_f32", sum);
       if (ex) {
         pre[static_cast<size_t>(t * L + j)] = sum;
         bud[static_cast<size_t>(t * L + j)] = abs;

@@ -2,6 +2,7 @@
 // fails just beyond it, NaN/Inf/±0 rules, metrics (worst elements, worst row, histogram, cosine,
 // SNR), row masks, untouched checks and packed-format addressing.
 #include "conformance/compare/compare.h"
+#include "conformance/compare/diagnosis.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -651,7 +654,9 @@ TEST(Scale, MillionsOfElementsWithSparseDifferences) {
   for (int64_t i = 0; i < e.numel(); ++i) pe[i] = static_cast<uint16_t>(0x3C00 + (i * 2654435761u >> 20) % 0x800);
   Tensor a = e;
   uint16_t* pa = a.data<uint16_t>();
-  for (int64_t i = 0; i < a.numel(); i += 997) pa[i] = static_cast<uint16_t>(pa[i] + 1);
+  // 1-ulp differences of alternating direction (what reordering noise looks like: one-sided
+  // differences would fail the rounding-bias check, which is not what this test is about).
+  for (int64_t i = 0; i < a.numel(); i += 997) pa[i] = static_cast<uint16_t>(pa[i] + ((i / 997) % 2 ? 1 : -1));
   pa[1234 * cols + 77] = static_cast<uint16_t>(pe[1234 * cols + 77] + 3);
   const auto t0 = std::chrono::steady_clock::now();
   CheckResult r = kcs::compare_tensor("big", e, a, Contract::AbsRel(1e-4, 1.0 / 128, 0.005));
@@ -835,3 +840,106 @@ TEST(TopkSet, EmptyRowsAndMissingKeys) {
 
 }  // namespace
 }  // namespace kcs
+
+// ---- rounding bias (issue 19) --------------------------------------------------------------------
+
+namespace bias {
+
+// n BF16 values of both signs, 1 ulp apart from the expected ones: `toward` of them toward zero.
+std::pair<Tensor, Tensor> pair_with(int n, int toward, uint64_t seed) {
+  std::vector<uint16_t> e(static_cast<size_t>(n)), a(e.size());
+  uint64_t s = seed;
+  for (int i = 0; i < n; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    const double v = (static_cast<double>(s >> 11) * 0x1.0p-53 + 0.5) * ((s & 1) ? -1 : 1);
+    e[static_cast<size_t>(i)] = kcs::bf16_from_double(v);
+    // Magnitude one code down (toward zero) or one code up (away).
+    a[static_cast<size_t>(i)] = static_cast<uint16_t>(e[static_cast<size_t>(i)] + (i < toward ? -1 : 1));
+  }
+  return {bf16({n}, e), bf16({n}, a)};
+}
+
+TEST(RoundingBias, TruncationFailsAndNamesIt) {
+  auto [e, a] = pair_with(200, 200, 1);
+  const CheckResult r = kcs::compare_tensor("y", e, a, Contract::MaxUlp(1));
+  EXPECT_FALSE(r.passed);
+  EXPECT_GT(r.margin, 1);
+  EXPECT_NE(r.message.find("rounding bias: 200 of 200"), std::string::npos) << r.message;
+  EXPECT_NE(r.diagnosis.find("1 ULP toward zero: truncation"), std::string::npos) << r.diagnosis;
+  EXPECT_EQ(r.metrics.toward_zero, 200);
+}
+
+TEST(RoundingBias, SymmetricDifferencesPassWithTheirMargin) {
+  // Half toward zero, half away: what correct rounding in another order looks like.
+  auto [e, a] = pair_with(200, 100, 2);
+  const CheckResult r = kcs::compare_tensor("y", e, a, Contract::MaxUlp(1));
+  EXPECT_TRUE(r.passed) << r.message;
+  EXPECT_EQ(r.margin, 1.0);  // the max_ulp margin, unchanged by the bias check
+  EXPECT_TRUE(r.diagnosis.empty());
+}
+
+TEST(RoundingBias, BoundIsSixSigma) {
+  // m = 400: |2T - m| <= 6 sqrt(400) = 120 passes, i.e. T <= 260.
+  auto [e1, a1] = pair_with(400, 260, 3);
+  EXPECT_TRUE(kcs::compare_tensor("y", e1, a1, Contract::MaxUlp(1)).passed);
+  auto [e2, a2] = pair_with(400, 261, 3);
+  EXPECT_FALSE(kcs::compare_tensor("y", e2, a2, Contract::MaxUlp(1)).passed);
+}
+
+TEST(RoundingBias, FewDifferencesAreNeverJudged) {
+  // 36 differences all toward zero: 36 <= 6 sqrt(36) = 36, below what the test can tell apart.
+  auto [e, a] = pair_with(36, 36, 4);
+  EXPECT_TRUE(kcs::compare_tensor("y", e, a, Contract::MaxUlp(1)).passed);
+}
+
+TEST(RoundingBias, AbsRelOnlyOnSixteenBitOutputs) {
+  auto [e, a] = pair_with(200, 200, 5);
+  EXPECT_FALSE(kcs::compare_tensor("y", e, a, Contract::AbsRel(1, 0, 0)).passed);
+  // The same values as binary32: an abs_rel fp32 output may come from another formula.
+  std::vector<float> ef(200), af(200);
+  for (int i = 0; i < 200; ++i) {
+    ef[static_cast<size_t>(i)] = static_cast<float>(kcs::element_value(e, i));
+    af[static_cast<size_t>(i)] = static_cast<float>(kcs::element_value(a, i));
+  }
+  EXPECT_TRUE(kcs::compare_tensor("y", make(DType::fp32, {200}, ef), make(DType::fp32, {200}, af),
+                                  Contract::AbsRel(1, 0, 0))
+                  .passed);
+}
+
+TEST(Diagnosis, TiesNamedFromThePreRoundingValues) {
+  // Codes 0.5 -> 1 and 2.5 -> 3 (ties away) against 0 and 2 (ties to even).
+  Tensor e = make<int8_t>(DType::i8, {4}, {0, 2, 5, 7});
+  Tensor a = make<int8_t>(DType::i8, {4}, {1, 3, 5, 7});
+  Tensor pre = make<float>(DType::fp32, {4}, {0.5f, 2.5f, 5.2f, 6.9f});
+  kcs::CompareContext ctx;
+  ctx.prerounding = &pre;
+  const CheckResult r = kcs::compare_tensor("codes", e, a, Contract::Exact(), nullptr, &ctx);
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.diagnosis.find("all 2 differing codes sit on exact ties"), std::string::npos) << r.diagnosis;
+  EXPECT_NE(r.message.find("diagnosis:"), std::string::npos);
+  EXPECT_EQ(r.metrics.worst[0].prerounding, 0.5);
+}
+
+TEST(Diagnosis, LastBlockOnly) {
+  Tensor e = make<int8_t>(DType::i8, {3, 2}, {1, 2, 3, 4, 5, 6});
+  Tensor a = make<int8_t>(DType::i8, {3, 2}, {1, 2, 3, 4, 0, 0});
+  const CheckResult r = kcs::compare_tensor("y", e, a, Contract::Exact());
+  EXPECT_NE(r.diagnosis.find("only the last block"), std::string::npos) << r.diagnosis;
+}
+
+TEST(Diagnosis, AttributeThatSeparatesFailingCases) {
+  using A = std::map<std::string, std::string>;
+  const std::string d = kcs::diagnose_attribute({{A{{"eps", "1e-6"}, {"n", "4"}}, false},
+                                                 {A{{"eps", "1e-5"}, {"n", "4"}}, true},
+                                                 {A{{"eps", "1e-5"}, {"n", "8"}}, true}});
+  EXPECT_NE(d.find("eps appears unused"), std::string::npos) << d;
+  EXPECT_TRUE(kcs::diagnose_attribute({{A{{"eps", "1e-6"}}, true}, {A{{"eps", "1e-6"}}, false}}).empty());
+  // The failing case has the common value; the passing minority value says nothing.
+  EXPECT_TRUE(kcs::diagnose_attribute({{A{{"eps", "1e-6"}}, true},
+                                       {A{{"eps", "1e-6"}}, false},
+                                       {A{{"eps", "1e-6"}}, false},
+                                       {A{{"eps", "1e-5"}}, false}})
+                  .empty());
+}
+
+}  // namespace bias

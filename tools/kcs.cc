@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "conformance/canaries/canary.h"
+#include "conformance/mutants/mutants.h"
 #include "conformance/fixture/bundle.h"
 #include "conformance/runner/catalog.h"
 #include "conformance/runner/expectations.h"
@@ -329,6 +330,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> selftest_kernels;
   auto* selftest = app.add_subcommand("selftest", "run the fault-injection canaries: which contract catches which fault");
   selftest->add_option("--kernel,-k", selftest_kernels, "kernel id (repeatable; default all)");
+  kcs::MutantOptions mut;
+  bool mutants = false;
+  selftest->add_flag("--mutants", mutants, "run the semantic mutants and controls instead (conformance/mutants)");
+  selftest->add_option("--witnesses", mut.witnesses_in, "mutants: run each first on its recorded catching case");
+  selftest->add_flag("--quick", mut.quick, "mutants: only the recorded catching case (needs --witnesses)");
+  selftest->add_option("--write-witnesses", mut.witnesses_out, "mutants: record each caught mutant's catching case");
+  selftest->add_option("--mutant", mut.name_glob, "mutants: only those whose kernel/name matches this glob");
+  selftest->add_flag("--verbose,-v", mut.verbose, "mutants: one line per mutant, caught ones included");
+  selftest->add_flag("--explain", mut.explain, "mutants: run every case of a caught mutant and diagnose across cases");
+  selftest->add_option("--html", mut.html_out, "mutants: write the score table and every mutant to this HTML file");
 
   kcs::ExplainCommand explain(app);
 
@@ -347,6 +358,10 @@ int main(int argc, char** argv) {
     if (*merge) return cmd_merge(merge_in, merge_out);
     if (*report) return cmd_report(rep);
     if (explain.parsed()) return explain.run();
+    if (*selftest && mutants) {
+      mut.kernels = selftest_kernels;
+      return kcs::run_mutants(mut, stdout) ? kExitFail : 0;
+    }
     if (*selftest) return kcs::selftest(selftest_kernels, stdout) ? kExitFail : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kcs: error: %s\n", e.what());

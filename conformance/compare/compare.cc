@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "conformance/compare/codec.h"
+#include "conformance/compare/diagnosis.h"
 #include "kcs/status.h"
 
 namespace kcs {
@@ -135,6 +136,8 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
   const int64_t ulp_limit = max_ulp ? std::max<int64_t>(o.contract->ulps, 0) : 0;
   const double atol = abs_rel ? o.contract->atol : 0;
   const double rtol = abs_rel ? o.contract->rtol : 0;
+  const DType dt = expected.dtype();
+  const bool is_float = dt == DType::bf16 || dt == DType::fp16 || dt == DType::fp32 || dt == DType::fp64;
 
   Metrics& m = s->m;
   // Sums over pairs where both values are finite (cosine, SNR).
@@ -187,6 +190,14 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
         rk.ulp = d;
         rk.abs = abs_err;
         if (finite) snoise += (a.value - e.value) * (a.value - e.value);
+        if (is_float && finite && d > 0) {
+          const bool toward = std::fabs(a.value) < std::fabs(e.value);
+          const double dd = static_cast<double>(d);
+          ++m.biased_n;
+          m.toward_zero += toward;
+          m.signed_ulp_sum += toward ? dd : -dd;
+          m.signed_ulp_sq += dd * dd;
+        }
       }
       if (abs_rel || budget) {
         double ratio;
@@ -320,6 +331,38 @@ int64_t flat_of(const Shape& lshape, const std::vector<int64_t>& idx) {
 double ratio_or_inf(double x, double limit) {
   if (limit > 0) return x / limit;
   return x > 0 ? kInf : 0.0;
+}
+
+// Rounding-bias check of float contracts that allow ulp differences. The reference's error model:
+// a correctly rounding backend that sums in another order differs from the reference by rounding
+// errors whose sign is symmetric, so each differing element points toward zero with probability
+// 1/2 and the signed distances sum to about 0. Under that model, T (differences toward zero of m)
+// has |2T - m| <= z sqrt(m) and the signed sum S has |S| <= z sqrt(sum d^2) except with probability
+// ~1e-9 for z = 6; truncation (every difference toward zero) exceeds it once m > 36.
+constexpr double kBiasZ = 6;
+bool bias_checked(const Contract& c, DType t) {
+  using K = Contract::Kind;
+  const bool fl = t == DType::bf16 || t == DType::fp16 || t == DType::fp32 || t == DType::fp64;
+  // abs_rel only on 16-bit outputs, where the final round-to-nearest dominates the error: a
+  // binary32 abs_rel output admits other formulas (K3's regrouped score epilogue rounds in
+  // binary32 at other points), whose errors need not be sign-symmetric.
+  const bool narrow = t == DType::bf16 || t == DType::fp16;
+  return fl && ((c.kind == K::max_ulp && c.ulps > 0) || c.kind == K::ulp_or_budget || (c.kind == K::abs_rel && narrow));
+}
+// Observed / allowed of the larger of the two statistics (<= 1: no detectable bias).
+double bias_ratio(const Metrics& m) {
+  if (m.biased_n == 0) return 0;
+  const double n = static_cast<double>(m.biased_n);
+  const double count = std::fabs(2.0 * static_cast<double>(m.toward_zero) - n) / (kBiasZ * std::sqrt(n));
+  const double sum = m.signed_ulp_sq > 0 ? std::fabs(m.signed_ulp_sum) / (kBiasZ * std::sqrt(m.signed_ulp_sq)) : 0;
+  return std::max(count, sum);
+}
+std::string bias_message(const std::string& name, const Metrics& m) {
+  const double n = static_cast<double>(m.biased_n);
+  return fmt::format(
+      "{}: rounding bias: {} of {} differing elements point toward zero, signed mean {:+.3g} ulp per differing "
+      "element (an unbiased rounding keeps |2T - m| <= {:.3g} and |sum| <= {:.3g})",
+      name, m.toward_zero, m.biased_n, m.signed_ulp_sum / n, kBiasZ * std::sqrt(n), kBiasZ * std::sqrt(m.signed_ulp_sq));
 }
 
 CheckResult fail_early(const std::string& name, const std::string& contract, const std::string& msg) {
@@ -670,6 +713,29 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
     case K::none:
     case K::untouched:
     case K::topk_set: break;  // handled above
+  }
+  // The reference's unrounded value beside each listed element: a tie (x.5) or a value just
+  // across a rounding boundary names the bug at once.
+  Metrics& mm = s.m;
+  const Tensor* pre = ctx ? ctx->prerounding : nullptr;
+  const bool have_pre = pre && (pre->dtype() == DType::fp64 || pre->dtype() == DType::fp32) &&
+                        pre->numel() == shape_numel(lshape);
+  if (have_pre)
+    for (auto& w : mm.worst) w.prerounding = value_f(*pre, flat_of(lshape, w.index));
+  if (bias_checked(contract, t)) {
+    const double br = bias_ratio(m);
+    if (br > 1) {
+      const std::string bm = bias_message(name, m);
+      r.message = r.passed ? bm : r.message + "; " + bm.substr(name.size() + 2);
+      r.passed = false;
+      r.margin = std::max(r.margin, br);
+    }
+  }
+  if (!r.passed) {
+    if (have_pre && !mm.worst.empty())
+      r.message += fmt::format("; reference before rounding at the worst element: {:.9g}", mm.worst[0].prerounding);
+    r.diagnosis = diagnose(expected, actual, ctx, row_mask, mm);
+    if (!r.diagnosis.empty()) r.message += "; diagnosis: " + r.diagnosis;
   }
   r.metrics = std::move(s.m);
   return r;

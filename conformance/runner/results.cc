@@ -48,7 +48,8 @@ nlohmann::json metrics_json(const Metrics& m) {
                      {"expected", json_number(w.expected)},
                      {"actual", json_number(w.actual)},
                      {"abs_err", json_number(w.abs_err)},
-                     {"ulp", w.ulp}});
+                     {"ulp", w.ulp},
+                     {"prerounding", json_number(w.prerounding)}});
   nlohmann::json hist = nlohmann::json::object();
   for (int b = 0; b < kUlpBuckets; ++b) hist[ulp_bucket_name(b)] = m.ulp_hist[static_cast<size_t>(b)];
   return {{"numel", m.numel},
@@ -62,7 +63,8 @@ nlohmann::json metrics_json(const Metrics& m) {
           {"worst_row", m.worst_row},
           {"worst_row_max_ulp", m.worst_row_max_ulp},
           {"cosine", json_number(m.cosine)},
-          {"snr_db", json_number(m.snr_db)}};
+          {"snr_db", json_number(m.snr_db)},
+          {"bias", {{"differing", m.biased_n}, {"toward_zero", m.toward_zero}, {"signed_ulp_sum", m.signed_ulp_sum}}}};
 }
 
 static std::string now_utc() {
@@ -115,6 +117,7 @@ nlohmann::json results_json(const std::vector<RunRecord>& runs, const std::strin
                               {"verdict", c.passed ? "passed" : "failed"},
                               {"margin", json_number(c.margin)},
                               {"message", c.message},
+                              {"diagnosis", c.diagnosis},
                               {"metrics", metrics_json(c.metrics)},
                               {"repro", r.repro}});
   }

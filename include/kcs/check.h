@@ -21,6 +21,8 @@ struct WorstElement {
   double actual = 0;
   double abs_err = 0;
   int64_t ulp = 0;  // distance in the output's own format (code difference for integers)
+  // The reference's value before its last rounding (/prerounding/<output>), NaN where not recorded.
+  double prerounding = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Metrics {
@@ -36,6 +38,12 @@ struct Metrics {
   int64_t worst_row_max_ulp = 0;
   double cosine = 1;
   double snr_db = std::numeric_limits<double>::infinity();
+  // Rounding bias (float outputs): over the finite elements that differ by >= 1 ulp, how many
+  // point toward zero (|actual| < |expected|) and the signed sum of distances (toward zero > 0).
+  int64_t biased_n = 0;
+  int64_t toward_zero = 0;
+  double signed_ulp_sum = 0;
+  double signed_ulp_sq = 0;  // sum of squared distances (the null model's variance of the sum)
 };
 
 struct CheckResult {
@@ -44,7 +52,10 @@ struct CheckResult {
   bool passed = false;
   // Observed / allowed for the binding limit of the contract (<= 1 passes). 0 when exact and equal.
   double margin = 0;
-  std::string message;  // on failure: what broke, naming the first/worst element
+  std::string message;  // on failure: what broke, naming the first/worst element; ends with the diagnosis
+  // One line naming the likely cause when the differing elements fit a pattern (truncation,
+  // tie rounding, ...); empty when none fits. Also appended to `message`.
+  std::string diagnosis;
   Metrics metrics;
 };
 
