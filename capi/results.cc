@@ -1,6 +1,9 @@
 // Host C API: results files and reports of scored runs (include/kcs/kcs.h).
 #include "capi/handles.h"
+
+#include <algorithm>
 #include "conformance/runner/results.h"
+#include "conformance/runner/results_writer.h"
 #include "reports/html.h"
 #include "reports/summary.h"
 
@@ -9,9 +12,20 @@ using namespace kcs::capi;
 
 namespace kcs::capi {
 
-void write_results_file(const std::string& path, const kcs_results& r) {
-  write_text_file(path, results_json(r.runs, r.tier, r.command).dump(1) + "\n");
+// The format `kcs run` writes (JSON Lines, conformance/runner/results_writer.h).
+Results to_results(const kcs_results& r) {
+  std::vector<std::string> backends, planned;
+  for (const auto& run : r.runs) {
+    if (std::find(backends.begin(), backends.end(), run.backend) == backends.end()) backends.push_back(run.backend);
+    if (std::find(planned.begin(), planned.end(), run.case_id) == planned.end()) planned.push_back(run.case_id);
+  }
+  Results out;
+  out.header = make_header(r.tier, r.command, 0, 1, backends, planned);
+  for (const auto& run : r.runs) out.runs.push_back(to_result_run(run));
+  return out;
 }
+
+void write_results_file(const std::string& path, const kcs_results& r) { kcs::write_results_file(path, to_results(r)); }
 
 }  // namespace kcs::capi
 
@@ -49,9 +63,9 @@ kcs_status kcs_results_write_report(const kcs_results* r, const char* dir) {
   return guard([&] {
     if (!dir) throw BadArgument("dir is NULL");
     const kcs_results& rs = deref(r, "results");
-    const nlohmann::json j = results_json(rs.runs, rs.tier, rs.command);
-    write_text_file(std::string(dir) + "/index.html", report_html(j));
-    write_text_file(std::string(dir) + "/summary.md", summary_markdown(j));
+    const Results results = to_results(rs);
+    write_text_file(std::string(dir) + "/index.html", report_html(results));
+    write_text_file(std::string(dir) + "/summary.md", summary_markdown(results));
   });
 }
 
