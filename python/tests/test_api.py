@@ -103,6 +103,9 @@ def test_results_file_is_what_kcs_report_reads(tmp_path, case):
     r.write_report(str(tmp_path))
     import json
 
-    j = json.loads((tmp_path / "results.json").read_text())
-    assert j["schema"] == 1 and j["runs"][0]["case"] == CASE and j["runs"][0]["verdict"] == "passed"
+    # JSON Lines, as kcs run writes them (docs/results.md): header, one line per run, end line.
+    lines = [json.loads(l) for l in (tmp_path / "results.json").read_text().splitlines()]
+    runs = [j for j in lines if "case" in j]
+    assert "kcs_results" in lines[0] and lines[-1] == {"end": {"runs": 1}}
+    assert len(runs) == 1 and runs[0]["case"] == CASE and runs[0]["verdict"] == "passed"
     assert (tmp_path / "index.html").stat().st_size > 1000

@@ -14,7 +14,8 @@ has() { grep -q -E -- "$1" "$T/out" || fail "output lacks /$1/"; }
 row() { awk -v k="$1" -v b="$2" '$1 == k && $2 == b' "$T/out"; }
 count() { /usr/bin/python3 - "$T/r.json" "$1" "$2" <<'PY'
 import json, sys
-runs = json.load(open(sys.argv[1]))["runs"]
+# JSON Lines (docs/results.md): a header line, one line per run, an end line.
+runs = [j for j in map(json.loads, open(sys.argv[1])) if "case" in j]
 print(sum(1 for r in runs if r["backend"] == sys.argv[2] and (sys.argv[3] == "*" or r["verdict"] == sys.argv[3])))
 PY
 }
