@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -158,7 +159,27 @@ bool IsolatedBackend::spawn(std::string* fault) {
   posix_spawn_file_actions_adddup2(&fa, theirs, ipc::kSocketFd);
   posix_spawn_file_actions_adddup2(&fa, memfd_, ipc::kArenaFd);
   posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);  // kcs's stdout stays its own
-  const int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  // ASan reserves terabytes of shadow address space, so a sanitized worker cannot run under
+  // RLIMIT_AS: it gets ASan's own resident-memory cap instead (worker.cc skips the rlimit).
+  std::vector<std::string> env_s;
+  std::vector<char*> envp;
+  char** env = environ;
+#if defined(__SANITIZE_ADDRESS__)
+  std::string asan = "ASAN_OPTIONS=";
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "ASAN_OPTIONS=", 13) == 0) asan = std::string(*e) + ":";
+    else env_s.emplace_back(*e);
+  }
+  // Signals end the worker as they do outside ASan (the parent names them); ASan's own reports
+  // of the code under test would turn every crash into exit(1).
+  asan += "handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigfpe=0:handle_sigill=0:";
+  if (opt_.max_memory) asan += "hard_rss_limit_mb=" + std::to_string(std::max<uint64_t>(opt_.max_memory >> 20, 1));
+  env_s.push_back(asan);
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  env = envp.data();
+#endif
+  const int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), env);
   posix_spawn_file_actions_destroy(&fa);
   close(theirs);
   if (rc != 0) {
