@@ -3,26 +3,7 @@
 set -uo pipefail
 KCS="$1"
 PY=/usr/bin/python3   # Debian's interpreter, which has numpy and h5py
-T="$(mktemp -d)"
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
-# expect <name> <wanted rc> <regex the output must match> -- command...
-expect() {
-  local name="$1" want="$2" pattern="$3"
-  shift 4
-  local out rc
-  out="$("$@" 2>&1)"
-  rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want"; echo "$out" | tail -20; return; fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" <<<"$out"; then
-    bad "$name: output lacks /$pattern/"
-    echo "$out" | tail -20
-    return
-  fi
-  ok "$name"
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 CASE=q8.random.rows=4.n=17
 expect "list shows kernels and backends" 0 "q8 .*Q8 symmetric" -- "$KCS" list

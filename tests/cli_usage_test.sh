@@ -4,26 +4,7 @@
 # Usage: cli_usage_test.sh <kcs binary>
 set -uo pipefail
 KCS="$1"
-T="$(mktemp -d)"
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
-# expect <name> <wanted rc> <regex the output must match> -- command...
-expect() {
-  local name="$1" want="$2" pattern="$3"
-  shift 4
-  local out rc
-  out="$(timeout 60 "$@" 2>&1)"
-  rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want"; echo "$out" | tail -5; return; fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" <<<"$out"; then
-    bad "$name: output lacks /$pattern/"
-    echo "$out" | tail -5
-    return
-  fi
-  ok "$name"
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 # Knob values: once a segfault (gemm_i8), a hang (gemm_bf16) and an error in every case (bogus).
 BIG=9223372036854775807

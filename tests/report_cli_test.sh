@@ -6,26 +6,7 @@ set -uo pipefail
 KCS="$1"
 PY=/usr/bin/python3
 HERE="$(cd "$(dirname "$0")" && pwd)"
-T="$(mktemp -d)"
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
-# expect <name> <wanted rc> <regex the output must match> -- command...
-expect() {
-  local name="$1" want="$2" pattern="$3"
-  shift 4
-  local out rc
-  out="$("$@" 2>&1)"
-  rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want"; echo "$out" | tail -30; return; fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" <<<"$out"; then
-    bad "$name: output lacks /$pattern/"
-    echo "$out" | tail -30
-    return
-  fi
-  ok "$name"
-}
+source "$(dirname "$0")/cli_lib.sh"
 # edit <in> <out> <python statements on j>: a modified copy of a results file
 edit() {
   $PY - "$1" "$2" "$3" "$HERE" <<'PY'
