@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fuzz/outputs_check.h"
+#include "fuzz/scratch_file.h"
 #include "kcs/status.h"
 
 namespace {
@@ -22,33 +23,15 @@ const std::vector<kcs::Bundle>& bundles() {
   return all;
 }
 
-// One scratch file per process (fixed-width pid: see bundle_reader_fuzz.cc).
-char g_scratch[4096];
-void remove_scratch() { std::remove(g_scratch); }
-const char* scratch_path() {
-  if (!g_scratch[0]) {
-    const char* dir = std::getenv("TMPDIR");
-    std::snprintf(g_scratch, sizeof g_scratch, "%s/kcs_fuzz_out_%010d.h5", dir && *dir ? dir : "/tmp",
-                  static_cast<int>(getpid()));
-    std::atexit(&remove_scratch);
-  }
-  return g_scratch;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<kcs::Bundle>& all = bundles();
-  const char* path = scratch_path();
-  std::FILE* f = std::fopen(path, "wb");
-  if (!f) std::abort();
-  if (size && std::fwrite(data, 1, size, f) != size) std::abort();
-  std::fclose(f);
+  const char* path = kcs::fuzz::write_scratch("kcs_fuzz_out", data, size);
   try {
     if (kcs::fuzz::check_outputs_file(path, all).empty()) std::abort();
   } catch (const kcs::Error& e) {
-    static const bool print = std::getenv("KCS_FUZZ_PRINT") != nullptr;
-    if (print) std::fprintf(stderr, "refused: %s\n", e.what());
+    kcs::fuzz::note_refusal(e.what());
   }
   return 0;
 }
