@@ -11,13 +11,14 @@
 #include <string>
 
 #include "conformance/fixture/bundle.h"
+#include "conformance/runner/stages.h"
 #include "fuzz/scratch_file.h"
 #include "kcs/status.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const char* path = kcs::fuzz::write_scratch("kcs_fuzz", data, size);
   try {
-    const kcs::Bundle b = kcs::read_bundle(path);
+    const kcs::Bundle b = kcs::read_bundle(path, kcs::BundleExtras::scoring, &kcs::stage_intermediates);  // as kcs run
     // A bundle that validates is usable: every tensor has the bytes its shape says.
     for (const auto* m : {&b.inputs, &b.outputs, &b.inout_before, &b.inout_after})
       for (const auto& [name, t] : *m)

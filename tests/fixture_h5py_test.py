@@ -194,8 +194,8 @@ def probe_q8(f, fname, dims, modes):
     check(f["inputs/x"].attrs["dtype"] == "bfloat16", f"{fname}: x dtype")
     expect_equal(fname, "/inputs/x", decode(f["inputs/x"]), ((j - 4) * 0.5 * (r + 1)).astype(np.float32))
     probe_q8_outputs(f, fname)
-    expect_equal(fname, "/prerounding/y", f["prerounding/y"][()], (np.arange(24).reshape(3, 8) + 0.5).astype(np.float32))
-    expect_equal(fname, "/budget/amax", f["budget/amax"][()], np.arange(3) * 1.5)
+    expect_equal(fname, "/prerounding/codes", f["prerounding/codes"][()], (np.arange(24).reshape(3, 8) + 0.5).astype(np.float32))
+    expect_equal(fname, "/budget/scale", f["budget/scale"][()], np.arange(3) * 1.5)
 
 
 def probe_all(f, fname, dims, modes):

@@ -7,6 +7,7 @@
 
 #include "conformance/compare/compare.h"
 #include "conformance/runner/isolate.h"
+#include "conformance/runner/stages.h"
 #include "fixtures/generators/generators.h"
 
 namespace kcs {
@@ -135,7 +136,8 @@ std::string committed_bundle_path(const CaseSpec& cs) {
 
 Bundle load_or_make_bundle(const CaseSpec& cs) {
   const std::string path = committed_bundle_path(cs);
-  if (cs.expect_error.empty() && std::filesystem::exists(path)) return read_bundle(path);
+  if (cs.expect_error.empty() && std::filesystem::exists(path))
+    return read_bundle(path, BundleExtras::scoring, &stage_intermediates);
   return make_bundle(cs);
 }
 

@@ -28,6 +28,17 @@ Error stage_error(const Stage& st, const std::string& what) {
 
 }  // namespace
 
+std::vector<std::string> stage_intermediates(const Problem& p) {
+  const StagesFn stages = find_stages(p.kernel);
+  if (!stages) return {};
+  Bundle b;
+  b.problem = p;  // stages derive from the problem alone
+  std::vector<std::string> names;
+  for (const Stage& st : stages(b))
+    for (const auto& [prim, fused] : st.bind) names.push_back(fused);
+  return names;
+}
+
 bool StageRecord::passed() const {
   for (const auto& c : composition)
     if (!c.passed) return false;

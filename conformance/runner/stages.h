@@ -35,6 +35,10 @@ using StagesFn = std::vector<Stage> (*)(const Bundle& fused);
 // nullptr for a kernel without stages (primitives).
 StagesFn find_stages(const std::string& kernel);
 
+// The fused tensor names the stages of `p.kernel` bind (empty for primitives): the only
+// /intermediates datasets a bundle reader opens (read_bundle's IntermediateNames).
+std::vector<std::string> stage_intermediates(const Problem& p);
+
 // The primitive bundle of one stage: inputs taken from the fused bundle, expected outputs from the
 // primitive reference. Throws kcs::Error naming the stage and tensor when a binding is missing or
 // has the wrong dtype/shape.
