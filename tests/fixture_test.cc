@@ -1364,6 +1364,85 @@ TEST_F(FixtureHostile, HugeDeclarationIsRefusedBeforeAllocating) {
   unsetenv("KCS_FIXTURE_MAX_MB");
 }
 
+long peak_rss_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// A zlib stream that inflates to 1 + 258 * reps zero bytes at deflate's best ratio (about
+// 1032:1): one dynamic Huffman block whose only codes are a literal 0 and end of block (2 bits
+// each) and length 258 (1 bit), with one distance code (1 bit): a literal 0, then `reps` copies
+// of 258 bytes at distance 1, 2 bits each.
+std::string zero_bomb(uint64_t reps) {
+  std::string out = "\x78\x01";
+  uint32_t acc = 0;
+  int bits = 0;
+  auto put = [&](uint32_t v, int n) {  // n bits, least significant first
+    acc |= v << bits;
+    bits += n;
+    while (bits >= 8) {
+      out.push_back(static_cast<char>(acc & 0xFF));
+      acc >>= 8;
+      bits -= 8;
+    }
+  };
+  auto code = [&](uint32_t c, int n) {  // Huffman codes go most significant bit first
+    for (int i = n - 1; i >= 0; --i) put((c >> i) & 1, 1);
+  };
+  put(1, 1);   // final block
+  put(2, 2);   // dynamic Huffman codes
+  put(29, 5);  // 286 literal/length codes
+  put(0, 5);   // 1 distance code
+  put(14, 4);  // 18 code length codes, in the order 16 17 18 0 8 7 9 6 10 5 11 4 12 3 13 2 14 1
+  for (int len : {0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2}) put(static_cast<uint32_t>(len), 3);
+  // Code length codes: 18 (runs of zeros) = 0, 1 = 10, 2 = 11.
+  code(3, 2);                   // literal 0: 2 bits
+  code(0, 1), put(138 - 11, 7);  // literals 1..138: none
+  code(0, 1), put(117 - 11, 7);  // 139..255: none
+  code(3, 2);                   // end of block: 2 bits
+  code(0, 1), put(28 - 11, 7);   // lengths 257..284: none
+  code(2, 2);                   // length 258 (285): 1 bit
+  code(2, 2);                   // distance 1: 1 bit
+  // Literal/length codes: 285 = 0, literal 0 = 10, end of block = 11; distance 1 = 0.
+  code(2, 2);
+  for (uint64_t i = 0; i < reps; ++i) put(0, 2);
+  code(3, 2);
+  if (bits) put(0, 8 - bits);
+  const uint64_t n = 1 + 258 * reps;
+  const uint32_t adler = static_cast<uint32_t>((n % 65521) << 16 | 1);  // Adler-32 of n zeros
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>(adler >> (8 * i)));
+  return out;
+}
+
+// /outputs/codes (int8 [3, 32]) stored as one resizable deflate chunk of [3, 2^19] (1.5 MiB, within
+// the chunk slack) whose 1 MB of stored bytes inflate to 1 GiB: libhdf5 grows its buffer until
+// the stream ends. Refused before H5Dread, naming the dataset; memory stays flat.
+TEST_F(FixtureHostile, DeflateBombChunkIsRefused) {
+  const std::string p = outputs_file("bomb.h5");
+  const std::string bomb = zero_bomb((uint64_t{1} << 30) / 258);
+  replace(p, "codes", [&](hid_t g) {
+    hsize_t dims[2] = {3, 32}, maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED}, chunk[2] = {3, hsize_t{1} << 19};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_deflate(dcpl, 6);
+    hid_t space = H5Screate_simple(2, dims, maxdims);
+    hid_t ds = H5Dcreate2(g, "codes", H5T_STD_I8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(ds, 0);
+    const hsize_t at[2] = {0, 0};
+    ASSERT_GE(H5Dwrite_chunk(ds, H5P_DEFAULT, 0, at, bomb.size(), bomb.data()), 0);
+    kcs::h5::write_str_attr(kcs::h5::Loc{ds, "", "codes"}, "dtype", "int8");
+    H5Dclose(ds);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+  });
+  EXPECT_LT(fs::file_size(p), 2u << 20);
+  const long before = peak_rss_kib();
+  expect_refused(p, {"/outputs/codes", "inflates"});
+  EXPECT_LT(peak_rss_kib() - before, 256 * 1024) << "the chunk was inflated";
+}
+
 // A readable float32 dataset of `elems` zeros in 1 MiB deflate chunks, small on disk: the first
 // chunk is compressed by HDF5, its raw bytes then written for every other chunk (H5Dwrite_chunk).
 void zeros_dataset(hid_t g, const std::string& name, hsize_t elems) {
@@ -1391,13 +1470,6 @@ void zeros_dataset(hid_t g, const std::string& name, hsize_t elems) {
   H5Sclose(space);
   H5Dclose(ds);
   H5Pclose(dcpl);
-}
-
-long peak_rss_kib() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
 }
 
 // A 1 GiB /intermediates dataset and a 512 MiB /prerounding one named after no declared tensor,
