@@ -38,6 +38,7 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/gemm_bf16.h"
 #include "optimized/gemm_bf16.h"
+#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {

@@ -36,6 +36,7 @@
 #include "kcs/decl.h"
 #include "kcs/kernels/gemm_i8.h"
 #include "optimized/gemm_i8.h"
+#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {

@@ -33,7 +33,7 @@
 #include "kcs/cpu.h"
 #include "kcs/decl.h"
 #include "kcs/formats.h"
-#include "kcs/kernels/hadamard.h"
+#include "tables/hadamard.h"
 #include "optimized/indexer_prolog.h"
 
 namespace kcs::bench {

@@ -222,17 +222,7 @@ Status compressor(const Invocation& inv, Isa isa) {
   Call k;
   CompressorParams& cp = k.cp;
   const Problem& p = *inv.problem;
-  cp.csa = p.attr("variant") == "csa";
-  cp.model = p.attr("epilogue") == "model";
-  cp.external_prev = p.attr("has_external_prev") == "true";
-  cp.n_blocks = p.dim("n_blocks");
-  cp.M = p.dim("M");
-  cp.C = p.dim("C");
-  cp.C_I = p.dim("C_I");
-  cp.NOPE = p.dim("NOPE");
-  cp.ROPE = p.dim("ROPE");
-  cp.start_token = p.attr_i64("start_token");
-  cp.start_abs_pos = p.attr_i64("start_abs_pos");
+  cp = compressor_params(p);
   k.f = fns_for(isa);
   k.isa = isa;
   k.vbf16 = inv.in("proj").dtype() == DType::bf16;

@@ -16,7 +16,6 @@
 
 #include "kcs/backend.h"
 #include "optimized/kernels.h"
-#include "reference/kernels.h"
 
 namespace kcs::opt {
 
@@ -110,7 +109,7 @@ void gemm_i8_run(Isa isa, const GemmI8Args& g, const PackedI8View* packed, const
 }
 
 Status gemm_i8(const Invocation& inv, Isa isa) {
-  const GemmI8Args g = ref::gemm_i8_args(inv);
+  const GemmI8Args g = gemm_i8_args(inv);
   if (g.m == 0) return Status::Ok();
   GemmI8Tiling t;
   t.m_tile = inv.knob("m_tile");

@@ -6,7 +6,6 @@
 
 #include "optimized/kernels.h"
 #include "optimized/nvfp4_quant.h"
-#include "reference/kernels.h"
 
 namespace kcs::opt {
 
@@ -24,7 +23,7 @@ Status nvfp4_quant(const Invocation& inv, Isa isa) {
   a.x_dtype = x.dtype();
   a.x_stride = k;
   a.k = k;
-  a.params = ref::nvfp4_params(*inv.problem);
+  a.params = nvfp4_params(*inv.problem);
   a.x_fp4 = inv.out("x_fp4").data<uint8_t>();
   a.x_sf = inv.out("x_sf").data<int32_t>();
   const int64_t blocks = k / kNvfp4Block;

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "optimized/kernels.h"
-#include "reference/kernels.h"
 
 namespace kcs::opt {
 
@@ -15,7 +14,7 @@ Status q8(const Invocation& inv, Isa isa) {
   a.x = x.raw();
   a.x_dtype = x.dtype();
   a.n = x.row_len();
-  a.params = ref::q8_params(*inv.problem);
+  a.params = q8_params(*inv.problem);
   a.codes = inv.out("codes").data<int8_t>();
   a.scale = inv.out("scale").raw();
   a.scale_dtype = inv.out("scale").dtype();

@@ -16,10 +16,11 @@ Status rmsnorm(const Invocation& inv, Isa isa) {
   a.x = x.data<uint16_t>();
   a.gamma = g.raw();
   a.gamma_f32 = g.dtype() == DType::fp32;
-  if (!parse_rmsnorm_form(inv.attr("form"), &a.form)) return Status::Fail("rmsnorm: bad form " + inv.attr("form"));
+  const RmsNormParams rp = rmsnorm_params(*inv.problem);
+  a.form = rp.form;
   a.n = x.row_len();
   // The binary32 constants, each rounded once from binary64 (scalar, not in the ISA files).
-  a.eps = static_cast<float>(inv.problem->attr_f64("eps"));
+  a.eps = static_cast<float>(rp.eps);
   a.inv_n = static_cast<float>(1.0 / static_cast<double>(a.n));
   a.fn = static_cast<float>(a.n);
   a.y = inv.out("y").data<uint16_t>();

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "optimized/kernels.h"
-#include "reference/kernels.h"
 
 namespace kcs::opt {
 
@@ -48,7 +47,7 @@ void scatter_run(const ScatterCall& c, Isa isa, int threads, int64_t token_tile)
 
 Status scatter(const Invocation& inv, Isa isa) {
   ScatterCall c;
-  c.g = ref::scatter_geom(inv);
+  c.g = scatter_geom(*inv.problem);
   c.cache = static_cast<uint8_t*>(inv.out("cache").raw());
   c.src = static_cast<const uint8_t*>(inv.in("src").raw());
   c.index = inv.in("index").data<int64_t>();

@@ -23,10 +23,6 @@
 
 namespace kcs {
 
-float v4_indexer_weights_scale(int64_t Dh, int64_t H) {
-  return static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh)) / std::sqrt(static_cast<double>(H)));
-}
-
 int64_t v4_topk_reference(const float* score, int64_t n, int64_t topk, int64_t offset, int32_t* out,
                           int64_t out_len) {
   const int64_t k = std::min(topk, n);
@@ -40,11 +36,6 @@ int64_t v4_topk_reference(const float* score, int64_t n, int64_t topk, int64_t o
   for (int64_t i = 0; i < out_len; ++i)
     out[i] = i < k ? static_cast<int32_t>(idx[static_cast<size_t>(i)] + offset) : -1;
   return k;
-}
-
-double v4_score_tol(double r, double rms) { return 1e-4 * std::max(1.0, rms) + 0x1.0p-7 * std::fabs(r); }
-double v4_score_hard_tol(double r, double rms) {
-  return std::max(4.0 * v4_score_tol(r, rms), 5e-3 * std::max(1.0, rms));
 }
 
 namespace ref {

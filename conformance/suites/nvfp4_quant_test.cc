@@ -18,6 +18,7 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/nvfp4_quant.h"
 #include "optimized/nvfp4_quant.h"
+#include "reference/primitives.h"
 
 KCS_CONFORMANCE_SUITE(nvfp4_quant)
 

@@ -23,6 +23,7 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/nvfp4_stage.h"
 #include "optimized/nvfp4_stage.h"
+#include "reference/primitives.h"
 
 KCS_CONFORMANCE_SUITE(nvfp4_stage)
 KCS_STAGE_SUITE(nvfp4_stage)

@@ -21,6 +21,7 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/softmax_pool.h"
 #include "optimized/softmax_pool.h"
+#include "reference/primitives.h"
 
 KCS_CONFORMANCE_SUITE(softmax_pool)
 

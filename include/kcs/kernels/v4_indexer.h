@@ -27,11 +27,6 @@ inline int64_t v4_indexer_cache_len(int64_t start_pos, int64_t S) { return (star
 // WS = f32(Dh^-0.5 · H^-0.5), rounded once from binary64 (f32(0.011048543456...) for 128, 64).
 float v4_indexer_weights_scale(int64_t Dh, int64_t H);
 
-// Reference top-k of one row: the k = min(topk, n) largest score[0, n), descending, ties by the
-// lower index, plus offset, into out[0, k); out[k, out_len) = -1. Returns k.
-int64_t v4_topk_reference(const float* score, int64_t n, int64_t topk, int64_t offset, int32_t* out,
-                          int64_t out_len);
-
 // Spec §10.5 K3 score rule (L6's with the atol scaled by the valid region's rms):
 //   tol(r) = 1e-4·max(1, rms) + 2^-7·|r|        (at most 0.5% of the valid elements beyond it)
 //   hard(r) = max(4·tol(r), 5e-3·max(1, rms))   (every valid element)
