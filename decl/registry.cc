@@ -1,3 +1,5 @@
+#include <string>
+
 #include "decl/kernels.h"
 
 namespace kcs {
@@ -21,6 +23,19 @@ const std::vector<const KernelDecl*>& all_kernels() {
       &compressor_decl(),
   };
   return k;
+}
+
+const KernelDecl* find_kernel(const std::string& id) {
+  for (const KernelDecl* k : all_kernels())
+    if (k->id == id) return k;
+  return nullptr;
+}
+
+const KernelDecl& kernel_or_throw(const std::string& id) {
+  if (const KernelDecl* k = find_kernel(id)) return *k;
+  std::string known;
+  for (const KernelDecl* k : all_kernels()) known += (known.empty() ? "" : ", ") + k->id;
+  throw Error("unknown kernel '" + id + "' (known: " + known + ")");
 }
 
 }  // namespace kcs
