@@ -81,7 +81,10 @@ struct Slices {
       } else {
         // half / v2 (v2 de-interleaves first: evens, then odds); rotate_half: the first half takes
         // -x2, the second x1 + 0.0 (-0 -> +0).
-        auto xs = [&](int64_t k) { return rp.mode == RopeMode::v2 ? (k < half ? xv(2 * k) : xv(2 * (k - half) + 1)) : xv(k); };
+        auto xs = [&](int64_t k) {
+          if (rp.mode != RopeMode::v2) return xv(k);
+          return k < half ? xv(2 * k) : xv(2 * (k - half) + 1);
+        };
         const int64_t col = rp.half_table ? j % half : j;
         const double r = j < half ? -xs(j + half) : xs(j - half) + 0.0;
         p1 = xs(j) * static_cast<double>(c[col]);

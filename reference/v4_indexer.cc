@@ -56,9 +56,7 @@ Status v4_indexer(const Invocation& inv) {
                 Dh = p.dim("Dh"), R = p.dim("R"), L = p.dim("SCORE_LEN"), TOPK = p.dim("TOPK");
   const int64_t HD = H * Dh, start_pos = p.attr_i64("start_pos"), offset = p.attr_i64("offset");
   const int64_t cl = v4_indexer_cache_len(start_pos, S);
-  Q8Params q8p;
-  q8p.floor = true;
-  if (!parse_round(p.attr("round_mode"), &q8p.rmode)) throw Error("v4_indexer: bad round_mode");
+  const Q8Params q8p = v4_indexer_q8_params(p);
   const uint16_t* x = inv.in("x").data<uint16_t>();
   const uint16_t* qr = inv.in("qr").data<uint16_t>();
   const uint16_t* cache = inv.in("idx_kv_cache").data<uint16_t>();
