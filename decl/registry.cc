@@ -6,21 +6,9 @@ namespace kcs {
 
 const std::vector<const KernelDecl*>& all_kernels() {
   static const std::vector<const KernelDecl*> k = {
-      &q8_decl(),
-      &gemm_i8_decl(),
-      &scatter_decl(),
-      &softmax_pool_decl(),
-      &nvfp4_quant_decl(),
-      &gemm_bf16_decl(),
-      &hadamard_decl(),
-      &rmsnorm_decl(),
-      &layernorm_decl(),
-      &rope_decl(),
-      &indexer_prolog_decl(),
-      &mla_prolog_decl(),
-      &v4_indexer_decl(),
-      &nvfp4_stage_decl(),
-      &compressor_decl(),
+#define KCS_KERNEL(id) &id##_decl(),
+#include "kcs/kernels/list.inc"
+#undef KCS_KERNEL
   };
   return k;
 }

@@ -22,6 +22,7 @@
 #include "optimized/rmsnorm.h"
 #include "optimized/rope.h"
 #include "optimized/softmax_pool.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -37,11 +38,9 @@ struct Fns {
 };
 
 Fns fns_for(Isa isa) {
-  if (isa == Isa::avx512)
-    return {&softmax_pool_cols_avx512, &compressor_fused_row_avx512, &compressor_bf16_row_avx512,
-            &rmsnorm_rows_avx512, &rope_tokens_avx512, &compressor_hadamard_rows_avx512};
-  return {&softmax_pool_cols_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2, &rmsnorm_rows_avx2,
-          &rope_tokens_avx2, &compressor_hadamard_rows_avx2};
+  const CompressorVariant& own = variant(kCompressorVariants, isa);
+  return {variant(kSoftmaxPoolVariants, isa).cols, own.fused_row, own.bf16_row, variant(kRmsNormVariants, isa).rows,
+          variant(kRopeVariants, isa).tokens, own.hadamard_rows};
 }
 
 struct HeadArgs {

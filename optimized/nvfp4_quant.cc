@@ -6,6 +6,7 @@
 
 #include "optimized/kernels.h"
 #include "optimized/nvfp4_quant.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -32,7 +33,7 @@ Status nvfp4_quant(const Invocation& inv, Isa isa) {
   const int64_t chunk_blocks = chunk == 0 ? blocks : std::min(blocks, chunk / kNvfp4Block);
   const int64_t row_tiles = (rows + tile - 1) / tile;
   const int64_t k_chunks = (blocks + chunk_blocks - 1) / chunk_blocks;
-  auto fn = isa == Isa::avx512 ? &nvfp4_quant_avx512 : &nvfp4_quant_avx2;
+  auto fn = variant(kNvfp4QuantVariants, isa).quant;
 #pragma omp parallel for num_threads(inv.threads) schedule(static)
   for (int64_t item = 0; item < row_tiles * k_chunks; ++item) {
     const int64_t t = item / k_chunks, c = item % k_chunks;

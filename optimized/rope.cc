@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "optimized/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -26,7 +27,7 @@ Status rope(const Invocation& inv, Isa isa) {
   int64_t tile = inv.knob("token_tile");
   if (tile <= 0) tile = std::max<int64_t>(T, 1);
   const int64_t tiles = (T + tile - 1) / tile;
-  auto fn = isa == Isa::avx512 ? &rope_tokens_avx512 : &rope_tokens_avx2;
+  auto fn = variant(kRopeVariants, isa).tokens;
 #pragma omp parallel for num_threads(inv.threads) schedule(static)
   for (int64_t t = 0; t < tiles; ++t) fn(a, t * tile, std::min(T, (t + 1) * tile));
   return Status::Ok();
