@@ -46,7 +46,7 @@ Status check_problem(const Problem& p) {
   const int64_t t0 = p.attr_i64("start_token"), pos0 = p.attr_i64("start_abs_pos");
   if (G != (csa ? 2 : 1))
     return Status::Fail("dimension G = " + num(G) + " (projection halves) must be " + (csa ? "2 for CSA" : "1 for HCA"));
-  if (!csa && ext) return Status::Fail("has_external_prev=true: HCA windows have no previous block (spec §7.4)");
+  if (!csa && ext) return Status::Fail("has_external_prev=true: HCA windows have no previous block (docs/kernels/compressor.md)");
   if (MP != (ext ? M : 0))
     return Status::Fail("dimension MP = " + num(MP) + " (rows of prev_b) must be " +
                         (ext ? "M = " + num(M) + " with has_external_prev" : std::string("0 without has_external_prev")));
@@ -54,24 +54,24 @@ Status check_problem(const Problem& p) {
   if (csa && CI < 2) return Status::Fail("dimension C_I = " + num(CI) + ": the CSA indexer head needs C_I >= 2");
   if (CI > C)
     return Status::Fail("dimension C_I = " + num(CI) + " exceeds C = " + num(C) +
-                        " (the source kernel drops those columns; spec §9)");
-  if (NOPE % 2 != 0) return Status::Fail("dimension NOPE = " + num(NOPE) + " must be even (spec §7.7, §9)");
-  if (ROPE % 2 != 0) return Status::Fail("dimension ROPE = " + num(ROPE) + " must be even (spec §7.7, §9)");
+                        " (the source kernel drops those columns; docs/kernels/compressor.md)");
+  if (NOPE % 2 != 0) return Status::Fail("dimension NOPE = " + num(NOPE) + " must be even (docs/kernels/compressor.md)");
+  if (ROPE % 2 != 0) return Status::Fail("dimension ROPE = " + num(ROPE) + " must be even (docs/kernels/compressor.md)");
   if (NOPE + ROPE != C)
-    return Status::Fail("dimensions NOPE + ROPE = " + num(NOPE + ROPE) + " must equal C = " + num(C) + " (spec §7.7)");
+    return Status::Fail("dimensions NOPE + ROPE = " + num(NOPE + ROPE) + " must equal C = " + num(C) + " (docs/kernels/compressor.md)");
   if (csa && CI % 2 != 0) return Status::Fail("dimension C_I = " + num(CI) + " must be even (RoPE pairs)");
   if (csa && model && CI < ROPE)
     return Status::Fail("dimension C_I = " + num(CI) + " is smaller than ROPE = " + num(ROPE) +
-                        ": the model epilogue rotates the indexer head's last ROPE columns (spec §7.6)");
+                        ": the model epilogue rotates the indexer head's last ROPE columns (docs/kernels/compressor.md)");
   if (C > kNormMaxRow) return Status::Fail("dimension C = " + num(C) + " exceeds " + num(kNormMaxRow) + " (RMSNorm row)");
   if (t0 < 0) return Status::Fail("start_token = " + num(t0) + " must be >= 0");
   if (pos0 < 0) return Status::Fail("start_abs_pos = " + num(pos0) + " must be >= 0");
   if (N < t0 + nb * M)
     return Status::Fail("dimension N = " + num(N) + " (proj rows) < start_token + n_blocks·M = " + num(t0 + nb * M) +
-                        " (spec §9)");
+                        " (docs/kernels/compressor.md)");
   if (model && pos0 % M != 0)
     return Status::Fail("start_abs_pos = " + num(pos0) + " is not a multiple of M = " + num(M) +
-                        ": the model epilogue's block-start position needs aligned blocks (spec §7.6)");
+                        ": the model epilogue's block-start position needs aligned blocks (docs/kernels/compressor.md)");
   if (nb > 0) {
     CompressorParams cp;
     cp.model = model;
@@ -91,7 +91,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "compressor";
   d.title = "DeepSeek V4 CSA / HCA compressor: gated softmax pooling + RMSNorm + RoPE (+ Hadamard), BF16 out";
-  d.spec = "§7";
+  d.spec = "docs/kernels/compressor.md";
   d.dims = {
       {"n_blocks", "compressed entries written (blocks of M tokens)", 0},
       {"N", "rows of the projection buffers (tokens)", 0},
@@ -107,8 +107,8 @@ KernelDecl make() {
   d.attrs = {
       {"variant", AttrDecl::Kind::choice, "csa", {"csa", "hca"}, "CSA (overlapping windows of 2M) or HCA (windows of M)"},
       {"epilogue", AttrDecl::Kind::choice, "model", {"model", "fused"},
-       "model: RMSNorm + RoPE at the block start (+ Hadamard for the indexer), spec §7.6; fused: the CuTe "
-       "kernel boundary of §7.4 (no norm, block-end RoPE, no indexer RoPE)"},
+       "model: RMSNorm + RoPE at the block start (+ Hadamard for the indexer), docs/kernels/compressor.md; fused: the CuTe "
+       "kernel boundary (no norm, block-end RoPE, no indexer RoPE)"},
       {"proj_dtype", AttrDecl::Kind::choice, "bfloat16", {"bfloat16", "float32"},
        "storage of proj / prev_b (BF16 or FP32, read as FP32)"},
       {"table_dtype", AttrDecl::Kind::choice, "float32", {"float32", "bfloat16"}, "storage of cos_sin_cache"},
@@ -135,7 +135,7 @@ KernelDecl make() {
       output("indexer_out", DType::bf16, {"n_blocks", "C_I"}, out, "compressed indexer entries (CSA)"),
   };
   d.knobs = {
-      {"cols_per_cta", "columns per pooling work strip (even; 0 = all); spec §7.7 COLS_PER_CTA", 128, true},
+      {"cols_per_cta", "columns per pooling work strip (even; 0 = all); COLS_PER_CTA of docs/kernels/compressor.md", 128, true},
       {"block_tile", "blocks per work item (0 = all)", 16, true},
   };
   d.check_problem = &check_problem;

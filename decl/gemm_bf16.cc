@@ -9,7 +9,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "gemm_bf16";
   d.title = "BF16 x BF16 GEMM, fp32 accumulation, fp32 / BF16 / FP16 output (batched)";
-  d.spec = "§0.3, §10.4, §13";
+  d.spec = "docs/kernels/gemm_bf16.md";
   d.dims = {{"B", "batch of independent GEMMs (1 for a plain GEMM; heads for K2's w_uk)", 1},
             {"M", "rows of A (tokens)", 0},
             {"K", "reduction length", 1},
@@ -18,9 +18,9 @@ KernelDecl make() {
               "y storage: the fp32 accumulator itself, or its BF16 / FP16 rounding (nearest even)"}};
   d.tensors = {
       input("a", DType::bf16, {"B", "M", "K"}, "activations, row-major"),
-      input("w", DType::bf16, {"B", "K", "N"}, "weights, row-major ND (spec §1.7)"),
+      input("w", DType::bf16, {"B", "K", "N"}, "weights, row-major ND (docs/kernels/gemm_bf16.md)"),
       dtype_from(output("y", DType::bf16, {"B", "M", "N"}, Contract::UlpOrBudget(1, 2, "K"),
-                        "cast(a · w): spec §10.4 single-GEMM rule (d_ulp <= 1 or within 1/2 ulp + 2K 2^-24 A)"),
+                        "cast(a · w): single-GEMM rule of docs/kernels/gemm_bf16.md (d_ulp <= 1 or within 1/2 ulp + 2K 2^-24 A)"),
                  "out_dtype"),
   };
   d.knobs = {

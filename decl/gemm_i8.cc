@@ -13,7 +13,7 @@ Status check_problem(const Problem& p) {
   // int32 accumulators are exact only while K · 128 · 128 < 2^31 (spec §1.2).
   if (p.dim("k") > kGemmI8MaxK)
     return Status::Fail("dimension k = " + std::to_string(p.dim("k")) + " is above " + std::to_string(kGemmI8MaxK) +
-                        ": the int32 accumulators of acc could overflow (spec §1.2 requires K < 131072)");
+                        ": the int32 accumulators of acc could overflow (docs/kernels/gemm_i8.md: K < 131072)");
   return Status::Ok();
 }
 
@@ -21,7 +21,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "gemm_i8";
   d.title = "INT8 x INT8 -> INT32 GEMM + per-row / per-column dequant";
-  d.spec = "§1.2";
+  d.spec = "docs/kernels/gemm_i8.md";
   // m = 0 is a no-op; k = 0 or n = 0 would be an empty reduction / empty output: rejected.
   d.dims = {{"m", "rows of a (tokens)", 0}, {"k", "reduction length", 1}, {"n", "columns of w", 1}};
   d.attrs = {
@@ -33,7 +33,7 @@ KernelDecl make() {
   };
   d.tensors = {
       input("a", DType::i8, {"m", "k"}, "activations, row-major"),
-      input("w", DType::i8, {"k", "n"}, "weights, row-major ND (spec §1.7)"),
+      input("w", DType::i8, {"k", "n"}, "weights, row-major ND (docs/kernels/gemm_i8.md)"),
       input("s_row", DType::fp32, {"m", "1"}, "per-row activation scale"),
       input("s_col", DType::fp32, {"n", "1"}, "per-column weight scale"),
       output("acc", DType::i32, {"m", "n"}, Contract::Exact(), "int32 accumulators (exact)"),

@@ -9,13 +9,13 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "hadamard";
   d.title = "Hadamard rotation as a dense BF16 GEMM, y = bf16(x · M), fp32 accumulation";
-  d.spec = "§1.5";
+  d.spec = "docs/kernels/hadamard.md";
   d.dims = {{"T", "rows (tokens x heads)", 0}, {"D", "head dim (the matrix is D x D)", 1}};
   d.tensors = {
       input("x", DType::bf16, {"T", "D"}, "activations"),
       input("hadamard", DType::bf16, {"D", "D"}, "the matrix, opaque (realistic: bf16(H_D / sqrt(D)))"),
       output("y", DType::bf16, {"T", "D"}, Contract::UlpOrBudget(1, 2, "D"),
-             "bf16(x · M): spec §10.4 single-GEMM rule with K = D"),
+             "bf16(x · M): single-GEMM rule of docs/kernels/gemm_bf16.md with K = D"),
   };
   d.knobs = {
       {"m_tile", "rows per work item (0 = all, -1 = auto: 128)", -1, true},

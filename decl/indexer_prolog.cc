@@ -63,13 +63,13 @@ ScatterGeom cache_geom(const Problem& p, int64_t D, size_t elem) {
 
 Status check_problem(const Problem& p) {
   const int64_t D = p.dim("D"), R = p.dim("R"), q_lora = p.dim("q_lora");
-  if (R % 2 != 0) return Status::Fail("dimension R = " + std::to_string(R) + " (rope dim of cos/sin) must be even (spec §9)");
+  if (R % 2 != 0) return Status::Fail("dimension R = " + std::to_string(R) + " (rope dim of cos/sin) must be even (docs/kernels/indexer_prolog.md)");
   if (D < R)
     return Status::Fail("dimension D = " + std::to_string(D) + " (head dim of hadamard_q / q_int8) is smaller than the rope dim R = " +
-                        std::to_string(R) + " (spec §9)");
+                        std::to_string(R) + " (docs/kernels/indexer_prolog.md)");
   if (q_lora > kGemmI8MaxK)
     return Status::Fail("dimension q_lora = " + std::to_string(q_lora) + " (columns of q_norm) exceeds " +
-                        std::to_string(kGemmI8MaxK) + ": the int32 accumulators of q_norm·w_qb could overflow (spec §1.2)");
+                        std::to_string(kGemmI8MaxK) + ": the int32 accumulators of q_norm·w_qb could overflow (docs/kernels/gemm_i8.md)");
   if (D > kNormMaxRow)
     return Status::Fail("dimension D = " + std::to_string(D) + " exceeds " + std::to_string(kNormMaxRow) +
                         ", the longest LayerNorm row the error budget is derived for");
@@ -154,7 +154,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "indexer_prolog";
   d.title = "K1 Lightning Indexer Prolog Quant (DeepSeek V3.2): int8 q + fp16 scales, int8 paged k cache, fp16 weights";
-  d.spec = "§3";
+  d.spec = "docs/kernels/indexer_prolog.md";
   d.dims = {
       {"t", "tokens", 0},
       {"h", "hidden size (x columns; V3.2: 7168)", 1},

@@ -26,7 +26,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "layernorm";
   d.title = "LayerNorm (K1 quant_layer_norm): FP32 rows, BF16 gamma/beta, BF16 out";
-  d.spec = "§1.4";
+  d.spec = "docs/kernels/layernorm.md";
   d.dims = {{"rows", "number of rows (tokens)", 0}, {"n", "row length (K1: head_dim 128)", 1}};
   d.attrs = {
       {"eps", AttrDecl::Kind::real, "1e-6", {}, "added to the variance (K1 tests and the model: 1e-6)"},

@@ -23,10 +23,10 @@ std::string num(int64_t v) { return std::to_string(v); }
 
 Status check_problem(const Problem& p) {
   const MlaPrologDims d = mla_prolog_dims(p);
-  if (d.rope % 2 != 0) return Status::Fail("dimension rope = " + num(d.rope) + " must be even (R-V2, spec §9)");
+  if (d.rope % 2 != 0) return Status::Fail("dimension rope = " + num(d.rope) + " must be even (R-V2, docs/kernels/mla_prolog.md)");
   if (d.kv_lora % kMlaKvGroups != 0)
     return Status::Fail("dimension kv_lora = " + num(d.kv_lora) +
-                        " is not divisible by 4 (the KV latent is quantized in 4 groups, spec §4.3 step 10, §9)");
+                        " is not divisible by 4 (the KV latent is quantized in 4 groups, docs/kernels/mla_prolog.md)");
   if (p.dim("nq") != d.nq())
     return Status::Fail("dimension nq = " + num(p.dim("nq")) + " must be n1 * (nope + rope) = " + num(d.nq()));
   if (p.dim("nkv") != d.nkv())
@@ -45,7 +45,7 @@ Status check_problem(const Problem& p) {
                                  : "empty (non-quant mode: w_uq_qr, q_norm_out, kv_cache bfloat16)"));
   if (d.quant && d.q_lora > kGemmI8MaxK)
     return Status::Fail("dimension q_lora = " + num(d.q_lora) + " exceeds " + num(kGemmI8MaxK) +
-                        ": the int32 accumulators of the q up-projection could overflow (spec §1.2)");
+                        ": the int32 accumulators of the q up-projection could overflow (docs/kernels/gemm_i8.md)");
   if (d.q_lora > kNormMaxRow || d.kv_lora > kNormMaxRow)
     return Status::Fail("q_lora / kv_lora above " + num(kNormMaxRow) + ", the longest RMSNorm row kcs supports");
   for (const char* e : {"eps_cq", "eps_ckv"}) {
@@ -57,10 +57,10 @@ Status check_problem(const Problem& p) {
     // C0 = 32 bytes / element: kv rows (int8: 32, bf16: 16), kr rows (16), scale rows (8).
     const int64_t c0_kv = d.quant ? 32 : 16;
     if (d.kv_lora % c0_kv != 0 || d.rope % 16 != 0)
-      return Status::Fail("PA_NZ needs kv_lora a multiple of " + num(c0_kv) + " and rope a multiple of 16 (spec §1.6)");
+      return Status::Fail("PA_NZ needs kv_lora a multiple of " + num(c0_kv) + " and rope a multiple of 16 (docs/kernels/scatter.md)");
     if (d.quant)
       return Status::Fail("PA_NZ with the quant mode's k_scale_cache rows of 4 FP32 (C0 = 8) is not representable: "
-                          "use PA_BSND (the shipped kernel implements only PA_BSND, spec §1.6)");
+                          "use PA_BSND (the shipped kernel implements only PA_BSND, docs/kernels/scatter.md)");
   }
   return Status::Ok();
 }
@@ -74,7 +74,7 @@ Status check_inputs(const Problem& p, const TensorMap& t) {
     if (idx >= cap)
       return Status::Fail("cache_index[" + num(i) + "] = " + num(idx) + " is out of range: the caches hold " +
                           "block_num * block_size = " + num(d.block_num) + " * " + num(d.block_size) + " = " +
-                          num(cap) + " rows (spec §9: the whole call is rejected, nothing written)");
+                          num(cap) + " rows (docs/kernels/mla_prolog.md: the whole call is rejected, nothing written)");
   }
   return Status::Ok();
 }
@@ -161,7 +161,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "mla_prolog";
   d.title = "K2 MLA Prolog Quant (DeepSeek V3.2): q/kv projections, RMSNorm, Q8, w_uk, R-V2 RoPE, paged caches";
-  d.spec = "§4";
+  d.spec = "docs/kernels/mla_prolog.md";
   d.dims = {
       {"t", "tokens", 0},
       {"h", "hidden size (7168)", 1},
@@ -183,7 +183,7 @@ KernelDecl make() {
       {"eps_cq", AttrDecl::Kind::real, "1e-5", {}, "RMSNorm eps of the query latent (epsilon_cq)"},
       {"eps_ckv", AttrDecl::Kind::real, "1e-5", {}, "RMSNorm eps of the KV latent (epsilon_ckv)"},
       {"cache_layout", AttrDecl::Kind::choice, "PA_BSND", {"PA_BSND", "PA_NZ"},
-       "paged cache layout (spec §1.6); PA_NZ only in non-quant mode (the FP32 [.., 4] scale rows have no C0 = 8 "
+       "paged cache layout (docs/kernels/scatter.md); PA_NZ only in non-quant mode (the FP32 [.., 4] scale rows have no C0 = 8 "
        "fractal form)"},
   };
   // End-to-end contracts (spec §10.5 tier B; tier A is conformance/stages/mla_prolog.cc):

@@ -48,7 +48,7 @@ CheckResult codes_match_own_scales(const Problem& p, const TensorMap& in, const 
 Status check_problem(const Problem& p) {
   const int64_t k = p.dim("K");
   if (k % kNvfp4Block != 0)
-    return Status::Fail("K = " + std::to_string(k) + " is not a multiple of 128 (spec §6.2 / §9: the staging " +
+    return Status::Fail("K = " + std::to_string(k) + " is not a multiple of 128 (docs/kernels/nvfp4_quant.md: the staging " +
                         "kernel quantizes whole 128-element blocks)");
   return Status::Ok();
 }
@@ -57,15 +57,15 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "nvfp4_quant";
   d.title = "NVFP4 quantizer: E2M1 codes (nibble-packed) + UE4M3 scales per 16 elements";
-  d.spec = "§6.3";
+  d.spec = "docs/kernels/nvfp4_quant.md";
   d.dims = {{"M", "tokens (rows)", 0}, {"K", "hidden size, a positive multiple of 128", 1}};
   d.attrs = {
       {"x_dtype", AttrDecl::Kind::choice, "bfloat16", {"bfloat16", "float16", "float32"},
        "input storage (widened exactly to binary32)"},
       {"e2m1_ties", AttrDecl::Kind::choice, "away", {"away", "even"},
-       "E2M1 tie rounding: away = staging thresholds (spec §6.3), even = nearest-even (torchao, PTX cvt.rn)"},
+       "E2M1 tie rounding: away = staging thresholds (docs/kernels/nvfp4_quant.md), even = nearest-even (torchao, PTX cvt.rn)"},
       {"saturate_scale", AttrDecl::Kind::choice, "0", {"0", "1"},
-       "1: clamp the fp32 scale to 448 before the encode (no 0x7F / exponent-clamp overflow, spec §12 D13)"},
+       "1: clamp the fp32 scale to 448 before the encode (no 0x7F / exponent-clamp overflow, docs/kernels/nvfp4_quant.md)"},
   };
   d.tensors = {
       dtype_from(input("x", DType::bf16, {"M", "K"}, "hidden states"), "x_dtype"),

@@ -105,7 +105,7 @@ Status check_inputs(const Problem& p, const TensorMap& t) {
     if (a > 0 && a < kQ8MinAmax)
       return Status::Fail("x row " + std::to_string(r) + " has amax " + std::to_string(a) +
                           " below 127*2^-126 without an amax floor: its dequant scale would be subnormal "
-                          "(out of contract, spec §9)");
+                          "(out of contract, docs/kernels/q8.md)");
   }
   return Status::Ok();
 }
@@ -114,7 +114,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "q8";
   d.title = "Q8 symmetric per-row INT8 dynamic quantizer";
-  d.spec = "§1.1";
+  d.spec = "docs/kernels/q8.md";
   d.dims = {{"rows", "number of rows", 0}, {"n", "row length", 1}};
   d.attrs = {
       {"round_mode", AttrDecl::Kind::choice, "rint", {"rint", "rhaz"}, "FP32->INT32 rounding (rint = ties to even)"},

@@ -32,7 +32,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "rmsnorm";
   d.title = "RMSNorm (pypto K2 form and V4 compressor form), BF16 in and out";
-  d.spec = "§1.4";
+  d.spec = "docs/kernels/rmsnorm.md";
   d.dims = {{"rows", "number of rows (tokens)", 0}, {"n", "row length (normalised dimension)", 1}};
   d.attrs = {
       {"form", AttrDecl::Kind::choice, "pypto", {"pypto", "v4"},

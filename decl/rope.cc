@@ -25,10 +25,10 @@ Status check_problem(const Problem& p) {
   RopeMode mode;
   if (!parse_rope_mode(p.attr("mode"), &mode)) return Status::Fail("unknown mode '" + p.attr("mode") + "'");
   const int64_t D = p.dim("D"), R = p.dim("R"), W = p.dim("W");
-  if (R % 2 != 0) return Status::Fail("dimension R = " + std::to_string(R) + " (rope dim) must be even (spec §9)");
+  if (R % 2 != 0) return Status::Fail("dimension R = " + std::to_string(R) + " (rope dim) must be even (docs/kernels/rope.md)");
   if (D < R)
     return Status::Fail("dimension D = " + std::to_string(D) + " (head dim) is smaller than the rope dim R = " +
-                        std::to_string(R) + " (spec §9)");
+                        std::to_string(R) + " (docs/kernels/rope.md)");
   const bool half = p.attr("table") == "half";
   if (W != (half ? R / 2 : R))
     return Status::Fail("dimension W = " + std::to_string(W) + " (cos/sin width) must be " + (half ? "R/2" : "R") +
@@ -169,7 +169,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "rope";
   d.title = "RoPE: R-HALF (K1), R-V2 (K2), R-PAIR (K3/K5) on a head slice, BF16 in and out";
-  d.spec = "§1.3";
+  d.spec = "docs/kernels/rope.md";
   d.dims = {
       {"T", "tokens", 0},
       {"H", "heads per token (the token's table row is broadcast over them: R-3D)", 1},

@@ -13,7 +13,7 @@ Status scatter_check_geom(const ScatterGeom& g) {
   if (g.layout == CacheLayout::pa_nz && g.D % g.c0() != 0)
     return Status::Fail("dimension D = " + std::to_string(g.D) + " is not a multiple of C0 = 32 bytes / " +
                         std::to_string(g.elem_size) + " = " + std::to_string(g.c0()) +
-                        ", which the PA_NZ cache layout needs (spec §1.6)");
+                        ", which the PA_NZ cache layout needs (docs/kernels/scatter.md)");
   return Status::Ok();
 }
 
@@ -24,7 +24,7 @@ Status scatter_check_indices(const ScatterGeom& g, const int64_t* index, int64_t
       return Status::Fail("index[" + std::to_string(i) + "] = " + std::to_string(index[i]) + " is out of range: " +
                           cache_name + " holds block_num * block_size = " + std::to_string(g.block_num) + " * " +
                           std::to_string(g.block_size) + " = " + std::to_string(cap) +
-                          " rows (spec §1.6: the whole call is rejected, nothing written)");
+                          " rows (docs/kernels/scatter.md: the whole call is rejected, nothing written)");
   }
   return Status::Ok();
 }
@@ -67,7 +67,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "scatter";
   d.title = "paged KV-cache scatter_update (last token wins, negative index skipped)";
-  d.spec = "§1.6";
+  d.spec = "docs/kernels/scatter.md";
   d.dims = {
       {"T", "tokens (rows of src)", 0},
       {"block_num", "cache blocks", 1},

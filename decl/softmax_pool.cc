@@ -24,7 +24,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "softmax_pool";
   d.title = "gated softmax pooling over a block window (K5 compressor core reduction)";
-  d.spec = "§7.4";
+  d.spec = "docs/kernels/softmax_pool.md";
   d.dims = {
       {"n_blocks", "compressed entries (blocks)", 0},
       {"M", "window positions per block (CSA 2*ratio = 8 with overlap, HCA ratio = 128)", 1},
@@ -43,7 +43,7 @@ KernelDecl make() {
       output("pooled", DType::fp32, {"n_blocks", "C"}, Contract::UlpOrBudget(2, 16, ""),
              "sum_q softmax_q(z) v_q per column (budget: sum_q w_q |v_q|)"),
   };
-  d.knobs = {{"cols_per_cta", "columns per work item (even; 0 = all columns); spec §7.7 COLS_PER_CTA", 128, true}};
+  d.knobs = {{"cols_per_cta", "columns per work item (even; 0 = all columns); COLS_PER_CTA of docs/kernels/compressor.md", 128, true}};
   return d;
 }
 

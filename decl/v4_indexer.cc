@@ -40,8 +40,8 @@ CheckResult score_neg_fill(const Problem& p, const TensorMap&, const TensorMap& 
 Status check_problem(const Problem& p) {
   if (p.dim("S") != 1)
     return Status::Fail("S = " + std::to_string(p.dim("S")) +
-                        ": the PR #268 indexer assumes S = 1 (its score buffers have H columns, not S*H; spec "
-                        "§5.3); multi-token decode is not implemented");
+                        ": the PR #268 indexer assumes S = 1 (its score buffers have H columns, not S*H; "
+                        "docs/kernels/v4_indexer.md); multi-token decode is not implemented");
   const int64_t R = p.dim("R"), Dh = p.dim("Dh");
   if (R % 2 != 0) return Status::Fail("rope dim R = " + std::to_string(R) + " is odd (R-PAIR needs pairs)");
   if (R > Dh) return Status::Fail("rope dim R = " + std::to_string(R) + " exceeds head dim Dh = " + std::to_string(Dh));
@@ -50,7 +50,7 @@ Status check_problem(const Problem& p) {
   const int64_t start_pos = p.attr_i64("start_pos"), offset = p.attr_i64("offset");
   if (start_pos < 1)
     return Status::Fail("start_pos = " + std::to_string(start_pos) +
-                        ": must be >= 1 (start_pos 0 is the prefill branch, out of scope; spec §8)");
+                        ": must be >= 1 (start_pos 0 is the prefill branch, out of scope; docs/kernels/v4_indexer.md)");
   const int64_t cl = v4_indexer_cache_len(start_pos, p.dim("S"));
   if (cl > p.dim("SCORE_LEN"))
     return Status::Fail("start_pos = " + std::to_string(start_pos) + " gives cache_len " + std::to_string(cl) +
@@ -64,7 +64,7 @@ KernelDecl make() {
   KernelDecl d;
   d.id = "v4_indexer";
   d.title = "K3 DeepSeek V4 decode indexer, W8A8C16 score path + top-k";
-  d.spec = "§5";
+  d.spec = "docs/kernels/v4_indexer.md";
   d.dims = {
       {"B", "decode batch (tokens, S = 1)", 0},
       {"S", "tokens per batch entry (must be 1: PR #268)", 1},
@@ -78,7 +78,7 @@ KernelDecl make() {
   };
   d.attrs = {
       {"round_mode", AttrDecl::Kind::choice, "rint", {"rint", "rhaz"},
-       "FP32->INT32 rounding of every Q8 (rint = PR #279; rhaz = PR #268 fixtures; spec D1)"},
+       "FP32->INT32 rounding of every Q8 (rint = PR #279; rhaz = PR #268 fixtures; docs/kernels/v4_indexer.md)"},
       {"start_pos", AttrDecl::Kind::integer, "3", {}, "decode step; cache_len = (start_pos + 1) div 4"},
       {"offset", AttrDecl::Kind::integer, "0", {}, "added to the output indices (sliding window size)"},
   };

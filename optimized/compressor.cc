@@ -216,7 +216,7 @@ Status compressor(const Invocation& inv, Isa isa) {
   const int64_t cpc = inv.knob("cols_per_cta"), bt_knob = inv.knob("block_tile");
   if (cpc < 0 || cpc % 2 != 0)
     return Status::Fail("knob cols_per_cta = " + std::to_string(cpc) +
-                        " must be even and >= 0 (RoPE pairs are never split, spec §7.7)");
+                        " must be even and >= 0 (RoPE pairs are never split, docs/kernels/compressor.md)");
   if (bt_knob < 0) return Status::Fail("knob block_tile = " + std::to_string(bt_knob) + " must be >= 0");
   Call k;
   CompressorParams& cp = k.cp;

@@ -47,7 +47,7 @@ Status softmax_pool(const Invocation& inv, Isa isa) {
   const int64_t cpc = inv.knob("cols_per_cta");
   if (cpc < 0 || cpc % 2 != 0)
     return Status::Fail("knob cols_per_cta = " + std::to_string(cpc) +
-                        " must be even and >= 0 (RoPE pairs are never split, spec §7.7)");
+                        " must be even and >= 0 (RoPE pairs are never split, docs/kernels/compressor.md)");
   const Tensor& values = inv.in("values");
   softmax_pool_run(inv.in("logits").data<float>(), values.raw(), values.dtype() == DType::bf16, inv.dim("n_blocks"),
                    inv.dim("M"), inv.dim("C"), inv.out("pooled").data<float>(), isa, inv.threads, cpc);

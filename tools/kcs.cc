@@ -23,6 +23,7 @@
 #include "reports/html.h"
 #include "reports/model.h"
 #include "reports/summary.h"
+#include "tools/explain.h"
 
 namespace {
 
@@ -57,7 +58,7 @@ int cmd_list(const std::vector<std::string>& kernels) {
     const Catalog c = load_catalog(*k);
     int n[3] = {0, 0, 0};
     for (const auto& cs : c.cases) ++n[static_cast<int>(cs.tier)];
-    std::printf("  %-10s %s (spec %s)\n", k->id.c_str(), k->title.c_str(), k->spec.c_str());
+    std::printf("  %-10s %s (definition: %s)\n", k->id.c_str(), k->title.c_str(), k->spec.c_str());
     std::printf("    cases: %d smoke, %d ci, %d nightly; tiles:", n[0], n[0] + n[1], n[0] + n[1] + n[2]);
     for (const auto& t : c.tiles) std::printf(" %s", t.name().c_str());
     std::printf("\n    backends:");
@@ -416,7 +417,7 @@ int main(int argc, char** argv) {
                   "expected failures / unsupported cases of the backends (JSON: case pattern + reason + link); "
                   "an unexpected pass fails");
   run->add_flag("--stages", ro.stages,
-                "also run each stage of fused kernels alone on the reference's stage input (spec §10.4 tier A) "
+                "also run each stage of fused kernels alone on the reference's stage input (its primitive kernel) "
                 "and name the first diverging stage");
 
   std::vector<std::string> gen_kernels;
@@ -453,6 +454,8 @@ int main(int argc, char** argv) {
   auto* selftest = app.add_subcommand("selftest", "run the fault-injection canaries: which contract catches which fault");
   selftest->add_option("--kernel,-k", selftest_kernels, "kernel id (repeatable; default all)");
 
+  kcs::ExplainCommand explain(app);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*list) return cmd_list(list_kernels);
@@ -461,6 +464,7 @@ int main(int argc, char** argv) {
     if (*check) return cmd_check(fixture, outputs, check_results, check_backend);
     if (*merge) return cmd_merge(merge_in, merge_out);
     if (*report) return cmd_report(rep);
+    if (explain.parsed()) return explain.run();
     if (*selftest) return kcs::selftest(selftest_kernels, stdout) ? kExitFail : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kcs: error: %s\n", e.what());

@@ -1,5 +1,5 @@
-// CUDA kernels of the kcs CUDA plug-in: Q8 (spec §1.1) and NVFP4 staging (spec §6.3), written
-// from the spec's binary32 steps. Every float operation that the spec fixes is an explicit
+// CUDA kernels of the kcs CUDA plug-in: Q8 (docs/kernels/q8.md) and NVFP4 staging (docs/kernels/nvfp4_quant.md), written
+// from their binary32 steps. Every float operation that a definition fixes is an explicit
 // round-to-nearest intrinsic (__fdiv_rn, __fmul_rn), so that -use_fast_math or FMA contraction
 // can never change a bit.
 #pragma once
@@ -124,7 +124,7 @@ inline int q8_lanes(int64_t n) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// NVFP4 staging (spec §6.3). A broken variant for the suite to catch: ties_even_in_away_mode codes the E2M1 ties to even
+// NVFP4 staging (docs/kernels/nvfp4_quant.md). A broken variant for the suite to catch: ties_even_in_away_mode codes the E2M1 ties to even
 // although the call asks for `away` (the classic wrong port of the staging kernel).
 struct StageArgs {
   const void* x;
@@ -216,7 +216,7 @@ __global__ void nvfp4_stage_kernel(StageArgs a) {
     // returns the canonical NaN 0x7FFFFFFF and so a different scale byte.
     if (ab < 0x38D1B717u) ab = 0x38D1B717u;  // f32(1e-4)
     const float amax = __uint_as_float(ab);
-    // A NaN amax (a NaN input: outside the spec's contract, §6.4) keeps its payload through the
+    // A NaN amax (a NaN input: outside the kernel's contract, docs/kernels/nvfp4_quant.md) keeps its payload through the
     // division, as IEEE 754 recommends and x86 does; CUDA's division returns its canonical NaN,
     // whose bits would encode another scale byte than kcs's definition (0x78 instead of 0x7C).
     float scale = isnan(amax) ? __uint_as_float(__float_as_uint(amax) | 0x400000u) : __fdiv_rn(amax, 6.0f);
@@ -244,7 +244,7 @@ __global__ void nvfp4_stage_kernel(StageArgs a) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// K5 compressor (spec §7.4 / §7.6), one CUDA block per (compressed block, head). The logit is one
+// K5 compressor (docs/kernels/compressor.md), one CUDA block per (compressed block, head). The logit is one
 // binary32 add z = score + ape (the official state buffer's fp32 sum); max, exp(z - max) and the
 // two sums in binary64 in the window's fixed order (a binary32 exp of a ±160 argument difference
 // would already exceed the 2^-20 budget), the epilogue in binary64 with the declared BF16 casts.

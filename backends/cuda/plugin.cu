@@ -126,7 +126,7 @@ void run_nvfp4_stage(const kcs_call* c) {
   a.M = kcs_call_dim(c, "M", 0);
   a.K = kcs_call_dim(c, "K", 0);
   a.top_k = kcs_call_dim(c, "top_k", 0);
-  if (a.M == 0) return;  // spec §6.2: M == 0 writes nothing
+  if (a.M == 0) return;  // M == 0 writes nothing (docs/kernels/nvfp4_stage.md)
   if (a.K % 128) throw Fail{KCS_STATUS_INVALID_ARGUMENT, "K must be a multiple of 128"};
   a.x_dtype = in_dtype(tensor(c, "hidden_states").dtype);
   a.ties_even = std::strcmp(kcs_call_attr(c, "e2m1_ties", "away"), "even") == 0;

@@ -1,12 +1,12 @@
 /* A kcs backend in plain C, loaded through the plug-in ABI (include/kcs/plugin.h):
- *   q8           spec §1.1   Q8 symmetric per-row INT8 quantizer
- *   nvfp4_quant  spec §6.3   NVFP4 coder: E2M1 codes + UE4M3 scales per 16 elements
- *   nvfp4_stage  spec §6     K4 staging kernel: nvfp4_quant + the top-k copy (listed for kcs
+ *   q8           docs/kernels/q8.md           Q8 symmetric per-row INT8 quantizer
+ *   nvfp4_quant  docs/kernels/nvfp4_quant.md  NVFP4 coder: E2M1 codes + UE4M3 scales per 16 elements
+ *   nvfp4_stage  docs/kernels/nvfp4_stage.md  K4 staging kernel: nvfp4_quant + the top-k copy (listed for kcs
  *                            builds that declare it; an older kcs ignores the id)
- * Written from the spec, sharing no code with kcs (only the ABI header). Every step is binary32
- * as the spec writes it, one rounding per operation: build with -ffp-contract=off (no FMA) and
+ * Written from the kernel definitions (docs/kernels/), sharing no code with kcs (only the ABI header). Every step is binary32
+ * as the definition writes it, one rounding per operation: build with -ffp-contract=off (no FMA) and
  * without -ffast-math. Single-threaded; honours the row_tile / block_k knobs by looping over the
- * tiles they describe (results do not depend on them, as the spec requires).
+ * tiles they describe (results do not depend on them, as the definitions require).
  *
  *   cc -std=c99 -O2 -fPIC -shared -ffp-contract=off -I include examples/plugin/kcs_example_plugin.c -o libkcs_example.so -lm
  *   kcs run --backend-lib ./libkcs_example.so --kernel q8 --tier ci
@@ -106,7 +106,7 @@ static const kcs_tensor* need2(const kcs_call* c, const char* name, char* msg, s
 
 #define AT(t, r, j) ((r) * (t)->strides[0] + (j) * (t)->strides[1])
 
-/* ---- Q8 (spec §1.1) ------------------------------------------------------------------------ */
+/* ---- Q8 (docs/kernels/q8.md) ----------------------------------------------------------------- */
 
 static int8_t q8_code(float y, int rhaz) {
   float r;
@@ -163,7 +163,7 @@ static int32_t run_q8(const kcs_call* c, char* msg, size_t size) {
   return KCS_STATUS_OK;
 }
 
-/* ---- NVFP4 coder (spec §6.3) --------------------------------------------------------------- */
+/* ---- NVFP4 coder (docs/kernels/nvfp4_quant.md) ----------------------------------------------- */
 
 /* Step 3: the staging kernel's E4M3 encode (custom bit arithmetic, exponent clamped, mantissa
  * not saturated). Shifts of 32 or more give 0. */
@@ -282,8 +282,8 @@ static int32_t run_nvfp4_quant(const kcs_call* c, char* msg, size_t size) {
   return nvfp4_code_tensor(c, x, fp4, sf, msg, size);
 }
 
-/* K4 (spec §6): the coder on hidden_states, plus top-k ids widened to int64 and the weights
- * copied. Tensor names follow spec §6.2. */
+/* K4 (docs/kernels/nvfp4_stage.md): the coder on hidden_states, plus top-k ids widened to int64 and the weights
+ * copied. Tensor names follow the declaration (kcs explain nvfp4_stage). */
 static int32_t run_nvfp4_stage(const kcs_call* c, char* msg, size_t size) {
   const kcs_tensor *x, *fp4, *sf, *ids, *w, *ids_out, *w_out;
   int64_t m, r, j, top_k;
@@ -294,7 +294,7 @@ static int32_t run_nvfp4_stage(const kcs_call* c, char* msg, size_t size) {
       !(w_out = need2(c, "topk_weights_out", msg, size)))
     return KCS_STATUS_INVALID_ARGUMENT;
   m = x->shape[0];
-  if (m == 0) return KCS_STATUS_OK; /* spec §6.2: M == 0 writes nothing */
+  if (m == 0) return KCS_STATUS_OK; /* M == 0 writes nothing (docs/kernels/nvfp4_stage.md) */
   if (ids->dtype != KCS_DTYPE_I32 && ids->dtype != KCS_DTYPE_I64)
     return fail(msg, size, KCS_STATUS_UNSUPPORTED, "nvfp4_stage: topk_ids dtype %d is not int32/int64", ids->dtype);
   if (w->dtype != w_out->dtype)
@@ -323,7 +323,7 @@ KCS_EXPORT uint32_t kcs_plugin_abi_version(void) { return KCS_PLUGIN_ABI_VERSION
 KCS_EXPORT const char* kcs_plugin_name(void) { return "c_example"; }
 
 KCS_EXPORT const char* kcs_plugin_describe(void) {
-  return "worked example in plain C: q8, nvfp4_quant, nvfp4_stage written from the spec";
+  return "worked example in plain C: q8, nvfp4_quant, nvfp4_stage written from docs/kernels/";
 }
 
 KCS_EXPORT const char* const* kcs_plugin_kernels(void) {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An external NVFP4 backend written from the spec (KERNELS.md §6) with numpy only.
+"""An external NVFP4 backend written from docs/kernels/nvfp4_stage.md with numpy only.
 
 Kernels: nvfp4_quant (the coder, §6.3) and nvfp4_stage (K4: the coder on hidden_states plus
 the top-k copy, §6.2-6.3; used when kcs declares it). It never calls kcs: it reads fixture

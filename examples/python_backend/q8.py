@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An external Q8 backend written from the spec (KERNELS.md §1.1) with numpy only.
+"""An external Q8 backend written from docs/kernels/q8.md with numpy only.
 
 It never calls kcs: it reads fixture bundles, computes, and writes outputs files that
 `kcs check` scores. Usage: q8.py BUNDLE_DIR OUT_DIR  (writes OUT_DIR/<case>.h5 per q8 bundle).
@@ -18,7 +18,7 @@ def bf16_to_f32(bits):
 
 
 def q8_rows(x, floor, rmode):
-    """Steps 1-5 of spec §1.1, every operation in binary32."""
+    """The binary32 steps of docs/kernels/q8.md, every operation in binary32."""
     # amax by |bit pattern| so that NaN beats Inf (kcs's definition for out-of-contract rows).
     a = (x.view(np.uint32) & 0x7FFFFFFF).max(axis=1, initial=0).view(np.float32)
     if floor:

@@ -99,7 +99,7 @@ struct InvariantDecl {
 struct KernelDecl {
   std::string id;     // "q8"
   std::string title;  // one line
-  std::string spec;   // spec section, "§1.1"
+  std::string spec;   // its definition, "docs/kernels/q8.md" (kcs explain prints it)
   std::vector<DimDecl> dims;
   std::vector<AttrDecl> attrs;
   std::vector<TensorDecl> tensors;

@@ -1,4 +1,4 @@
-// compressor: the DeepSeek V4 CSA / HCA compressor (spec §7, K5): per block of M tokens and per
+// compressor: the DeepSeek V4 CSA / HCA compressor (docs/kernels/compressor.md, K5): per block of M tokens and per
 // column, a gated softmax pooling over the block's window, then an epilogue.
 //
 // Layout (spec §7.2 / §7.3), G = 2 for CSA and 1 for HCA:

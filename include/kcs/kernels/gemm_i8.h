@@ -1,4 +1,4 @@
-// gemm_i8: INT8 x INT8 -> INT32 GEMM + dequant (spec §1.2). The engine of K1's q path
+// gemm_i8: INT8 x INT8 -> INT32 GEMM + dequant (docs/kernels/gemm_i8.md). The engine of K1's q path
 // (q_norm [t, 1536] x w_qb [1536, 8192]), K2's q_b and K3's qr / score GEMMs.
 //
 //   acc[i, n] = Σ_k a[i, k] · w[k, n]            in int32: exact (no overflow for K < 131072)

@@ -1,4 +1,4 @@
-// indexer_prolog: K1 Lightning Indexer Prolog Quant (DeepSeek V3.2, spec §3). Per token i:
+// indexer_prolog: K1 Lightning Indexer Prolog Quant (DeepSeek V3.2, docs/kernels/indexer_prolog.md). Per token i:
 //   query   qb = bf16((f32(q_norm·w_qb) ⊗ q_norm_scale) ⊗ w_qb_scale)        gemm_i8   (steps 1-2)
 //           q_cat = R-HALF on qb[h, 0:R] (cos/sin of token i for every head)   rope      (step 3)
 //           qh = bf16(q_cat · hadamard_q)                                     hadamard  (step 4)

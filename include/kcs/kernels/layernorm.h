@@ -1,9 +1,9 @@
-// LayerNorm, K1 form (spec §1.4, SRC-K1 quant_layer_norm). On an FP32 row x of length n (K1 feeds
+// LayerNorm, K1 form (docs/kernels/layernorm.md). On an FP32 row x of length n (K1 feeds
 // the fp32 GEMM output kf, n = head_dim = 128):
 //   μ = Σ_j (x_j ⊗ (1/n)),  δ_j = x_j ⊖ μ,  σ² = Σ_j ((δ_j ⊗ δ_j) ⊗ (1/n)),  den = sqrt(σ² ⊕ eps),
 //   z_j = δ_j ⊘ den (a true division),  out_j = z_j ⊗ γ_j ⊕ β_j,  y_j = bf16(out_j);
 // γ and β are BF16 widened to FP32. The reference evaluates the exact formula in binary64 and
-// rounds once to BF16 (spec §10.1).
+// rounds once to BF16 (docs/kernels/layernorm.md).
 //
 // Contract (kcs, derived here): ulp_or_budget(1, 2.0625): d_ulp(y, ref) ≤ 1, or
 // |y − pre| ≤ ½ulp_bf16(pre) + 2.0625 · 2^-24 · B_j, where pre is the binary64 value before the cast

@@ -1,4 +1,4 @@
-// mla_prolog: K2 MLA Prolog Quant (DeepSeek V3.2), spec §4. Quant mode (non-empty dequant_scale,
+// mla_prolog: K2 MLA Prolog Quant (DeepSeek V3.2), docs/kernels/mla_prolog.md. Quant mode (non-empty dequant_scale,
 // INT8 w_uq_qr / q_norm_out / kv_cache) and non-quant mode (empty dequant_scale, BF16 ones).
 //
 // Per token i, in the normative order of spec §4.3 (the fused reference calls the primitive
@@ -17,7 +17,7 @@
 //   9 kv_norm    ckv = bf16(RMSNorm_pypto(kv[0:kv_lora]; gamma_ckv, eps_ckv))
 //  10 kv_quant   quant: 4 groups of kv_lora/4, Q8 each -> kv_cache codes, k_scale_cache (FP32)
 //                non-quant: ckv -> kv_cache (BF16); k_scale_cache untouched
-//  11 scatters   negative cache_index skips the token; duplicates: last token wins (spec §1.6)
+//  11 scatters   negative cache_index skips the token; duplicates: last token wins (docs/kernels/mla_prolog.md)
 //
 // Chaining into K1 (spec §1.9): K1's q_norm [t, q_lora] INT8 is this kernel's q_norm_out and K1's
 // q_norm_scale [t, 1] FP32 is q_norm_scale_out (quant mode), with the same token_x.

@@ -1,4 +1,4 @@
-// NVFP4 quantizer: the K4 staging kernel's coder (spec §6.3), as a primitive. K4 (issue "K4 NVFP4
+// NVFP4 quantizer: the K4 staging kernel's coder (docs/kernels/nvfp4_quant.md), as a primitive. K4 (issue "K4 NVFP4
 // staging") adds the top-k copy around these functions and must not duplicate them.
 //
 // x [M, K] (BF16, FP16 or FP32, widened exactly to binary32) -> per 128-element block, per

@@ -1,4 +1,4 @@
-// K4: the NVFP4 MoE input staging kernel (spec §6): per token m,
+// K4: the NVFP4 MoE input staging kernel (docs/kernels/nvfp4_stage.md): per token m,
 //   x_fp4[m], x_sf[m]    = the NVFP4 quantizer (kcs/kernels/nvfp4_quant.h, spec §6.3 steps 1-7) of
 //                          hidden_states[m] (BF16, FP16 or FP32, widened exactly to binary32);
 //   topk_idx_out[m, :]   = int64(topk_ids[m, :])       (INT32 sign-extended, or INT64 copied);

@@ -1,4 +1,4 @@
-// Q8: symmetric per-row INT8 dynamic quantizer (spec §1.1). Used by K1, K2 and K3.
+// Q8: symmetric per-row INT8 dynamic quantizer (docs/kernels/q8.md). Used by K1, K2 and K3.
 //
 // Steps in binary32, exactly as the spec writes them:
 //   a = max|v_j| (then max(a, f32(1e-4)) with the floor);  s_q = 127 / a;  y_j = v_j * s_q;

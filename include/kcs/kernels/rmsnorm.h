@@ -1,4 +1,4 @@
-// RMSNorm (spec §1.4), the two forms the kernels use:
+// RMSNorm (docs/kernels/rmsnorm.md), the two forms the kernels use:
 //   pypto (K2 rms_norm):  ms = Σ_j ((x_j ⊗ x_j) ⊗ (1/n)),  r = 1 ⊘ sqrt(ms ⊕ eps),  y_j = γ_j ⊗ (x_j ⊗ r)
 //                         x BF16, γ BF16, y BF16.
 //   v4 (V4 compressor, official RMSNorm): var = mean(x²), y = w · (x · rsqrt(var + eps)),

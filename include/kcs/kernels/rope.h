@@ -1,4 +1,4 @@
-// RoPE variants (spec §1.3) and the frequency / table builders used to make fixture tables.
+// RoPE variants (docs/kernels/rope.md) and the frequency / table builders used to make fixture tables.
 //
 // On one rope slice x[0..R) of a head (h = R/2), with per-column coefficients c_j, s_j:
 //   R-HALF (K1, "rotate_half"):  r = concat(−x[h:R], x[0:h] + 0.0),  y_j = x_j·c_j + r_j·s_j.

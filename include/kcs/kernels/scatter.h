@@ -1,4 +1,4 @@
-// scatter: paged KV-cache scatter_update (spec §1.6). Used by K1 (k_cache int8, k_scale_cache
+// scatter: paged KV-cache scatter_update (docs/kernels/scatter.md). Used by K1 (k_cache int8, k_scale_cache
 // fp16 [.., 1]) and K2 (kv / kr caches bf16 or int8, k_scale_cache fp32 [.., 4]).
 //
 // cache [block_num, block_size, N_kv = 1, D] is updated in place: for each token i in order with

@@ -7,7 +7,7 @@
 //   den = sum_q e_q,  acc = sum_q e_q * v_q,  pooled = acc / den
 // The reference evaluates all of it in binary64 (spec §10.1, "exp in double") and stores
 // pooled = f32(acc / den).
-// Edge semantics (spec §9): a NaN logit makes e_q and so pooled NaN; all logits -inf gives
+// Edge semantics (docs/kernels/softmax_pool.md): a NaN logit makes e_q and so pooled NaN; all logits -inf gives
 // mx = -FLT_MAX, every e_q = 0 and pooled = 0/0 = NaN; a +inf logit gives mx = +inf and
 // e = exp(inf - inf) = NaN; NEG_FILL = -FLT_MAX logits are finite (all NEG_FILL: e_q = 1).
 //

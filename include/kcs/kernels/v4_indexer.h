@@ -1,4 +1,4 @@
-// K3: DeepSeek V4 decode indexer, W8A8C16 score path + top-k (spec §5, pypto-lib PR #268 with
+// K3: DeepSeek V4 decode indexer, W8A8C16 score path + top-k (docs/kernels/v4_indexer.md, pypto-lib PR #268 with
 // the PR #279 rounding). Per decode token t (B tokens, S = 1):
 //   qr_i8, s_qr = Q8(qr[t])                                   (floor 1e-4, round_mode)
 //   q     = bf16((f32(qr_i8 · wq_b) ⊗ s_qr) ⊗ wq_b_scale)     [H, Dh], rope slice = last R columns
