@@ -44,6 +44,21 @@ int64_t TileConfig::get(const KernelDecl& decl, const std::string& knob) const {
   return k->default_value;
 }
 
+Status check_tile(const KernelDecl& decl, const TileConfig& t) {
+  for (const auto& [k, v] : t.knobs) {
+    const KnobDecl* kd = decl.find_knob(k);
+    if (!kd) {
+      std::string known;
+      for (const auto& d : decl.knobs) known += (known.empty() ? "" : ", ") + d.name;
+      return Status::Fail("kernel " + decl.id + " has no tile knob '" + k + "' (its knobs: " +
+                          (known.empty() ? "none" : known) + ")");
+    }
+    Status s = kd->check(v);
+    if (!s) return Status::Fail("kernel " + decl.id + ": " + s.message);
+  }
+  return Status::Ok();
+}
+
 const Tensor& Invocation::in(const std::string& name) const {
   auto it = tensors->find(name);
   if (it == tensors->end()) throw Error("tensor '" + name + "' is missing");
@@ -62,10 +77,9 @@ Status Backend::run(const Invocation& inv) {
   if (!a.runnable) return Status::Fail("backend " + name() + " cannot run on this CPU: " + a.reason);
   if (!supports(inv.decl->id)) return Status::Fail("backend " + name() + " does not implement kernel " + inv.decl->id);
   if (inv.threads < 1) return Status::Fail("threads must be >= 1");
-  for (const auto& [k, v] : inv.tile.knobs) {
-    if (!inv.decl->find_knob(k)) return Status::Fail("kernel " + inv.decl->id + " has no tile knob '" + k + "'");
-    if (v < 0) return Status::Fail("tile knob " + k + " = " + std::to_string(v) + " is negative");
-  }
+  // Every backend entry point (built-ins, plug-ins, the gtest suites) passes here: no backend
+  // ever sees an undeclared knob or a value outside its declared range.
+  if (Status s = check_tile(*inv.decl, inv.tile); !s) return s;
   try {
     Status s = validate_call(*inv.decl, *inv.problem, *inv.tensors);
     if (!s) return s;

@@ -142,6 +142,18 @@ const KnobDecl* KernelDecl::find_knob(const std::string& name) const {
   return nullptr;
 }
 
+std::string KnobDecl::range_str() const {
+  std::string r = std::to_string(min) + ".." + std::to_string(max);
+  if (multiple_of > 1) r += ", a multiple of " + std::to_string(multiple_of);
+  return r;
+}
+
+Status KnobDecl::check(int64_t v) const {
+  if (v < min || v > max || (multiple_of > 1 && v % multiple_of != 0))
+    return Status::Fail("tile knob " + name + " = " + std::to_string(v) + " is out of range: valid " + range_str());
+  return Status::Ok();
+}
+
 Problem complete_problem(const KernelDecl& decl, Problem p) {
   p.kernel = decl.id;
   for (const auto& a : decl.attrs)

@@ -135,7 +135,7 @@ KernelDecl make() {
       output("indexer_out", DType::bf16, {"n_blocks", "C_I"}, out, "compressed indexer entries (CSA)"),
   };
   d.knobs = {
-      {"cols_per_cta", "columns per pooling work strip (even; 0 = all); COLS_PER_CTA of docs/kernels/compressor.md", 128, true},
+      {"cols_per_cta", "columns per pooling work strip (even; 0 = all); COLS_PER_CTA of docs/kernels/compressor.md", 128, true, 0, kKnobMax, 2},
       {"block_tile", "blocks per work item (0 = all)", 16, true},
   };
   d.check_problem = &check_problem;

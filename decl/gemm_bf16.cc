@@ -24,8 +24,8 @@ KernelDecl make() {
                  "out_dtype"),
   };
   d.knobs = {
-      {"m_tile", "rows per work item (0 = all, -1 = auto: 128)", -1, true},
-      {"n_tile", "columns per work item (0 = all, -1 = auto: all, or split for idle threads)", -1, true},
+      {"m_tile", "rows per work item (0 = all, -1 = auto: 128)", -1, true, -1},
+      {"n_tile", "columns per work item (0 = all, -1 = auto: all, or split for idle threads)", -1, true, -1},
       {"k_block", "K per summation block (0 = one fp32 chain over all of K; odd values round up)", 0, false},
   };
   return d;

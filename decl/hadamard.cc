@@ -18,8 +18,8 @@ KernelDecl make() {
              "bf16(x · M): single-GEMM rule of docs/kernels/gemm_bf16.md with K = D"),
   };
   d.knobs = {
-      {"m_tile", "rows per work item (0 = all, -1 = auto: 128)", -1, true},
-      {"n_tile", "columns per work item (0 = all, -1 = auto)", -1, true},
+      {"m_tile", "rows per work item (0 = all, -1 = auto: 128)", -1, true, -1},
+      {"n_tile", "columns per work item (0 = all, -1 = auto)", -1, true, -1},
       {"k_block", "K per summation block (0 = one fp32 chain; odd values round up)", 0, false},
   };
   return d;

@@ -76,7 +76,7 @@ KernelDecl make() {
   };
   d.knobs = {
       {"row_tile", "rows per work item (0 = all rows in one item)", 16, true},
-      {"block_k", "elements of K per work item: a multiple of 128, or 0 = the whole row", 0, true},
+      {"block_k", "elements of K per work item: a multiple of 128, or 0 = the whole row", 0, true, 0, kKnobMax, 128},
   };
   d.invariants = {
       {"scale_bytes_unsigned", "bit 7 of every UE4M3 scale byte is 0", &scale_bytes_unsigned},

@@ -43,7 +43,7 @@ KernelDecl make() {
       output("pooled", DType::fp32, {"n_blocks", "C"}, Contract::UlpOrBudget(2, 16, ""),
              "sum_q softmax_q(z) v_q per column (budget: sum_q w_q |v_q|)"),
   };
-  d.knobs = {{"cols_per_cta", "columns per work item (even; 0 = all columns); COLS_PER_CTA of docs/kernels/compressor.md", 128, true}};
+  d.knobs = {{"cols_per_cta", "columns per work item (even; 0 = all columns); COLS_PER_CTA of docs/kernels/compressor.md", 128, true, 0, kKnobMax, 2}};
   return d;
 }
 

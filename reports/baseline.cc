@@ -57,6 +57,16 @@ json out_json(const Out& o, const std::string& usual_contract) {
   return j;
 }
 
+Out out_from(const CheckResult& c) {
+  Out o;
+  o.contract = c.contract;
+  o.verdict = c.passed ? "passed" : "failed";
+  o.max_ulp = c.metrics.max_ulp;
+  o.mismatch_ratio = c.metrics.mismatch_ratio;
+  o.margin = margin_rank(c.margin);  // an unjudgeable check ranks with the worst
+  return o;
+}
+
 Out out_from(const json& j, const json& metrics) {
   Out o;
   o.contract = j.value("contract", "");
@@ -68,7 +78,29 @@ Out out_from(const json& j, const json& metrics) {
   return o;
 }
 
+Norm normalize(const Results& r) {
+  Norm n;
+  const ResultsHeader& h = r.header;
+  n.tier = h.tier;
+  n.kcs_version = h.kcs_version;
+  n.spec_version = h.spec_version;
+  n.compiler = h.compiler;
+  n.date = h.date;
+  n.optimized_isa = optimized_isa(h.machine);
+  n.cpu = h.machine.value("cpu", "");
+  for (const ResultRun& run : r.runs) {
+    Run& out = n.runs[{run.kernel, run.case_id, run.backend, variant_name(run)}];
+    if (run.listed) {
+      out.verdict = run.verdict;
+      out.reason = run.reason;
+    }
+    for (const CheckResult& c : run.checks) out.outputs[c.name] = out_from(c);
+  }
+  return n;
+}
+
 Norm normalize(const json& j, const std::string& what) {
+  if (!is_baseline(j)) return normalize(results_from_json(j, what));
   Norm n;
   n.tier = j.value("tier", "");
   n.kcs_version = j.value("kcs_version", "");
@@ -102,18 +134,6 @@ Norm normalize(const json& j, const std::string& what) {
           n.runs[{kernel, e.value("case", ""), b.get<std::string>(), v.get<std::string>()}] = r;
     }
     return n;
-  }
-  validate_results(j, what);
-  n.optimized_isa = optimized_isa(j.value("machine", json::object()));
-  n.cpu = j.value("machine", json::object()).value("cpu", "");
-  for (const auto& r : j.at("runs")) {
-    Run& run = n.runs[{r.at("kernel"), r.at("case"), r.at("backend"), variant_name(r)}];
-    run.verdict = r.at("verdict");
-    run.reason = r.value("reason", "");
-  }
-  for (const auto& c : j.at("results")) {
-    const Key k{c.at("kernel"), c.at("case"), c.at("backend"), variant_name(c)};
-    n.runs[k].outputs[c.at("output")] = out_from(c, c.value("metrics", json::object()));
   }
   return n;
 }
@@ -151,9 +171,10 @@ std::string DriftItem::line() const {
 
 bool is_baseline(const json& j) { return j.is_object() && j.value("format", "") == kFormat; }
 
-json make_baseline(const json& results) {
-  validate_results(results, "results");
-  const Norm n = normalize(results, "results");
+json make_baseline(const json& results) { return make_baseline(results_from_json(results, "results")); }
+
+json make_baseline(const Results& results) {
+  const Norm n = normalize(results);
   json b;
   b["format"] = kFormat;
   b["version"] = kBaselineVersion;
@@ -164,7 +185,7 @@ json make_baseline(const json& results) {
   b["date"] = n.date;
   b["cpu"] = n.cpu;
   b["optimized_isa"] = n.optimized_isa;
-  b["source_command"] = results.value("command", "");
+  b["source_command"] = results.header.command;
   std::set<std::string> backends;
   // Per kernel: every variant, and the usual contract of each output (the first one seen).
   std::map<std::string, std::set<std::string>> variants;
@@ -238,9 +259,9 @@ std::string baseline_text(const json& baseline) {
   return os.str();
 }
 
-DriftReport compare_with_baseline(const json& baseline_json, const json& current_json) {
-  const Norm base = normalize(baseline_json, "baseline");
-  const Norm cur = normalize(current_json, "results");
+namespace {
+
+DriftReport compare(const Norm& base, const Norm& cur) {
   if (base.tier != cur.tier)
     throw Error("the baseline is of tier '" + base.tier + "' and the results of tier '" + cur.tier +
                 "': compare runs of the same tier");
@@ -388,6 +409,21 @@ DriftReport compare_with_baseline(const json& baseline_json, const json& current
   }
   return d;
 }
+
+}  // namespace
+
+DriftReport compare_with_baseline(const json& baseline_json, const json& current_json) {
+  return compare(normalize(baseline_json, "baseline"), normalize(current_json, "results"));
+}
+
+DriftReport compare_with_baseline(const json& baseline_json, const Results& current) {
+  return compare(normalize(baseline_json, "baseline"), normalize(current));
+}
+
+DriftReport compare_with_baseline(const Results& baseline, const Results& current) {
+  return compare(normalize(baseline), normalize(current));
+}
+
 
 std::string drift_text(const DriftReport& d, size_t limit) {
   std::ostringstream os;

@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/runner/results_model.h"
+
 namespace kcs {
 
 constexpr int kBaselineVersion = 1;
@@ -45,12 +47,15 @@ bool is_baseline(const nlohmann::json& j);
 // Compact form of a results file: per kernel x case, the backends and variants with an identical
 // outcome (verdict; per output max ULP, mismatch ratio, margin, and the contract and verdict where
 // they are not the usual ones) share one entry; "variants": "*" means every variant of the kernel.
-nlohmann::json make_baseline(const nlohmann::json& results);
+nlohmann::json make_baseline(const Results& results);
+nlohmann::json make_baseline(const nlohmann::json& results);  // a schema-1 results object
 // One entry per line in a stable order, so that a regenerated baseline diffs readably.
 std::string baseline_text(const nlohmann::json& baseline);
 
 // `baseline` is a compact baseline or a results file. Throws kcs::Error when the tiers differ.
 DriftReport compare_with_baseline(const nlohmann::json& baseline, const nlohmann::json& current);
+DriftReport compare_with_baseline(const nlohmann::json& baseline, const Results& current);
+DriftReport compare_with_baseline(const Results& baseline, const Results& current);
 
 // Plain-text drift list for the terminal (at most `limit` lines per section).
 std::string drift_text(const DriftReport& d, size_t limit = 100);

@@ -203,30 +203,26 @@ void write_drift(std::ostringstream& os, const DriftReport& d, const HtmlOptions
   os << "</section>";
 }
 
-void write_worst_elements(std::ostringstream& os, const json* worst_check, size_t limit) {
+void write_worst_elements(std::ostringstream& os, const CheckRef& worst_check, size_t limit) {
   if (!worst_check) return;
-  const json& mt = worst_check->value("metrics", json::object());
-  const json& worst = mt.value("worst", json::array());
-  os << "<div class=\"small\">worst case: <code>" << esc(worst_check->value("case", "")) << "</code> "
-     << esc(variant_name(*worst_check)) << ", margin <b>" << esc(fmt_margin(number(*worst_check, "margin")))
-     << "</b>";
-  if (mt.value("worst_row", int64_t{-1}) >= 0)
-    os << ", worst row " << mt.value("worst_row", int64_t{-1}) << " (" << mt.value("worst_row_max_ulp", int64_t{0})
-       << " ULP)";
+  const Metrics& mt = worst_check->metrics;
+  const std::vector<WorstElement>& worst = mt.worst;
+  os << "<div class=\"small\">worst case: <code>" << esc(worst_check.run->case_id) << "</code> "
+     << esc(variant_name(*worst_check.run)) << ", margin <b>" << esc(fmt_margin(worst_check->margin)) << "</b>";
+  if (mt.worst_row >= 0) os << ", worst row " << mt.worst_row << " (" << mt.worst_row_max_ulp << " ULP)";
   os << "</div>";
-  const std::string msg = worst_check->value("message", "");
+  const std::string& msg = worst_check->message;
   if (!msg.empty()) os << "<div class=\"small m-fail\">" << esc(msg) << "</div>";
-  if (!worst.is_array() || worst.empty()) {
+  if (worst.empty()) {
     os << "<div class=\"small muted\">no element differs from the reference</div>";
     return;
   }
   os << "<table><thead><tr><th>index</th><th class=\"n\">expected</th><th class=\"n\">actual</th>"
         "<th class=\"n\">abs err</th><th class=\"n\">ULP</th></tr></thead><tbody>";
   for (size_t i = 0; i < worst.size() && i < limit; ++i) {
-    const json& w = worst[i];
-    os << "<tr><td><code>" << esc(fmt_index(w.value("index", json::array()))) << "</code></td>"
-       << num_cell(fmt_value(number(w, "expected"))) << num_cell(fmt_value(number(w, "actual")))
-       << num_cell(fmt_num(number(w, "abs_err"))) << num_cell(w.value("ulp", int64_t{0})) << "</tr>";
+    const WorstElement& w = worst[i];
+    os << "<tr><td><code>" << esc(fmt_index(w.index)) << "</code></td>" << num_cell(fmt_value(w.expected))
+       << num_cell(fmt_value(w.actual)) << num_cell(fmt_num(w.abs_err)) << num_cell(w.ulp) << "</tr>";
   }
   os << "</tbody></table>";
 }
@@ -243,14 +239,14 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
           "<th>backends</th><th>variant (worst)</th><th>output</th><th>contract</th><th class=\"n\">margin</th>"
           "<th class=\"n\">max ULP</th><th class=\"n\">mismatch</th></tr></thead><tbody>";
     for (const auto& row : kv.closest) {
-      const json* c = row.check;
-      const json& mt = c->value("metrics", json::object());
+      const CheckRef& c = row.check;
+      const Metrics& mt = c->metrics;
       std::string backends;
       for (const auto& b : row.backends) backends += (backends.empty() ? "" : ", ") + b;
-      os << "<tr><td><code>" << esc(c->value("case", "")) << "</code></td><td>" << esc(backends) << "</td><td>"
-         << esc(variant_name(*c)) << "</td><td><code>" << esc(c->value("output", "")) << "</code></td><td><code>"
-         << esc(c->value("contract", "")) << "</code></td>" << margin_cell(number(*c, "margin"))
-         << num_cell(mt.value("max_ulp", int64_t{0})) << num_cell(fmt_ratio(number(mt, "mismatch_ratio"))) << "</tr>";
+      os << "<tr><td><code>" << esc(c.run->case_id) << "</code></td><td>" << esc(backends) << "</td><td>"
+         << esc(variant_name(*c.run)) << "</td><td><code>" << esc(c->name) << "</code></td><td><code>"
+         << esc(c->contract) << "</code></td>" << margin_cell(c->margin) << num_cell(mt.max_ulp)
+         << num_cell(fmt_ratio(mt.mismatch_ratio)) << "</tr>";
     }
     os << "</tbody></table>";
   }
@@ -378,25 +374,22 @@ void write_failures(std::ostringstream& os, const ReportModel& m, const HtmlOpti
   }
   os << "<p>" << m.failures.size() << " runs failed or errored. Each line under <i>repro</i> reruns it.</p>";
   for (size_t i = 0; i < m.failures.size() && i < o.max_failures; ++i) {
-    const json& r = *m.failures[i].run;
-    os << "<div class=\"failure\"><div>" << verdict_badge(r.value("verdict", "")) << "<code>"
-       << esc(r.value("case", "")) << "</code> on <b>" << esc(r.value("backend", "")) << "</b>, "
-       << esc(variant_name(r)) << ": " << esc(r.value("reason", "")) << "</div>";
+    const ResultRun& r = *m.failures[i].run;
+    os << "<div class=\"failure\"><div>" << verdict_badge(r.verdict) << "<code>" << esc(r.case_id) << "</code> on <b>"
+       << esc(r.backend) << "</b>, " << esc(variant_name(r)) << ": " << esc(r.reason) << "</div>";
     if (!m.failures[i].checks.empty()) {
       os << "<table class=\"small\"><thead><tr><th>output</th><th>contract</th><th class=\"n\">margin</th>"
             "<th class=\"n\">max abs</th><th class=\"n\">max ULP</th><th class=\"n\">mismatch</th><th>message</th>"
             "</tr></thead><tbody>";
-      for (const json* c : m.failures[i].checks) {
-        const json& mt = c->value("metrics", json::object());
-        os << "<tr><td><code>" << esc(c->value("output", "")) << "</code></td><td><code>"
-           << esc(c->value("contract", "")) << "</code></td>" << margin_cell(number(*c, "margin"))
-           << num_cell(fmt_num(number(mt, "max_abs"))) << num_cell(mt.value("max_ulp", int64_t{0}))
-           << num_cell(fmt_ratio(number(mt, "mismatch_ratio"))) << "<td>" << esc(c->value("message", ""))
-           << "</td></tr>";
+      for (const CheckResult* c : m.failures[i].checks) {
+        const Metrics& mt = c->metrics;
+        os << "<tr><td><code>" << esc(c->name) << "</code></td><td><code>" << esc(c->contract) << "</code></td>"
+           << margin_cell(c->margin) << num_cell(fmt_num(mt.max_abs)) << num_cell(mt.max_ulp)
+           << num_cell(fmt_ratio(mt.mismatch_ratio)) << "<td>" << esc(c->message) << "</td></tr>";
       }
       os << "</tbody></table>";
     }
-    os << "<div class=\"small\">repro:</div><pre><code>" << esc(r.value("repro", "")) << "</code></pre></div>";
+    os << "<div class=\"small\">repro:</div><pre><code>" << esc(r.repro) << "</code></pre></div>";
   }
   if (m.failures.size() > o.max_failures)
     os << "<p class=\"muted\">&hellip; and " << m.failures.size() - o.max_failures
@@ -414,14 +407,13 @@ void write_expected_failures(std::ostringstream& os, const ReportModel& m, const
      << "<table id=\"expected-failures-table\" class=\"small\"><thead><tr><th>case</th><th>backend</th><th>variant</th>"
      << "<th>reason (expected; observed)</th><th>failed outputs (margin)</th><th>repro</th></tr></thead><tbody>";
   for (size_t i = 0; i < m.expected_failures.size() && i < o.max_failures; ++i) {
-    const json& r = *m.expected_failures[i].run;
+    const ResultRun& r = *m.expected_failures[i].run;
     std::string outs;
-    for (const json* c : m.expected_failures[i].checks)
-      outs += (outs.empty() ? "" : ", ") + c->value("output", std::string()) + " (" + fmt_margin(number(*c, "margin")) +
-              ")";
-    os << "<tr class=\"m-xfail\"><td><code>" << esc(r.value("case", "")) << "</code></td><td>"
-       << esc(r.value("backend", "")) << "</td><td>" << esc(variant_name(r)) << "</td><td>" << esc(r.value("reason", ""))
-       << "</td><td><code>" << esc(outs) << "</code></td><td><code>" << esc(r.value("repro", "")) << "</code></td></tr>";
+    for (const CheckResult* c : m.expected_failures[i].checks)
+      outs += (outs.empty() ? "" : ", ") + c->name + " (" + fmt_margin(c->margin) + ")";
+    os << "<tr class=\"m-xfail\"><td><code>" << esc(r.case_id) << "</code></td><td>" << esc(r.backend) << "</td><td>"
+       << esc(variant_name(r)) << "</td><td>" << esc(r.reason) << "</td><td><code>" << esc(outs)
+       << "</code></td><td><code>" << esc(r.repro) << "</code></td></tr>";
   }
   os << "</tbody></table>";
   if (m.expected_failures.size() > o.max_failures)
@@ -430,17 +422,17 @@ void write_expected_failures(std::ostringstream& os, const ReportModel& m, const
   os << "</section>";
 }
 
-void write_machine(std::ostringstream& os, const json& results, const ReportModel& m) {
-  const json& mach = results.value("machine", json::object());
+void write_machine(std::ostringstream& os, const ResultsHeader& h, const ReportModel& m) {
+  const json& mach = h.machine;
   os << "<section id=\"machine\"><h2>Machine and versions</h2><table><tbody>"
      << "<tr><th>CPU</th><td>" << esc(mach.value("cpu", "")) << "</td></tr><tr><th>features</th><td><code>";
   for (const auto& f : mach.value("features", json::array())) os << esc(f) << " ";
-  os << "</code></td></tr><tr><th>kcs</th><td>" << esc(results.value("kcs_version", "")) << "</td></tr>"
-     << "<tr><th>spec</th><td>" << esc(results.value("spec_version", "")) << "</td></tr>"
-     << "<tr><th>compiler</th><td>" << esc(results.value("compiler", "")) << "</td></tr>"
-     << "<tr><th>date</th><td>" << esc(results.value("date", "")) << "</td></tr>"
-     << "<tr><th>tier</th><td>" << esc(results.value("tier", "")) << "</td></tr>"
-     << "<tr><th>command</th><td><code>" << esc(results.value("command", "")) << "</code></td></tr>"
+  os << "</code></td></tr><tr><th>kcs</th><td>" << esc(h.kcs_version) << "</td></tr>"
+     << "<tr><th>spec</th><td>" << esc(h.spec_version) << "</td></tr>"
+     << "<tr><th>compiler</th><td>" << esc(h.compiler) << "</td></tr>"
+     << "<tr><th>date</th><td>" << esc(h.date) << "</td></tr>"
+     << "<tr><th>tier</th><td>" << esc(h.tier) << "</td></tr>"
+     << "<tr><th>command</th><td><code>" << esc(h.command) << "</code></td></tr>"
      << "</tbody></table><h3>ISA variants</h3><table id=\"isa-table\"><thead><tr><th>variant</th>"
      << "<th>runs on this CPU</th><th>why not</th><th class=\"n\">runs executed in this report</th></tr></thead><tbody>";
   const json isas = mach.value("isa", json::object());
@@ -459,15 +451,15 @@ void write_machine(std::ostringstream& os, const json& results, const ReportMode
 
 }  // namespace
 
-std::string report_html(const json& results, const DriftReport* drift, const HtmlOptions& o) {
+std::string report_html(const Results& results, const DriftReport* drift, const HtmlOptions& o) {
   const ReportModel m = build_model(results, o.closest);
   std::ostringstream os;
-  const std::string tier = results.value("tier", "");
+  const std::string& tier = results.header.tier;
   os << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
      << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
      << "<title>kcs accuracy report &mdash; tier " << esc(tier) << "</title><style>" << kCss << "</style></head><body><main>"
      << "<h1>kcs accuracy report</h1><p class=\"lead\">tier <b>" << esc(tier) << "</b> &middot; "
-     << esc(results.value("date", "")) << " &middot; " << esc(results.value("machine", json::object()).value("cpu", ""))
+     << esc(results.header.date) << " &middot; " << esc(results.header.machine.value("cpu", ""))
      << " &middot; " << m.kernels.size() << " kernels, " << m.runs << " runs, " << m.checks << " checks"
      << (m.xfail_checks ? " (+" + std::to_string(m.xfail_checks) + " of expected failures)" : "") << "</p><div>";
   // Known failures (xfail) and unsupported cases are amber, beside a green or red verdict on the rest.
@@ -502,10 +494,14 @@ std::string report_html(const json& results, const DriftReport* drift, const Htm
   for (size_t i = 0; i < m.kernels.size(); ++i) write_kernel(os, m.kernels[i], i, o);
   write_failures(os, m, o);
   write_expected_failures(os, m, o);
-  write_machine(os, results, m);
+  write_machine(os, results.header, m);
   os << "<p class=\"small muted\">Written by <code>kcs report</code>; self-contained (no scripts, nothing "
         "fetched).</p></main></body></html>\n";
   return os.str();
+}
+
+std::string report_html(const json& results, const DriftReport* drift, const HtmlOptions& o) {
+  return report_html(results_from_json(results, "results"), drift, o);
 }
 
 }  // namespace kcs

@@ -1,5 +1,5 @@
 // The HTML accuracy report: one self-contained page (inline CSS, inline SVG histograms, no
-// JavaScript, nothing fetched) from a results JSON and, optionally, a drift report. Every string
+// JavaScript, nothing fetched) from results (conformance/runner/results_model.h) and, optionally, a drift report. Every string
 // that comes from the JSON is escaped.
 #pragma once
 
@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/runner/results_model.h"
 #include "kcs/check.h"
 #include "reports/baseline.h"
 
@@ -24,6 +25,8 @@ struct HtmlOptions {
 std::string html_escape(const std::string& s);  // & < > " ' -> entities
 // A bar chart of a ULP histogram (log-scaled heights, counts on the bars).
 std::string ulp_histogram_svg(const std::array<int64_t, kUlpBuckets>& hist, const std::string& title);
+std::string report_html(const Results& results, const DriftReport* drift = nullptr, const HtmlOptions& options = {});
+// The same from a schema-1 results object (tests, old callers).
 std::string report_html(const nlohmann::json& results, const DriftReport* drift = nullptr,
                         const HtmlOptions& options = {});
 

@@ -12,32 +12,6 @@ namespace kcs {
 
 using nlohmann::json;
 
-void validate_results(const json& results, const std::string& what) {
-  if (!results.is_object()) throw Error(what + " is not a kcs results file (not a JSON object)");
-  if (!results.contains("schema")) throw Error(what + " is not a kcs results file (no 'schema')");
-  if (results.at("schema") != kResultsSchema)
-    throw Error(what + " has results schema " + results.at("schema").dump() + ", this kcs reads schema " +
-                std::to_string(kResultsSchema));
-  for (const char* key : {"runs", "results"})
-    if (!results.contains(key) || !results.at(key).is_array())
-      throw Error(what + " is not a kcs results file (no '" + key + "' array)");
-  for (const auto& r : results.at("runs"))
-    for (const char* key : {"kernel", "case", "backend", "tile", "verdict"})
-      if (!r.is_object() || !r.contains(key) || !r.at(key).is_string())
-        throw Error(what + ": a run lacks the string field '" + key + "'");
-  for (const auto& c : results.at("results"))
-    for (const char* key : {"kernel", "case", "backend", "tile", "output", "verdict"})
-      if (!c.is_object() || !c.contains(key) || !c.at(key).is_string())
-        throw Error(what + ": a result lacks the string field '" + key + "'");
-}
-
-std::string variant_name(const json& r) {
-  std::string v = r.value("tile", "");
-  const int threads = r.value("threads", 1);
-  if (threads != 1) v += " threads=" + std::to_string(threads);
-  return v;
-}
-
 double worse_of(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return NAN;
   return std::max(a, b);
@@ -64,28 +38,6 @@ std::string optimized_isa(const json& machine) {
 
 namespace {
 
-// A NaN margin means the check could not be judged: rank it with +inf, the worst.
-double margin_of(const json& c) {
-  const double m = number(c, "margin", 0);
-  return std::isnan(m) ? INFINITY : m;
-}
-
-const json& metrics_of(const json& c) {
-  static const json empty = json::object();
-  return c.contains("metrics") && c.at("metrics").is_object() ? c.at("metrics") : empty;
-}
-
-int64_t max_ulp_of(const json& c) { return metrics_of(c).value("max_ulp", int64_t{0}); }
-
-// Ordering of checks by badness: margin, then max ULP, then max abs error (NaN worst).
-bool check_worse(const json& a, const json& b) {
-  const double ma = margin_of(a), mb = margin_of(b);
-  if (ma != mb) return ma > mb;
-  const int64_t ua = max_ulp_of(a), ub = max_ulp_of(b);
-  if (ua != ub) return ua > ub;
-  return is_worse(number(metrics_of(a), "max_abs"), number(metrics_of(b), "max_abs"));
-}
-
 template <class T>
 void add_unique(std::vector<T>& v, const T& x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
@@ -108,8 +60,7 @@ std::string xfail_reason(const std::string& run_reason) {
   return r;
 }
 
-ReportModel build_model(const json& results, size_t closest_per_kernel) {
-  validate_results(results, "results");
+ReportModel build_model(const Results& results, size_t closest_per_kernel) {
   ReportModel m;
   std::map<std::pair<std::string, std::string>, size_t> row_of;
   std::map<std::string, size_t> kernel_of;
@@ -133,15 +84,12 @@ ReportModel build_model(const json& results, size_t closest_per_kernel) {
     }
     return m.kernels[it->second];
   };
-  using RunKey = std::tuple<std::string, std::string, std::string, std::string>;  // case, backend, variant
-  auto run_key = [](const json& r) {
-    return RunKey{r.at("kernel").get<std::string>(), r.at("case").get<std::string>(),
-                  r.at("backend").get<std::string>(), variant_name(r)};
-  };
-  std::map<RunKey, size_t> failure_of, xfail_of;
+  std::vector<size_t> failure_of(results.runs.size(), SIZE_MAX), xfail_of(results.runs.size(), SIZE_MAX);
 
-  for (const auto& r : results.at("runs")) {
-    const std::string k = r.at("kernel"), b = r.at("backend"), v = r.at("verdict"), cs = r.at("case");
+  for (size_t ri = 0; ri < results.runs.size(); ++ri) {
+    const ResultRun& r = results.runs[ri];
+    if (!r.listed) continue;
+    const std::string &k = r.kernel, &b = r.backend, &v = r.verdict, &cs = r.case_id;
     OverviewRow& o = row(k, b);
     KernelView& kv = kview(k);
     add_unique(kv.backends, b);
@@ -155,121 +103,120 @@ ReportModel build_model(const json& results, size_t closest_per_kernel) {
     if (v == "failed") ++o.failed, ++cc.failed, ++m.failed;
     if (v == "error") {
       ++o.errors, ++cc.errors, ++m.errors;
-      if (o.first_error.empty()) o.first_error = r.value("reason", "");
+      if (o.first_error.empty()) o.first_error = r.reason;
     }
     if (v == "skipped") {
       ++o.skipped, ++cc.skipped, ++m.skipped;
-      count_reason(o.skip_reasons, r.value("reason", ""));
+      count_reason(o.skip_reasons, r.reason);
     } else if (v == "unsupported") {
       ++o.unsupported, ++cc.unsupported, ++m.unsupported;
-      count_reason(o.unsupported_reasons, r.value("reason", ""));
+      count_reason(o.unsupported_reasons, r.reason);
     } else {
       ++m.backend_runs[b];
     }
     if (v == "xfail") {
       ++o.xfail, ++cc.xfail, ++m.xfail;
-      count_reason(o.xfail_reasons, xfail_reason(r.value("reason", "")));
-      xfail_of[run_key(r)] = m.expected_failures.size();
+      count_reason(o.xfail_reasons, xfail_reason(r.reason));
+      xfail_of[ri] = m.expected_failures.size();
       m.expected_failures.push_back({&r, {}});
     }
     if (v == "failed" || v == "error") {
-      failure_of[run_key(r)] = m.failures.size();
+      failure_of[ri] = m.failures.size();
       m.failures.push_back({&r, {}});
     }
   }
 
   std::map<std::pair<std::string, std::string>, std::set<std::string>> group_cases;
-  std::map<std::string, std::vector<const json*>> near;  // kernel -> passing checks with margin > 0
-  for (const auto& c : results.at("results")) {
-    const std::string k = c.at("kernel"), b = c.at("backend"), out = c.at("output"), cs = c.at("case");
-    const std::string var = variant_name(c);
-    const bool failed = c.at("verdict") != "passed";
-    const double margin = margin_of(c);
-    const json& mt = metrics_of(c);
-    const int64_t ulp = max_ulp_of(c);
+  std::map<std::string, std::vector<CheckRef>> near;  // kernel -> passing checks with margin > 0
+  for (size_t ri = 0; ri < results.runs.size(); ++ri) {
+    const ResultRun& r = results.runs[ri];
+    const std::string &k = r.kernel, &b = r.backend, &cs = r.case_id;
+    const std::string var = variant_name(r);
+    for (const CheckResult& c : r.checks) {
+      const std::string& out = c.name;
+      const bool failed = !c.passed;
+      const double margin = margin_rank(c.margin);
+      const Metrics& mt = c.metrics;
+      const int64_t ulp = mt.max_ulp;
 
-    OverviewRow& o = row(k, b);
-    KernelView& kv = kview(k);
-    add_unique(kv.backends, b);
-    add_unique(kv.outputs, out);
-    add_unique(kv.variants, var);
-    add_unique(kv.cases, cs);
-    OutputGroup& g = kv.groups[{out, b}];
-    if (g.kernel.empty()) {
-      g.kernel = k;
-      g.output = out;
-      g.backend = b;
-    }
-    add_unique(g.contracts, c.value("contract", std::string()));
+      OverviewRow& o = row(k, b);
+      KernelView& kv = kview(k);
+      add_unique(kv.backends, b);
+      add_unique(kv.outputs, out);
+      add_unique(kv.variants, var);
+      add_unique(kv.cases, cs);
+      OutputGroup& g = kv.groups[{out, b}];
+      if (g.kernel.empty()) {
+        g.kernel = k;
+        g.output = out;
+        g.backend = b;
+      }
+      add_unique(g.contracts, c.contract);
 
-    // A check of an xfail run (passed or failed) is a known failure's: counted, listed with its
-    // run, kept out of every worst margin, ULP figure, histogram and the closest list.
-    auto xf = xfail_of.find(run_key(c));
-    if (xf != xfail_of.end()) {
-      ++o.xfail_checks;
-      ++m.xfail_checks;
-      ++g.xfail;
-      ++kv.tiles[{out, var, b}].xfail;
-      if (failed) m.expected_failures[xf->second].checks.push_back(&c);
-      continue;
-    }
+      // A check of an xfail run (passed or failed) is a known failure's: counted, listed with its
+      // run, kept out of every worst margin, ULP figure, histogram and the closest list.
+      if (xfail_of[ri] != SIZE_MAX) {
+        ++o.xfail_checks;
+        ++m.xfail_checks;
+        ++g.xfail;
+        ++kv.tiles[{out, var, b}].xfail;
+        if (failed) m.expected_failures[xfail_of[ri]].checks.push_back(&c);
+        continue;
+      }
 
-    ++o.checks;
-    o.worst_margin = std::max(o.worst_margin, margin);
-    o.max_ulp = std::max(o.max_ulp, ulp);
-    ++m.checks;
-    m.worst_margin = std::max(m.worst_margin, margin);
+      ++o.checks;
+      o.worst_margin = std::max(o.worst_margin, margin);
+      o.max_ulp = std::max(o.max_ulp, ulp);
+      ++m.checks;
+      m.worst_margin = std::max(m.worst_margin, margin);
 
-    ++g.checks;
-    if (failed) ++g.failed;
-    auto& gc = group_cases[{k + '\n' + out, b}];
-    gc.insert(cs);
-    g.cases = static_cast<int>(gc.size());
-    g.worst_margin = std::max(g.worst_margin, margin);
-    g.max_abs = worse_of(g.max_abs, number(mt, "max_abs"));
-    g.max_rel = worse_of(g.max_rel, number(mt, "max_rel"));
-    g.max_mismatch_ratio = worse_of(g.max_mismatch_ratio, number(mt, "mismatch_ratio"));
-    g.max_ulp = std::max(g.max_ulp, ulp);
-    g.mismatches += mt.value("mismatches", int64_t{0});
-    g.numel += mt.value("numel", int64_t{0});
-    const double cosv = number(mt, "cosine", 1), snr = number(mt, "snr_db", INFINITY);
-    g.min_cosine = std::isnan(cosv) || std::isnan(g.min_cosine) ? NAN : std::min(g.min_cosine, cosv);
-    g.min_snr_db = std::isnan(snr) || std::isnan(g.min_snr_db) ? NAN : std::min(g.min_snr_db, snr);
-    if (mt.contains("ulp_hist") && mt.at("ulp_hist").is_object())
-      for (int i = 0; i < kUlpBuckets; ++i) g.hist[static_cast<size_t>(i)] += mt.at("ulp_hist").value(ulp_bucket_name(i), int64_t{0});
-    if (!g.worst || check_worse(c, *g.worst)) g.worst = &c;
+      ++g.checks;
+      if (failed) ++g.failed;
+      auto& gc = group_cases[{k + '\n' + out, b}];
+      gc.insert(cs);
+      g.cases = static_cast<int>(gc.size());
+      g.worst_margin = std::max(g.worst_margin, margin);
+      g.max_abs = worse_of(g.max_abs, mt.max_abs);
+      g.max_rel = worse_of(g.max_rel, mt.max_rel);
+      g.max_mismatch_ratio = worse_of(g.max_mismatch_ratio, mt.mismatch_ratio);
+      g.max_ulp = std::max(g.max_ulp, ulp);
+      g.mismatches += mt.mismatches;
+      g.numel += mt.numel;
+      const double cosv = mt.cosine, snr = mt.snr_db;
+      g.min_cosine = std::isnan(cosv) || std::isnan(g.min_cosine) ? NAN : std::min(g.min_cosine, cosv);
+      g.min_snr_db = std::isnan(snr) || std::isnan(g.min_snr_db) ? NAN : std::min(g.min_snr_db, snr);
+      for (size_t i = 0; i < static_cast<size_t>(kUlpBuckets); ++i) g.hist[i] += mt.ulp_hist[i];
+      if (!g.worst || check_worse(c, *g.worst.check)) g.worst = {&r, &c};
 
-    Cell& t = kv.tiles[{out, var, b}];
-    ++t.checks;
-    if (failed) ++t.failed;
-    t.worst_margin = std::max(t.worst_margin, margin);
-    t.max_ulp = std::max(t.max_ulp, ulp);
+      Cell& t = kv.tiles[{out, var, b}];
+      ++t.checks;
+      if (failed) ++t.failed;
+      t.worst_margin = std::max(t.worst_margin, margin);
+      t.max_ulp = std::max(t.max_ulp, ulp);
 
-    CaseCell& cc = kv.case_cells[{cs, b}];
-    ++cc.checks;
-    cc.worst_margin = std::max(cc.worst_margin, margin);
+      CaseCell& cc = kv.case_cells[{cs, b}];
+      ++cc.checks;
+      cc.worst_margin = std::max(cc.worst_margin, margin);
 
-    if (!failed && margin > 0) near[k].push_back(&c);
-    if (failed) {
-      auto it = failure_of.find(run_key(c));
-      if (it != failure_of.end()) m.failures[it->second].checks.push_back(&c);
+      if (!failed && margin > 0) near[k].push_back({&r, &c});
+      if (failed && failure_of[ri] != SIZE_MAX) m.failures[failure_of[ri]].checks.push_back(&c);
     }
   }
 
   for (auto& kv : m.kernels) {
     auto& v = near[kv.kernel];
-    std::stable_sort(v.begin(), v.end(), [](const json* a, const json* b) { return check_worse(*a, *b); });
+    std::stable_sort(v.begin(), v.end(), [](const CheckRef& a, const CheckRef& b) { return check_worse(*a.check, *b.check); });
     // One row per case x output: the backends where it is equally close share the row.
     std::map<std::pair<std::string, std::string>, size_t> row_of_case;
-    for (const json* c : v) {
-      const std::pair<std::string, std::string> key{c->at("case"), c->at("output")};
+    for (const CheckRef& c : v) {
+      const std::pair<std::string, std::string> key{c.run->case_id, c->name};
       auto it = row_of_case.find(key);
       if (it == row_of_case.end()) {
         if (kv.closest.size() >= closest_per_kernel) continue;
         row_of_case.emplace(key, kv.closest.size());
-        kv.closest.push_back({c, {c->at("backend").get<std::string>()}});
-      } else if (margin_of(*c) == margin_of(*kv.closest[it->second].check)) {
-        add_unique(kv.closest[it->second].backends, c->at("backend").get<std::string>());
+        kv.closest.push_back({c, {c.run->backend}});
+      } else if (margin_rank(c->margin) == margin_rank(kv.closest[it->second].check->margin)) {
+        add_unique(kv.closest[it->second].backends, c.run->backend);
       }
     }
   }
@@ -311,10 +258,9 @@ std::string fmt_count(int64_t n) {
   return buf;
 }
 
-std::string fmt_index(const json& idx) {
-  if (!idx.is_array()) return idx.dump();
+std::string fmt_index(const std::vector<int64_t>& idx) {
   std::string s = "[";
-  for (size_t i = 0; i < idx.size(); ++i) s += (i ? ", " : "") + idx[i].dump();
+  for (size_t i = 0; i < idx.size(); ++i) s += (i ? ", " : "") + std::to_string(idx[i]);
   return s + "]";
 }
 

@@ -1,4 +1,5 @@
-// What the Markdown and HTML reports show, computed once from a results JSON: an overview per
+// What the Markdown and HTML reports show, computed once from the typed results
+// (conformance/runner/results_model.h): an overview per
 // kernel x backend, and per kernel x output x backend the worst case, summed ULP histograms and a
 // tile x backend table. Sweeps of thousands of runs aggregate into groups (the worst check of a
 // group is kept whole); failures stay individual.
@@ -21,16 +22,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/runner/results_model.h"
 #include "kcs/check.h"
 
 namespace kcs {
 
-// Checks the shape of a results file (schema, "runs", "results") and throws kcs::Error naming
-// what is missing. `what` names the file in the message.
-void validate_results(const nlohmann::json& results, const std::string& what);
-
-// The run variant inside a case: the tile config, plus " threads=N" when N != 1.
-std::string variant_name(const nlohmann::json& run_or_check);
 
 // Margins and errors where NaN means "worse than anything" (a NaN margin is a broken check).
 double worse_of(double a, double b);
@@ -58,6 +54,14 @@ struct OverviewRow {
   int64_t max_ulp = 0;
 };
 
+// A check with the run it belongs to.
+struct CheckRef {
+  const ResultRun* run = nullptr;
+  const CheckResult* check = nullptr;
+  explicit operator bool() const { return check != nullptr; }
+  const CheckResult* operator->() const { return check; }
+};
+
 // One kernel x output x backend, over every case and variant. Checks of xfail runs are only
 // counted (xfail); every other field is over the checks that count.
 struct OutputGroup {
@@ -68,7 +72,7 @@ struct OutputGroup {
   int64_t max_ulp = 0, mismatches = 0, numel = 0;
   double min_cosine = 1, min_snr_db = std::numeric_limits<double>::infinity();
   std::array<int64_t, kUlpBuckets> hist{};
-  const nlohmann::json* worst = nullptr;  // the check with the worst margin (then ULP, then abs error)
+  CheckRef worst;  // the check with the worst margin (then ULP, then abs error)
 };
 
 struct Cell {  // worst over the checks of a table cell (xfail: checks of xfail runs, only counted)
@@ -84,7 +88,7 @@ struct CaseCell {
 };
 
 struct ClosestRow {
-  const nlohmann::json* check;        // the worst check of its case x output
+  CheckRef check;                     // the worst check of its case x output
   std::vector<std::string> backends;  // every backend with that same margin there
 };
 
@@ -98,8 +102,8 @@ struct KernelView {
 };
 
 struct FailedRun {
-  const nlohmann::json* run;
-  std::vector<const nlohmann::json*> checks;  // its failed checks
+  const ResultRun* run;
+  std::vector<const CheckResult*> checks;  // its failed checks
 };
 
 struct ReportModel {
@@ -115,7 +119,7 @@ struct ReportModel {
 };
 
 // The model keeps pointers into `results`: keep it alive while the model is used.
-ReportModel build_model(const nlohmann::json& results, size_t closest_per_kernel = 10);
+ReportModel build_model(const Results& results, size_t closest_per_kernel = 10);
 
 // Formatting shared by the writers.
 std::string fmt_margin(double m);        // "0", "0.25", "1.5", "inf", "nan"
@@ -123,7 +127,7 @@ std::string fmt_num(double v);           // %.4g with inf/nan
 std::string fmt_value(double v);         // %.9g with inf/nan (element values)
 std::string fmt_ratio(double r);         // as a percentage
 std::string fmt_count(int64_t n);        // 1234567 -> "1.23M"
-std::string fmt_index(const nlohmann::json& idx);  // [1, 3]
+std::string fmt_index(const std::vector<int64_t>& idx);  // [1, 3]
 // Words for a margin: "exact", "passes", "near limit", "passes by a hair", "FAILS".
 const char* margin_class(double m);
 const char* margin_words(double m);

@@ -14,7 +14,7 @@ namespace kcs {
 
 // From the report's model, so that the terminal table, summary.md and index.html agree: the
 // checks of xfail runs do not raise the worst margin here either.
-std::vector<SummaryRow> summarize(const nlohmann::json& results) {
+std::vector<SummaryRow> summarize(const Results& results) {
   std::vector<SummaryRow> out;
   for (const auto& o : build_model(results, 0).overview) {
     SummaryRow s;
@@ -47,7 +47,7 @@ static std::string summary_note(const SummaryRow& s) {
   return n;
 }
 
-std::string summary_table(const nlohmann::json& results) {
+std::string summary_table(const Results& results) {
   std::ostringstream os;
   char line[256];
   std::snprintf(line, sizeof line, "%-12s %-10s %6s %6s %6s %6s %7s %8s  %s\n", "kernel", "backend", "runs", "pass",
@@ -129,18 +129,19 @@ static void markdown_drift(std::ostringstream& os, const DriftReport& d) {
   table("optimized ran another ISA than the baseline (informational)", d.other_isa);
 }
 
-std::string report_markdown(const nlohmann::json& results, const DriftReport* drift, size_t max_failures) {
+std::string report_markdown(const Results& results, const DriftReport* drift, size_t max_failures) {
   using nlohmann::json;
   const ReportModel model = build_model(results);
   std::ostringstream os;
-  const json& m = results.value("machine", json::object());
+  const ResultsHeader& h = results.header;
+  const json& m = h.machine;
   os << "# kcs accuracy report\n\n";
-  os << "- tier: " << markdown_escape(results.value("tier", "")) << "\n";
-  os << "- date: " << markdown_escape(results.value("date", "")) << "\n";
-  os << "- kcs " << markdown_escape(results.value("kcs_version", "")) << ", spec "
-     << markdown_escape(results.value("spec_version", "")) << ", " << markdown_escape(results.value("compiler", ""))
+  os << "- tier: " << markdown_escape(h.tier) << "\n";
+  os << "- date: " << markdown_escape(h.date) << "\n";
+  os << "- kcs " << markdown_escape(h.kcs_version) << ", spec "
+     << markdown_escape(h.spec_version) << ", " << markdown_escape(h.compiler)
      << "\n";
-  os << "- command: " << markdown_code(results.value("command", "")) << "\n";
+  os << "- command: " << markdown_code(h.command) << "\n";
   os << "- CPU: " << markdown_escape(m.value("cpu", "")) << "\n";
   std::string feats;
   for (const auto& f : m.value("features", json::array()))
@@ -203,13 +204,12 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
       os << "\n### Closest to the limit\n\n| case | backends | variant (worst) | output | contract | margin | max ULP |\n"
          << "|---|---|---|---|---|---:|---:|\n";
       for (const auto& row : kv.closest) {
-        const json* c = row.check;
+        const CheckRef& c = row.check;
         std::string backends;
         for (const auto& b : row.backends) backends += (backends.empty() ? "" : ", ") + markdown_escape(b);
-        os << "| " << markdown_code(c->value("case", "")) << " | " << backends << " | "
-           << markdown_escape(variant_name(*c)) << " | " << markdown_code(c->value("output", "")) << " | "
-           << markdown_code(c->value("contract", "")) << " | " << margin_str(number(*c, "margin")) << " | "
-           << c->value("metrics", json::object()).value("max_ulp", int64_t{0}) << " |\n";
+        os << "| " << markdown_code(c.run->case_id) << " | " << backends << " | "
+           << markdown_escape(variant_name(*c.run)) << " | " << markdown_code(c->name) << " | "
+           << markdown_code(c->contract) << " | " << margin_str(c->margin) << " | " << c->metrics.max_ulp << " |\n";
       }
     }
     os << "\n### Outputs\n\n| output | backend | contract | passed | cases | worst margin | max abs | max rel | max ULP "
@@ -231,7 +231,7 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
                               fmt_num(g.min_snr_db)
                         : std::string("- | - | - | - | - | -"))  // only checks of expected failures
            << " | "
-           << (g.worst ? markdown_code(g.worst->value("case", "")) + " " + markdown_escape(variant_name(*g.worst)) : "")
+           << (g.worst ? markdown_code(g.worst.run->case_id) + " " + markdown_escape(variant_name(*g.worst.run)) : "")
            << " |\n";
       }
     os << "\n### ULP histograms (elements, summed over cases)\n\n| output | backend |";
@@ -252,17 +252,16 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
       for (const auto& b : kv.backends) {
         auto it = kv.groups.find({out, b});
         if (it == kv.groups.end() || !it->second.worst) continue;
-        const json& w = it->second.worst->value("metrics", json::object()).value("worst", json::array());
-        if (!w.is_array() || w.empty()) continue;
+        const std::vector<WorstElement>& w = it->second.worst->metrics.worst;
+        if (w.empty()) continue;
         if (!any_worst) os << "\n### Worst elements (of the worst case per output and backend)\n\n";
         any_worst = true;
         os << "- " << markdown_code(out) << " on " << markdown_escape(b) << ", "
-           << markdown_code(it->second.worst->value("case", "")) << " "
-           << markdown_escape(variant_name(*it->second.worst)) << ":";
+           << markdown_code(it->second.worst.run->case_id) << " "
+           << markdown_escape(variant_name(*it->second.worst.run)) << ":";
         for (size_t i = 0; i < w.size() && i < 3; ++i)
-          os << (i ? ";" : "") << " " << markdown_escape(fmt_index(w[i].value("index", json::array()))) << " expected "
-             << fmt_value(number(w[i], "expected")) << ", got " << fmt_value(number(w[i], "actual")) << " ("
-             << w[i].value("ulp", int64_t{0}) << " ULP)";
+          os << (i ? ";" : "") << " " << markdown_escape(fmt_index(w[i].index)) << " expected "
+             << fmt_value(w[i].expected) << ", got " << fmt_value(w[i].actual) << " (" << w[i].ulp << " ULP)";
         os << "\n";
       }
     os << "\n### Tile configs (max ULP / worst margin)\n\n| output | variant |";
@@ -297,15 +296,15 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
   } else {
     os << "\n## Failures\n\n";
     for (size_t i = 0; i < model.failures.size() && i < max_failures; ++i) {
-      const json& r = *model.failures[i].run;
-      os << "- **" << markdown_escape(r.value("verdict", "")) << "** " << markdown_code(r.value("case", "")) << " on "
-         << markdown_escape(r.value("backend", "")) << " (" << markdown_escape(variant_name(r))
-         << "): " << markdown_escape(r.value("reason", "")) << "  \n";
-      for (const json* c : model.failures[i].checks)
-        os << "  " << markdown_code(c->value("output", "")) << " " << markdown_code(c->value("contract", ""))
-           << " margin " << margin_str(number(*c, "margin")) << ": " << markdown_escape(c->value("message", ""))
+      const ResultRun& r = *model.failures[i].run;
+      os << "- **" << markdown_escape(r.verdict) << "** " << markdown_code(r.case_id) << " on "
+         << markdown_escape(r.backend) << " (" << markdown_escape(variant_name(r))
+         << "): " << markdown_escape(r.reason) << "  \n";
+      for (const CheckResult* c : model.failures[i].checks)
+        os << "  " << markdown_code(c->name) << " " << markdown_code(c->contract)
+           << " margin " << margin_str(c->margin) << ": " << markdown_escape(c->message)
            << "  \n";
-      os << "  repro: " << markdown_code(r.value("repro", "")) << "\n";
+      os << "  repro: " << markdown_code(r.repro) << "\n";
     }
     if (model.failures.size() > max_failures)
       os << "\n... and " << model.failures.size() - max_failures << " more failures (see results.json).\n";
@@ -314,10 +313,10 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
     os << "\n## Expected failures\n\nFailed as the backend's expectation list says (xfail); not counted as "
           "failures.\n\n";
     for (size_t i = 0; i < model.expected_failures.size() && i < max_failures; ++i) {
-      const json& r = *model.expected_failures[i].run;
-      os << "- **xfail** " << markdown_code(r.value("case", "")) << " on " << markdown_escape(r.value("backend", ""))
-         << " (" << markdown_escape(variant_name(r)) << "): " << markdown_escape(r.value("reason", "")) << "  \n"
-         << "  repro: " << markdown_code(r.value("repro", "")) << "\n";
+      const ResultRun& r = *model.expected_failures[i].run;
+      os << "- **xfail** " << markdown_code(r.case_id) << " on " << markdown_escape(r.backend)
+         << " (" << markdown_escape(variant_name(r)) << "): " << markdown_escape(r.reason) << "  \n"
+         << "  repro: " << markdown_code(r.repro) << "\n";
     }
     if (model.expected_failures.size() > max_failures)
       os << "\n... and " << model.expected_failures.size() - max_failures
@@ -326,6 +325,11 @@ std::string report_markdown(const nlohmann::json& results, const DriftReport* dr
   return os.str();
 }
 
-std::string summary_markdown(const nlohmann::json& results) { return report_markdown(results, nullptr); }
+std::string summary_markdown(const Results& results) { return report_markdown(results, nullptr); }
+
+std::string summary_table(const nlohmann::json& results) { return summary_table(results_from_json(results, "results")); }
+std::string report_markdown(const nlohmann::json& results, const DriftReport* drift, size_t max_failures) {
+  return report_markdown(results_from_json(results, "results"), drift, max_failures);
+}
 
 }  // namespace kcs

@@ -1,4 +1,4 @@
-// Summaries of a results JSON: the terminal table printed by `kcs run` and the Markdown report
+// Summaries of results (conformance/runner/results_model.h): the terminal table printed by `kcs run` and the Markdown report
 // written beside results.json (the HTML page is reports/html.h).
 #pragma once
 
@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/runner/results_model.h"
 #include "reports/baseline.h"
 
 namespace kcs {
@@ -20,11 +21,14 @@ struct SummaryRow {
   std::string skip_reason;
 };
 
-std::vector<SummaryRow> summarize(const nlohmann::json& results);
-std::string summary_table(const nlohmann::json& results);     // fixed-width text
-std::string summary_markdown(const nlohmann::json& results);  // report_markdown without a baseline
+std::vector<SummaryRow> summarize(const Results& results);
+std::string summary_table(const Results& results);     // fixed-width text
+std::string summary_markdown(const Results& results);  // report_markdown without a baseline
 // The Markdown report: overview, drift (when given), per kernel x output x backend metrics, summed
 // ULP histograms, worst elements, tile x backend table, and every failure with its repro line.
+std::string report_markdown(const Results& results, const DriftReport* drift = nullptr, size_t max_failures = 1000);
+// The same from a schema-1 results object (tests, old callers).
+std::string summary_table(const nlohmann::json& results);
 std::string report_markdown(const nlohmann::json& results, const DriftReport* drift = nullptr,
                             size_t max_failures = 1000);
 std::string markdown_escape(const std::string& s);  // for table cells and text: | * _ ` < > [ ] \ & escaped

@@ -62,13 +62,13 @@ TensorMap call_tensors(const KernelDecl& d, const Bundle& b) {
 // Every runnable built-in backend rejects the call with `want` in its message and leaves every
 // tensor of the call exactly as it was.
 void expect_rejected(const KernelDecl& d, const Problem& p, const TensorMap& tensors, const std::string& want,
-                     const std::string& what) {
+                     const std::string& what, const TileConfig& tile = TileConfig{}) {
   int ran = 0;
   for (auto& be : builtin_backends()) {
     if (!be->availability().runnable) continue;
     ++ran;
     TensorMap t = tensors;
-    Invocation inv{&d, &p, &t, TileConfig{}, 2};
+    Invocation inv{&d, &p, &t, tile, 2};
     const Status s = be->run(inv);
     EXPECT_FALSE(s.ok) << be->name() << " accepted " << what;
     EXPECT_THAT(s.message, HasSubstr(want)) << be->name() << ": " << what;
@@ -238,6 +238,69 @@ TEST_P(BadInput, KernelPreconditionsAreNamed) {
     expect_rejected(d, p, call_tensors(d, b), r.message, r.message);
   }
   if (!n) GTEST_SKIP() << d.id << " has no preconditions beyond the generic ones";
+}
+
+// ---- Tile knobs: declared ranges (KnobDecl), enforced by Backend::run for every backend ----
+
+TEST_P(BadInput, KnobRangesHoldTheirDefaults) {
+  for (const auto& k : decl().knobs) {
+    SCOPED_TRACE(k.name);
+    EXPECT_LE(k.min, k.default_value);
+    EXPECT_LE(k.default_value, k.max);
+    EXPECT_LE(k.max, kKnobMax);
+    EXPECT_GE(k.multiple_of, 1);
+    EXPECT_EQ(k.default_value % k.multiple_of, 0);
+    EXPECT_TRUE(k.check(k.default_value).ok);
+  }
+}
+
+// An undeclared knob, and every knob just outside its range, at the int64 extremes and (where a
+// multiple is declared) off the multiple: refused by every backend, naming the knob and the
+// range, nothing written. Before the ranges, k_block=INT64_MAX crashed avx2 gemm_i8 and hung
+// gemm_bf16.
+TEST_P(BadInput, OutOfRangeOrUnknownKnobIsNamedWithItsRange) {
+  const KernelDecl& d = decl();
+  const Bundle& b = smoke_bundle(d.id);
+  const TensorMap t = call_tensors(d, b);
+  expect_rejected(d, b.problem, t, "has no tile knob 'bogus'", "bogus=3", TileConfig::parse("bogus=3"));
+  for (const auto& k : d.knobs) {
+    std::vector<int64_t> bad = {k.max + 1, std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
+                                k.min - 1};
+    if (k.multiple_of > 1) bad.push_back(k.multiple_of + 1);
+    for (int64_t v : bad) {
+      TileConfig tile;
+      tile.knobs[k.name] = v;
+      expect_rejected(d, b.problem, t, "tile knob " + k.name + " = " + std::to_string(v) + " is out of range: valid " +
+                                           k.range_str(),
+                      k.name + "=" + std::to_string(v), tile);
+    }
+  }
+}
+
+// The declared range is what the optimized code handles: each knob at its smallest and largest
+// value runs on every backend, and a bit-invariant knob gives the default tile's bits.
+TEST_P(BadInput, KnobExtremesRunAndBitInvariantOnesChangeNoBit) {
+  const KernelDecl& d = decl();
+  const Bundle& b = smoke_bundle(d.id);
+  for (auto& be : builtin_backends()) {
+    if (!be->availability().runnable) continue;
+    TensorMap base = call_tensors(d, b);
+    ASSERT_TRUE(be->run(Invocation{&d, &b.problem, &base, TileConfig{}, 2}).ok) << be->name();
+    for (const auto& k : d.knobs)
+      for (int64_t v : {k.min, k.max / k.multiple_of * k.multiple_of}) {
+        SCOPED_TRACE(be->name() + " " + k.name + "=" + std::to_string(v));
+        TileConfig tile;
+        tile.knobs[k.name] = v;
+        TensorMap t = call_tensors(d, b);
+        const Status s = be->run(Invocation{&d, &b.problem, &t, tile, 2});
+        EXPECT_TRUE(s.ok) << s.message;
+        if (!s.ok || !k.bit_invariant) continue;
+        for (const auto& td : d.tensors)
+          if (td.role != Role::in) {
+            EXPECT_TRUE(t.at(td.name).same_bytes(base.at(td.name))) << td.name;
+          }
+      }
+  }
 }
 
 std::vector<std::string> kernel_ids() {

@@ -272,6 +272,11 @@ void replace_with_raw(const std::string& path, const std::string& group, const s
   hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
   hid_t ds = H5Dcreate2(g.handle.get(), name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   ASSERT_GE(ds, 0);
+  // Written (zeros): the reader refuses a dataset that holds no data.
+  hsize_t n = 1;
+  for (hsize_t d : dims) n *= d;
+  std::vector<uint8_t> zeros(std::max<size_t>(n * H5Tget_size(type), 1), 0);
+  ASSERT_GE(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data()), 0);
   kcs::h5::write_str_attr(kcs::h5::Loc{ds, path, group + "/" + name}, "dtype", dtype_attr);
   H5Dclose(ds);
   H5Sclose(space);
@@ -1100,6 +1105,283 @@ TEST_F(FixtureH5py, WritesPythonProbe) {
   expect_same(q, kcs::read_bundle(dir + "/probe_q8.h5"));
   expect_same(all, kcs::fixture::read_bundle(dir + "/probe_all.h5", &probe_lookup));
   expect_same(q.outputs, kcs::read_outputs(dir + "/probe_q8_outputs.h5", q8(), q.problem), "outputs");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile files (issue 18): each was read, followed or crashed on before the reader refused it.
+// ---------------------------------------------------------------------------------------------
+
+class FixtureHostile : public Fixture {
+ protected:
+  // A q8 outputs file (3 x 32) and the problem it answers.
+  std::string outputs_file(const std::string& name) {
+    const std::string p = path(name);
+    kcs::write_outputs(p, q8(), b_.problem, b_.case_id, b_.outputs);
+    return p;
+  }
+  void expect_refused(const std::string& file, const std::vector<std::string>& needles) {
+    try {
+      kcs::read_outputs(file, q8(), b_.problem);
+      ADD_FAILURE() << "read_outputs accepted " << file;
+    } catch (const Error& e) {
+      EXPECT_THAT(std::string(e.what()), HasSubstr(file));
+      for (const auto& n : needles) EXPECT_THAT(std::string(e.what()), HasSubstr(n));
+    }
+  }
+  // Deletes /outputs/<name> and lets `make` put something else there.
+  void replace(const std::string& file, const std::string& name, const std::function<void(hid_t g)>& make) {
+    auto f = open_rw(file);
+    auto g = open_obj(f, "/outputs");
+    ASSERT_GE(H5Ldelete(g.handle.get(), name.c_str(), H5P_DEFAULT), 0);
+    make(g.handle.get());
+  }
+  // A uint8/int8 dataset `name` in `g` with `dcpl`, written unless `write` is false.
+  static void dataset(hid_t g, const std::string& name, hid_t type, std::vector<hsize_t> dims, hid_t dcpl,
+                      bool write = true) {
+    hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+    hid_t ds = H5Dcreate2(g, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(ds, 0) << name;
+    hsize_t n = 1;
+    for (hsize_t d : dims) n *= d;
+    if (write) {
+      std::vector<uint8_t> bytes(n * H5Tget_size(type), 1);
+      ASSERT_GE(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), 0);
+    }
+    kcs::h5::write_str_attr(kcs::h5::Loc{ds, "", name}, "dtype", H5Tget_size(type) == 1 ? "int8" : "float32");
+    H5Dclose(ds);
+    H5Sclose(space);
+  }
+  const Bundle b_ = q8_bundle(3, 32, "bfloat16", "float32");
+};
+
+TEST_F(FixtureHostile, ExternalLinkIsNotFollowed) {
+  const std::string other = outputs_file("other.h5"), p = outputs_file("out.h5");
+  replace(p, "codes", [&](hid_t g) { ASSERT_GE(H5Lcreate_external(other.c_str(), "/outputs/codes", g, "codes", H5P_DEFAULT, H5P_DEFAULT), 0); });
+  expect_refused(p, {"/outputs/codes", "external link"});
+}
+
+TEST_F(FixtureHostile, SoftLinkWhereADatasetIsExpected) {
+  const std::string p = outputs_file("out.h5");
+  {
+    auto f = open_rw(p);
+    ASSERT_GE(H5Lcreate_hard(f.handle.get(), "/outputs/codes", f.handle.get(), "/elsewhere", H5P_DEFAULT, H5P_DEFAULT), 0);
+  }
+  replace(p, "codes", [](hid_t g) { ASSERT_GE(H5Lcreate_soft("/elsewhere", g, "codes", H5P_DEFAULT, H5P_DEFAULT), 0); });
+  expect_refused(p, {"/outputs/codes", "soft link"});
+}
+
+TEST_F(FixtureHostile, ExternalStorageIsRefused) {
+  const std::string p = outputs_file("out.h5"), raw = path("codes.bin");
+  std::ofstream(raw, std::ios::binary) << std::string(3 * 32, '\x01');
+  replace(p, "codes", [&](hid_t g) {
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ASSERT_GE(H5Pset_external(dcpl, raw.c_str(), 0, 3 * 32), 0);
+    dataset(g, "codes", H5T_STD_I8LE, {3, 32}, dcpl);
+    H5Pclose(dcpl);
+  });
+  expect_refused(p, {"/outputs/codes", "external storage"});
+}
+
+TEST_F(FixtureHostile, VirtualDatasetIsRefused) {
+  const std::string other = outputs_file("other.h5"), p = outputs_file("out.h5");
+  replace(p, "codes", [&](hid_t g) {
+    hsize_t dims[2] = {3, 32};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ASSERT_GE(H5Pset_virtual(dcpl, space, other.c_str(), "/outputs/codes", space), 0);
+    hid_t ds = H5Dcreate2(g, "codes", H5T_STD_I8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(ds, 0);
+    kcs::h5::write_str_attr(kcs::h5::Loc{ds, "", "codes"}, "dtype", "int8");
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  });
+  expect_refused(p, {"/outputs/codes", "virtual dataset"});
+}
+
+TEST_F(FixtureHostile, UnwrittenDatasetsAreNotReadAsFillValues) {
+  const std::string p = outputs_file("out.h5"), q = outputs_file("out_chunked.h5");
+  replace(p, "codes", [](hid_t g) { dataset(g, "codes", H5T_STD_I8LE, {3, 32}, H5P_DEFAULT, false); });
+  expect_refused(p, {"/outputs/codes", "holds no data"});
+  replace(q, "codes", [](hid_t g) {
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[2] = {1, 32};
+    H5Pset_chunk(dcpl, 2, chunk);
+    dataset(g, "codes", H5T_STD_I8LE, {3, 32}, dcpl, false);
+    H5Pclose(dcpl);
+  });
+  expect_refused(q, {"/outputs/codes", "holds 0 of its 3 chunks"});
+}
+
+TEST_F(FixtureHostile, FiltersOtherThanDeflateShuffleFletcherAndHugeChunksAreRefused) {
+  const std::string p = outputs_file("out.h5"), q = outputs_file("out2.h5"), ok = outputs_file("ok.h5");
+  replace(p, "codes", [](hid_t g) {
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[2] = {3, 32};
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_nbit(dcpl);
+    dataset(g, "codes", H5T_STD_I8LE, {3, 32}, dcpl);
+    H5Pclose(dcpl);
+  });
+  expect_refused(p, {"/outputs/codes", "filter 5"});
+  replace(q, "codes", [](hid_t g) {
+    // 16 MiB chunks for a 96-byte dataset (HDF5 allows chunks past the dims of extendible ones).
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[2] = {1 << 12, 1 << 12}, dims[2] = {3, 32}, maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
+    H5Pset_chunk(dcpl, 2, chunk);
+    hid_t space = H5Screate_simple(2, dims, maxdims);
+    hid_t ds = H5Dcreate2(g, "codes", H5T_STD_I8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(ds, 0);
+    std::vector<int8_t> v(96, 1);
+    ASSERT_GE(H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
+    kcs::h5::write_str_attr(kcs::h5::Loc{ds, "", "codes"}, "dtype", "int8");
+    H5Dclose(ds);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+  });
+  expect_refused(q, {"/outputs/codes", "chunks larger than the dataset"});
+  // What h5py writes with compression="gzip", shuffle=True, fletcher32=True is read.
+  replace(ok, "codes", [](hid_t g) {
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[2] = {2, 32};
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 4);
+    H5Pset_fletcher32(dcpl);
+    dataset(g, "codes", H5T_STD_I8LE, {3, 32}, dcpl);
+    H5Pclose(dcpl);
+  });
+  EXPECT_NO_THROW(kcs::read_outputs(ok, q8(), b_.problem));
+}
+
+// Heap ids of variable-length strings rewritten in place: libhdf5 1.10 reads them unchecked
+// (H5HG_read indexes its object table with the id and copies the object's size into a buffer of
+// the string's length).
+TEST_F(FixtureHostile, VariableLengthStringsWithForgedHeapIdsAreRefused) {
+  struct Case {
+    const char* name;
+    uint32_t idx_add, len_add;
+    const char* needle;
+  };
+  for (const Case& c : {Case{"idx", 100000, 0, "which it does not hold"}, Case{"len", 0, 4096, "points to a heap object of"}}) {
+    SCOPED_TRACE(c.name);
+    // Written as h5py writes by default: object headers of the HDF5 1.6 format, which carry no
+    // checksum (kcs's own files do, so a change there is refused before any string is read).
+    const std::string p = path(std::string("vlen_") + c.name + ".h5");
+    {
+      hid_t f = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+      ASSERT_GE(f, 0);
+      const kcs::h5::Loc root{f, p, "/"};
+      kcs::h5::write_str_attr(root, "kernel", "q8");
+      kcs::h5::write_str_attr(root, "case", b_.case_id);
+      hid_t g = H5Gcreate2(f, "outputs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      for (const auto& [name, t] : b_.outputs) kcs::h5::write_tensor(kcs::h5::Loc{g, p, "/outputs"}, name, t);
+      H5Gclose(g);
+      H5Fclose(f);
+    }
+    EXPECT_NO_THROW(kcs::read_outputs(p, q8(), b_.problem));
+    std::string bytes = slurp(p);
+    const size_t gcol = bytes.find("GCOL");
+    ASSERT_NE(gcol, std::string::npos);
+    std::string addr(8, '\0');
+    for (int i = 0; i < 8; ++i) addr[i] = static_cast<char>((static_cast<uint64_t>(gcol) >> (8 * i)) & 0xff);
+    int patched = 0;
+    for (size_t at = bytes.find(addr, 4); at != std::string::npos; at = bytes.find(addr, at + 1)) {
+      if (at + 12 > bytes.size() || at < 4) continue;
+      uint32_t idx = 0, len = 0;
+      std::memcpy(&idx, &bytes[at + 8], 4);
+      std::memcpy(&len, &bytes[at - 4], 4);
+      if (idx == 0 || idx > 64 || len == 0 || len > 64) continue;
+      idx += c.idx_add;
+      len += c.len_add;
+      std::memcpy(&bytes[at + 8], &idx, 4);
+      std::memcpy(&bytes[at - 4], &len, 4);
+      ++patched;
+    }
+    ASSERT_GT(patched, 0);
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+    expect_refused(p, {"attribute", c.needle});
+  }
+}
+
+// A small file declaring 2^30 elements: refused from the dims, before any dataset is touched
+// (it once allocated 3 GB); with the limit raised, refused because the chunks are not there.
+TEST_F(FixtureHostile, HugeDeclarationIsRefusedBeforeAllocating) {
+  const std::string p = path("huge.h5");
+  kcs::write_bundle(p, q8_bundle(1, 16));
+  const int64_t rows = int64_t{1} << 26, n = 16;
+  set_i64_attr(p, "/", "rows", rows);
+  {
+    auto f = open_rw(p);
+    for (const char* g : {"/inputs", "/outputs"}) {
+      auto grp = open_obj(f, g);
+      for (const char* name : {"x", "codes", "scale"}) {
+        if (H5Lexists(grp.handle.get(), name, H5P_DEFAULT) <= 0) continue;
+        hid_t ds = H5Dopen2(grp.handle.get(), name, H5P_DEFAULT);
+        hid_t type = H5Dget_type(ds);
+        const std::string dt = kcs::h5::read_str_attr(kcs::h5::Loc{ds, p, name}, "dtype");
+        H5Dclose(ds);
+        H5Ldelete(grp.handle.get(), name, H5P_DEFAULT);
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        const hsize_t cols = std::string(name) == "scale" ? 1 : n;
+        hsize_t dims[2] = {static_cast<hsize_t>(rows), cols}, chunk[2] = {4096, cols};
+        H5Pset_chunk(dcpl, 2, chunk);
+        hid_t space = H5Screate_simple(2, dims, nullptr);
+        ds = H5Dcreate2(grp.handle.get(), name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        kcs::h5::write_str_attr(kcs::h5::Loc{ds, p, name}, "dtype", dt);
+        H5Dclose(ds);
+        H5Sclose(space);
+        H5Pclose(dcpl);
+        H5Tclose(type);
+      }
+    }
+  }
+  EXPECT_LT(fs::file_size(p), 64u * 1024u);
+  try {
+    kcs::read_bundle(p);
+    ADD_FAILURE() << "read_bundle accepted " << p;
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("above the reader's limit"));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("KCS_FIXTURE_MAX_MB"));
+  }
+  ASSERT_EQ(setenv("KCS_FIXTURE_MAX_MB", "65536", 1), 0);
+  try {
+    kcs::read_bundle(p);
+    ADD_FAILURE() << "read_bundle accepted " << p;
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("chunks (a chunk never written"));
+  }
+  ASSERT_EQ(setenv("KCS_FIXTURE_MAX_MB", "-1", 1), 0);
+  EXPECT_THROW(kcs::read_bundle(p), Error);
+  unsetenv("KCS_FIXTURE_MAX_MB");
+}
+
+// An 18 KB bundle with a 2 GiB /intermediates dataset: not read at all for scoring (`kcs check`),
+// and refused (its chunks are not in the file) when every extra is asked for.
+TEST_F(FixtureHostile, HugeUndeclaredDatasetIsNeverRead) {
+  const std::string p = path("intermediates.h5");
+  const Bundle b = q8_bundle(3, 32);
+  kcs::write_bundle(p, b);
+  {
+    auto f = open_rw(p);
+    hid_t g = H5Gcreate2(f.handle.get(), "intermediates", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t dims[1] = {hsize_t{1} << 29}, chunk[1] = {1 << 20};
+    H5Pset_chunk(dcpl, 1, chunk);
+    dataset(g, "big", H5T_IEEE_F32LE, {dims[0]}, dcpl, false);
+    H5Pclose(dcpl);
+    H5Gclose(g);
+  }
+  EXPECT_LT(fs::file_size(p), 64u * 1024u);
+  const Bundle r = kcs::read_bundle(p, kcs::BundleExtras::scoring);
+  EXPECT_TRUE(r.intermediates.empty());
+  expect_same(b.outputs, r.outputs, "outputs");
+  try {
+    kcs::read_bundle(p);
+    ADD_FAILURE() << "read_bundle with extras accepted " << p;
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("/intermediates/big"));
+  }
 }
 
 }  // namespace

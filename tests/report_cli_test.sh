@@ -5,6 +5,7 @@
 set -uo pipefail
 KCS="$1"
 PY=/usr/bin/python3
+HERE="$(cd "$(dirname "$0")" && pwd)"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -27,9 +28,11 @@ expect() {
 }
 # edit <in> <out> <python statements on j>: a modified copy of a results file
 edit() {
-  $PY - "$1" "$2" "$3" <<'PY'
+  $PY - "$1" "$2" "$3" "$HERE" <<'PY'
 import json, sys
-j = json.load(open(sys.argv[1]))
+sys.path.insert(0, sys.argv[4])
+import results_v1  # kcs run writes JSON Lines; edits are made on the schema-1 shape kcs report also reads
+j = results_v1.load(sys.argv[1])
 exec(sys.argv[3])
 json.dump(j, open(sys.argv[2], "w"), indent=1)
 PY

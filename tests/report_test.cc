@@ -237,7 +237,7 @@ TEST(Report, EmptyResults) {
   EXPECT_THAT(html, HasSubstr("no runs"));
   expect_balanced(html);
   EXPECT_THAT(report_markdown(j), HasSubstr("No runs in these results"));
-  EXPECT_THAT(summary_markdown(j), HasSubstr("No failures"));
+  EXPECT_THAT(summary_markdown(results_from_json(j, "j")), HasSubstr("No failures"));
   const json b = make_baseline(j);
   EXPECT_TRUE(b["entries"].empty());
   EXPECT_FALSE(compare_with_baseline(b, j).has_drift());
@@ -660,8 +660,8 @@ const OverviewRow& overview_row(const ReportModel& m, const std::string& k, cons
 }
 
 TEST(Expectations, ModelCountsKnownFailuresApart) {
-  const json j = expectation_results();
-  const ReportModel m = build_model(j);
+  const Results typed = results_from_json(expectation_results(), "results");
+  const ReportModel m = build_model(typed);
   const OverviewRow& o = overview_row(m, "q8", "plug");
   EXPECT_EQ(o.runs, 4);
   EXPECT_EQ(o.passed, 1);
@@ -687,9 +687,9 @@ TEST(Expectations, ModelCountsKnownFailuresApart) {
   EXPECT_EQ(m.worst_margin, 0.5);
   EXPECT_TRUE(m.failures.empty());
   ASSERT_EQ(m.expected_failures.size(), 1u);
-  EXPECT_EQ(m.expected_failures[0].run->at("case"), "q8.b");
+  EXPECT_EQ(m.expected_failures[0].run->case_id, "q8.b");
   ASSERT_EQ(m.expected_failures[0].checks.size(), 1u);  // its failed check only
-  EXPECT_EQ(m.expected_failures[0].checks[0]->at("output"), "codes");
+  EXPECT_EQ(m.expected_failures[0].checks[0]->name, "codes");
   EXPECT_EQ(m.backend_runs.at("plug"), 2);  // passed + xfail ran; unsupported and skipped did not
 
   ASSERT_EQ(m.kernels.size(), 1u);
@@ -706,8 +706,8 @@ TEST(Expectations, ModelCountsKnownFailuresApart) {
   int64_t elements = 0;
   for (int64_t n : scale.hist) elements += n;
   EXPECT_EQ(elements, 64);  // one check's elements: the xfail run's (with its 3-ULP one) are not summed
-  ASSERT_NE(scale.worst, nullptr);
-  EXPECT_EQ(scale.worst->at("case"), "q8.a");
+  ASSERT_TRUE(scale.worst);
+  EXPECT_EQ(scale.worst.run->case_id, "q8.a");
   const Cell& tile = kv.tiles.at({"scale", "row_tile=1", "plug"});
   EXPECT_EQ(tile.worst_margin, 0.5);
   EXPECT_EQ(tile.xfail, 1);
@@ -716,7 +716,7 @@ TEST(Expectations, ModelCountsKnownFailuresApart) {
   EXPECT_EQ(xc.failed, 0);
   EXPECT_EQ(xc.checks, 0);
   EXPECT_EQ(kv.case_cells.at({"q8.ties", "plug"}).unsupported, 1);
-  for (const auto& row : kv.closest) EXPECT_NE(row.check->at("case"), "q8.b") << "a known failure is not 'passing work'";
+  for (const auto& row : kv.closest) EXPECT_NE(row.check.run->case_id, "q8.b") << "a known failure is not 'passing work'";
 }
 
 TEST(Expectations, HtmlShowsKnownFailuresAmberNotRed) {
@@ -779,7 +779,7 @@ TEST(Expectations, MarkdownAndConsoleAgree) {
   ASSERT_EQ(plug.size(), 1u) << table;
   EXPECT_THAT(plug[0], HasSubstr("     4      1      0      0       1      0.5  1 xfail, 1 unsupported; skipped: "
                                  "needs avx512_vnni"));
-  const std::vector<SummaryRow> s = summarize(j);
+  const std::vector<SummaryRow> s = summarize(results_from_json(j, "j"));
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[1].worst_margin, 0.5);
   EXPECT_EQ(s[1].xfail, 1);
@@ -796,7 +796,7 @@ TEST(Expectations, UnexpectedPassAndRealFailuresStayRed) {
   up.reason = "unexpected pass: expected to fail (off-by-one); remove the entry 'q8.c' from x.json";
   CheckResult bad = check("codes", "exact", 2, 2);
   RunRecord real = run("q8", "q8.d", "plug", "row_tile=1", {bad});
-  const json j = expectation_results({up, real});
+  const Results j = results_from_json(expectation_results({up, real}), "j");
   const ReportModel m = build_model(j);
   ASSERT_EQ(m.failures.size(), 2u);
   EXPECT_EQ(m.expected_failures.size(), 1u);

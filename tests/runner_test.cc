@@ -246,11 +246,6 @@ TEST(Results, JsonCarriesRunsAndNonFiniteNumbers) {
   EXPECT_EQ(j["runs"].size(), 1u);
   EXPECT_EQ(j["results"][0]["margin"], "inf");
   EXPECT_TRUE(std::isinf(json_to_double(j["results"][0]["margin"])));
-  const auto merged = merge_results({j, j});
-  EXPECT_EQ(merged["runs"].size(), 2u);
-  auto other = j;
-  other["tier"] = "nightly";
-  EXPECT_THROW(merge_results({j, other}), Error);
 }
 
 
@@ -343,7 +338,7 @@ TEST(Runner, InvalidCallNeverReachesExecute) {
   Invocation inv{&d, &p, &t, TileConfig{}, 1};
   EXPECT_THAT(m.run(inv).message, HasSubstr("'codes' has shape [3, 15]"));
   Invocation bad_knob{&d, &p, &t, TileConfig::parse("row_tile=-2"), 1};
-  EXPECT_THAT(m.run(bad_knob).message, HasSubstr("negative"));
+  EXPECT_THAT(m.run(bad_knob).message, HasSubstr("row_tile = -2 is out of range"));
 }
 
 // A shipped bad-input case (catalog expect_error): Backend::run's validation rejects the call

@@ -14,6 +14,8 @@
 #include "conformance/runner/catalog.h"
 #include "conformance/runner/expectations.h"
 #include "conformance/runner/results.h"
+#include "conformance/runner/results_writer.h"
+#include "conformance/runner/stop_signal.h"
 #include "conformance/runner/runner.h"
 #include "conformance/runner/stages.h"
 #include "kcs/backend.h"
@@ -24,6 +26,7 @@
 #include "reports/model.h"
 #include "reports/summary.h"
 #include "tools/explain.h"
+#include "tools/results_commands.h"
 
 namespace {
 
@@ -81,8 +84,9 @@ int cmd_list(const std::vector<std::string>& kernels) {
                   a.doc.c_str());
     }
     for (const auto& kn : k->knobs)
-      std::printf("    knob   %-14s default %-10lld %s%s\n", kn.name.c_str(), static_cast<long long>(kn.default_value),
-                  kn.doc.c_str(), kn.bit_invariant ? " (must not change a bit)" : "");
+      std::printf("    knob   %-14s default %-10lld %s%s [%s]\n", kn.name.c_str(),
+                  static_cast<long long>(kn.default_value), kn.doc.c_str(),
+                  kn.bit_invariant ? " (must not change a bit)" : "", kn.range_str().c_str());
     for (const auto& inv : k->invariants) std::printf("    invariant %s: %s\n", inv.name.c_str(), inv.doc.c_str());
     for (const auto& cs : c.cases)
       std::printf("    case %-8s %s%s\n", tier_name(cs.tier), cs.id.c_str(),
@@ -97,6 +101,7 @@ struct RunOptions {
   int threads = 1;
   bool quiet = false;
   bool stages = false;
+  bool resume = false;  // --resume: continue an interrupted results file
   std::vector<std::string> backend_libs;  // --backend-lib: plug-ins (kcs/plugin.h)
   std::string expect_file;                // --expect: expected failures / unsupported cases
 };
@@ -198,6 +203,7 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
     kernels = {&kernel_of_case(o.case_pattern)};
   if (!o.backend_libs.empty() && o.kernels.empty()) kernels = kernels_for_plugins(kernels, backends);
   size_t n_cases = 0;
+  std::vector<std::string> planned;
   for (const KernelDecl* k : kernels) {
     const Catalog c = load_catalog(*k);
     // A named case runs whatever its tier; a pattern or no case selects by tier.
@@ -208,65 +214,108 @@ int cmd_run(const RunOptions& o, const std::string& command_line) {
     for (const auto& t : o.tiles) tiles.push_back(TileConfig::parse(t));
     if (tiles.empty()) tiles = c.tiles;
     for (const auto& cs : cases) {
+      planned.push_back(cs.id);  // every shard's cases: kcs merge names the missing ones
       if (static_cast<int>(n_cases++ % static_cast<size_t>(shard_n)) != shard_i) continue;
       for (size_t i = 0; i < tiles.size(); ++i) items.push_back({cs, tiles[i], i == 0});
     }
   }
+  // Every --tile against the kernel of each case it applies to, before anything runs: an
+  // undeclared knob or a value outside its declared range is a usage error (exit 2).
+  for (const auto& it : items)
+    if (Status s = check_tile(kernel_or_throw(it.cs.problem.kernel), it.tile); !s) throw Error("--tile: " + s.message);
   if (items.empty()) {
     std::fprintf(stderr, "kcs run: no case matches (tier %s%s)\n", o.tier.c_str(),
                  o.case_pattern.empty() ? "" : (", case " + o.case_pattern).c_str());
     return kExitUsage;
   }
 
+  // Output paths are checked, locked and opened before the first run (kcs/results_writer.h).
+  std::string results_path = o.results;
+  if (results_path.empty() && !o.out_dir.empty()) results_path = o.out_dir + "/results.json";
+  if (o.resume && results_path.empty()) throw Error("--resume needs --results FILE or --out DIR");
+  std::unique_ptr<DirLock> out_lock;
+  if (!o.out_dir.empty()) out_lock = std::make_unique<DirLock>(o.out_dir);
+  std::vector<std::string> backend_names;
+  for (const auto& b : backends) backend_names.push_back(b->name());
+  Results results;
+  results.header = make_header(o.tier, command_line, shard_i, shard_n, backend_names, planned);
+  std::unique_ptr<ResultsWriter> writer;
+  if (!results_path.empty()) writer = std::make_unique<ResultsWriter>(results_path, results.header, o.resume);
+  if (writer && writer->resumed_runs())
+    std::printf("resuming %s: %zu runs already recorded\n", results_path.c_str(), writer->resumed_runs());
+  const RecordSink emit = writer ? writer->sink() : RecordSink([&](const RunRecord& r) {
+    results.runs.push_back(to_result_run(r));
+  });
+  install_stop_handlers();
+
   const bool progress = !o.quiet && isatty(STDERR_FILENO);
-  std::vector<RunRecord> records;
   const size_t total = items.size() * backends.size();
   size_t done = 0;
   std::string last_case;
   Bundle bundle;
+  std::vector<RunRecord> staged;
   for (const auto& it : items) {
-    if (it.cs.id != last_case) {
-      bundle = load_or_make_bundle(it.cs);
-      last_case = it.cs.id;
-    }
+    if (stop_requested()) break;
     for (auto& b : backends) {
+      if (stop_requested()) break;
+      if (writer && writer->recorded(it.cs.problem.kernel, it.cs.id, b->name(), it.tile.name(), o.threads)) {
+        ++done;
+        continue;
+      }
+      if (it.cs.id != last_case) {
+        bundle = load_or_make_bundle(it.cs);
+        last_case = it.cs.id;
+      }
       if (progress)
         std::fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s", ++done, total, it.cs.id.c_str(), b->name().c_str(),
                      it.tile.name().c_str());
       Expectation* e = expect.find(it.cs.id, b->name());
       if (e && e->expect == Verdict::unsupported) {
         ++e->matched;
-        records.push_back(unsupported_record(*e, it.cs, b->name(), it.tile.name(), o.threads));
-        plugin_repro(*b, records.back());
+        RunRecord r = unsupported_record(*e, it.cs, b->name(), it.tile.name(), o.threads);
+        plugin_repro(*b, r);
+        emit(r);
         continue;
       }
-      records.push_back(run_case(it.cs, bundle, *b, it.tile, o.threads));
-      plugin_repro(*b, records.back());
-      if (e) ++e->matched, apply_xfail(*e, expect.source, records.back());
+      RunRecord r = run_case(it.cs, bundle, *b, it.tile, o.threads);
+      plugin_repro(*b, r);
+      if (e) ++e->matched, apply_xfail(*e, expect.source, r);
+      emit(r);
       // Stages once per case and backend (with the primitives' default tiles), after its first tile.
-      if (o.stages && it.cs.expect_error.empty() && it.first_tile)
-        append_stage_records(it.cs, bundle, *b, o.threads, records);
+      if (o.stages && it.cs.expect_error.empty() && it.first_tile) {
+        staged.clear();
+        append_stage_records(it.cs, bundle, *b, o.threads, staged);
+        for (const auto& sr : staged) emit(sr);
+      }
     }
   }
   if (progress) std::fprintf(stderr, "\r\033[K");
+  if (stop_requested()) {
+    // What finished is on disk; the file has no end line, so --resume continues it.
+    const size_t n = writer ? done : results.runs.size();
+    std::fprintf(stderr, "kcs run: stopped by signal %d after %zu of %zu runs%s\n", stop_signal(), n, total,
+                 writer ? ("; finished runs are in " + results_path + " (kcs run --resume continues it)").c_str() : "");
+    return 128 + stop_signal();
+  }
+  if (writer) {
+    writer->finish();
+    writer.reset();
+    results = read_results_file(results_path);
+  }
 
-  const nlohmann::json results = results_json(records, o.tier, command_line);
-  std::string results_path = o.results;
-  if (results_path.empty() && !o.out_dir.empty()) results_path = o.out_dir + "/results.json";
-  if (!results_path.empty()) write_text_file(results_path, results.dump(1) + "\n");
   if (!o.out_dir.empty()) write_text_file(o.out_dir + "/summary.md", summary_markdown(results));
   if (!o.out_dir.empty()) write_text_file(o.out_dir + "/index.html", report_html(results));
 
   std::printf("%s", summary_table(results).c_str());
   int failures = 0;
-  for (const auto& r : records) {
-    if (r.verdict != Verdict::failed && r.verdict != Verdict::error) continue;
+  for (const auto& r : results.runs) {
+    if (r.verdict != "failed" && r.verdict != "error") continue;
     if (failures++ < 50) std::printf("FAIL %s  # %s\n", r.repro.c_str(), r.reason.c_str());
   }
   if (failures > 50) std::printf("... and %d more failures (see the results file)\n", failures - 50);
   if (!expect.empty()) {
     int xfail = 0, unsupported = 0;
-    for (const auto& r : records) xfail += r.verdict == Verdict::xfail, unsupported += r.verdict == Verdict::unsupported;
+    for (const auto& r : results.runs) xfail += r.verdict == "xfail", unsupported += r.verdict == "unsupported";
     std::printf("expectations %s: %d xfail, %d unsupported\n", expect.source.c_str(), xfail, unsupported);
     for (const auto& e : expect.entries)
       if (!e.matched) std::printf("  note: entry '%s' matched no run of this sweep\n", e.case_pattern.c_str());
@@ -314,7 +363,8 @@ int cmd_gen(const std::vector<std::string>& kernels, const std::string& case_pat
 
 int cmd_check(const std::string& fixture, const std::string& outputs, const std::string& results_path,
               const std::string& backend_name) {
-  const Bundle b = read_bundle(fixture);
+  if (!results_path.empty()) check_writable(results_path);
+  const Bundle b = read_bundle(fixture, BundleExtras::scoring);  // no /intermediates: scoring needs none
   const KernelDecl& decl = kernel_or_throw(b.problem.kernel);
   const TensorMap actual = read_outputs(outputs, decl, b.problem);
   RunRecord r;
@@ -333,57 +383,9 @@ int cmd_check(const std::string& fixture, const std::string& outputs, const std:
       r.reason = c.name + ": " + c.message;
     }
   }
-  if (!results_path.empty()) write_text_file(results_path, results_json({r}, b.tier, r.repro).dump(1) + "\n");
+  if (!results_path.empty()) write_check_results(results_path, r, b.tier);
   std::printf("%s: %s\n", b.case_id.c_str(), verdict_name(r.verdict));
   return r.verdict == Verdict::passed ? 0 : kExitFail;
-}
-
-int cmd_merge(const std::vector<std::string>& inputs, const std::string& out) {
-  std::vector<nlohmann::json> parts;
-  for (const auto& p : inputs) parts.push_back(read_json_file(p));
-  const nlohmann::json merged = merge_results(parts);
-  write_text_file(out, merged.dump(1) + "\n");
-  std::printf("%s", summary_table(merged).c_str());
-  return 0;
-}
-
-struct ReportOptions {
-  std::vector<std::string> results;
-  std::string baseline, out_dir, write_baseline;
-  bool fail_on_drift = false;
-};
-
-// Exit 0, or kExitFail when --fail-on-drift and something drifted (each drifted output is named).
-int cmd_report(const ReportOptions& o) {
-  if (o.out_dir.empty() && o.write_baseline.empty()) throw Error("kcs report needs --out DIR or --write-baseline FILE");
-  std::vector<nlohmann::json> parts;
-  for (const auto& p : o.results) {
-    parts.push_back(read_json_file(p));
-    if (is_baseline(parts.back())) throw Error(p + " is a baseline, not a results file: pass it with --baseline");
-    validate_results(parts.back(), p);
-  }
-  const nlohmann::json results = parts.size() == 1 ? parts.front() : merge_results(parts);
-  if (o.fail_on_drift && o.baseline.empty()) throw Error("--fail-on-drift needs --baseline");
-  std::unique_ptr<DriftReport> drift;
-  if (!o.baseline.empty()) {
-    const nlohmann::json base = read_json_file(o.baseline);
-    if (!is_baseline(base)) validate_results(base, o.baseline);
-    drift = std::make_unique<DriftReport>(compare_with_baseline(base, results));
-  }
-  if (!o.out_dir.empty()) {
-    write_text_file(o.out_dir + "/index.html", report_html(results, drift.get()));
-    write_text_file(o.out_dir + "/summary.md", report_markdown(results, drift.get()));
-  }
-  if (!o.write_baseline.empty()) write_text_file(o.write_baseline, baseline_text(make_baseline(results)));
-  std::printf("%s", summary_table(results).c_str());
-  if (drift) std::printf("%s", drift_text(*drift).c_str());
-  if (!o.out_dir.empty()) std::printf("report: %s/index.html\nsummary: %s/summary.md\n", o.out_dir.c_str(), o.out_dir.c_str());
-  if (!o.write_baseline.empty()) std::printf("baseline: %s\n", o.write_baseline.c_str());
-  if (drift && drift->has_drift() && o.fail_on_drift) {
-    std::printf("kcs report: %zu drifted against %s (--fail-on-drift)\n", drift->drift.size(), o.baseline.c_str());
-    return kExitFail;
-  }
-  return 0;
 }
 
 }  // namespace
@@ -410,6 +412,9 @@ int main(int argc, char** argv) {
   run->add_option("--out", ro.out_dir, "write results.json and summary.md into this directory");
   run->add_option("--shard", ro.shard, "run slice I of N (I/N) of the case list; results files merge");
   run->add_flag("--quiet,-q", ro.quiet, "no progress line");
+  run->add_flag("--resume", ro.resume,
+                "continue an interrupted results file (--results/--out) of the same sweep: runs already recorded "
+                "are skipped");
   run->add_option("--backend-lib", ro.backend_libs,
                   "load a backend from a shared library speaking kcs/plugin.h (repeatable); with no --backend, "
                   "only plug-ins run, and only the kernels they implement unless --kernel is given");
@@ -456,7 +461,13 @@ int main(int argc, char** argv) {
 
   kcs::ExplainCommand explain(app);
 
-  CLI11_PARSE(app, argc, argv);
+  // Misuse (unknown option, missing or bad value) exits 2 with CLI11's message, as the README
+  // says; --help exits 0. CLI11_PARSE would return CLI11's own codes (105-114).
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
   try {
     if (*list) return cmd_list(list_kernels);
     if (*run) return cmd_run(ro, command_line);

@@ -1,5 +1,7 @@
 #include "conformance/runner/catalog.h"
 
+#include "conformance/runner/json_input.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -160,13 +162,11 @@ Catalog parse_catalog(const KernelDecl& decl, const nlohmann::json& j, const std
 
 Catalog load_catalog(const KernelDecl& decl) {
   const std::string path = catalog_dir() + "/" + decl.id + ".json";
-  std::ifstream in(path);
-  if (!in) throw Error("cannot open catalog " + path);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error("catalog " + path + " is not valid JSON: " + e.what());
+    j = read_json_file(path);  // bounded in size and depth like every JSON input
+  } catch (const Error& e) {
+    throw Error(std::string("catalog: ") + e.what());
   }
   try {
     return parse_catalog(decl, j, path);

@@ -4,8 +4,12 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
+
+#include <unistd.h>
 
 #include "conformance/fixture/bundle.h"
+#include "conformance/runner/json_input.h"
 #include "kcs/cpu.h"
 
 namespace kcs {
@@ -117,45 +121,28 @@ nlohmann::json results_json(const std::vector<RunRecord>& runs, const std::strin
   return j;
 }
 
-nlohmann::json merge_results(const std::vector<nlohmann::json>& parts) {
-  if (parts.empty()) throw Error("nothing to merge");
-  nlohmann::json out = parts.front();
-  for (size_t i = 1; i < parts.size(); ++i) {
-    const auto& p = parts[i];
-    if (p.value("schema", 0) != out.value("schema", 0))
-      throw Error("cannot merge results of schema " + std::to_string(p.value("schema", 0)) + " and " +
-                  std::to_string(out.value("schema", 0)));
-    if (p.value("tier", "") != out.value("tier", ""))
-      throw Error("cannot merge results of tiers " + p.value("tier", "") + " and " + out.value("tier", ""));
-    for (const auto& r : p.at("runs")) out["runs"].push_back(r);
-    for (const auto& r : p.at("results")) out["results"].push_back(r);
-  }
-  out["command"] = "merged from " + std::to_string(parts.size()) + " files";
-  return out;
-}
-
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot open " + path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error(path + " is not valid JSON: " + e.what());
-  }
+std::string temp_path_for(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  return path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
 }
 
 void write_text_file(const std::string& path, const std::string& text) {
   namespace fs = std::filesystem;
   const fs::path p(path);
   if (p.has_parent_path()) fs::create_directories(p.parent_path());
-  const std::string tmp = path + ".tmp";
-  {
+  const std::string tmp = temp_path_for(path);
+  try {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot write " + tmp);
     out << text;
     if (!out.flush()) throw Error("error writing " + tmp);
+    out.close();
+    fs::rename(tmp, p);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
   }
-  fs::rename(tmp, p);
 }
 
 }  // namespace kcs

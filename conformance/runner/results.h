@@ -1,4 +1,5 @@
-// Results JSON: the input of `kcs report` and of baselines. One entry in "runs" per
+// Results JSON of schema 1 (written by earlier kcs versions; kept for tests and old files: `kcs run`
+// writes JSON Lines, conformance/runner/results_writer.h), and the helpers both formats share. One entry in "runs" per
 // case x backend x tile x threads (with its verdict, reason and repro line), and one entry in
 // "results" per run x output/check (contract, verdict, margin, metrics).
 // Non-finite numbers are written as the strings "inf", "-inf", "nan" (JSON has no such numbers).
@@ -9,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/runner/json_input.h"  // read_json_file: every JSON input is bounded
 #include "conformance/runner/runner.h"
 
 namespace kcs {
@@ -21,10 +23,10 @@ double json_to_double(const nlohmann::json& v);
 nlohmann::json machine_json();   // CPU model, features, which ISA variants run here and why not
 nlohmann::json metrics_json(const Metrics& m);
 nlohmann::json results_json(const std::vector<RunRecord>& runs, const std::string& tier, const std::string& command);
-// Concatenates the runs and results of shard files; refuses files of different schema or machine.
-nlohmann::json merge_results(const std::vector<nlohmann::json>& parts);
 
-nlohmann::json read_json_file(const std::string& path);  // throws kcs::Error naming the file
-void write_text_file(const std::string& path, const std::string& text);  // via a temporary + rename
+// Via a temporary with a unique name (temp_path_for) that is removed when writing fails.
+void write_text_file(const std::string& path, const std::string& text);
+// A unique temporary name beside `path` (pid + counter): concurrent writers never share one.
+std::string temp_path_for(const std::string& path);
 
 }  // namespace kcs

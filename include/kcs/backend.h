@@ -25,6 +25,10 @@ struct TileConfig {
   int64_t get(const KernelDecl& decl, const std::string& knob) const;
 };
 
+// Every knob of `t` declared by `decl` and inside its declared range (KnobDecl::check); the
+// message names the kernel, the knob and the valid range (or the kernel's knobs).
+Status check_tile(const KernelDecl& decl, const TileConfig& t);
+
 // What the reference records besides the outputs, for fixtures (spec §11): values just before
 // each int8/bf16/fp16 cast, abs-dot error budgets, and stage tensors for stage-isolated tests.
 struct Extras {

@@ -83,11 +83,24 @@ struct DimDecl {
 // A tile knob as the kernel defines it. A backend receives the chosen value per call and must
 // honour it. `bit_invariant` knobs (token/row tiling) must not change a single output bit;
 // the others (K blocking) may change results within the contracts.
+// Valid values: min <= v <= max and v a multiple of `multiple_of` (0 counts as one). Checked by
+// the CLI and by Backend::run before any backend sees a value; max keeps every tile/index
+// computation of the optimized code far from int64 overflow (values above a dimension act as
+// "all" there, so a cap costs nothing).
+constexpr int64_t kKnobMax = int64_t{1} << 24;
 struct KnobDecl {
   std::string name;
   std::string doc;
   int64_t default_value = 0;
   bool bit_invariant = true;
+  int64_t min = 0;
+  int64_t max = kKnobMax;
+  int64_t multiple_of = 1;
+
+  // "0..16777216", "-1..16777216", "0..16777216, a multiple of 128".
+  std::string range_str() const;
+  // Ok, or "tile knob <name> = <v> is out of range: valid <range>" (no kernel prefix).
+  Status check(int64_t v) const;
 };
 
 struct InvariantDecl {

@@ -1,0 +1,26 @@
+// The results side of the kcs CLI: `kcs merge`, `kcs report`, and the results file of `kcs check`.
+// tools/kcs.cc parses the options; the work is here and in conformance/runner/results_*.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "conformance/runner/runner.h"
+
+namespace kcs {
+
+struct ReportOptions {
+  std::vector<std::string> results;
+  std::string baseline, out_dir, write_baseline;
+  bool fail_on_drift = false;
+};
+
+// Exit 0, or 1 when --fail-on-drift and something drifted (each drifted output is named).
+int cmd_report(const ReportOptions& o);
+// Exit 0; 1 when shards, cases or finished sweeps are missing (the merged file is then written,
+// marked incomplete); parts that cannot be merged throw kcs::Error (exit 2) and write nothing.
+int cmd_merge(const std::vector<std::string>& inputs, const std::string& out);
+// The results file of `kcs check` (one run).
+void write_check_results(const std::string& path, const RunRecord& r, const std::string& tier);
+
+}  // namespace kcs
