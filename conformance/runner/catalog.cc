@@ -106,8 +106,9 @@ void parse_outside_contract(const KernelDecl& decl, const nlohmann::json& v, con
   if (dim.empty()) return;
   if (!std::any_of(decl.dims.begin(), decl.dims.end(), [&](const DimDecl& d) { return d.name == dim; }))
     throw Error(at + ": in_contract_dim '" + dim + "' is not a dimension of " + decl.id);
-  for (const auto& td : decl.tensors) {
+  for (const auto& td : decl.tensors)
     if (td.role == Role::inout) throw Error(at + ": in_contract_dim needs a kernel without inout tensors (" + td.name + ")");
+  for (const auto& td : decl.tensors) {
     for (size_t i = 0; i < td.shape.size(); ++i) {
       const DimExpr e = DimExpr::parse(td.shape[i]);
       if (e.dim == dim && (i > 0 || e.mul != 1 || e.div != 1 || e.constant != 0))
