@@ -522,7 +522,7 @@ std::string report_html(const Results& results, const DriftReport* drift, const 
   else if (m.failed || m.errors)
     os << "<span class=\"banner bad\">" << m.failed << " failed, " << m.errors << " errors</span>";
   else if (m.xfail || m.outside)
-    os << "<span class=\"banner ok\">no failures: " << m.passed << " passed</span>";
+    os << "<span class=\"banner ok\">no unexpected failures: " << m.passed << " passed</span>";
   else
     os << "<span class=\"banner ok\">all " << m.passed << " executed runs passed</span>";
   if (m.xfail)

@@ -57,6 +57,10 @@ TEST(OutsideContractCatalog, BadDeclarationsNameTheProblem) {
   EXPECT_THAT(error_of(q8, q8_catalog({{"reason", "r"}, {"in_contract_dim", "n"}})),
               HasSubstr("'n' is not the leading dimension of tensor x"));
   EXPECT_THAT(error_of(q8, q8_catalog(3)), HasSubstr("must be a string (the reason) or an object"));
+  EXPECT_THAT(error_of(q8, q8_catalog({{"reason", "r"}, {"inputs", {"codes"}}})),
+              HasSubstr("'inputs' names \"codes\", not an input of q8"));
+  EXPECT_THAT(error_of(q8, q8_catalog({{"reason", "r"}, {"outputs", "scale"}})),
+              HasSubstr("'outputs' must be a list of tensor names"));
   // A cache row may be written by any token: no row split for kernels with inout tensors.
   const KernelDecl& ip = kernel_or_throw("indexer_prolog");
   const nlohmann::json ipc = {
@@ -87,7 +91,7 @@ class ChangedReference : public Backend {
   std::string name() const override { return "changed"; }
   std::string describe() const override { return "the reference with a change"; }
   Availability availability() const override { return {}; }
-  bool supports(const std::string& k) const override { return k == "q8"; }
+  bool supports(const std::string&) const override { return true; }
   Status execute(const Invocation& inv) override {
     Status s = ref_->run(inv);
     if (s) change_(inv);
@@ -202,6 +206,25 @@ TEST(OutsideContractRunner, MaskOutsideKeepsOnlyTheInContractRows) {
       EXPECT_TRUE(got == want || (std::isnan(got) && std::isnan(want))) << r;
     }
   }
+}
+
+// K4: the outputs the NaN / Inf hidden states decide (x_fp4, x_sf) lie outside in those rows; the
+// top-k copies stay inside the contract everywhere (every bit pattern must survive).
+TEST(OutsideContractRunner, OnlyTheListedOutputsLieOutside) {
+  const Catalog c = load_catalog(kernel_or_throw("nvfp4_stage"));
+  const std::vector<CaseSpec> ids64 = select_cases(c, Tier::smoke, "nvfp4_stage.ids64*");
+  ASSERT_EQ(ids64.size(), 1u);
+  const CaseSpec& cs = ids64[0];
+  const Bundle b = make_bundle(cs);
+  const std::vector<uint8_t> in = in_contract_slices(cs, kernel_or_throw("nvfp4_stage"), b);
+  ASSERT_EQ(in.at(0), 0);  // row 0 holds an Inf
+  ChangedReference scale_bits([](const Invocation& inv) { static_cast<uint8_t*>(inv.out("x_sf").raw())[0] ^= 1; });
+  const RunRecord a = run_case(cs, b, scale_bits, TileConfig{}, 1);
+  EXPECT_EQ(a.verdict, Verdict::outside_contract_differs) << a.reason;
+  ChangedReference copy([](const Invocation& inv) { inv.out("topk_weights_out").data<float>()[0] = 12345.0f; });
+  const RunRecord f = run_case(cs, b, copy, TileConfig{}, 1);
+  EXPECT_EQ(f.verdict, Verdict::failed) << f.reason;
+  EXPECT_THAT(f.reason, HasSubstr("topk_weights_out (inside the contract"));
 }
 
 TEST(OutsideContractExpectations, XfailCoversAnOutsideDifference) {

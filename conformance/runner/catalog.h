@@ -33,6 +33,9 @@ struct CaseSpec {
   // With outside_contract: the slices of this dimension whose inputs are all finite stay inside
   // the contract and are scored as usual ("row isolation"); empty: the whole case is outside.
   std::string in_contract_dim;
+  // The inputs whose NaN / Inf put a slice outside (empty: every input), and the outputs that lie
+  // outside there (empty: every output; the others stay inside the contract everywhere).
+  std::vector<std::string> outside_inputs, outside_outputs;
 };
 
 struct Catalog {

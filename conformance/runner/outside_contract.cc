@@ -1,5 +1,6 @@
 #include "conformance/runner/outside_contract.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -11,6 +12,10 @@ namespace {
 
 bool leads_with(const TensorDecl& td, const std::string& dim) {
   return !td.shape.empty() && DimExpr::parse(td.shape[0]).dim == dim;
+}
+
+bool listed(const std::vector<std::string>& names, const std::string& n) {
+  return names.empty() || std::find(names.begin(), names.end(), n) != names.end();
 }
 
 bool is_float(DType d) { return d == DType::bf16 || d == DType::fp16 || d == DType::fp32 || d == DType::fp64; }
@@ -28,7 +33,7 @@ std::vector<uint8_t> in_contract_slices(const CaseSpec& cs, const KernelDecl& de
   const int64_t n = b.problem.dim(cs.in_contract_dim);
   std::vector<uint8_t> ok(static_cast<size_t>(n), 1);
   for (const auto& td : decl.tensors) {
-    if (td.role != Role::in) continue;
+    if (td.role != Role::in || !listed(cs.outside_inputs, td.name)) continue;
     const Tensor& t = b.inputs.at(td.name);
     if (!is_float(t.dtype()) || t.numel() == 0) continue;
     const bool sliced = leads_with(td, cs.in_contract_dim);
@@ -45,15 +50,15 @@ std::vector<uint8_t> in_contract_slices(const CaseSpec& cs, const KernelDecl& de
 TensorMap mask_outside(const CaseSpec& cs, const KernelDecl& decl, const Bundle& b, const TensorMap& actual,
                        const std::vector<uint8_t>& in_contract) {
   TensorMap out = actual;
-  bool any_outside = false;
+  bool any_outside = cs.in_contract_dim.empty();  // no dimension: the listed outputs are outside whole
   for (uint8_t k : in_contract) any_outside |= k == 0;
   if (!any_outside) return out;
   for (const auto& td : decl.tensors) {
-    if (td.role != Role::out) continue;
+    if (td.role != Role::out || !listed(cs.outside_outputs, td.name)) continue;
     const Tensor& e = b.outputs.at(td.name);
     Tensor& a = out.at(td.name);
     if (a.dtype() != e.dtype() || a.shape() != e.shape()) continue;  // scored as the failure it is
-    if (!leads_with(td, cs.in_contract_dim)) {
+    if (cs.in_contract_dim.empty() || !leads_with(td, cs.in_contract_dim)) {
       a = e;
       continue;
     }
@@ -89,23 +94,22 @@ void settle_outside_contract(const CaseSpec& cs, const KernelDecl& decl, const B
   for (const auto& c : r.checks)
     if (!c.passed && integrity_check(c)) return;
   const std::vector<uint8_t> in_contract = in_contract_slices(cs, decl, b);
-  bool any_inside = false;
-  for (uint8_t k : in_contract) any_inside |= k != 0;
-  if (any_inside) {
-    std::vector<CheckResult> inside = score_outputs(decl, b, mask_outside(cs, decl, b, actual, in_contract));
-    for (const auto& c : inside)
-      if (!c.passed) {
-        // The in-contract slices fail on their own: an ordinary failure, judged on them alone.
-        r.reason = c.name + " (inside the contract: the " + cs.in_contract_dim + " slices whose inputs are all finite): " +
-                   c.message;
-        std::vector<CheckResult> kept;
-        for (auto& k : r.checks)
-          if (integrity_check(k)) kept.push_back(std::move(k));
-        for (auto& k : inside) kept.push_back(std::move(k));
-        r.checks = std::move(kept);
-        return;
-      }
-  }
+  // The in-contract part alone: every output element outside replaced by the reference's.
+  std::vector<CheckResult> inside = score_outputs(decl, b, mask_outside(cs, decl, b, actual, in_contract));
+  for (const auto& c : inside)
+    if (!c.passed) {
+      // The in-contract part fails on its own: an ordinary failure, judged on it alone.
+      const std::string part = cs.in_contract_dim.empty()
+                                   ? "the outputs the case's reason does not cover"
+                                   : "the " + cs.in_contract_dim + " slices whose inputs are all finite";
+      r.reason = c.name + " (inside the contract: " + part + "): " + c.message;
+      std::vector<CheckResult> kept;
+      for (auto& k : r.checks)
+        if (integrity_check(k)) kept.push_back(std::move(k));
+      for (auto& k : inside) kept.push_back(std::move(k));
+      r.checks = std::move(kept);
+      return;
+    }
   r.verdict = Verdict::outside_contract_differs;
   r.reason = outside_contract_reason(cs, r.checks, in_contract);
 }

@@ -15,13 +15,15 @@
 
 namespace kcs {
 
-// Per slice of cs.in_contract_dim: 1 when every input element of the slice is finite and every
-// input without that dimension is finite too. Empty when the case has no in_contract_dim.
+// Per slice of cs.in_contract_dim: 1 when every element of the slice of the inputs that decide
+// (cs.outside_inputs, empty = all) is finite and those without that dimension are finite too.
+// Empty when the case has no in_contract_dim.
 std::vector<uint8_t> in_contract_slices(const CaseSpec& cs, const KernelDecl& decl, const Bundle& b);
 
-// `actual` with every output element outside the contract replaced by the reference's: the
-// slices that in_contract_slices() rejects, and whole outputs without the dimension (they depend
-// on every slice) when any slice is rejected.
+// `actual` with every output element outside the contract replaced by the reference's: in the
+// outputs cs.outside_outputs lists (empty = all), the slices that in_contract_slices() rejects,
+// and whole outputs without the dimension (they depend on every slice) when any slice is
+// rejected; with no in_contract_dim, those outputs whole.
 TensorMap mask_outside(const CaseSpec& cs, const KernelDecl& decl, const Bundle& b, const TensorMap& actual,
                        const std::vector<uint8_t>& in_contract);
 
