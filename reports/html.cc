@@ -387,7 +387,7 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
   os << "</tbody></table>";
   if (kv.cases.size() > o.max_case_rows)
     os << "<p class=\"muted\">&hellip; and " << kv.cases.size() - o.max_case_rows
-       << " more cases (see results.json).</p>";
+       << " more cases (see results.jsonl).</p>";
   os << "</details></section>";
 }
 
@@ -419,7 +419,7 @@ void write_failures(std::ostringstream& os, const ReportModel& m, const HtmlOpti
   }
   if (m.failures.size() > o.max_failures)
     os << "<p class=\"muted\">&hellip; and " << m.failures.size() - o.max_failures
-       << " more failures: every one is in results.json with its repro line.</p>";
+       << " more failures: every one is in results.jsonl with its repro line.</p>";
   os << "</section>";
 }
 
@@ -444,7 +444,7 @@ void write_expected_failures(std::ostringstream& os, const ReportModel& m, const
   os << "</tbody></table>";
   if (m.expected_failures.size() > o.max_failures)
     os << "<p class=\"muted\">&hellip; and " << m.expected_failures.size() - o.max_failures
-       << " more expected failures: every one is in results.json with its repro line.</p>";
+       << " more expected failures: every one is in results.jsonl with its repro line.</p>";
   os << "</section>";
 }
 
@@ -471,7 +471,7 @@ void write_outside_contract(std::ostringstream& os, const ReportModel& m, const 
   os << "</tbody></table>";
   if (m.outside_contract.size() > o.max_failures)
     os << "<p class=\"muted\">&hellip; and " << m.outside_contract.size() - o.max_failures
-       << " more: every one is in results.json with its repro line.</p>";
+       << " more: every one is in results.jsonl with its repro line.</p>";
   os << "</section>";
 }
 

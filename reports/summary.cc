@@ -126,7 +126,7 @@ static void markdown_outside(std::ostringstream& os, const ReportModel& model, s
        << "  repro: " << markdown_code(r.repro) << "\n";
   }
   if (model.outside_contract.size() > max_runs)
-    os << "\n... and " << model.outside_contract.size() - max_runs << " more (see results.json).\n";
+    os << "\n... and " << model.outside_contract.size() - max_runs << " more (see results.jsonl).\n";
 }
 
 static void markdown_drift(std::ostringstream& os, const DriftReport& d) {
@@ -339,7 +339,7 @@ std::string report_markdown(const Results& results, const DriftReport* drift, si
       os << "  repro: " << markdown_code(r.repro) << "\n";
     }
     if (model.failures.size() > max_failures)
-      os << "\n... and " << model.failures.size() - max_failures << " more failures (see results.json).\n";
+      os << "\n... and " << model.failures.size() - max_failures << " more failures (see results.jsonl).\n";
   }
   if (!model.expected_failures.empty()) {
     os << "\n## Expected failures\n\nFailed as the backend's expectation list says (xfail); not counted as "
@@ -352,7 +352,7 @@ std::string report_markdown(const Results& results, const DriftReport* drift, si
     }
     if (model.expected_failures.size() > max_failures)
       os << "\n... and " << model.expected_failures.size() - max_failures
-         << " more expected failures (see results.json).\n";
+         << " more expected failures (see results.jsonl).\n";
   }
   return os.str();
 }

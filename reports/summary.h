@@ -1,5 +1,5 @@
 // Summaries of results (conformance/runner/results_model.h): the terminal table printed by `kcs run` and the Markdown report
-// written beside results.json (the HTML page is reports/html.h).
+// written beside results.jsonl (the HTML page is reports/html.h).
 #pragma once
 
 #include <string>

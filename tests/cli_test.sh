@@ -10,7 +10,7 @@ expect "list shows kernels and backends" 0 "q8 .*Q8 symmetric" -- "$KCS" list
 expect "list shows availability" 0 "avx2 .*(runs on this CPU|skipped: needs)" -- "$KCS" list
 expect "list q8 shows the declaration" 0 "out +codes +int8 +\[rows, n\] exact" -- "$KCS" list q8
 expect "run smoke" 0 "q8 +reference" -- "$KCS" run --kernel q8 --tier smoke --backend reference --backend avx2 -q --out "$T/out"
-[ -s "$T/out/results.json" ] && [ -s "$T/out/summary.md" ] && ok "run writes results.json and summary.md" || bad "run outputs missing"
+[ -s "$T/out/results.jsonl" ] && [ -s "$T/out/summary.md" ] && ok "run writes results.jsonl and summary.md" || bad "run outputs missing"
 expect "unknown case" 2 "no case matches|unknown kernel" -- "$KCS" run --case q8.nope -q
 expect "unknown backend" 2 "unknown backend 'cuda'" -- "$KCS" run --tier smoke --backend cuda -q
 expect "bad shard" 2 "--shard wants I/N" -- "$KCS" run --tier smoke --shard 3/2 -q

@@ -120,7 +120,11 @@ int cmd_run(RunOptions& ro, const std::string& command_line) {
   // Output paths are checked, locked and opened before the first run (results_writer.h); every run
   // is appended as it completes, so a killed sweep keeps what finished and --resume continues it.
   std::string results_path = ro.results;
-  if (results_path.empty() && !ro.out_dir.empty()) results_path = ro.out_dir + "/results.json";
+  if (results_path.empty() && !ro.out_dir.empty()) results_path = ro.out_dir + "/results.jsonl";
+  // --resume of a directory written before the file was named results.jsonl: continue that file.
+  if (ro.resume && ro.results.empty() && !ro.out_dir.empty() && !std::filesystem::exists(results_path) &&
+      std::filesystem::exists(ro.out_dir + "/results.json"))
+    results_path = ro.out_dir + "/results.json";
   if (ro.resume && results_path.empty()) throw Error("--resume needs --results FILE or --out DIR");
   std::unique_ptr<DirLock> out_lock;
   if (!ro.out_dir.empty()) out_lock = std::make_unique<DirLock>(ro.out_dir);
@@ -288,7 +292,7 @@ int main(int argc, char** argv) {
   run->add_option("--repeat", so.repeat, "run every case N times; any bit difference is a failure (flaky)")
       ->check(CLI::Range(1, 1000));
   run->add_option("--results", ro.results, "write the results JSON here");
-  run->add_option("--out", ro.out_dir, "write results.json and summary.md into this directory");
+  run->add_option("--out", ro.out_dir, "write results.jsonl and summary.md into this directory");
   run->add_option("--shard", so.shard, "run slice I of N (I/N) of the case list; results files merge");
   run->add_flag("--quiet,-q", ro.quiet, "no progress line");
   run->add_flag("--resume", ro.resume,

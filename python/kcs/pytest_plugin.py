@@ -6,7 +6,7 @@
         kcs_case.check_call(my_q8, **kcs_case.inputs)
 
 parametrises test_q8 over the cases (ids = case ids, `-k` selects), fails a case with kcs's own
-message, and writes <--kcs-out>/results.json, index.html and summary.md at the end of the session.
+message, and writes <--kcs-out>/results.jsonl, index.html and summary.md at the end of the session.
 A case that differs from the reference only outside the kernel's contract (kcs.OutsideContract) is
 reported as "outside contract" (letter O): neither passed nor failed, listed at the end.
 Options: --kcs-tier (overrides every marker's tier), --kcs-out DIR (default ./kcs-results),
@@ -25,7 +25,7 @@ def pytest_addoption(parser):
     g = parser.getgroup("kcs")
     g.addoption("--kcs-tier", default=None, choices=["smoke", "ci", "nightly"],
                 help="run every @kcs.cases test over this tier instead of the marker's")
-    g.addoption("--kcs-out", default="kcs-results", help="directory of results.json and the HTML report")
+    g.addoption("--kcs-out", default="kcs-results", help="directory of results.jsonl and the HTML report")
     g.addoption("--kcs-backend", default=None, help="backend name recorded in the results")
 
 
@@ -114,7 +114,7 @@ def pytest_sessionfinish(session):
     if res is None or len(res) == 0:
         return
     out = os.path.abspath(cfg.getoption("kcs_out"))
-    res.write(os.path.join(out, "results.json"))
+    res.write(os.path.join(out, "results.jsonl"))
     res.write_report(out)
     cfg._kcs_written = out
 
@@ -129,5 +129,5 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line("... and %d more (see the results file)" % (len(outside) - 50))
     out = getattr(config, "_kcs_written", None)
     if out:
-        terminalreporter.write_line("kcs: %d runs; results %s/results.json, report %s/index.html" % (
+        terminalreporter.write_line("kcs: %d runs; results %s/results.jsonl, report %s/index.html" % (
             len(config._kcs_results), out, out))

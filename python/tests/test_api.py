@@ -100,12 +100,12 @@ def test_rejection_passes_only_with_the_expected_text():
 def test_results_file_is_what_kcs_report_reads(tmp_path, case):
     r = kcs.Results("smoke", "test")
     r.add(case.score(case.expected))
-    r.write(str(tmp_path / "results.json"))
+    r.write(str(tmp_path / "results.jsonl"))
     r.write_report(str(tmp_path))
     import json
 
     # JSON Lines, as kcs run writes them (docs/results.md): header, one line per run, end line.
-    lines = [json.loads(l) for l in (tmp_path / "results.json").read_text().splitlines()]
+    lines = [json.loads(l) for l in (tmp_path / "results.jsonl").read_text().splitlines()]
     runs = [j for j in lines if "case" in j]
     assert "kcs_results" in lines[0] and lines[-1] == {"end": {"runs": 1}}
     assert len(runs) == 1 and runs[0]["case"] == CASE and runs[0]["verdict"] == "passed"
@@ -163,5 +163,5 @@ def test_pytest_plugin_reports_outside_contract_apart(tmp_path):
     assert "%d outside contract" % n in p.stdout, p.stdout
     assert "passed" not in p.stdout.splitlines()[-1] and "failed" not in p.stdout.splitlines()[-1], p.stdout
     assert "OUTSIDE CONTRACT test_flush.py::test_flush[q8.nan_inf." in p.stdout, p.stdout
-    lines = [json.loads(x) for x in (tmp_path / "out" / "results.json").read_text().splitlines()[1:-1]]
+    lines = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()[1:-1]]
     assert [r["verdict"] for r in lines] == ["outside_contract_differs"] * n

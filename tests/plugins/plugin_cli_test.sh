@@ -60,7 +60,7 @@ case "$MODE" in
     "$KCS" run --backend-lib "$LIB" --kernel q8 --tier ci -q --out "$T/o" >"$T/out" 2>&1
     rc=$?
     [ $rc -eq 0 ] || fail "differences outside the contract only: exit $rc, want 0"
-    R="$T/o/results.json"
+    R="$T/o/results.jsonl"
     nan_runs=$(grep -c '"case": *"q8\.nan_inf' "$R")
     outside=$(grep -c '"verdict": *"outside_contract_differs"' "$R")
     [ "$nan_runs" -gt 0 ] && [ "$outside" -eq "$nan_runs" ] || fail "$outside outside_contract_differs of $nan_runs nan_inf runs"
