@@ -90,8 +90,12 @@ int cmd_list(const std::vector<std::string>& kernels) {
                   kn.bit_invariant ? " (must not change a bit)" : "", kn.range_str().c_str());
     for (const auto& inv : k->invariants) std::printf("    invariant %s: %s\n", inv.name.c_str(), inv.doc.c_str());
     for (const auto& cs : c.cases)
-      std::printf("    case %-8s %s%s\n", tier_name(cs.tier), cs.id.c_str(),
-                  cs.expect_error.empty() ? "" : "  (must be rejected)");
+      std::printf("    case %-8s %s%s%s\n", tier_name(cs.tier), cs.id.c_str(),
+                  cs.expect_error.empty() ? "" : "  (must be rejected)",
+                  cs.outside_contract.empty() ? ""
+                  : cs.in_contract_dim.empty() ? "  (outside the contract)"
+                                               : ("  (outside the contract where inputs are NaN/Inf; finite " +
+                                                  cs.in_contract_dim + " inside)").c_str());
   }
   return 0;
 }
