@@ -74,4 +74,27 @@ with h5py.File(sys.argv[2], "r+") as f:
 PY
 expect "outputs missing a dataset: named" 2 "scale" -- "$KCS" check --fixture "$B" --outputs "$T/missing.h5"
 
+# kcs check judges a case outside the contract as kcs run does: NaN rows with another scale are
+# outside_contract_differs (exit 0); a finite row with another scale fails (exit 1).
+NC=q8.nan_inf.rows=8.n=17.amax_floor=none.x_dtype=float32
+"$KCS" gen --case "$NC" --out "$T/nb" >/dev/null
+$PY - "$T/nb/q8/$NC.h5" "$T/nan" <<'PY' || bad "python could not write the nan_inf outputs"
+import sys, h5py, numpy as np
+src, dst = sys.argv[1], sys.argv[2]
+with h5py.File(src, "r") as f:
+    bad = ~np.isfinite(f["inputs/x"][()]).all(axis=1)
+    for name, rows in (("flush", bad), ("leak", bad | np.roll(bad, 1))):
+        with h5py.File("%s_%s.h5" % (dst, name), "w") as g:
+            g.attrs["kernel"], g.attrs["case"] = f.attrs["kernel"], f.attrs["case"]
+            for o, ds in f["outputs"].items():
+                v = ds[()]
+                if o == "scale":
+                    v[rows] = 0
+                g.create_dataset("outputs/" + o, data=v).attrs["dtype"] = ds.attrs["dtype"]
+PY
+expect "check: differs outside the contract only" 0 "$NC: outside_contract_differs" -- \
+  "$KCS" check --fixture "$T/nb/q8/$NC.h5" --outputs "$T/nan_flush.h5"
+expect "check: a finite row differs" 1 "inside the contract: the rows slices" -- \
+  "$KCS" check --fixture "$T/nb/q8/$NC.h5" --outputs "$T/nan_leak.h5"
+
 [ "$fails" -eq 0 ] && echo "all CLI checks passed" || { echo "$fails CLI checks failed"; exit 1; }
