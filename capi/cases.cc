@@ -50,7 +50,8 @@ const char* attr_kind(AttrDecl::Kind k) {
 nlohmann::json case_json(const CaseSpec& cs) {
   return {{"id", cs.id},         {"kernel", cs.problem.kernel}, {"tier", tier_name(cs.tier)},
           {"scenario", cs.scenario}, {"seed", cs.seed},       {"dims", cs.problem.dims},
-          {"attrs", cs.problem.attrs}, {"expect_error", cs.expect_error}};
+          {"attrs", cs.problem.attrs}, {"expect_error", cs.expect_error},
+          {"outside_contract", cs.outside_contract}, {"in_contract_dim", cs.in_contract_dim}};
 }
 
 void out_json(char** out, const nlohmann::json& j) { deref(out, "out") = dup_string(j.dump()); }

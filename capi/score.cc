@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "capi/handles.h"
+#include "conformance/runner/outside_contract.h"
 #include "conformance/runner/results.h"
 
 using namespace kcs;
@@ -57,17 +58,22 @@ kcs_score* new_score(const kcs_case& c, const char* backend, const char* tile, c
   return s.release();
 }
 
-void finish(kcs_score& s) {
+// `got`: the scored outputs, so that a case outside the contract is judged as `kcs run` judges it.
+void finish(kcs_score& s, const kcs_case* c = nullptr, const TensorMap* got = nullptr) {
   if (s.run.verdict != Verdict::error) {
     s.run.verdict = Verdict::passed;
-    for (const auto& c : s.run.checks)
-      if (!c.passed) {
+    for (const auto& k : s.run.checks)
+      if (!k.passed) {
         s.run.verdict = Verdict::failed;
-        s.run.reason = c.name + ": " + c.message;
+        s.run.reason = k.name + ": " + k.message;
         break;
       }
   }
+  if (c && got) settle_outside_contract(c->spec, kernel_or_throw(c->spec.problem.kernel), c->bundle, *got, s.run);
   s.text = run_text(s.run);
+  // A failure in a case outside the contract lies in its in-contract rows: the reason says so.
+  if (c && !c->spec.outside_contract.empty() && s.run.verdict == Verdict::failed)
+    s.text.insert(s.text.find('\n') + 1, "  " + s.run.reason + "\n");
 }
 
 std::string fmt_g(double v) {
@@ -82,7 +88,7 @@ namespace kcs::capi {
 
 std::string run_text(const RunRecord& r) {
   std::string t = r.case_id + " on " + r.backend + " [tile " + r.tile + "]: " + verdict_name(r.verdict) + "\n";
-  if (r.verdict == Verdict::error) t += "  " + r.reason + "\n";
+  if (r.verdict == Verdict::error || r.verdict == Verdict::outside_contract_differs) t += "  " + r.reason + "\n";
   for (const auto& c : r.checks) {
     if (c.passed) continue;
     t += "  " + c.name + " (" + c.contract + ", margin " + fmt_g(c.margin) + "): " + c.message + "\n";
@@ -144,7 +150,7 @@ kcs_status kcs_case_score(const kcs_case* c, const kcs_tensor* actual, int32_t n
                     (td.role == Role::inout ? "inout tensors are scored by their full state after the call"
                                             : "every out tensor is scored") + ")");
     s->run.checks = score_outputs(decl, cs.bundle, got);
-    finish(*s);
+    finish(*s, &cs, &got);
     slot = s.release();
   });
 }

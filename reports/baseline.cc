@@ -31,12 +31,17 @@ struct Out {
 //   xfail        the run happened: its outputs are compared like a failed run's (a check that passed
 //                in the baseline and fails now is a new failure, a known failure that got worse is
 //                drift). An xfail without outputs failed with an error and compares like an error.
+//   outside_contract_differs  the run happened on a case outside the kernel's contract: compared
+//                like xfail (a backend that matched the reference there and now differs has drifted).
 //   unsupported  the run did not happen: like skipped (a variant that ran in the baseline and is now
 //                unsupported is drift; one that was unsupported and now runs is an improvement).
 struct Run {
   std::string verdict, reason;
   std::map<std::string, Out> outputs;
-  bool ran() const { return verdict == "passed" || verdict == "failed" || (verdict == "xfail" && !outputs.empty()); }
+  bool ran() const {
+    return verdict == "passed" || verdict == "failed" ||
+           ((verdict == "xfail" || verdict == kOutsideContractDiffers) && !outputs.empty());
+  }
   bool errored() const { return verdict_is_error(verdict) || (verdict == "xfail" && outputs.empty()); }
 };
 

@@ -60,7 +60,8 @@ nav{font-size:13px;margin:6px 0 0}nav a{margin-right:12px}
 .card h4{margin:0 0 2px;font-size:13px}
 .card table{font-size:11px}.card td{white-space:nowrap}.card td,.card th{padding:1px 4px}
 .failure{background:#fff;border-left:4px solid #d32f2f;padding:4px 10px;margin:8px 0}
-.skip{color:#7d4e00}.m-xfail{background:#fff8c5;color:#7d4e00}
+.skip{color:#7d4e00}.m-xfail{background:#fff8c5;color:#7d4e00}.m-outside{background:#ddf4ff;color:#0a3069}
+.banner.outside{background:#ddf4ff;color:#0a3069}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 )";
 
@@ -78,10 +79,14 @@ std::string margin_cell(double m, bool has_checks = true) {
 std::string num_cell(const std::string& s) { return "<td class=\"n\">" + esc(s) + "</td>"; }
 std::string num_cell(int64_t n) { return num_cell(std::to_string(n)); }
 
-// Amber for what an expectation list or the machine explains (xfail, unsupported, skipped); red
-// for failed (an unexpected pass included) and error.
+// Amber for what an expectation list or the machine explains (xfail, unsupported, skipped); blue for
+// a difference outside the contract (neither a pass nor a failure); red for failed (an unexpected
+// pass included) and error.
 std::string verdict_badge(const std::string& v) {
-  const char* cls = v == "passed" ? "ok" : v == "skipped" || v == "xfail" || v == "unsupported" ? "warn" : "bad";
+  const char* cls = v == "passed"                                              ? "ok"
+                    : v == "skipped" || v == "xfail" || v == "unsupported"      ? "warn"
+                    : v == kOutsideContractDiffers                              ? "outside"
+                                                                                : "bad";
   return std::string("<span class=\"banner ") + cls + "\">" + esc(v) + "</span>";
 }
 
@@ -136,8 +141,10 @@ void write_overview(std::ostringstream& os, const ReportModel& m) {
   }
   // The expectation-list columns appear only when some run has such a verdict.
   const bool expect = m.has_expectations();
+  const bool outside = m.outside > 0;  // the column appears only when some run differs outside a contract
   os << "<table id=\"overview-table\"><thead><tr><th>kernel</th><th>backend</th><th class=\"n\">runs</th>"
         "<th class=\"n\">passed</th><th class=\"n\">failed</th><th class=\"n\">errors</th>"
+     << (outside ? "<th class=\"n\">outside the contract (differ)</th>" : "")
      << (expect ? "<th class=\"n\">expected failures</th>" : "") << "<th class=\"n\">skipped</th>"
      << (expect ? "<th class=\"n\">unsupported</th>" : "") << "<th>"
      << (expect ? "reasons (skipped, expected failures, unsupported) / first error" : "skip reasons / first error")
@@ -157,10 +164,12 @@ void write_overview(std::ostringstream& os, const ReportModel& m) {
     auto amber = [&](int n) { return n ? "<td class=\"n m-xfail\">" + std::to_string(n) + "</td>" : num_cell(n); };
     std::string checks = std::to_string(r.checks);
     if (r.xfail_checks) checks += " (+" + std::to_string(r.xfail_checks) + " xfail)";
+    if (r.outside_checks) checks += " (+" + std::to_string(r.outside_checks) + " outside contract)";
     os << "<tr><td><a href=\"#k-" << kernel_index[r.kernel] << "\"><code>" << esc(r.kernel) << "</code></a></td><td>"
        << esc(r.backend) << "</td>" << num_cell(r.runs) << num_cell(r.passed)
        << (r.failed ? "<td class=\"n m-fail\">" + std::to_string(r.failed) + "</td>" : num_cell(r.failed))
        << (r.errors ? "<td class=\"n m-fail\">" + std::to_string(r.errors) + "</td>" : num_cell(r.errors))
+       << (outside ? (r.outside ? "<td class=\"n m-outside\">" + std::to_string(r.outside) + "</td>" : num_cell(r.outside)) : "")
        << (expect ? amber(r.xfail) : "") << num_cell(r.skipped) << (expect ? amber(r.unsupported) : "")
        << "<td class=\"small\">" << why << "</td>" << num_cell(checks) << margin_cell(r.worst_margin, r.checks > 0)
        << (r.checks ? num_cell(r.max_ulp) : "<td class=\"n m-none\">&mdash;</td>") << "</tr>";
@@ -172,6 +181,11 @@ void write_overview(std::ostringstream& os, const ReportModel& m) {
     os << " Expected failures (xfail) and unsupported cases come from the backend's expectation list "
           "(<code>kcs run --expect</code>): an expected failure ran and failed as listed; its checks are "
           "not in the checks, worst margin and max ULP columns. An unsupported case did not run.";
+  if (outside)
+    os << " Outside the contract (differ): runs on cases whose inputs the kernel's contract leaves out (e.g. NaN "
+          "and Inf inputs) where the backend differs from the reference's documented behaviour; neither passed nor "
+          "failed, listed under <a href=\"#outside-contract\">Outside the contract</a>, their checks not in the "
+          "figures beside.";
   os << "</p></section>";
 }
 
@@ -271,7 +285,12 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
       const OutputGroup& g = it->second;
       std::string passed = std::to_string(g.checks - g.failed) + "/" + std::to_string(g.checks);
       if (g.xfail) passed += " (+" + std::to_string(g.xfail) + " xfail)";
-      os << "<tr><td>" << esc(b) << "</td><td>" << verdict_badge(g.failed ? "failed" : g.xfail ? "xfail" : "passed")
+      if (g.outside) passed += " (+" + std::to_string(g.outside) + " outside contract)";
+      os << "<tr><td>" << esc(b) << "</td><td>"
+         << verdict_badge(g.failed                  ? "failed"
+                          : g.xfail                 ? "xfail"
+                          : g.checks == 0 && g.outside ? kOutsideContractDiffers
+                                                    : "passed")
          << "</td>" << num_cell(passed) << num_cell(g.cases) << margin_cell(g.worst_margin, g.checks > 0);
       if (g.checks == 0) {  // only checks of expected failures: no metrics of work that counts
         for (int i = 0; i < 6; ++i) os << "<td class=\"n m-none\">&mdash;</td>";
@@ -293,11 +312,13 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
       if (total > 0)
         os << ulp_histogram_svg(g.hist, b + ": " + std::to_string(g.cases) + " cases, summed");
       else if (g.checks == 0)
-        os << "<div class=\"small muted\">only expected failures (see Expected failures)</div>";
+        os << "<div class=\"small muted\">only expected failures or runs outside the contract (listed below)</div>";
       else
         os << "<div class=\"small muted\">no element-wise ULP data (an invariant or rejection check)</div>";
       if (g.xfail && g.checks)
         os << "<div class=\"small skip\">" << g.xfail << " checks of expected failures left out</div>";
+      if (g.outside && g.checks)
+        os << "<div class=\"small m-outside\">" << g.outside << " checks of runs outside the contract left out</div>";
       write_worst_elements(os, g.worst, 5);
       os << "</div>";
     }
@@ -318,13 +339,15 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
           continue;
         }
         const Cell& c = it->second;
-        if (c.checks == 0) {  // only checks of xfail runs
-          os << "<td class=\"n m-xfail\">" << c.xfail << " xfail</td>";
+        if (c.checks == 0) {  // only checks of xfail / outside-contract runs
+          if (c.xfail) os << "<td class=\"n m-xfail\">" << c.xfail << " xfail</td>";
+          else os << "<td class=\"n m-outside\">" << c.outside << " outside contract</td>";
           continue;
         }
         os << "<td class=\"n " << margin_class(c.worst_margin) << "\">" << c.max_ulp << " / "
            << esc(fmt_margin(c.worst_margin)) << (c.failed ? " (" + std::to_string(c.failed) + " failed)" : "")
-           << (c.xfail ? " (+" + std::to_string(c.xfail) + " xfail)" : "") << "</td>";
+           << (c.xfail ? " (+" + std::to_string(c.xfail) + " xfail)" : "")
+           << (c.outside ? " (+" + std::to_string(c.outside) + " outside contract)" : "") << "</td>";
       }
       os << "</tr>";
     }
@@ -351,17 +374,20 @@ void write_kernel(std::ostringstream& os, const KernelView& kv, size_t index, co
         continue;
       }
       const bool bad = c.failed || c.errors;
-      os << "<td class=\"n " << (bad ? "m-fail" : c.xfail ? "m-xfail" : margin_class(c.worst_margin)) << "\">"
+      os << "<td class=\"n "
+         << (bad ? "m-fail" : c.xfail ? "m-xfail" : c.outside ? "m-outside" : margin_class(c.worst_margin)) << "\">"
          << (c.checks ? esc(fmt_margin(c.worst_margin)) : "&mdash;")
          << (bad ? " (" + std::to_string(c.failed + c.errors) + "/" + std::to_string(c.runs) + " fail)" : "")
-         << (c.xfail ? " (" + std::to_string(c.xfail) + "/" + std::to_string(c.runs) + " xfail)" : "") << "</td>";
+         << (c.xfail ? " (" + std::to_string(c.xfail) + "/" + std::to_string(c.runs) + " xfail)" : "")
+         << (c.outside ? " (" + std::to_string(c.outside) + "/" + std::to_string(c.runs) + " outside contract)" : "")
+         << "</td>";
     }
     os << "</tr>";
   }
   os << "</tbody></table>";
   if (kv.cases.size() > o.max_case_rows)
     os << "<p class=\"muted\">&hellip; and " << kv.cases.size() - o.max_case_rows
-       << " more cases (see results.json).</p>";
+       << " more cases (see results.jsonl).</p>";
   os << "</details></section>";
 }
 
@@ -393,7 +419,7 @@ void write_failures(std::ostringstream& os, const ReportModel& m, const HtmlOpti
   }
   if (m.failures.size() > o.max_failures)
     os << "<p class=\"muted\">&hellip; and " << m.failures.size() - o.max_failures
-       << " more failures: every one is in results.json with its repro line.</p>";
+       << " more failures: every one is in results.jsonl with its repro line.</p>";
   os << "</section>";
 }
 
@@ -418,7 +444,34 @@ void write_expected_failures(std::ostringstream& os, const ReportModel& m, const
   os << "</tbody></table>";
   if (m.expected_failures.size() > o.max_failures)
     os << "<p class=\"muted\">&hellip; and " << m.expected_failures.size() - o.max_failures
-       << " more expected failures: every one is in results.json with its repro line.</p>";
+       << " more expected failures: every one is in results.jsonl with its repro line.</p>";
+  os << "</section>";
+}
+
+// Runs that differ from the reference outside the kernel's contract: how each differs (reason,
+// differing outputs with their margins, repro); blue, apart from failures and expected failures.
+void write_outside_contract(std::ostringstream& os, const ReportModel& m, const HtmlOptions& o) {
+  if (m.outside_contract.empty()) return;
+  os << "<section id=\"outside-contract\"><h2>Outside the contract: differs</h2><p>" << verdict_badge(kOutsideContractDiffers)
+     << m.outside_contract.size() << " runs differ from the reference on cases whose inputs lie outside the "
+     << "kernel's contract (the catalog's <code>outside_contract</code>, e.g. NaN and Inf inputs). The reference "
+     << "documents one behaviour there; these differences are neither passes nor failures. Where a case keeps "
+     << "in-contract rows (rows whose inputs are all finite), those passed: a difference there is a failure.</p>"
+     << "<table id=\"outside-contract-table\" class=\"small\"><thead><tr><th>case</th><th>backend</th><th>variant</th>"
+     << "<th>how it differs</th><th>differing outputs (margin)</th><th>repro</th></tr></thead><tbody>";
+  for (size_t i = 0; i < m.outside_contract.size() && i < o.max_failures; ++i) {
+    const ResultRun& r = *m.outside_contract[i].run;
+    std::string outs;
+    for (const CheckResult* c : m.outside_contract[i].checks)
+      outs += (outs.empty() ? "" : ", ") + c->name + " (" + fmt_margin(c->margin) + ")";
+    os << "<tr class=\"m-outside\"><td><code>" << esc(r.case_id) << "</code></td><td>" << esc(r.backend) << "</td><td>"
+       << esc(variant_name(r)) << "</td><td>" << esc(r.reason) << "</td><td><code>" << esc(outs)
+       << "</code></td><td><code>" << esc(r.repro) << "</code></td></tr>";
+  }
+  os << "</tbody></table>";
+  if (m.outside_contract.size() > o.max_failures)
+    os << "<p class=\"muted\">&hellip; and " << m.outside_contract.size() - o.max_failures
+       << " more: every one is in results.jsonl with its repro line.</p>";
   os << "</section>";
 }
 
@@ -461,18 +514,22 @@ std::string report_html(const Results& results, const DriftReport* drift, const 
      << "<h1>kcs accuracy report</h1><p class=\"lead\">tier <b>" << esc(tier) << "</b> &middot; "
      << esc(results.header.date) << " &middot; " << esc(results.header.machine.value("cpu", ""))
      << " &middot; " << m.kernels.size() << " kernels, " << m.runs << " runs, " << m.checks << " checks"
-     << (m.xfail_checks ? " (+" + std::to_string(m.xfail_checks) + " of expected failures)" : "") << "</p><div>";
+     << (m.xfail_checks ? " (+" + std::to_string(m.xfail_checks) + " of expected failures)" : "")
+     << (m.outside_checks ? " (+" + std::to_string(m.outside_checks) + " outside the contract)" : "") << "</p><div>";
   // Known failures (xfail) and unsupported cases are amber, beside a green or red verdict on the rest.
   if (m.runs == 0)
     os << "<span class=\"banner warn\">no runs</span>";
   else if (m.failed || m.errors)
     os << "<span class=\"banner bad\">" << m.failed << " failed, " << m.errors << " errors</span>";
-  else if (m.xfail)
+  else if (m.xfail || m.outside)
     os << "<span class=\"banner ok\">no unexpected failures: " << m.passed << " passed</span>";
   else
     os << "<span class=\"banner ok\">all " << m.passed << " executed runs passed</span>";
   if (m.xfail)
     os << "<span class=\"banner warn\">" << m.xfail << (m.xfail == 1 ? " expected failure" : " expected failures")
+       << "</span>";
+  if (m.outside)
+    os << "<span class=\"banner outside\">" << m.outside << " outside the contract: differ"
        << "</span>";
   if (m.skipped) os << "<span class=\"banner warn\">" << m.skipped << " skipped</span>";
   if (m.unsupported) os << "<span class=\"banner warn\">" << m.unsupported << " unsupported</span>";
@@ -488,12 +545,14 @@ std::string report_html(const Results& results, const DriftReport* drift, const 
     os << "<a href=\"#k-" << i << "\"><code>" << esc(m.kernels[i].kernel) << "</code></a>";
   os << "<a href=\"#failures\">Failures</a>";
   if (!m.expected_failures.empty()) os << "<a href=\"#expected-failures\">Expected failures</a>";
+  if (!m.outside_contract.empty()) os << "<a href=\"#outside-contract\">Outside the contract</a>";
   os << "<a href=\"#machine\">Machine</a></nav>";
   write_overview(os, m);
   if (drift) write_drift(os, *drift, o);
   for (size_t i = 0; i < m.kernels.size(); ++i) write_kernel(os, m.kernels[i], i, o);
   write_failures(os, m, o);
   write_expected_failures(os, m, o);
+  write_outside_contract(os, m, o);
   write_machine(os, results.header, m);
   os << "<p class=\"small muted\">Written by <code>kcs report</code>; self-contained (no scripts, nothing "
         "fetched).</p></main></body></html>\n";

@@ -84,7 +84,8 @@ ReportModel build_model(const Results& results, size_t closest_per_kernel) {
     }
     return m.kernels[it->second];
   };
-  std::vector<size_t> failure_of(results.runs.size(), SIZE_MAX), xfail_of(results.runs.size(), SIZE_MAX);
+  std::vector<size_t> failure_of(results.runs.size(), SIZE_MAX), xfail_of(results.runs.size(), SIZE_MAX),
+      outside_of(results.runs.size(), SIZE_MAX);
 
   for (size_t ri = 0; ri < results.runs.size(); ++ri) {
     const ResultRun& r = results.runs[ri];
@@ -119,6 +120,11 @@ ReportModel build_model(const Results& results, size_t closest_per_kernel) {
       count_reason(o.xfail_reasons, xfail_reason(r.reason));
       xfail_of[ri] = m.expected_failures.size();
       m.expected_failures.push_back({&r, {}});
+    }
+    if (v == kOutsideContractDiffers) {
+      ++o.outside, ++cc.outside, ++m.outside;
+      outside_of[ri] = m.outside_contract.size();
+      m.outside_contract.push_back({&r, {}});
     }
     if (verdict_fails(v)) {
       failure_of[ri] = m.failures.size();
@@ -161,6 +167,15 @@ ReportModel build_model(const Results& results, size_t closest_per_kernel) {
         ++g.xfail;
         ++kv.tiles[{out, var, b}].xfail;
         if (failed) m.expected_failures[xfail_of[ri]].checks.push_back(&c);
+        continue;
+      }
+      // Likewise a check of a run outside the contract: how it differs is shown apart.
+      if (outside_of[ri] != SIZE_MAX) {
+        ++o.outside_checks;
+        ++m.outside_checks;
+        ++g.outside;
+        ++kv.tiles[{out, var, b}].outside;
+        if (failed) m.outside_contract[outside_of[ri]].checks.push_back(&c);
         continue;
       }
 

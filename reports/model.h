@@ -9,6 +9,11 @@
 // are counted apart (xfail, xfail_checks), listed in expected_failures, and never count as failures
 // nor raise the worst margin / max ULP of the work that passes. An `unsupported` run did not happen
 // (like skipped, with its reason). An unexpected pass arrives as verdict "failed" and stays a failure.
+//
+// outside_contract_differs: the case lies outside the kernel's contract and the backend differs
+// from the reference there. Counted apart like xfail (outside, outside_checks), listed in
+// outside_contract with its differing checks; never a pass, never a failure, and its checks never
+// raise the worst margin / max ULP of the work that passes.
 #pragma once
 
 #include <array>
@@ -46,10 +51,12 @@ struct OverviewRow {
   std::string kernel, backend;
   int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0;
   int xfail = 0, unsupported = 0;  // expectation list: known failures, runs that did not happen
+  int outside = 0;                 // outside_contract_differs runs
   ReasonCounts skip_reasons, xfail_reasons, unsupported_reasons;
   std::string first_error;
   int checks = 0;       // checks of the runs that count (every run but xfail)
   int xfail_checks = 0;  // checks of xfail runs: not in checks, worst_margin, max_ulp
+  int outside_checks = 0;  // checks of outside_contract_differs runs: likewise
   double worst_margin = 0;  // over every check that counts; NaN margins count as +inf
   int64_t max_ulp = 0;
 };
@@ -67,7 +74,7 @@ struct CheckRef {
 struct OutputGroup {
   std::string kernel, output, backend;
   std::vector<std::string> contracts;  // distinct (one, unless cases differ)
-  int checks = 0, failed = 0, cases = 0, xfail = 0;
+  int checks = 0, failed = 0, cases = 0, xfail = 0, outside = 0;
   double worst_margin = 0, max_abs = 0, max_rel = 0, max_mismatch_ratio = 0;
   int64_t max_ulp = 0, mismatches = 0, numel = 0;
   double min_cosine = 1, min_snr_db = std::numeric_limits<double>::infinity();
@@ -75,15 +82,15 @@ struct OutputGroup {
   CheckRef worst;  // the check with the worst margin (then ULP, then abs error)
 };
 
-struct Cell {  // worst over the checks of a table cell (xfail: checks of xfail runs, only counted)
-  int checks = 0, failed = 0, xfail = 0;
+struct Cell {  // worst over the checks of a table cell (xfail, outside: checks of such runs, only counted)
+  int checks = 0, failed = 0, xfail = 0, outside = 0;
   double worst_margin = 0;
   int64_t max_ulp = 0;
 };
 
 struct CaseCell {
-  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0, xfail = 0, unsupported = 0;
-  int checks = 0;  // of the runs that count (not xfail)
+  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0, xfail = 0, unsupported = 0, outside = 0;
+  int checks = 0;  // of the runs that count (not xfail, not outside)
   double worst_margin = 0;
 };
 
@@ -111,8 +118,9 @@ struct ReportModel {
   std::vector<KernelView> kernels;
   std::vector<FailedRun> failures;           // failed and error runs, in run order
   std::vector<FailedRun> expected_failures;  // xfail runs, in run order
-  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0, xfail = 0, unsupported = 0;
-  int checks = 0, xfail_checks = 0;  // as in OverviewRow
+  std::vector<FailedRun> outside_contract;   // outside_contract_differs runs, in run order
+  int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0, xfail = 0, unsupported = 0, outside = 0;
+  int checks = 0, xfail_checks = 0, outside_checks = 0;  // as in OverviewRow
   double worst_margin = 0;           // over the checks that count
   std::map<std::string, int> backend_runs;  // backend -> runs that executed (not skipped, not unsupported)
   bool has_expectations() const { return xfail || unsupported; }

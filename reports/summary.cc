@@ -27,6 +27,7 @@ std::vector<SummaryRow> summarize(const Results& results) {
     s.skipped = o.skipped;
     s.xfail = o.xfail;
     s.unsupported = o.unsupported;
+    s.outside = o.outside;
     s.checks = o.checks;
     s.worst_margin = o.worst_margin;
     if (!o.skip_reasons.empty()) s.skip_reason = o.skip_reasons.front().first;
@@ -41,7 +42,8 @@ static std::string margin_str(double m) { return fmt_margin(m); }
 // they were for every results file without them.
 static std::string summary_note(const SummaryRow& s) {
   std::string n;
-  if (s.xfail) n += std::to_string(s.xfail) + " xfail";
+  if (s.outside) n += std::to_string(s.outside) + " OUTSIDE CONTRACT (differ)";
+  if (s.xfail) n += (n.empty() ? "" : ", ") + std::to_string(s.xfail) + " xfail";
   if (s.unsupported) n += (n.empty() ? "" : ", ") + std::to_string(s.unsupported) + " unsupported";
   if (s.skipped) n += (n.empty() ? "" : "; ") + ("skipped: " + s.skip_reason);
   return n;
@@ -106,6 +108,27 @@ static void markdown_expected(std::ostringstream& os, const ReportModel& model) 
            << " | " << markdown_escape(why) << " |\n";
 }
 
+// Runs that differ from the reference on cases outside the kernel's contract, with how they differ.
+static void markdown_outside(std::ostringstream& os, const ReportModel& model, size_t max_runs) {
+  if (model.outside_contract.empty()) return;
+  os << "\n## Outside the contract: differs\n\n" << model.outside_contract.size()
+     << " runs differ from the reference on cases whose inputs lie outside the kernel's contract (the catalog's "
+        "`outside_contract`, e.g. NaN and Inf inputs): neither passed nor failed, and their checks are not in the "
+        "checks, worst margin and max ULP figures. The reference documents one behaviour there; a backend may "
+        "differ.\n\n";
+  for (size_t i = 0; i < model.outside_contract.size() && i < max_runs; ++i) {
+    const FailedRun& f = model.outside_contract[i];
+    const ResultRun& r = *f.run;
+    std::string outs;
+    for (const CheckResult* c : f.checks) outs += (outs.empty() ? "" : ", ") + markdown_code(c->name);
+    os << "- **outside contract** " << markdown_code(r.case_id) << " on " << markdown_escape(r.backend) << " ("
+       << markdown_escape(variant_name(r)) << "): differs in " << outs << ": " << markdown_escape(r.reason) << "  \n"
+       << "  repro: " << markdown_code(r.repro) << "\n";
+  }
+  if (model.outside_contract.size() > max_runs)
+    os << "\n... and " << model.outside_contract.size() - max_runs << " more (see results.jsonl).\n";
+}
+
 static void markdown_drift(std::ostringstream& os, const DriftReport& d) {
   os << "\n## Drift against the baseline\n\n";
   os << (d.drift.empty() ? "**No drift.**" : "**" + std::to_string(d.drift.size()) + " drifted.**") << " Compared "
@@ -160,8 +183,10 @@ std::string report_markdown(const Results& results, const DriftReport* drift, si
      << (expect ? ", " + std::to_string(model.xfail) + " expected failures, " + std::to_string(model.unsupported) +
                       " unsupported"
                 : "")
+     << (model.outside ? ", " + std::to_string(model.outside) + " outside the contract (differ)" : "")
      << "), " << model.checks << " checks"
      << (model.xfail_checks ? " (+" + std::to_string(model.xfail_checks) + " of expected failures)" : "")
+     << (model.outside_checks ? " (+" + std::to_string(model.outside_checks) + " outside the contract)" : "")
      << ", worst margin " << margin_str(model.checks ? model.worst_margin : 0) << ".\n";
 
   os << "\n## Overview\n\n";
@@ -186,13 +211,18 @@ std::string report_markdown(const Results& results, const DriftReport* drift, si
          << (s.first_error.empty() ? "" : " (" + markdown_escape(s.first_error) + ")") << " | "
          << (expect ? std::to_string(s.xfail) + " | " : "") << s.skipped << why << " | "
          << (expect ? std::to_string(s.unsupported) + " | " : "") << s.checks
-         << (s.xfail_checks ? " (+" + std::to_string(s.xfail_checks) + " xfail)" : "") << " | " << (s.checks ? margin_str(s.worst_margin) + " " + margin_words(s.worst_margin) : "-")
+         << (s.xfail_checks ? " (+" + std::to_string(s.xfail_checks) + " xfail)" : "")
+         << (s.outside ? " (+" + std::to_string(s.outside_checks) + " of " + std::to_string(s.outside) +
+                             " runs outside the contract)"
+                       : "")
+         << " | " << (s.checks ? margin_str(s.worst_margin) + " " + margin_words(s.worst_margin) : "-")
          << " | " << (s.checks ? std::to_string(s.max_ulp) : "-") << " |\n";
     }
   }
   os << "\nMargin = observed error / allowed error of the binding contract limit (0 exact, ≤ 1 passes, ≥ 0.9 "
         "passes by a hair, > 1 or inf fails).\n";
   markdown_expected(os, model);
+  markdown_outside(os, model, max_failures);
   if (drift) markdown_drift(os, *drift);
 
   for (const auto& kv : model.kernels) {
@@ -224,6 +254,7 @@ std::string report_markdown(const Results& results, const DriftReport* drift, si
         for (const auto& c : g.contracts) contracts += (contracts.empty() ? "" : " ") + markdown_code(c);
         os << "| " << markdown_code(out) << " | " << markdown_escape(b) << " | " << contracts << " | "
            << g.checks - g.failed << "/" << g.checks << (g.xfail ? " (+" + std::to_string(g.xfail) + " xfail)" : "")
+           << (g.outside ? " (+" + std::to_string(g.outside) + " outside contract)" : "")
            << " | " << g.cases << " | "
            << (g.checks ? margin_str(g.worst_margin) + " " + margin_words(g.worst_margin) : std::string("-")) << " | "
            << (g.checks ? fmt_num(g.max_abs) + " | " + fmt_num(g.max_rel) + " | " + std::to_string(g.max_ulp) + " | " +
@@ -281,11 +312,12 @@ std::string report_markdown(const Results& results, const DriftReport* drift, si
           }
           any = true;
           const Cell& c = it->second;
-          const std::string xf = std::to_string(c.xfail) + " xfail";
-          row += c.checks == 0 ? " " + xf + " |"
+          std::string apart = c.xfail ? std::to_string(c.xfail) + " xfail" : "";
+          if (c.outside) apart += (apart.empty() ? "" : ", ") + std::to_string(c.outside) + " outside contract";
+          row += c.checks == 0 ? " " + apart + " |"
                                : " " + std::to_string(c.max_ulp) + " / " + margin_str(c.worst_margin) +
                                      (c.failed ? " (" + std::to_string(c.failed) + " failed)" : "") +
-                                     (c.xfail ? " (+" + xf + ")" : "") + " |";
+                                     (apart.empty() ? "" : " (+" + apart + ")") + " |";
         }
         if (any) os << "| " << markdown_code(out) << " | " << markdown_escape(v) << " |" << row << "\n";
       }
@@ -307,7 +339,7 @@ std::string report_markdown(const Results& results, const DriftReport* drift, si
       os << "  repro: " << markdown_code(r.repro) << "\n";
     }
     if (model.failures.size() > max_failures)
-      os << "\n... and " << model.failures.size() - max_failures << " more failures (see results.json).\n";
+      os << "\n... and " << model.failures.size() - max_failures << " more failures (see results.jsonl).\n";
   }
   if (!model.expected_failures.empty()) {
     os << "\n## Expected failures\n\nFailed as the backend's expectation list says (xfail); not counted as "
@@ -320,7 +352,7 @@ std::string report_markdown(const Results& results, const DriftReport* drift, si
     }
     if (model.expected_failures.size() > max_failures)
       os << "\n... and " << model.expected_failures.size() - max_failures
-         << " more expected failures (see results.json).\n";
+         << " more expected failures (see results.jsonl).\n";
   }
   return os.str();
 }

@@ -1,5 +1,5 @@
 // Summaries of results (conformance/runner/results_model.h): the terminal table printed by `kcs run` and the Markdown report
-// written beside results.json (the HTML page is reports/html.h).
+// written beside results.jsonl (the HTML page is reports/html.h).
 #pragma once
 
 #include <string>
@@ -16,6 +16,7 @@ struct SummaryRow {
   std::string kernel, backend;
   int runs = 0, passed = 0, failed = 0, errors = 0, skipped = 0;
   int xfail = 0, unsupported = 0;  // from a backend's expectation list (kcs run --expect)
+  int outside = 0;                 // outside_contract_differs: counted apart, neither passed nor failed
   int checks = 0;           // of the runs that count (not xfail)
   double worst_margin = 0;  // max over those checks; > 1 means a contract was exceeded
   std::string skip_reason;

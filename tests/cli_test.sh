@@ -10,7 +10,7 @@ expect "list shows kernels and backends" 0 "q8 .*Q8 symmetric" -- "$KCS" list
 expect "list shows availability" 0 "avx2 .*(runs on this CPU|skipped: needs)" -- "$KCS" list
 expect "list q8 shows the declaration" 0 "out +codes +int8 +\[rows, n\] exact" -- "$KCS" list q8
 expect "run smoke" 0 "q8 +reference" -- "$KCS" run --kernel q8 --tier smoke --backend reference --backend avx2 -q --out "$T/out"
-[ -s "$T/out/results.json" ] && [ -s "$T/out/summary.md" ] && ok "run writes results.json and summary.md" || bad "run outputs missing"
+[ -s "$T/out/results.jsonl" ] && [ -s "$T/out/summary.md" ] && ok "run writes results.jsonl and summary.md" || bad "run outputs missing"
 expect "unknown case" 2 "no case matches|unknown kernel" -- "$KCS" run --case q8.nope -q
 expect "unknown backend" 2 "unknown backend 'cuda'" -- "$KCS" run --tier smoke --backend cuda -q
 expect "bad shard" 2 "--shard wants I/N" -- "$KCS" run --tier smoke --shard 3/2 -q
@@ -73,5 +73,28 @@ with h5py.File(sys.argv[2], "r+") as f:
     del f["outputs/scale"]
 PY
 expect "outputs missing a dataset: named" 2 "scale" -- "$KCS" check --fixture "$B" --outputs "$T/missing.h5"
+
+# kcs check judges a case outside the contract as kcs run does: NaN rows with another scale are
+# outside_contract_differs (exit 0); a finite row with another scale fails (exit 1).
+NC=q8.nan_inf.rows=8.n=17.amax_floor=none.x_dtype=float32
+"$KCS" gen --case "$NC" --out "$T/nb" >/dev/null
+$PY - "$T/nb/q8/$NC.h5" "$T/nan" <<'PY' || bad "python could not write the nan_inf outputs"
+import sys, h5py, numpy as np
+src, dst = sys.argv[1], sys.argv[2]
+with h5py.File(src, "r") as f:
+    bad = ~np.isfinite(f["inputs/x"][()]).all(axis=1)
+    for name, rows in (("flush", bad), ("leak", bad | np.roll(bad, 1))):
+        with h5py.File("%s_%s.h5" % (dst, name), "w") as g:
+            g.attrs["kernel"], g.attrs["case"] = f.attrs["kernel"], f.attrs["case"]
+            for o, ds in f["outputs"].items():
+                v = ds[()]
+                if o == "scale":
+                    v[rows] = 0
+                g.create_dataset("outputs/" + o, data=v).attrs["dtype"] = ds.attrs["dtype"]
+PY
+expect "check: differs outside the contract only" 0 "$NC: outside_contract_differs" -- \
+  "$KCS" check --fixture "$T/nb/q8/$NC.h5" --outputs "$T/nan_flush.h5"
+expect "check: a finite row differs" 1 "inside the contract: the rows slices" -- \
+  "$KCS" check --fixture "$T/nb/q8/$NC.h5" --outputs "$T/nan_leak.h5"
 
 [ "$fails" -eq 0 ] && echo "all CLI checks passed" || { echo "$fails CLI checks failed"; exit 1; }

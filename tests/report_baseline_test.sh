@@ -11,15 +11,15 @@ rm -rf "$OUT/report"
 mkdir -p "$OUT"
 
 run_rc=0
-"$KCS" run --tier ci --backend reference --backend optimized -q --results "$OUT/results.json" >"$OUT/run.log" 2>&1 ||
+"$KCS" run --tier ci --backend reference --backend optimized -q --results "$OUT/results.jsonl" >"$OUT/run.log" 2>&1 ||
   run_rc=$?
-if [ ! -s "$OUT/results.json" ]; then
+if [ ! -s "$OUT/results.jsonl" ]; then
   cat "$OUT/run.log"
   echo "FAIL the ci sweep wrote no results (exit $run_rc)"
   exit 1
 fi
 report_rc=0
-"$KCS" report --results "$OUT/results.json" --baseline "$BASELINE" --fail-on-drift --out "$OUT/report" || report_rc=$?
+"$KCS" report --results "$OUT/results.jsonl" --baseline "$BASELINE" --fail-on-drift --out "$OUT/report" || report_rc=$?
 
 if [ "$run_rc" -ne 0 ]; then
   grep -E "^(FAIL|backend)" "$OUT/run.log" | head -50

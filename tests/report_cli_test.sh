@@ -21,7 +21,7 @@ PY
 
 expect "run --out writes and names index.html" 0 "report: $T/run/index.html" -- \
   "$KCS" run --kernel q8 --tier smoke --backend reference --backend optimized -q --out "$T/run"
-R="$T/run/results.json"
+R="$T/run/results.jsonl"
 [ -s "$T/run/index.html" ] && [ -s "$T/run/summary.md" ] && ok "run writes index.html and summary.md" ||
   bad "run --out files missing"
 grep -q "id=\"overview-table\"" "$T/run/index.html" && ok "index.html has the overview table" || bad "no overview table"

@@ -51,14 +51,14 @@ flock "$T/busy/.kcs-run.lock" sleep 3 &
 sleep 0.3
 expect "a second run into a locked --out is refused" 2 "in use by another kcs run" -- \
   "$KCS" run --kernel q8 --tier smoke -q --out "$T/busy"
-[ ! -e "$T/busy/results.json" ] && ok "the refused run wrote nothing" || bad "the refused run wrote results"
+[ ! -e "$T/busy/results.jsonl" ] && ok "the refused run wrote nothing" || bad "the refused run wrote results"
 wait
 
 # SIGTERM: finished runs are kept, temporary files removed, --resume completes the sweep.
 "$KCS" run --tier smoke -q --out "$T/sig" >"$T/sig.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 500); do
-  [ -s "$T/sig/results.json" ] && [ "$(wc -l <"$T/sig/results.json")" -ge 3 ] && break
+  [ -s "$T/sig/results.jsonl" ] && [ "$(wc -l <"$T/sig/results.jsonl")" -ge 3 ] && break
   sleep 0.01
 done
 kill -TERM "$pid"
@@ -66,19 +66,31 @@ wait "$pid"
 rc=$?
 [ "$rc" -eq 143 ] && ok "SIGTERM: exit 143" || bad "SIGTERM: exit $rc"
 grep -q "stopped by signal 15" "$T/sig.log" && ok "SIGTERM: says so" || { bad "SIGTERM: no message"; cat "$T/sig.log"; }
-kept=$(runs "$T/sig/results.json")
+kept=$(runs "$T/sig/results.jsonl")
 [ "$kept" -gt 0 ] && ok "SIGTERM: $kept finished runs kept" || bad "SIGTERM: no runs kept"
-grep -q '"end"' "$T/sig/results.json" && bad "SIGTERM: file marked complete" || ok "SIGTERM: file marked incomplete"
-expect "report of an interrupted file warns" 0 "incomplete" -- "$KCS" report --results "$T/sig/results.json" --out "$T/sigrep"
+grep -q '"end"' "$T/sig/results.jsonl" && bad "SIGTERM: file marked complete" || ok "SIGTERM: file marked incomplete"
+expect "report of an interrupted file warns" 0 "incomplete" -- "$KCS" report --results "$T/sig/results.jsonl" --out "$T/sigrep"
 expect "--resume of another sweep is refused" 2 "different sweep" -- "$KCS" run --tier smoke --kernel q8 -q --resume --out "$T/sig"
 expect "--resume completes it" 0 "resuming .*: $kept runs already recorded" -- "$KCS" run --tier smoke -q --resume --out "$T/sig"
 "$KCS" run --tier smoke -q --out "$T/whole" >/dev/null
-[ "$(runs "$T/sig/results.json")" = "$(runs "$T/whole/results.json")" ] && ok "resumed sweep has every run once" ||
-  bad "resumed: $(runs "$T/sig/results.json") runs, whole: $(runs "$T/whole/results.json")"
+[ "$(runs "$T/sig/results.jsonl")" = "$(runs "$T/whole/results.jsonl")" ] && ok "resumed sweep has every run once" ||
+  bad "resumed: $(runs "$T/sig/results.jsonl") runs, whole: $(runs "$T/whole/results.jsonl")"
 tail -n +2 "$T/sig/summary.md" >"$T/a.md"
 tail -n +2 "$T/whole/summary.md" >"$T/b.md"
 sed -i '/^- date:/d; /^- command:/d' "$T/a.md" "$T/b.md"
 cmp -s "$T/a.md" "$T/b.md" && ok "resumed report equals an uninterrupted one" || { bad "resumed report differs"; diff "$T/a.md" "$T/b.md" | head; }
+
+# The streaming file is results.jsonl; a results.json of an earlier kcs still reads when named,
+# and --resume of a directory holding one continues it.
+[ -s "$T/whole/results.jsonl" ] && [ ! -e "$T/whole/results.json" ] && ok "--out writes results.jsonl" ||
+  bad "--out did not write results.jsonl alone"
+cp "$T/whole/results.jsonl" "$T/old.json"
+expect "report reads an old-named results.json" 0 "report: " -- "$KCS" report --results "$T/old.json" --out "$T/oldrep"
+mkdir -p "$T/oldsig" && head -n 3 "$T/whole/results.jsonl" >"$T/oldsig/results.json"
+expect "--resume continues an old-named results.json" 0 "resuming .*results.json: 2 runs already recorded" -- \
+  "$KCS" run --tier smoke -q --resume --out "$T/oldsig"
+[ "$(runs "$T/oldsig/results.json")" = "$(runs "$T/whole/results.jsonl")" ] && [ ! -e "$T/oldsig/results.jsonl" ] &&
+  ok "resumed old-named file has every run once" || bad "resumed old-named file: $(runs "$T/oldsig/results.json") runs"
 
 leftover=$(find "$T" -name '*.tmp*' | head -5)
 [ -z "$leftover" ] && ok "no temporary file left" || bad "temporary files left: $leftover"

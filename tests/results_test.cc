@@ -266,11 +266,11 @@ TEST(ResultsWriter, TwoWritersCannotShareAFileOrDirectory) {
 TEST(ResultsWriter, UnwritablePathsAreRefusedUpFront) {
   TempDir t;
   spit(t / "file", "x");
-  EXPECT_THROW(check_writable(t / "file/sub/results.json"), OutputError);
-  EXPECT_THROW(ResultsWriter(t / "file/results.json", header(sweep())), OutputError);
+  EXPECT_THROW(check_writable(t / "file/sub/results.jsonl"), OutputError);
+  EXPECT_THROW(ResultsWriter(t / "file/results.jsonl", header(sweep())), OutputError);
   EXPECT_THROW(DirLock(t / "file/out"), OutputError);
   EXPECT_THROW(check_writable(t.dir.string()), OutputError);  // a directory where a file goes
-  check_writable(t / "ok/results.json");
+  check_writable(t / "ok/results.jsonl");
   for (const auto& e : fs::directory_iterator(t / "ok")) ADD_FAILURE() << "probe left behind: " << e.path();
 }
 

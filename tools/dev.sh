@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's one entry point for setup, build and the two jobs of the README.
 #   tools/dev.sh main   install what is missing, build Release, run the ci-tier conformance sweep of
-#                       every backend this CPU runs, write reports/out/{results.json,summary.md,index.html}
+#                       every backend this CPU runs, write reports/out/{results.jsonl,summary.md,index.html}
 #   tools/dev.sh test   install what is missing, build, run every test (ctest, nightly tier excluded)
 #   tools/dev.sh bench  install, build Release, run every Google Benchmark program (and the oneDNN
 #                       peer) into reports/bench/*.json, then bench/report.py -> reports/bench/perf.{md,html}

@@ -94,6 +94,18 @@ int cmd_merge(const std::vector<std::string>& inputs, const std::string& out) {
   return 0;
 }
 
+void print_outside_contract(const Results& results, const std::string& results_path) {
+  int n = 0;
+  for (const auto& r : results.runs) {
+    if (r.verdict != kOutsideContractDiffers) continue;
+    if (++n <= 20) std::printf("OUTSIDE-CONTRACT %s  # %s\n", r.repro.c_str(), r.reason.c_str());
+  }
+  if (n > 20) std::printf("... and %d more (%s)\n", n - 20, results_path.empty() ? "write them all with --results FILE" : ("all in " + results_path).c_str());
+  if (n)
+    std::printf("%d run%s differ from the reference outside the kernel's contract (counted apart: neither passed nor "
+                "failed; exit status unchanged)\n", n, n == 1 ? "" : "s");
+}
+
 void write_check_results(const std::string& path, const RunRecord& r, const std::string& tier) {
   Results res;
   res.header = make_header(tier, r.repro, 0, 1, {r.backend}, {r.case_id});

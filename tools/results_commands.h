@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "conformance/runner/results_model.h"
 #include "conformance/runner/runner.h"
 
 namespace kcs {
@@ -20,6 +21,10 @@ int cmd_report(const ReportOptions& o);
 // Exit 0; 1 when shards, cases or finished sweeps are missing (the merged file is then written,
 // marked incomplete); parts that cannot be merged throw kcs::Error (exit 2) and write nothing.
 int cmd_merge(const std::vector<std::string>& inputs, const std::string& out);
+// After a sweep: one OUTSIDE-CONTRACT line per run that differs from the reference on a case
+// outside the kernel's contract (at most 20, then a count), and the total. They do not change the
+// exit status: the differences are allowed, but never a silent pass.
+void print_outside_contract(const Results& results, const std::string& results_path);
 // The results file of `kcs check` (one run).
 void write_check_results(const std::string& path, const RunRecord& r, const std::string& tier);
 

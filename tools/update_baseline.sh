@@ -24,11 +24,11 @@ T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 
 rc=0
-"$KCS" run --tier ci --backend reference --backend optimized -q --results "$T/results.json" >"$T/run.log" || rc=$?
+"$KCS" run --tier ci --backend reference --backend optimized -q --results "$T/results.jsonl" >"$T/run.log" || rc=$?
 if [ "$rc" -ne 0 ]; then
   cat "$T/run.log"
   echo "update_baseline: the ci sweep did not pass (exit $rc); a baseline never blesses failures" >&2
   exit "$rc"
 fi
-"$KCS" report --results "$T/results.json" --write-baseline "$OUT" >/dev/null
+"$KCS" report --results "$T/results.jsonl" --write-baseline "$OUT" >/dev/null
 echo "wrote $OUT ($(wc -c <"$OUT") bytes, $(grep -c '"kernel"' "$OUT") entries); review it with: git diff --stat $OUT"

@@ -14,7 +14,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | t
   --backend-lib "$DIR/libkcs_cuda.so" --out "$OUT/cuda" -q > "$OUT/cuda.txt" 2>&1
 echo "cuda run exit: $?" | tee -a "$OUT/cuda.txt"
 "$DIR/kcs" run --tier ci --kernel nvfp4_stage --backend-lib "$DIR/libkcs_cuda_broken_ties.so" \
-  --results "$OUT/broken.json" -q > "$OUT/broken.txt" 2>&1
+  --results "$OUT/broken.jsonl" -q > "$OUT/broken.txt" 2>&1
 echo "broken-ties run exit: $? (must be 1: the suite catches it)" | tee -a "$OUT/broken.txt"
 "$DIR/kcs_cuda_bench" > "$OUT/timing.txt" 2>&1
 tail -25 "$OUT/cuda.txt"; tail -8 "$OUT/broken.txt"; cat "$OUT/timing.txt"

@@ -84,6 +84,55 @@ std::vector<nlohmann::json> alternatives(const nlohmann::json& v) {
   return {v};
 }
 
+// "outside_contract": "why" | {"reason": "why", "in_contract_dim": "rows", "inputs": [...],
+// "outputs": [...]}. The dimension must lead every tensor that holds it (a slice of it is then a
+// smaller case of the same kernel) and the kernel must have no inout tensor (a cache row may be
+// written by any token).
+void parse_outside_contract(const KernelDecl& decl, const nlohmann::json& v, const std::string& where, CaseSpec& oc) {
+  const std::string at = where + ": outside_contract";
+  std::string& reason = oc.outside_contract;
+  std::string& dim = oc.in_contract_dim;
+  auto names = [&](const char* key, Role role, std::vector<std::string>& out) {
+    if (!v.contains(key)) return;
+    if (!v.at(key).is_array()) throw Error(at + ": '" + key + "' must be a list of tensor names");
+    for (const auto& n : v.at(key)) {
+      const TensorDecl* td = n.is_string() ? decl.find_tensor(n.get<std::string>()) : nullptr;
+      if (!td || td->role != role)
+        throw Error(at + ": '" + key + "' names " + n.dump() + ", not an " + (role == Role::in ? "input" : "output") +
+                    " of " + decl.id);
+      out.push_back(td->name);
+    }
+  };
+  if (v.is_string()) {
+    reason = v.get<std::string>();
+  } else if (v.is_object()) {
+    for (const auto& [k, x] : v.items()) {
+      if (k != "reason" && k != "in_contract_dim" && k != "inputs" && k != "outputs")
+        throw Error(at + ": unknown key '" + k + "' (reason, in_contract_dim, inputs, outputs)");
+      if (!x.is_string() && k != "inputs" && k != "outputs") throw Error(at + ": '" + k + "' must be a string");
+    }
+    reason = v.value("reason", "");
+    dim = v.value("in_contract_dim", "");
+    names("inputs", Role::in, oc.outside_inputs);
+    names("outputs", Role::out, oc.outside_outputs);
+  } else {
+    throw Error(at + " must be a string (the reason) or an object {reason, in_contract_dim, inputs, outputs}");
+  }
+  if (reason.find_first_not_of(" \t\n") == std::string::npos) throw Error(at + " needs a reason");
+  if (dim.empty()) return;
+  if (!std::any_of(decl.dims.begin(), decl.dims.end(), [&](const DimDecl& d) { return d.name == dim; }))
+    throw Error(at + ": in_contract_dim '" + dim + "' is not a dimension of " + decl.id);
+  for (const auto& td : decl.tensors)
+    if (td.role == Role::inout) throw Error(at + ": in_contract_dim needs a kernel without inout tensors (" + td.name + ")");
+  for (const auto& td : decl.tensors) {
+    for (size_t i = 0; i < td.shape.size(); ++i) {
+      const DimExpr e = DimExpr::parse(td.shape[i]);
+      if (e.dim == dim && (i > 0 || e.mul != 1 || e.div != 1 || e.constant != 0))
+        throw Error(at + ": in_contract_dim '" + dim + "' is not the leading dimension of tensor " + td.name);
+    }
+  }
+}
+
 }  // namespace
 
 Catalog parse_catalog(const KernelDecl& decl, const nlohmann::json& j, const std::string& origin) {
@@ -109,6 +158,8 @@ Catalog parse_catalog(const KernelDecl& decl, const nlohmann::json& j, const std
     const uint64_t seed = ent.value("seed", uint64_t{1});
     const nlohmann::json params = ent.value("params", nlohmann::json::object());
     const std::string expect_error = ent.value("expect_error", "");
+    CaseSpec oc;  // the outside_contract fields
+    if (ent.contains("outside_contract")) parse_outside_contract(decl, ent.at("outside_contract"), where, oc);
 
     // Axes in a fixed order: dims as declared, then attrs as declared.
     struct Axis {
@@ -139,6 +190,10 @@ Catalog parse_catalog(const KernelDecl& decl, const nlohmann::json& j, const std
         cs.seed = seed;
         cs.params = params;
         cs.expect_error = expect_error;
+        cs.outside_contract = oc.outside_contract;
+        cs.in_contract_dim = oc.in_contract_dim;
+        cs.outside_inputs = oc.outside_inputs;
+        cs.outside_outputs = oc.outside_outputs;
         Status s = validate_problem(decl, cs.problem);
         if (!s) throw Error(where + " (" + id + "): " + s.message);
         for (const auto& other : c.cases)

@@ -27,6 +27,15 @@ struct CaseSpec {
   uint64_t seed = 0;
   nlohmann::json params;      // scenario parameters
   std::string expect_error;   // non-empty: every backend must reject the call with this text
+  // Non-empty: the case's inputs lie outside the kernel's contract (spec §9, E7); this says why.
+  // A backend that differs from the reference there gets outside_contract_differs, not failed.
+  std::string outside_contract;
+  // With outside_contract: the slices of this dimension whose inputs are all finite stay inside
+  // the contract and are scored as usual ("row isolation"); empty: the whole case is outside.
+  std::string in_contract_dim;
+  // The inputs whose NaN / Inf put a slice outside (empty: every input), and the outputs that lie
+  // outside there (empty: every output; the others stay inside the contract everywhere).
+  std::vector<std::string> outside_inputs, outside_outputs;
 };
 
 struct Catalog {

@@ -11,7 +11,7 @@
 //
 // "case" and "backend" are patterns with '*'. "reason" is required (an entry without one is
 // refused: an opt-out must say why); "link" is optional but recommended.
-//   xfail        the run happens; failed/error becomes xfail. A pass is an UNEXPECTED PASS and
+//   xfail        the run happens; failed/error/outside_contract_differs becomes xfail. A pass is an UNEXPECTED PASS and
 //                fails the run (strict): remove the entry once the backend is fixed.
 //   unsupported  the run does not happen; the record says unsupported with the reason.
 // The first matching entry wins.
@@ -49,8 +49,8 @@ Expectations parse_expectations(const nlohmann::json& j, const std::string& sour
 // The record of a run that an `unsupported` entry replaces.
 RunRecord unsupported_record(const Expectation& e, const CaseSpec& cs, const std::string& backend,
                              const std::string& tile, int threads);
-// Rewrites a finished run's verdict for an `xfail` entry: failed/error -> xfail, passed -> failed
-// (unexpected pass), skipped stays skipped.
+// Rewrites a finished run's verdict for an `xfail` entry: failed/error/outside_contract_differs ->
+// xfail, passed -> failed (unexpected pass), skipped stays skipped.
 void apply_xfail(const Expectation& e, const std::string& source, RunRecord& r);
 
 }  // namespace kcs

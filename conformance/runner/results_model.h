@@ -53,6 +53,12 @@ struct Results {
 // A run verdict that fails a sweep: failed, error, and any verdict this version does not know
 // (a newer kcs's crashed / timeout / flaky read by an older report must not pass).
 bool verdict_fails(const std::string& verdict);
+// The verdict of a run that differs from the reference on a case outside the kernel's contract
+// (conformance/runner/outside_contract.h): neither a pass nor a failure.
+inline constexpr const char* kOutsideContractDiffers = "outside_contract_differs";
+// xfail and outside_contract_differs: runs whose checks are counted apart (they take no part in a
+// worst margin, a max ULP or the drift of the work that passes).
+bool verdict_counted_apart(const std::string& verdict);
 // Neither passed nor failed nor a skip: error, or a verdict this version does not know.
 bool verdict_is_error(const std::string& verdict);
 

@@ -99,7 +99,7 @@ std::vector<bool> WorstTracker::mark(const ResultRun& r) {
   for (size_t i = 0; i < r.checks.size(); ++i) {
     const CheckResult& c = r.checks[i];
     full[i] = !c.passed;
-    if (r.verdict == "xfail") continue;
+    if (verdict_counted_apart(r.verdict)) continue;
     auto [it, fresh] = worst_.try_emplace(r.kernel + '\t' + r.backend + '\t' + c.name);
     if (fresh || check_worse(c, it->second)) {
       it->second.margin = c.margin;

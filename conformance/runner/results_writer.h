@@ -38,7 +38,7 @@ ResultRun to_result_run(const RunRecord& r);
 
 // The full-metrics rule shared by the writer and `kcs merge`: a check keeps its full metrics when it
 // failed or is strictly worse than every earlier check of its kernel x backend x output (checks of
-// xfail runs do not take part, as in the report).
+// xfail and outside_contract_differs runs do not take part, as in the report).
 class WorstTracker {
  public:
   std::vector<bool> mark(const ResultRun& r);

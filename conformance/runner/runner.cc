@@ -7,6 +7,7 @@
 
 #include "conformance/compare/compare.h"
 #include "conformance/runner/isolate.h"
+#include "conformance/runner/outside_contract.h"
 #include "conformance/runner/stages.h"
 #include "fixtures/generators/generators.h"
 
@@ -25,12 +26,14 @@ const char* verdict_name(Verdict v) {
     case Verdict::out_of_memory: return "out_of_memory";
     case Verdict::flaky: return "flaky";
     case Verdict::not_run: return "not_run";
+    case Verdict::outside_contract_differs: return "outside_contract_differs";
   }
   return "?";
 }
 
 bool verdict_is_failure(Verdict v) {
-  return !(v == Verdict::passed || v == Verdict::skipped || v == Verdict::xfail || v == Verdict::unsupported);
+  return !(v == Verdict::passed || v == Verdict::skipped || v == Verdict::xfail || v == Verdict::unsupported ||
+           v == Verdict::outside_contract_differs);
 }
 
 namespace {
@@ -242,6 +245,7 @@ RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const 
   for (auto& c : score_outputs(decl, b, call.tensors)) r.checks.push_back(std::move(c));
   r.verdict = Verdict::passed;
   settle();
+  settle_outside_contract(cs, decl, b, call.tensors, r);
   return r;
 }
 

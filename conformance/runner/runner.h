@@ -27,9 +27,14 @@ Bundle load_or_make_bundle(const CaseSpec& cs);
 // crashed, timeout and out_of_memory are faults of an isolated call (conformance/runner/isolate.h);
 // flaky: a re-run or a --repeat run gave a different outcome or different bits; not_run: the
 // backend was stopped (repeated crashes) before this run. Each of those five is a failure.
-enum class Verdict { passed, failed, skipped, error, xfail, unsupported, crashed, timeout, out_of_memory, flaky, not_run };
+// outside_contract_differs: the case lies outside the kernel's contract (catalog "outside_contract")
+// and the outputs differ from the reference there (conformance/runner/outside_contract.h): counted
+// apart, neither a pass nor a failure.
+enum class Verdict { passed, failed, skipped, error, xfail, unsupported, crashed, timeout, out_of_memory, flaky, not_run,
+                     outside_contract_differs };
 const char* verdict_name(Verdict v);
-// True for every verdict that must make a run exit non-zero (all but passed, skipped, xfail, unsupported).
+// True for every verdict that must make a run exit non-zero (all but passed, skipped, xfail, unsupported,
+// outside_contract_differs).
 bool verdict_is_failure(Verdict v);
 
 struct RunRecord {

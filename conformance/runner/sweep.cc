@@ -191,7 +191,8 @@ RunRecord run_item(const SweepItem& it, const Bundle& b, Backend& be, const Swee
 
   // A failure is re-run once: another outcome means the backend is flaky, not that it passed. An
   // input write, a guard byte or the FP environment is evidence enough: not re-run.
-  if ((r.verdict == Verdict::failed || r.verdict == Verdict::error) && !integrity_failed(r)) {
+  if ((r.verdict == Verdict::failed || r.verdict == Verdict::error || r.verdict == Verdict::outside_contract_differs) &&
+      !integrity_failed(r)) {
     TensorMap again;
     RunRecord r2 = run_case(it.cs, b, be, it.tile, o.threads, &again);
     if (is_fault(r2.verdict)) {
@@ -227,7 +228,7 @@ RunRecord run_item(const SweepItem& it, const Bundle& b, Backend& be, const Swee
     const CheckResult c = integrity_failure(
         "tile_invariance", "bit-identical to tile " + first_tile.name() + " (the knobs that differ are declared bit-invariant)",
         diff + " differs from tile " + first_tile.name());
-    if (r.verdict == Verdict::passed) r.reason = c.name + ": " + c.message;
+    if (r.verdict == Verdict::passed || r.verdict == Verdict::outside_contract_differs) r.reason = c.name + ": " + c.message;
     r.verdict = Verdict::failed;
     r.checks.insert(r.checks.begin() + static_cast<long>(at), c);
   }

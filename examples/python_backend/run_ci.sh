@@ -21,7 +21,7 @@ n=0
 for b in "$T"/bundles/"$KERNEL"/*.h5; do
   n=$((n + 1))
   if ! "$KCS" check --fixture "$b" --outputs "$T/outputs/$(basename "$b")" --backend-name "python_$KERNEL" \
-    --results "$T/results/$(basename "$b" .h5).json" >"$T/log" 2>&1; then
+    --results "$T/results/$(basename "$b" .h5).jsonl" >"$T/log" 2>&1; then
     fails=$((fails + 1))
     echo "FAIL $(basename "$b")"
     grep -v " pass " "$T/log" | head -5

@@ -120,8 +120,11 @@ KCS_API kcs_status kcs_case_score(const kcs_case* c, const kcs_tensor* actual, i
 KCS_API kcs_status kcs_case_score_rejection(const kcs_case* c, const char* message, const char* backend,
                                             const char* tile, const char* repro, kcs_score** out);
 KCS_API void kcs_score_free(kcs_score* s);
-KCS_API const char* kcs_score_verdict(const kcs_score* s);  /* "passed" | "failed" | "error" */
-KCS_API const char* kcs_score_reason(const kcs_score* s);   /* first failed check, or the error */
+/* "passed" | "failed" | "error" | "outside_contract_differs": the case lies outside the kernel's
+ * contract (kcs_case_info_json's "outside_contract" says why) and the outputs differ from the
+ * reference there only: neither a pass nor a failure (docs/results.md). */
+KCS_API const char* kcs_score_verdict(const kcs_score* s);
+KCS_API const char* kcs_score_reason(const kcs_score* s);   /* first failed check, the error, or how it differs */
 KCS_API const char* kcs_score_repro(const kcs_score* s);
 /* kcs's own multi-line report of a run: every failed check with its contract, margin, message
  * (diagnosis included) and worst elements, then the repro line. */

@@ -6,6 +6,10 @@ kcs's contracts, results files and reports as `kcs run` writes them.
     codes, scale = my_q8(case.inputs["x"], **case.attrs)
     case.check({"codes": codes, "scale": scale})   # raises kcs.CheckFailure with kcs's message
 
+A case outside the kernel's contract (case.outside_contract says why, e.g. NaN and Inf inputs) where
+the outputs differ from the reference only there raises kcs.OutsideContract instead: neither a pass
+nor a failure (the pytest plugin reports it as "outside contract").
+
 With pytest (examples/pytest_numpy), `@kcs.cases("q8", tier="ci")` parametrises a test taking a
 `kcs_case` fixture over the kernel's cases; see docs/validating-a-backend.md.
 """
@@ -18,7 +22,7 @@ from . import _arrays
 from ._arrays import NUMPY_BF16, bf16_to_float32, float32_to_bf16_bits
 from ._lib import KcsError, lib, enc, dec, check as _check, call_json
 
-__all__ = ["Case", "Score", "Results", "CheckFailure", "KcsError", "kernels", "declaration", "cases_of",
+__all__ = ["Case", "Score", "Results", "CheckFailure", "OutsideContract", "KcsError", "kernels", "declaration", "cases_of",
            "cases", "data_dirs", "version", "bf16_to_float32", "float32_to_bf16_bits", "NUMPY_BF16"]
 
 
@@ -53,6 +57,16 @@ class CheckFailure(AssertionError):
         self.score = score
 
 
+class OutsideContract(Exception):
+    """The case lies outside the kernel's contract and the outputs differ from the reference there
+    only (verdict outside_contract_differs): not a failure, never a pass. str() says how they
+    differ. Not an AssertionError, so that it is never mistaken for a failed check."""
+
+    def __init__(self, score):
+        super().__init__(score.text)
+        self.score = score
+
+
 class Score:
     """The verdict of one run, its checks with metrics and worst elements, and kcs's message."""
 
@@ -69,6 +83,11 @@ class Score:
     @property
     def passed(self):
         return self.verdict == "passed"
+
+    @property
+    def outside_contract(self):
+        """True when the outputs differ from the reference only outside the kernel's contract."""
+        return self.verdict == "outside_contract_differs"
 
     def __del__(self):
         if getattr(self, "_h", None) and lib is not None:
@@ -133,6 +152,10 @@ class Case:
         self.dims = info["dims"]
         self.attrs = info["attrs"]
         self.expect_error = info["expect_error"]  # non-empty: the call must be refused with this text
+        # Non-empty: the case's inputs lie outside the kernel's contract (why); in_contract_dim names
+        # the dimension whose slices with all-finite inputs stay inside it (empty: the whole case).
+        self.outside_contract = info.get("outside_contract", "")
+        self.in_contract_dim = info.get("in_contract_dim", "")
         self.tiles = info["tiles"]
         self.tile_name = tile or "default"
         self.tile = _tile_dict(self.tile_name)
@@ -243,8 +266,11 @@ class Case:
         return score
 
     def check(self, outputs, seconds=0.0):
-        """Scores `outputs`; raises CheckFailure carrying kcs's message when a check fails."""
+        """Scores `outputs`; raises CheckFailure carrying kcs's message when a check fails, and
+        OutsideContract when they differ from the reference only outside the kernel's contract."""
         s = self.score(outputs, seconds)
+        if s.outside_contract:
+            raise OutsideContract(s)
         if not s.passed:
             raise CheckFailure(s)
         return s

@@ -6,7 +6,9 @@
         kcs_case.check_call(my_q8, **kcs_case.inputs)
 
 parametrises test_q8 over the cases (ids = case ids, `-k` selects), fails a case with kcs's own
-message, and writes <--kcs-out>/results.json, index.html and summary.md at the end of the session.
+message, and writes <--kcs-out>/results.jsonl, index.html and summary.md at the end of the session.
+A case that differs from the reference only outside the kernel's contract (kcs.OutsideContract) is
+reported as "outside contract" (letter O): neither passed nor failed, listed at the end.
 Options: --kcs-tier (overrides every marker's tier), --kcs-out DIR (default ./kcs-results),
 --kcs-backend NAME (the backend name in results; default the marker's, else the test's module).
 """
@@ -23,7 +25,7 @@ def pytest_addoption(parser):
     g = parser.getgroup("kcs")
     g.addoption("--kcs-tier", default=None, choices=["smoke", "ci", "nightly"],
                 help="run every @kcs.cases test over this tier instead of the marker's")
-    g.addoption("--kcs-out", default="kcs-results", help="directory of results.json and the HTML report")
+    g.addoption("--kcs-out", default="kcs-results", help="directory of results.jsonl and the HTML report")
     g.addoption("--kcs-backend", default=None, help="backend name recorded in the results")
 
 
@@ -86,19 +88,46 @@ def kcs_case(request):
     kcs._active_results = None
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(kcs.OutsideContract):
+        # Not a pass, not a failure: a skip-like outcome with its own category (below).
+        first = str(call.excinfo.value).strip().splitlines()
+        rep.outcome = "skipped"
+        rep.kcs_outside = "\n".join(first[:2])
+        rep.longrepr = (str(item.path), item.location[1] or 0, "kcs: OUTSIDE THE CONTRACT, differs: " + rep.kcs_outside)
+        item.config._kcs_outside = getattr(item.config, "_kcs_outside", []) + [(item.nodeid, rep.kcs_outside)]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report, config):
+    if getattr(report, "kcs_outside", None) is not None and report.when == "call":
+        return "outside contract", "O", ("OUTSIDE CONTRACT", {"yellow": True})
+    return None
+
+
 def pytest_sessionfinish(session):
     cfg = session.config
     res = getattr(cfg, "_kcs_results", None)
     if res is None or len(res) == 0:
         return
     out = os.path.abspath(cfg.getoption("kcs_out"))
-    res.write(os.path.join(out, "results.json"))
+    res.write(os.path.join(out, "results.jsonl"))
     res.write_report(out)
     cfg._kcs_written = out
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    outside = getattr(config, "_kcs_outside", [])
+    if outside:
+        terminalreporter.section("kcs: outside the contract (differ; neither passed nor failed)", yellow=True)
+        for nodeid, why in outside[:50]:
+            terminalreporter.write_line("OUTSIDE CONTRACT %s: %s" % (nodeid, why.splitlines()[-1]))
+        if len(outside) > 50:
+            terminalreporter.write_line("... and %d more (see the results file)" % (len(outside) - 50))
     out = getattr(config, "_kcs_written", None)
     if out:
-        terminalreporter.write_line("kcs: %d runs; results %s/results.json, report %s/index.html" % (
+        terminalreporter.write_line("kcs: %d runs; results %s/results.jsonl, report %s/index.html" % (
             len(config._kcs_results), out, out))

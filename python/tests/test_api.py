@@ -1,6 +1,7 @@
 """The host C API through the Python package: bad input gives a clear error naming the problem
 (never a crash, never an exception through the C ABI), views and dtypes arrive with their bits."""
 import ctypes
+import json
 
 import numpy as np
 import pytest
@@ -99,13 +100,68 @@ def test_rejection_passes_only_with_the_expected_text():
 def test_results_file_is_what_kcs_report_reads(tmp_path, case):
     r = kcs.Results("smoke", "test")
     r.add(case.score(case.expected))
-    r.write(str(tmp_path / "results.json"))
+    r.write(str(tmp_path / "results.jsonl"))
     r.write_report(str(tmp_path))
     import json
 
     # JSON Lines, as kcs run writes them (docs/results.md): header, one line per run, end line.
-    lines = [json.loads(l) for l in (tmp_path / "results.json").read_text().splitlines()]
+    lines = [json.loads(l) for l in (tmp_path / "results.jsonl").read_text().splitlines()]
     runs = [j for j in lines if "case" in j]
     assert "kcs_results" in lines[0] and lines[-1] == {"end": {"runs": 1}}
     assert len(runs) == 1 and runs[0]["case"] == CASE and runs[0]["verdict"] == "passed"
     assert (tmp_path / "index.html").stat().st_size > 1000
+
+
+def _nan_inf_case():
+    ids = [c["id"] for c in kcs.cases_of("q8", "ci", "q8.nan_inf.*x_dtype=float32")]
+    return kcs.Case.open(ids[0], backend="api_test")
+
+
+def _flushed(case, leak=False):
+    """The expected outputs with scale 0 on every row with a NaN or Inf input (and the next row)."""
+    out = case.expected
+    bad = ~np.isfinite(case.inputs["x"]).all(axis=1)
+    rows = np.flatnonzero(bad)
+    out["scale"][rows] = 0
+    if leak:
+        nxt = rows[rows + 1 < len(bad)] + 1
+        out["scale"][nxt[~bad[nxt]]] = 0
+    return out
+
+
+def test_a_difference_outside_the_contract_is_neither_a_pass_nor_a_failure():
+    case = _nan_inf_case()
+    assert "NaN and Inf inputs" in case.outside_contract and case.in_contract_dim == "rows"
+    assert case.check(case.expected).passed
+    with pytest.raises(kcs.OutsideContract, match=r"outside the contract \(NaN and Inf inputs") as e:
+        case.check(_flushed(case))
+    assert not isinstance(e.value, AssertionError)
+    assert e.value.score.verdict == "outside_contract_differs" and not e.value.score.passed
+    assert "scale" in str(e.value)
+    # A finite row that differs is inside the contract: an ordinary failure.
+    with pytest.raises(kcs.CheckFailure, match=r"inside the contract: the rows slices whose inputs are all finite"):
+        case.check(_flushed(case, leak=True))
+
+
+def test_pytest_plugin_reports_outside_contract_apart(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["kcs.pytest_plugin"]\n')
+    (tmp_path / "test_flush.py").write_text(
+        "import numpy as np\nimport kcs\n\n"
+        "@kcs.cases('q8', tier='ci', pattern='q8.nan_inf.*x_dtype=float32')\n"
+        "def test_flush(kcs_case):\n"
+        "    out = kcs_case.expected\n"
+        "    out['scale'][~np.isfinite(kcs_case.inputs['x'].astype(np.float32)).all(axis=1)] = 0\n"
+        "    kcs_case.check(out)\n")
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path),
+                        "--kcs-out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    n = len(kcs.cases_of("q8", "ci", "q8.nan_inf.*x_dtype=float32"))
+    assert p.returncode == 0, p.stdout
+    assert "%d outside contract" % n in p.stdout, p.stdout
+    assert "passed" not in p.stdout.splitlines()[-1] and "failed" not in p.stdout.splitlines()[-1], p.stdout
+    assert "OUTSIDE CONTRACT test_flush.py::test_flush[q8.nan_inf." in p.stdout, p.stdout
+    lines = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()[1:-1]]
+    assert [r["verdict"] for r in lines] == ["outside_contract_differs"] * n

@@ -18,9 +18,9 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache)
 "$CMAKE" --build "$OUT/build" -j2 >"$OUT.build.log" 2>&1 || { cat "$OUT.build.log"; exit 1; }
 cd "$OUT"
 mkdir -p c py
-"$OUT/build/score_with_c_api" "$OUT/c/results.json" "$OUT/prefix"
-"$OUT/prefix/bin/kcs" report --results "$OUT/c/results.json" --out "$OUT/c/report" | tail -3
+"$OUT/build/score_with_c_api" "$OUT/c/results.jsonl" "$OUT/prefix"
+"$OUT/prefix/bin/kcs" report --results "$OUT/c/results.jsonl" --out "$OUT/c/report" | tail -3
 /usr/bin/python3 "$HERE/score_with_python.py" "$(sed -n 1p "$OUT/build/kcs_paths.txt")" "$OUT/prefix" "$OUT/py"
-"$OUT/prefix/bin/kcs" report --results "$OUT/py/results.json" --out "$OUT/py/report" | tail -3
+"$OUT/prefix/bin/kcs" report --results "$OUT/py/results.jsonl" --out "$OUT/py/report" | tail -3
 # The installed program runs the plug-in on the installed catalogs.
 "$OUT/prefix/bin/kcs" run --kernel q8 --tier smoke --backend-lib "$OUT/build/libmy_plugin.so" -q | tail -4

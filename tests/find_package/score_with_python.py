@@ -32,7 +32,7 @@ for c in kcs.cases_of("q8", "smoke"):
         if n == 0:
             print(e)
     n += 1
-res.write(os.path.join(out, "results.json"))
+res.write(os.path.join(out, "results.jsonl"))
 res.write_report(out)
 print("Python: %d q8 smoke cases passed; %d of %d broken copies caught naming [0, 0]" % (n, caught, n))
 sys.exit(0 if n and caught == n else 1)

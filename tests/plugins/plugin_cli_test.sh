@@ -6,6 +6,9 @@
 #                    reference backend in the same sweep still runs and passes
 #   expect           expectation lists: xfail, unsupported, strict unexpected pass, entry without
 #                    a reason refused
+#   outside_contract LIB = nan_flush (differs only on rows with NaN/Inf inputs): those runs are
+#                    outside_contract_differs, counted apart, exit 0; LIB2 = nan_flush_leaky (also
+#                    changes a finite row): plain failures naming the row, exit 1
 set -uo pipefail
 KCS="$1" MODE="$2" LIB="$3" LIB2="${4:-}"
 T="$(mktemp -d)"
@@ -52,6 +55,36 @@ case "$MODE" in
     esac
     echo "$MODE: reported, reference still passed"
     grep -m1 -E "backend-lib|FAIL" "$T/out"
+    ;;
+  outside_contract)
+    "$KCS" run --backend-lib "$LIB" --kernel q8 --tier ci -q --out "$T/o" >"$T/out" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || fail "differences outside the contract only: exit $rc, want 0"
+    R="$T/o/results.jsonl"
+    nan_runs=$(grep -c '"case": *"q8\.nan_inf' "$R")
+    outside=$(grep -c '"verdict": *"outside_contract_differs"' "$R")
+    [ "$nan_runs" -gt 0 ] && [ "$outside" -eq "$nan_runs" ] || fail "$outside outside_contract_differs of $nan_runs nan_inf runs"
+    ! grep '"verdict": *"outside_contract_differs"' "$R" | grep -qv '"case": *"q8\.nan_inf' || fail "an in-contract case outside"
+    r="$(row q8 nan_flush)"
+    read -r _ _ runs pass failn err _ <<<"$r"
+    [ "$failn" -eq 0 ] && [ "$err" -eq 0 ] && [ $((pass + outside)) -eq "$runs" ] || fail "summary row: $r"
+    has "$outside OUTSIDE CONTRACT (differ)"
+    has "OUTSIDE-CONTRACT $(readlink -f "$KCS") run --case q8\.nan_inf"
+    has "# outside the contract (NaN and Inf inputs"
+    has "rows slices whose inputs are all finite match; scale: "
+    has "$outside runs differ from the reference outside the kernel's contract"
+    grep -q "^## Outside the contract: differs" "$T/o/summary.md" || fail "summary.md lacks the section"
+    grep -q 'id="outside-contract"' "$T/o/index.html" || fail "index.html lacks the section"
+    ! grep -q "^FAIL" "$T/out" || fail "a FAIL line"
+    echo "nan_flush: $outside runs outside the contract, $pass passed, exit 0"
+    # The leaky variant also flushes the finite row after a nonfinite one: inside the contract.
+    "$KCS" run --backend-lib "$LIB2" --case 'q8.nan_inf*' -q >"$T/out" 2>&1
+    rc=$?
+    [ $rc -eq 1 ] || fail "a finite row differs: exit $rc, want 1"
+    has "FAIL $(readlink -f "$KCS") run --case q8\.nan_inf"
+    has "# scale (inside the contract: the rows slices whose inputs are all finite): "
+    ! grep -q "OUTSIDE-CONTRACT" "$T/out" || fail "leaky run reported outside the contract"
+    echo "nan_flush_leaky: fails"
     ;;
   expect)
     # wrong_answer fails some q8 smoke cases (codes[0] nonzero) and passes others.
