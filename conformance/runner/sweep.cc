@@ -69,6 +69,16 @@ void stage_records(const CaseSpec& cs, const Bundle& b, Backend& be, const Sweep
   }
 }
 
+// A passed record of a backend that ignores tiles, as the same call with `tile` would record it
+// (no time: nothing ran).
+RunRecord retiled(const RunRecord& first, const TileConfig& tile, int threads) {
+  RunRecord r = first;
+  r.tile = tile.name();
+  r.repro = repro_command(r.case_id, r.backend, r.tile, threads);
+  r.seconds = 0;
+  return r;
+}
+
 }  // namespace
 
 std::unique_ptr<Backend> sweep_backend(const std::string& spec, bool lib, const SweepOptions& o) {
@@ -241,6 +251,8 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
   std::vector<int> consecutive(nb, 0);
   std::vector<bool> stopped(nb, false);
   std::vector<TensorMap> first_outputs(nb);
+  // A backend that ignores tiles runs a case once: its passed record stands for the case's other tiles.
+  std::vector<std::pair<std::string, RunRecord>> untiled(nb);
   std::vector<size_t> considered(nb, 0);  // runs the expectation list was consulted for
   std::map<std::pair<size_t, size_t>, size_t> matched;  // (entry, backend) -> runs
   size_t executed = 0;
@@ -296,12 +308,21 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
         emit(unsupported_record(*e, it.cs, be.name(), it.tile.name(), o.threads));
         continue;
       }
+      if (untiled[bi].first == it.cs.id) {
+        RunRecord r = retiled(untiled[bi].second, it.tile, o.threads);
+        consecutive[bi] = 0;
+        if (e) apply_xfail(*e, plan.expect.source, r);
+        emit(std::move(r));
+        continue;
+      }
       if (it.cs.id != last_case) {
         bundle = load_or_make_bundle(it.cs);
         last_case = it.cs.id;
       }
       RunRecord r = run_item(it, bundle, be, o, first_tile, first_outputs[bi]);
       consecutive[bi] = is_fault(r.verdict) ? consecutive[bi] + 1 : 0;
+      untiled[bi].first.clear();
+      if (be.ignores_tiles() && r.verdict == Verdict::passed) untiled[bi] = {it.cs.id, r};
       if (e) apply_xfail(*e, plan.expect.source, r);
       emit(std::move(r));
       // Stages once per case and backend (with the primitives' default tiles), after its first tile.
