@@ -63,13 +63,23 @@ TensorMap generate_inputs(const KernelDecl& decl, const CaseSpec& cs) {
   return t;
 }
 
-// The tensors of a call: inputs, copies of the inout before-states, poisoned outputs.
-TensorMap call_tensors(const KernelDecl& decl, const Bundle& b, uint8_t poison) {
+// A tensor over the bundle's memory, for a caller that only reads it.
+Tensor read_only_view(const Tensor& t) {
+  return Tensor::view(t.dtype(), t.shape(), const_cast<void*>(t.raw()));
+}
+
+// The tensors of a call: inputs, copies of the inout before-states, poisoned outputs. With
+// `views`, inputs and before-states are views of the bundle (the caller never writes them).
+TensorMap call_tensors(const KernelDecl& decl, const Bundle& b, uint8_t poison, bool views = false) {
   TensorMap t;
   for (const auto& td : decl.tensors) {
     switch (td.role) {
-      case Role::in: t.emplace(td.name, b.inputs.at(td.name)); break;
-      case Role::inout: t.emplace(td.name, b.inout_before.at(td.name)); break;
+      case Role::in:
+        t.emplace(td.name, views ? read_only_view(b.inputs.at(td.name)) : b.inputs.at(td.name));
+        break;
+      case Role::inout:
+        t.emplace(td.name, views ? read_only_view(b.inout_before.at(td.name)) : b.inout_before.at(td.name));
+        break;
       case Role::out: {
         Tensor o = make_tensor(decl, b.problem, td.name);
         o.fill_bytes(poison);
@@ -184,7 +194,8 @@ RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const 
   }
 
   constexpr uint8_t kPoison = 0xA5;
-  const TensorMap given = call_tensors(decl, b, kPoison);
+  // Read only: guarded_call copies it into the call's arena and compares the arena with it after.
+  const TensorMap given = call_tensors(decl, b, kPoison, true);
   CallResult call = guarded_call(backend, decl, b.problem, given, tile, threads, cs.id);
   r.seconds = call.seconds;
   if (call.fault != Fault::none) {

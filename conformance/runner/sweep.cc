@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <future>
 #include <map>
 
 #include "conformance/runner/stages.h"
 #include "conformance/runner/guard.h"
+#include "reference/cast_points.h"
 
 namespace kcs {
 
@@ -267,6 +269,20 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
   size_t done = 0;
   std::string last_case;
   Bundle bundle;
+  // The next case's bundle (generator + reference, most of a sweep's work in this process) is
+  // made on a second thread while the backends run this one: at most two bundles live. Not under
+  // a reference cast mutation: that setting is thread-local (conformance/mutants).
+  const bool prefetch = !ref::g_cast_mutation.active;
+  std::future<Bundle> next_bundle;
+  std::string next_case;
+  auto prefetch_after = [&](size_t i) {
+    for (size_t j = i + 1; prefetch && j < plan.items.size(); ++j)
+      if (plan.items[j].cs.id != plan.items[i].cs.id) {
+        next_case = plan.items[j].cs.id;
+        next_bundle = std::async(std::launch::async, [cs = plan.items[j].cs] { return load_or_make_bundle(cs); });
+        return;
+      }
+  };
   TileConfig first_tile;
   for (size_t i = 0; i < plan.items.size(); ++i) {
     if (stop && stop()) {
@@ -316,8 +332,14 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
         continue;
       }
       if (it.cs.id != last_case) {
-        bundle = load_or_make_bundle(it.cs);
+        if (next_bundle.valid() && next_case == it.cs.id) {
+          bundle = next_bundle.get();
+        } else {
+          next_bundle = {};
+          bundle = load_or_make_bundle(it.cs);
+        }
         last_case = it.cs.id;
+        prefetch_after(i);
       }
       RunRecord r = run_item(it, bundle, be, o, first_tile, first_outputs[bi]);
       consecutive[bi] = is_fault(r.verdict) ? consecutive[bi] + 1 : 0;
