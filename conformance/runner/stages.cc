@@ -54,7 +54,7 @@ Bundle make_stage_bundle(const Stage& st, const Bundle& fused) {
                                 " " + shape_str(want.shape()));
     given.emplace(td.name, *t);
   }
-  Bundle b = make_bundle_from(cs, given);
+  Bundle b = make_bundle_from(cs, std::move(given));
   b.tier = fused.tier;
   return b;
 }
