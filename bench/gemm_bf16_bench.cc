@@ -21,6 +21,7 @@
 #include "bench/harness.h"
 #include "kcs/kernels/gemm_bf16.h"
 #include "optimized/gemm_bf16.h"
+#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {

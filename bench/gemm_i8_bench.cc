@@ -27,6 +27,7 @@
 #include "bench/harness.h"
 #include "kcs/kernels/gemm_i8.h"
 #include "optimized/gemm_i8.h"
+#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {

@@ -24,7 +24,7 @@
 
 #include "bench/harness.h"
 #include "kcs/formats.h"
-#include "kcs/kernels/hadamard.h"
+#include "tables/hadamard.h"
 #include "optimized/indexer_prolog.h"
 
 namespace kcs::bench {

@@ -20,6 +20,7 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/nvfp4_quant.h"
 #include "optimized/nvfp4_quant.h"
+#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {

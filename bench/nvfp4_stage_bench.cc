@@ -20,6 +20,7 @@
 #include "kcs/kernels/nvfp4_stage.h"
 #include "optimized/nvfp4_quant.h"
 #include "optimized/nvfp4_stage.h"
+#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {

@@ -23,6 +23,7 @@
 #include "kcs/kernels/q8.h"
 #include "kcs/kernels/v4_indexer.h"
 #include "optimized/v4_indexer.h"
+#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {

@@ -95,19 +95,4 @@ Status TableBackend::execute(const Invocation& inv) {
   return it->second(inv);
 }
 
-std::vector<std::unique_ptr<Backend>> builtin_backends() {
-  std::vector<std::unique_ptr<Backend>> v;
-  v.push_back(make_reference_backend());
-  v.push_back(make_isa_backend(Isa::avx512));
-  v.push_back(make_isa_backend(Isa::avx2));
-  v.push_back(make_best_optimized_backend());
-  return v;
-}
-
-std::unique_ptr<Backend> make_builtin_backend(const std::string& name) {
-  for (auto& b : builtin_backends())
-    if (b->name() == name) return std::move(b);
-  return nullptr;
-}
-
 }  // namespace kcs

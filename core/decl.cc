@@ -154,19 +154,6 @@ Status KnobDecl::check(int64_t v) const {
   return Status::Ok();
 }
 
-const KernelDecl* find_kernel(const std::string& id) {
-  for (const KernelDecl* k : all_kernels())
-    if (k->id == id) return k;
-  return nullptr;
-}
-
-const KernelDecl& kernel_or_throw(const std::string& id) {
-  if (const KernelDecl* k = find_kernel(id)) return *k;
-  std::string known;
-  for (const KernelDecl* k : all_kernels()) known += (known.empty() ? "" : ", ") + k->id;
-  throw Error("unknown kernel '" + id + "' (known: " + known + ")");
-}
-
 Problem complete_problem(const KernelDecl& decl, Problem p) {
   p.kernel = decl.id;
   for (const auto& a : decl.attrs)

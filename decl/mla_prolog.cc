@@ -14,21 +14,6 @@
 
 namespace kcs {
 
-MlaPrologDims mla_prolog_dims(const Problem& p) {
-  MlaPrologDims d;
-  d.t = p.dim("t");
-  d.h = p.dim("h");
-  d.q_lora = p.dim("q_lora");
-  d.n1 = p.dim("n1");
-  d.nope = p.dim("nope");
-  d.rope = p.dim("rope");
-  d.kv_lora = p.dim("kv_lora");
-  d.block_num = p.dim("block_num");
-  d.block_size = p.dim("block_size");
-  d.quant = p.dim("dq_n") > 0;
-  return d;
-}
-
 namespace {
 
 // FP32 scales: hard |Δ| <= 2^-7·|r| + ulp32(r) (spec §10.5); ulp32(r) <= 2^-22·|r|.
@@ -95,22 +80,8 @@ Status check_inputs(const Problem& p, const TensorMap& t) {
 }
 
 ScatterGeom geom(const Problem& p, const std::string& name) {
-  const MlaPrologDims d = mla_prolog_dims(p);
-  ScatterGeom g;
-  g.block_num = d.block_num;
-  g.block_size = d.block_size;
-  parse_cache_layout(p.attr("cache_layout"), &g.layout);
-  if (name == "kv_cache") {
-    g.D = d.kv_lora;
-    g.elem_size = d.quant ? 1 : 2;
-  } else if (name == "kr_cache") {
-    g.D = d.rope;
-    g.elem_size = 2;
-  } else {
-    g.D = kMlaKvGroups;
-    g.elem_size = 4;
-  }
-  return g;
+  const MlaCache c = name == "kv_cache" ? MlaCache::kv : name == "kr_cache" ? MlaCache::kr : MlaCache::k_scale;
+  return mla_prolog_cache_geom(mla_prolog_dims(p), c);
 }
 
 std::vector<uint8_t> touched(const Problem& p, const TensorMap& t, const std::string& name) {

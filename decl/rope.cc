@@ -38,22 +38,15 @@ Status check_problem(const Problem& p) {
   return Status::Ok();
 }
 
-// Reference binary64 values of one token's rope slices, for the invariants.
+// The binary64 value of every rope element and its two products, formed as spec §1.3 writes it
+// (BF16 x BF16/FP32 products are exact in binary64, so only the add rounds): the invariants'
+// own statement of the formula, since a declaration does not call a backend.
 struct Slices {
-  int64_t T, H, D, R, off;
+  RopeParams rp;
   std::vector<float> cos, sin;  // [T, W] widened
   bool table_f32;
-  RopeSliceRef s;
 
-  Slices(const Problem& p, const TensorMap& in) {
-    T = p.dim("T");
-    H = p.dim("H");
-    D = p.dim("D");
-    R = p.dim("R");
-    off = p.attr("slice") == "last" ? D - R : 0;
-    parse_rope_mode(p.attr("mode"), &s.mode);
-    s.R = R;
-    s.half_table = p.attr("table") == "half";
+  Slices(const Problem& p, const TensorMap& in) : rp(rope_params(p)) {
     table_f32 = in.at("cos").dtype() == DType::fp32;
     for (const char* name : {"cos", "sin"}) {
       const Tensor& t = in.at(name);
@@ -63,13 +56,43 @@ struct Slices {
         v[static_cast<size_t>(k)] = t.dtype() == DType::fp32 ? t.data<float>()[k] : bf16_to_float(t.data<uint16_t>()[k]);
     }
   }
-  void slice(const uint16_t* x, int64_t t, int64_t h, double* y, double* abs_terms) {
-    const int64_t W = s.half_table ? R / 2 : R;
-    s.cos = cos.data() + t * W;
-    s.sin = sin.data() + t * W;
-    std::vector<float> xs(static_cast<size_t>(R));
-    for (int64_t j = 0; j < R; ++j) xs[static_cast<size_t>(j)] = bf16_to_float(x[(t * H + h) * D + off + j]);
-    rope_slice_reference(s, xs.data(), y, abs_terms);
+  // y[j] = p1 + p2 and abs_terms[j] = |p1| + |p2| for j in [0, R) of head h of token t.
+  void slice(const uint16_t* x, int64_t t, int64_t h, double* y, double* abs_terms) const {
+    const int64_t R = rp.R, half = R / 2;
+    const float* c = cos.data() + t * rp.W;
+    const float* sn = sin.data() + t * rp.W;
+    const uint16_t* xh = x + (t * rp.H + h) * rp.D + rp.off;
+    auto xv = [&](int64_t j) { return static_cast<double>(bf16_to_float(xh[j])); };
+    for (int64_t j = 0; j < R; ++j) {
+      double p1, p2;
+      if (rp.mode == RopeMode::pair) {
+        const int64_t q = j / 2;
+        const double x0 = xv(2 * q), x1 = xv(2 * q + 1), cq = c[q], sq = sn[q];
+        // y0 = x0·c − x1·s, y1 = x0·s + x1·c
+        if (j % 2 == 0) {
+          p1 = x0 * cq;
+          p2 = -(x1 * sq);
+          y[j] = x0 * cq - x1 * sq;
+        } else {
+          p1 = x0 * sq;
+          p2 = x1 * cq;
+          y[j] = p1 + p2;
+        }
+      } else {
+        // half / v2 (v2 de-interleaves first: evens, then odds); rotate_half: the first half takes
+        // -x2, the second x1 + 0.0 (-0 -> +0).
+        auto xs = [&](int64_t k) {
+          if (rp.mode != RopeMode::v2) return xv(k);
+          return k < half ? xv(2 * k) : xv(2 * (k - half) + 1);
+        };
+        const int64_t col = rp.half_table ? j % half : j;
+        const double r = j < half ? -xs(j + half) : xs(j - half) + 0.0;
+        p1 = xs(j) * static_cast<double>(c[col]);
+        p2 = r * static_cast<double>(sn[col]);
+        y[j] = p1 + p2;
+      }
+      abs_terms[j] = std::fabs(p1) + std::fabs(p2);
+    }
   }
 };
 
@@ -124,18 +147,18 @@ CheckResult zero_sign(const Problem& p, const TensorMap& in, const TensorMap& ou
   Slices sl(p, in);
   const uint16_t* x = in.at("x").data<uint16_t>();
   const uint16_t* y = out.at("y").data<uint16_t>();
-  std::vector<double> v(static_cast<size_t>(sl.R)), terms(v.size());
+  std::vector<double> v(static_cast<size_t>(sl.rp.R)), terms(v.size());
   int64_t bad = 0, n = 0;
   std::string first;
-  for (int64_t t = 0; t < sl.T; ++t)
-    for (int64_t h = 0; h < sl.H; ++h) {
+  for (int64_t t = 0; t < sl.rp.T; ++t)
+    for (int64_t h = 0; h < sl.rp.H; ++h) {
       sl.slice(x, t, h, v.data(), terms.data());
-      for (int64_t j = 0; j < sl.R; ++j) {
+      for (int64_t j = 0; j < sl.rp.R; ++j) {
         if (v[static_cast<size_t>(j)] != 0 || (sl.table_f32 && terms[static_cast<size_t>(j)] != 0)) continue;
         ++n;
         const uint16_t want = std::signbit(v[static_cast<size_t>(j)]) ? 0x8000 : 0x0000;
-        const uint16_t got = y[(t * sl.H + h) * sl.D + sl.off + j];
-        if (got != want && bad++ == 0) first = where(t, h, sl.off + j, want, got);
+        const uint16_t got = y[(t * sl.rp.H + h) * sl.rp.D + sl.rp.off + j];
+        if (got != want && bad++ == 0) first = where(t, h, sl.rp.off + j, want, got);
       }
     }
   return invariant_result("zero_sign", "an exactly zero rope value is output as that zero, sign included", bad, n,

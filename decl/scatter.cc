@@ -50,30 +50,17 @@ std::vector<uint8_t> scatter_touched_rows(const ScatterGeom& g, const int64_t* i
 
 namespace {
 
-ScatterGeom geom_of(const Problem& p) {
-  ScatterGeom g;
-  g.block_num = p.dim("block_num");
-  g.block_size = p.dim("block_size");
-  g.D = p.dim("D");
-  DType t{};
-  if (!parse_dtype(p.attr("dtype"), &t)) throw Error("scatter: dtype '" + p.attr("dtype") + "' is not a dtype name");
-  g.elem_size = dtype_size(t);
-  if (!parse_cache_layout(p.attr("cache_layout"), &g.layout))
-    throw Error("scatter: unknown cache_layout '" + p.attr("cache_layout") + "'");
-  return g;
-}
-
-Status check_problem(const Problem& p) { return scatter_check_geom(geom_of(p)); }
+Status check_problem(const Problem& p) { return scatter_check_geom(scatter_geom(p)); }
 
 Status check_inputs(const Problem& p, const TensorMap& t) {
   const Tensor& index = t.at("index");
-  return scatter_check_indices(geom_of(p), index.data<int64_t>(), index.numel(), "cache");
+  return scatter_check_indices(scatter_geom(p), index.data<int64_t>(), index.numel(), "cache");
 }
 
 std::vector<uint8_t> touched(const Problem& p, const TensorMap& t, const std::string& name) {
   if (name != "cache") throw Error("scatter has no in-out tensor '" + name + "'");
   const Tensor& index = t.at("index");
-  return scatter_touched_rows(geom_of(p), index.data<int64_t>(), index.numel());
+  return scatter_touched_rows(scatter_geom(p), index.data<int64_t>(), index.numel());
 }
 
 KernelDecl make() {

@@ -8,21 +8,9 @@ namespace {
 template <Isa I>
 std::map<std::string, KernelFn> isa_table() {
   return {
-      {"q8", [](const Invocation& inv) { return opt::q8(inv, I); }},
-      {"gemm_bf16", [](const Invocation& inv) { return opt::gemm_bf16(inv, I); }},
-      {"hadamard", [](const Invocation& inv) { return opt::hadamard(inv, I); }},
-      {"nvfp4_quant", [](const Invocation& inv) { return opt::nvfp4_quant(inv, I); }},
-      {"gemm_i8", [](const Invocation& inv) { return opt::gemm_i8(inv, I); }},
-      {"scatter", [](const Invocation& inv) { return opt::scatter(inv, I); }},
-      {"softmax_pool", [](const Invocation& inv) { return opt::softmax_pool(inv, I); }},
-      {"rmsnorm", [](const Invocation& inv) { return opt::rmsnorm(inv, I); }},
-      {"layernorm", [](const Invocation& inv) { return opt::layernorm(inv, I); }},
-      {"rope", [](const Invocation& inv) { return opt::rope(inv, I); }},
-      {"nvfp4_stage", [](const Invocation& inv) { return opt::nvfp4_stage(inv, I); }},
-      {"compressor", [](const Invocation& inv) { return opt::compressor(inv, I); }},
-      {"indexer_prolog", [](const Invocation& inv) { return opt::indexer_prolog(inv, I); }},
-      {"mla_prolog", [](const Invocation& inv) { return opt::mla_prolog(inv, I); }},
-      {"v4_indexer", [](const Invocation& inv) { return opt::v4_indexer(inv, I); }},
+#define KCS_KERNEL(id) {#id, [](const Invocation& inv) { return opt::id(inv, I); }},
+#include "kcs/kernels/list.inc"
+#undef KCS_KERNEL
   };
 }
 

@@ -22,6 +22,7 @@
 #include "optimized/rmsnorm.h"
 #include "optimized/rope.h"
 #include "optimized/softmax_pool.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -37,11 +38,9 @@ struct Fns {
 };
 
 Fns fns_for(Isa isa) {
-  if (isa == Isa::avx512)
-    return {&softmax_pool_cols_avx512, &compressor_fused_row_avx512, &compressor_bf16_row_avx512,
-            &rmsnorm_rows_avx512, &rope_tokens_avx512, &compressor_hadamard_rows_avx512};
-  return {&softmax_pool_cols_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2, &rmsnorm_rows_avx2,
-          &rope_tokens_avx2, &compressor_hadamard_rows_avx2};
+  const CompressorVariant& own = variant(kCompressorVariants, isa);
+  return {variant(kSoftmaxPoolVariants, isa).cols, own.fused_row, own.bf16_row, variant(kRmsNormVariants, isa).rows,
+          variant(kRopeVariants, isa).tokens, own.hadamard_rows};
 }
 
 struct HeadArgs {
@@ -222,17 +221,7 @@ Status compressor(const Invocation& inv, Isa isa) {
   Call k;
   CompressorParams& cp = k.cp;
   const Problem& p = *inv.problem;
-  cp.csa = p.attr("variant") == "csa";
-  cp.model = p.attr("epilogue") == "model";
-  cp.external_prev = p.attr("has_external_prev") == "true";
-  cp.n_blocks = p.dim("n_blocks");
-  cp.M = p.dim("M");
-  cp.C = p.dim("C");
-  cp.C_I = p.dim("C_I");
-  cp.NOPE = p.dim("NOPE");
-  cp.ROPE = p.dim("ROPE");
-  cp.start_token = p.attr_i64("start_token");
-  cp.start_abs_pos = p.attr_i64("start_abs_pos");
+  cp = compressor_params(p);
   k.f = fns_for(isa);
   k.isa = isa;
   k.vbf16 = inv.in("proj").dtype() == DType::bf16;

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "kcs/cpu.h"
+
 namespace kcs::opt {
 
 // One output row of n columns; cs / sn hold (n - nope) values: the pair's cos / sin duplicated
@@ -31,5 +33,17 @@ void compressor_bf16_row_avx512(const float* x, int64_t n, uint16_t* y);
 void compressor_hadamard_rows_avx512(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y);
 void compressor_hadamard_rows_avx2(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y);
 void compressor_bf16_row_avx2(const float* x, int64_t n, uint16_t* y);
+
+// ISA variants, best first (optimized/variants.h).
+struct CompressorVariant {
+  Isa isa;
+  decltype(&compressor_fused_row_avx2) fused_row;
+  decltype(&compressor_bf16_row_avx2) bf16_row;
+  decltype(&compressor_hadamard_rows_avx2) hadamard_rows;
+};
+inline constexpr CompressorVariant kCompressorVariants[] = {
+    {Isa::avx512, &compressor_fused_row_avx512, &compressor_bf16_row_avx512, &compressor_hadamard_rows_avx512},
+    {Isa::avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2, &compressor_hadamard_rows_avx2},
+};
 
 }  // namespace kcs::opt

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "optimized/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -145,7 +146,7 @@ TileScratch& scratch() {
 }
 
 uint32_t min_mag(Isa isa, const uint16_t* x, int64_t n) {
-  return isa == Isa::avx512 ? gemm_bf16_min_mag_avx512(x, n) : gemm_bf16_min_mag_avx2(x, n);
+  return variant(kGemmBf16Variants, isa).min_mag(x, n);
 }
 
 int64_t even_up(int64_t v) { return (v + 1) & ~int64_t{1}; }

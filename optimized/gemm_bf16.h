@@ -164,4 +164,15 @@ GemmBf16Tiling gemm_bf16_auto_tiling(int64_t batch, int64_t m, int64_t n, int th
 // The whole call: work items over OpenMP threads (one parallel region; none for one item).
 void gemm_bf16_run(Isa isa, const GemmBf16Args& g, const PackedBf16View& w, const GemmBf16Tiling& t, int threads);
 
+// ISA variants, best first (optimized/variants.h).
+struct GemmBf16Variant {
+  Isa isa;
+  decltype(&gemm_bf16_min_mag_avx2) min_mag;
+  decltype(&gemm_bf16_store_row_avx2) store_row;
+};
+inline constexpr GemmBf16Variant kGemmBf16Variants[] = {
+    {Isa::avx512, &gemm_bf16_min_mag_avx512, &gemm_bf16_store_row_avx512},
+    {Isa::avx2, &gemm_bf16_min_mag_avx2, &gemm_bf16_store_row_avx2},
+};
+
 }  // namespace kcs::opt

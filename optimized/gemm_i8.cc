@@ -16,19 +16,18 @@
 
 #include "kcs/backend.h"
 #include "optimized/kernels.h"
-#include "reference/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
-int64_t packed_i8_panel_cols(Isa isa) { return isa == Isa::avx512 ? 64 : 16; }
+int64_t packed_i8_panel_cols(Isa isa) { return variant(kGemmI8Variants, isa).panel_cols; }
 
 size_t packed_i8_bytes(Isa isa, int64_t k, int64_t n) {
-  const int64_t cols = packed_i8_panel_cols(isa);
-  const int64_t panels = (n + cols - 1) / cols;
+  const GemmI8Variant& v = variant(kGemmI8Variants, isa);
+  const int64_t panels = (n + v.panel_cols - 1) / v.panel_cols;
   // avx512: ceil(k/4) quads x 256 bytes; avx2: ceil(k/2) pairs x 32 bytes.
-  const int64_t groups = isa == Isa::avx512 ? (k + 3) / 4 : (k + 1) / 2;
-  const int64_t group_bytes = isa == Isa::avx512 ? 256 : 32;
-  return static_cast<size_t>(panels * groups * group_bytes);
+  const int64_t groups = (k + v.k_group - 1) / v.k_group;
+  return static_cast<size_t>(panels * groups * v.group_bytes);
 }
 
 void PackedI8Weights::Free::operator()(uint8_t* p) const { std::free(p); }
@@ -41,7 +40,7 @@ PackedI8View pack_i8_weights_into(Isa isa, const int8_t* w, int64_t ldw, int64_t
   // the packers read each weight row in 2 KiB runs.
   const int64_t per = 2048 / cols;
   const int64_t items = (panels + per - 1) / per;
-  auto fn = isa == Isa::avx512 ? &pack_i8_panels_avx512 : &pack_i8_panels_avx2;
+  auto fn = variant(kGemmI8Variants, isa).pack;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t t = 0; t < items; ++t) fn(w, ldw, k, n, t * per, std::min(panels, (t + 1) * per), out);
   PackedI8View v;
@@ -99,7 +98,7 @@ void gemm_i8_run(Isa isa, const GemmI8Args& g, const PackedI8View* packed, const
   const int64_t nt = t.n_tile > 0 ? t.n_tile : g.n;
   const int64_t m_items = (g.m + mt - 1) / mt, n_items = (g.n + nt - 1) / nt;
   const int64_t items = m_items * n_items;
-  auto fn = isa == Isa::avx512 ? &gemm_i8_avx512 : &gemm_i8_avx2;
+  auto fn = variant(kGemmI8Variants, isa).gemm;
   // Column-major item order: consecutive items share a weight block, so with a static schedule
   // each thread streams its own contiguous share of W once.
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -110,7 +109,7 @@ void gemm_i8_run(Isa isa, const GemmI8Args& g, const PackedI8View* packed, const
 }
 
 Status gemm_i8(const Invocation& inv, Isa isa) {
-  const GemmI8Args g = ref::gemm_i8_args(inv);
+  const GemmI8Args g = gemm_i8_args(inv);
   if (g.m == 0) return Status::Ok();
   GemmI8Tiling t;
   t.m_tile = inv.knob("m_tile");

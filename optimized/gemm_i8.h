@@ -119,4 +119,17 @@ void gemm_i8_run(Isa isa, const GemmI8Args& g, const PackedI8View* packed, const
 // M = 4 to 1.5 ms at M = 16. So direct wins up to two row groups (M <= 12).
 constexpr int64_t kGemmI8PackMinM = 13;
 
+// ISA variants, best first (optimized/variants.h), with each one's packed weight layout: panels
+// of panel_cols columns, k in groups of k_group rows of group_bytes bytes per panel.
+struct GemmI8Variant {
+  Isa isa;
+  decltype(&gemm_i8_avx2) gemm;
+  decltype(&pack_i8_panels_avx2) pack;
+  int64_t panel_cols, k_group, group_bytes;
+};
+inline constexpr GemmI8Variant kGemmI8Variants[] = {
+    {Isa::avx512, &gemm_i8_avx512, &pack_i8_panels_avx512, 64, 4, 256},
+    {Isa::avx2, &gemm_i8_avx2, &pack_i8_panels_avx2, 16, 2, 32},
+};
+
 }  // namespace kcs::opt

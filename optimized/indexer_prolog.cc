@@ -35,8 +35,9 @@
 #include "optimized/layernorm.h"
 #include "optimized/q8.h"
 #include "optimized/rope.h"
-#include "optimized/scratch.h"
 #include "optimized/scatter.h"
+#include "optimized/scratch.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -78,11 +79,11 @@ struct Fns {
 };
 
 Fns fns_for(Isa isa) {
-  if (isa == Isa::avx512)
-    return {&gemm_i8_avx512, &rope_tokens_avx512, &q8_rows_avx512, &layernorm_rows_avx512, &ip_bf16_direct_avx512,
-            &gemm_bf16_store_row_avx512, &ip_weights_avx512};
-  return {&gemm_i8_avx2, &rope_tokens_avx2, &q8_rows_avx2, &layernorm_rows_avx2, &ip_bf16_direct_avx2,
-          &gemm_bf16_store_row_avx2, &ip_weights_avx2};
+  const IndexerPrologVariant& own = variant(kIndexerPrologVariants, isa);
+  return {variant(kGemmI8Variants, isa).gemm,        variant(kRopeVariants, isa).tokens,
+          variant(kQ8Variants, isa).rows,            variant(kLayerNormVariants, isa).rows,
+          own.bf16_direct,                           variant(kGemmBf16Variants, isa).store_row,
+          own.weights};
 }
 
 struct Call {

@@ -69,4 +69,15 @@ void ip_bf16_direct_avx2(const Bf16Direct& g, int64_t n0, int64_t n1);
 void ip_weights_avx512(const uint16_t* wb, int64_t n, float c, uint16_t* out);
 void ip_weights_avx2(const uint16_t* wb, int64_t n, float c, uint16_t* out);
 
+// ISA variants, best first (optimized/variants.h).
+struct IndexerPrologVariant {
+  Isa isa;
+  decltype(&ip_bf16_direct_avx2) bf16_direct;
+  decltype(&ip_weights_avx2) weights;
+};
+inline constexpr IndexerPrologVariant kIndexerPrologVariants[] = {
+    {Isa::avx512, &ip_bf16_direct_avx512, &ip_weights_avx512},
+    {Isa::avx2, &ip_bf16_direct_avx2, &ip_weights_avx2},
+};
+
 }  // namespace kcs::opt

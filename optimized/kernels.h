@@ -6,20 +6,8 @@
 
 namespace kcs::opt {
 
-Status q8(const Invocation& inv, Isa isa);
-Status gemm_bf16(const Invocation& inv, Isa isa);
-Status hadamard(const Invocation& inv, Isa isa);
-Status nvfp4_quant(const Invocation& inv, Isa isa);
-Status gemm_i8(const Invocation& inv, Isa isa);
-Status scatter(const Invocation& inv, Isa isa);
-Status softmax_pool(const Invocation& inv, Isa isa);
-Status rmsnorm(const Invocation& inv, Isa isa);
-Status layernorm(const Invocation& inv, Isa isa);
-Status rope(const Invocation& inv, Isa isa);
-Status nvfp4_stage(const Invocation& inv, Isa isa);
-Status compressor(const Invocation& inv, Isa isa);
-Status indexer_prolog(const Invocation& inv, Isa isa);
-Status mla_prolog(const Invocation& inv, Isa isa);
-Status v4_indexer(const Invocation& inv, Isa isa);
+#define KCS_KERNEL(id) Status id(const Invocation& inv, Isa isa);
+#include "kcs/kernels/list.inc"
+#undef KCS_KERNEL
 
 }  // namespace kcs::opt

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "optimized/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -23,7 +24,7 @@ Status layernorm(const Invocation& inv, Isa isa) {
   int64_t tile = inv.knob("row_tile");
   if (tile <= 0) tile = std::max<int64_t>(rows, 1);
   const int64_t tiles = (rows + tile - 1) / tile;
-  auto fn = isa == Isa::avx512 ? &layernorm_rows_avx512 : &layernorm_rows_avx2;
+  auto fn = variant(kLayerNormVariants, isa).rows;
 #pragma omp parallel for num_threads(inv.threads) schedule(static)
   for (int64_t t = 0; t < tiles; ++t) fn(a, t * tile, std::min(rows, (t + 1) * tile));
   return Status::Ok();

@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "kcs/cpu.h"
+
 namespace kcs::opt {
 
 struct LayerNormRows {
@@ -30,5 +32,16 @@ void layernorm_rows_avx2(const LayerNormRows& a, int64_t begin, int64_t end);
 // The binary32 μ and σ² of one row, for tests of the summation order (see optimized/rmsnorm.h).
 void layernorm_stats_avx512(const LayerNormRows& a, int64_t row, float* mu, float* var);
 void layernorm_stats_avx2(const LayerNormRows& a, int64_t row, float* mu, float* var);
+
+// ISA variants, best first (optimized/variants.h).
+struct LayerNormVariant {
+  Isa isa;
+  decltype(&layernorm_rows_avx2) rows;
+  decltype(&layernorm_stats_avx2) stats;
+};
+inline constexpr LayerNormVariant kLayerNormVariants[] = {
+    {Isa::avx512, &layernorm_rows_avx512, &layernorm_stats_avx512},
+    {Isa::avx2, &layernorm_rows_avx2, &layernorm_stats_avx2},
+};
 
 }  // namespace kcs::opt

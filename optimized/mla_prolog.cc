@@ -11,9 +11,10 @@
 #include "kcs/backend.h"
 #include "optimized/kernels.h"
 #include "optimized/q8.h"
-#include "optimized/rope.h"
 #include "optimized/rmsnorm.h"
+#include "optimized/rope.h"
 #include "optimized/scatter.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -114,11 +115,11 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaP
   const int64_t tile = tl.tile_bs > 0 ? std::min(tl.tile_bs, T) : T;
   const int64_t mv = tl.mv_tile > 0 ? tl.mv_tile : tile;
 
-  auto q8_fn = isa == Isa::avx512 ? &q8_rows_avx512 : &q8_rows_avx2;
-  auto rms_fn = isa == Isa::avx512 ? &rmsnorm_rows_avx512 : &rmsnorm_rows_avx2;
-  auto rope_fn = isa == Isa::avx512 ? &rope_tokens_avx512 : &rope_tokens_avx2;
-  auto scat_fn = isa == Isa::avx512 ? &scatter_tokens_avx512 : &scatter_tokens_avx2;
-  auto i8_fn = isa == Isa::avx512 ? &gemm_i8_avx512 : &gemm_i8_avx2;
+  auto q8_fn = variant(kQ8Variants, isa).rows;
+  auto rms_fn = variant(kRmsNormVariants, isa).rows;
+  auto rope_fn = variant(kRopeVariants, isa).tokens;
+  auto scat_fn = variant(kScatterVariants, isa).tokens;
+  auto i8_fn = variant(kGemmI8Variants, isa).gemm;
 
   // The caller's scratch, named through a plain reference: inside the OpenMP regions below a
   // thread_local name would resolve to each worker thread's own (empty) instance.
@@ -146,16 +147,10 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaP
   nkv_rows.inv_n = static_cast<float>(1.0 / static_cast<double>(kvl));
   nkv_rows.fn = static_cast<float>(kvl);
 
-  ScatterGeom gkv, gkr, gks;
-  gkv.block_num = gkr.block_num = gks.block_num = d.block_num;
-  gkv.block_size = gkr.block_size = gks.block_size = d.block_size;
-  gkv.layout = gkr.layout = gks.layout = io.layout;
-  gkv.D = kvl;
-  gkv.elem_size = d.quant ? 1 : 2;
-  gkr.D = R;
-  gkr.elem_size = 2;
-  gks.D = kMlaKvGroups;
-  gks.elem_size = 4;
+  MlaPrologDims dl = d;
+  dl.layout = io.layout;
+  const ScatterGeom gkv = mla_prolog_cache_geom(dl, MlaCache::kv), gkr = mla_prolog_cache_geom(dl, MlaCache::kr),
+                    gks = mla_prolog_cache_geom(dl, MlaCache::k_scale);
 
   std::vector<GemmItem> items;
   for (int64_t t0 = 0; t0 < T; t0 += tile) {
@@ -353,10 +348,9 @@ Status mla_prolog(const Invocation& inv, Isa isa) {
   io.q_norm_scale_out = d.quant ? inv.out("q_norm_scale_out").data<float>() : nullptr;
   io.query_nope_out = inv.out("query_nope_out").data<uint16_t>();
   io.query_rope_out = inv.out("query_rope_out").data<uint16_t>();
-  io.eps_cq = inv.problem->attr_f64("eps_cq");
-  io.eps_ckv = inv.problem->attr_f64("eps_ckv");
-  if (!parse_cache_layout(inv.attr("cache_layout"), &io.layout))
-    return Status::Fail("mla_prolog: unknown cache_layout " + inv.attr("cache_layout"));
+  io.eps_cq = d.eps_cq;
+  io.eps_ckv = d.eps_ckv;
+  io.layout = d.layout;
   MlaPrologTiles tl;
   tl.tile_bs = inv.knob("tile_bs");
   tl.m_tile = inv.knob("m_tile");

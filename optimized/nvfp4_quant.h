@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "kcs/cpu.h"
 #include "kcs/dtype.h"
 #include "kcs/kernels/nvfp4_quant.h"
 
@@ -25,5 +26,15 @@ struct Nvfp4Rows {
 // gives the same bytes.
 void nvfp4_quant_avx512(const Nvfp4Rows& a, int64_t r0, int64_t r1, int64_t kb0, int64_t kb1);
 void nvfp4_quant_avx2(const Nvfp4Rows& a, int64_t r0, int64_t r1, int64_t kb0, int64_t kb1);
+
+// ISA variants, best first (optimized/variants.h).
+struct Nvfp4QuantVariant {
+  Isa isa;
+  decltype(&nvfp4_quant_avx2) quant;
+};
+inline constexpr Nvfp4QuantVariant kNvfp4QuantVariants[] = {
+    {Isa::avx512, &nvfp4_quant_avx512},
+    {Isa::avx2, &nvfp4_quant_avx2},
+};
 
 }  // namespace kcs::opt

@@ -9,7 +9,7 @@
 #include "optimized/kernels.h"
 #include "optimized/nvfp4_quant.h"
 #include "optimized/nvfp4_stage.h"
-#include "reference/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -28,7 +28,7 @@ Status nvfp4_stage(const Invocation& inv, Isa isa) {
   a.x_dtype = x.dtype();
   a.x_stride = k;
   a.k = k;
-  a.params = ref::nvfp4_params(*inv.problem);
+  a.params = nvfp4_params(*inv.problem);
   a.x_fp4 = inv.out("x_fp4").data<uint8_t>();
   a.x_sf = inv.out("x_sf").data<int32_t>();
   Nvfp4Topk t;
@@ -44,8 +44,8 @@ Status nvfp4_stage(const Invocation& inv, Isa isa) {
   const int64_t chunk_blocks = chunk == 0 ? blocks : std::min(blocks, chunk / kNvfp4Block);
   const int64_t row_tiles = (rows + tile - 1) / tile;
   const int64_t k_chunks = (blocks + chunk_blocks - 1) / chunk_blocks;
-  auto quant = isa == Isa::avx512 ? &nvfp4_quant_avx512 : &nvfp4_quant_avx2;
-  auto topk = isa == Isa::avx512 ? &nvfp4_stage_topk_avx512 : &nvfp4_stage_topk_avx2;
+  auto quant = variant(kNvfp4QuantVariants, isa).quant;
+  auto topk = variant(kNvfp4StageVariants, isa).topk;
 #pragma omp parallel for num_threads(inv.threads) schedule(static)
   for (int64_t item = 0; item < row_tiles * k_chunks; ++item) {
     const int64_t r = item / k_chunks, c = item % k_chunks;

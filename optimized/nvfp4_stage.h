@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "kcs/cpu.h"
 #include "kcs/dtype.h"
 
 namespace kcs::opt {
@@ -22,5 +23,15 @@ struct Nvfp4Topk {
 // Tokens [r0, r1): ids widened to int64, weights copied bit for bit. Writes nothing else.
 void nvfp4_stage_topk_avx512(const Nvfp4Topk& a, int64_t r0, int64_t r1);
 void nvfp4_stage_topk_avx2(const Nvfp4Topk& a, int64_t r0, int64_t r1);
+
+// ISA variants, best first (optimized/variants.h).
+struct Nvfp4StageVariant {
+  Isa isa;
+  decltype(&nvfp4_stage_topk_avx2) topk;
+};
+inline constexpr Nvfp4StageVariant kNvfp4StageVariants[] = {
+    {Isa::avx512, &nvfp4_stage_topk_avx512},
+    {Isa::avx2, &nvfp4_stage_topk_avx2},
+};
 
 }  // namespace kcs::opt

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "optimized/kernels.h"
-#include "reference/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -15,7 +15,7 @@ Status q8(const Invocation& inv, Isa isa) {
   a.x = x.raw();
   a.x_dtype = x.dtype();
   a.n = x.row_len();
-  a.params = ref::q8_params(*inv.problem);
+  a.params = q8_params(*inv.problem);
   a.codes = inv.out("codes").data<int8_t>();
   a.scale = inv.out("scale").raw();
   a.scale_dtype = inv.out("scale").dtype();
@@ -23,7 +23,7 @@ Status q8(const Invocation& inv, Isa isa) {
   int64_t tile = inv.knob("row_tile");
   if (tile <= 0) tile = std::max<int64_t>(rows, 1);
   const int64_t tiles = (rows + tile - 1) / tile;
-  auto fn = isa == Isa::avx512 ? &q8_rows_avx512 : &q8_rows_avx2;
+  auto fn = variant(kQ8Variants, isa).rows;
 #pragma omp parallel for num_threads(inv.threads) schedule(static)
   for (int64_t t = 0; t < tiles; ++t) fn(a, t * tile, std::min(rows, (t + 1) * tile));
   return Status::Ok();

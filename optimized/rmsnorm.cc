@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "optimized/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -16,10 +17,11 @@ Status rmsnorm(const Invocation& inv, Isa isa) {
   a.x = x.data<uint16_t>();
   a.gamma = g.raw();
   a.gamma_f32 = g.dtype() == DType::fp32;
-  if (!parse_rmsnorm_form(inv.attr("form"), &a.form)) return Status::Fail("rmsnorm: bad form " + inv.attr("form"));
+  const RmsNormParams rp = rmsnorm_params(*inv.problem);
+  a.form = rp.form;
   a.n = x.row_len();
   // The binary32 constants, each rounded once from binary64 (scalar, not in the ISA files).
-  a.eps = static_cast<float>(inv.problem->attr_f64("eps"));
+  a.eps = static_cast<float>(rp.eps);
   a.inv_n = static_cast<float>(1.0 / static_cast<double>(a.n));
   a.fn = static_cast<float>(a.n);
   a.y = inv.out("y").data<uint16_t>();
@@ -27,7 +29,7 @@ Status rmsnorm(const Invocation& inv, Isa isa) {
   int64_t tile = inv.knob("row_tile");
   if (tile <= 0) tile = std::max<int64_t>(rows, 1);
   const int64_t tiles = (rows + tile - 1) / tile;
-  auto fn = isa == Isa::avx512 ? &rmsnorm_rows_avx512 : &rmsnorm_rows_avx2;
+  auto fn = variant(kRmsNormVariants, isa).rows;
 #pragma omp parallel for num_threads(inv.threads) schedule(static)
   for (int64_t t = 0; t < tiles; ++t) fn(a, t * tile, std::min(rows, (t + 1) * tile));
   return Status::Ok();

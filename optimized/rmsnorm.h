@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "kcs/cpu.h"
 #include "kcs/kernels/rmsnorm.h"
 
 namespace kcs::opt {
@@ -35,5 +36,16 @@ void rmsnorm_rows_avx2(const RmsNormRows& a, int64_t begin, int64_t end);
 // moves ms by a binary32 ulp long before it flips a BF16 output.
 float rmsnorm_ms_avx512(const RmsNormRows& a, int64_t row);
 float rmsnorm_ms_avx2(const RmsNormRows& a, int64_t row);
+
+// ISA variants, best first (optimized/variants.h).
+struct RmsNormVariant {
+  Isa isa;
+  decltype(&rmsnorm_rows_avx2) rows;
+  decltype(&rmsnorm_ms_avx2) ms;
+};
+inline constexpr RmsNormVariant kRmsNormVariants[] = {
+    {Isa::avx512, &rmsnorm_rows_avx512, &rmsnorm_ms_avx512},
+    {Isa::avx2, &rmsnorm_rows_avx2, &rmsnorm_ms_avx2},
+};
 
 }  // namespace kcs::opt

@@ -5,28 +5,29 @@
 #include <algorithm>
 
 #include "optimized/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
 Status rope(const Invocation& inv, Isa isa) {
-  const Problem& p = *inv.problem;
+  const RopeParams rp = rope_params(*inv.problem);
   RopeArgs a;
   a.x = inv.in("x").data<uint16_t>();
   a.y = inv.out("y").data<uint16_t>();
-  a.H = p.dim("H");
-  a.D = p.dim("D");
-  a.R = p.dim("R");
-  a.off = p.attr("slice") == "last" ? a.D - a.R : 0;
-  if (!parse_rope_mode(p.attr("mode"), &a.mode)) return Status::Fail("rope: bad mode " + p.attr("mode"));
+  a.H = rp.H;
+  a.D = rp.D;
+  a.R = rp.R;
+  a.off = rp.off;
+  a.mode = rp.mode;
   a.cos = inv.in("cos").raw();
   a.sin = inv.in("sin").raw();
   a.table_f32 = inv.in("cos").dtype() == DType::fp32;
-  a.half_table = p.attr("table") == "half";
-  const int64_t T = p.dim("T");
+  a.half_table = rp.half_table;
+  const int64_t T = rp.T;
   int64_t tile = inv.knob("token_tile");
   if (tile <= 0) tile = std::max<int64_t>(T, 1);
   const int64_t tiles = (T + tile - 1) / tile;
-  auto fn = isa == Isa::avx512 ? &rope_tokens_avx512 : &rope_tokens_avx2;
+  auto fn = variant(kRopeVariants, isa).tokens;
 #pragma omp parallel for num_threads(inv.threads) schedule(static)
   for (int64_t t = 0; t < tiles; ++t) fn(a, t * tile, std::min(T, (t + 1) * tile));
   return Status::Ok();

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "kcs/cpu.h"
 #include "kcs/kernels/rope.h"
 
 namespace kcs::opt {
@@ -33,5 +34,15 @@ struct RopeArgs {
 // Tokens [begin, end).
 void rope_tokens_avx512(const RopeArgs& a, int64_t begin, int64_t end);
 void rope_tokens_avx2(const RopeArgs& a, int64_t begin, int64_t end);
+
+// ISA variants, best first (optimized/variants.h).
+struct RopeVariant {
+  Isa isa;
+  decltype(&rope_tokens_avx2) tokens;
+};
+inline constexpr RopeVariant kRopeVariants[] = {
+    {Isa::avx512, &rope_tokens_avx512},
+    {Isa::avx2, &rope_tokens_avx2},
+};
 
 }  // namespace kcs::opt

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "optimized/kernels.h"
-#include "reference/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -32,7 +32,7 @@ void scatter_run(const ScatterCall& c, Isa isa, int threads, int64_t token_tile)
   if (c.T <= 0) return;
   const int64_t tile = token_tile > 0 ? token_tile : c.T;
   const int64_t tiles = (c.T + tile - 1) / tile;
-  auto fn = isa == Isa::avx512 ? &scatter_tokens_avx512 : &scatter_tokens_avx2;
+  auto fn = variant(kScatterVariants, isa).tokens;
   if (threads <= 1 || tiles <= 1) {
     for (int64_t t = 0; t < tiles; ++t) fn(c, t * tile, std::min(c.T, (t + 1) * tile));
     return;
@@ -48,7 +48,7 @@ void scatter_run(const ScatterCall& c, Isa isa, int threads, int64_t token_tile)
 
 Status scatter(const Invocation& inv, Isa isa) {
   ScatterCall c;
-  c.g = ref::scatter_geom(inv);
+  c.g = scatter_geom(*inv.problem);
   c.cache = static_cast<uint8_t*>(inv.out("cache").raw());
   c.src = static_cast<const uint8_t*>(inv.in("src").raw());
   c.index = inv.in("index").data<int64_t>();

@@ -34,4 +34,14 @@ std::vector<uint8_t> scatter_last_writers(const int64_t* index, int64_t T);
 // same bytes for any thread count and tile size.
 void scatter_run(const ScatterCall& c, Isa isa, int threads, int64_t token_tile);
 
+// ISA variants, best first (optimized/variants.h).
+struct ScatterVariant {
+  Isa isa;
+  decltype(&scatter_tokens_avx2) tokens;
+};
+inline constexpr ScatterVariant kScatterVariants[] = {
+    {Isa::avx512, &scatter_tokens_avx512},
+    {Isa::avx2, &scatter_tokens_avx2},
+};
+
 }  // namespace kcs::opt

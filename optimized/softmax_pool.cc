@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "optimized/kernels.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -19,7 +20,7 @@ void softmax_pool_run(const float* logits, const void* values, bool v_bf16, int6
   const size_t vsize = v_bf16 ? 2 : 4;
   const int64_t strips = (C + cpc - 1) / cpc;
   const int64_t items = n_blocks * strips;
-  auto fn = isa == Isa::avx512 ? &softmax_pool_cols_avx512 : &softmax_pool_cols_avx2;
+  auto fn = variant(kSoftmaxPoolVariants, isa).cols;
 #pragma omp parallel num_threads(threads)
   {
     std::vector<const float*> zr(static_cast<size_t>(M));

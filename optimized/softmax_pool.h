@@ -68,4 +68,15 @@ void softmax_pool_run(const float* logits, const void* values, bool v_bf16, int6
 void exp_f32_avx512(const float* x, float* y, int64_t n);
 void exp_f32_avx2(const float* x, float* y, int64_t n);
 
+// ISA variants, best first (optimized/variants.h).
+struct SoftmaxPoolVariant {
+  Isa isa;
+  decltype(&softmax_pool_cols_avx2) cols;
+  decltype(&exp_f32_avx2) exp;
+};
+inline constexpr SoftmaxPoolVariant kSoftmaxPoolVariants[] = {
+    {Isa::avx512, &softmax_pool_cols_avx512, &exp_f32_avx512},
+    {Isa::avx2, &softmax_pool_cols_avx2, &exp_f32_avx2},
+};
+
 }  // namespace kcs::opt

@@ -22,6 +22,7 @@
 #include "optimized/q8.h"
 #include "optimized/rope.h"
 #include "optimized/scratch.h"
+#include "optimized/variants.h"
 
 namespace kcs::opt {
 
@@ -91,9 +92,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
   const int64_t HD = H * Dh, offset = p.attr_i64("offset");
   const int64_t cl = v4_indexer_cache_len(p.attr_i64("start_pos"), S);
   if (Dh > 4096) return Status::Fail("v4_indexer: the optimized score path supports Dh <= 4096");
-  Q8Params q8p;
-  q8p.floor = true;
-  if (!parse_round(p.attr("round_mode"), &q8p.rmode)) return Status::Fail("v4_indexer: bad round_mode");
+  const Q8Params q8p = v4_indexer_q8_params(p);
   const int threads = inv.threads;
   int64_t token_tile = inv.knob("token_tile");
   if (token_tile <= 0) token_tile = std::max<int64_t>(T, 1);
@@ -102,7 +101,8 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
   std::fill(score, score + T * L, kV4NegFill);
   std::fill(topk, topk + T * L, -1);
   if (T == 0) return Status::Ok();
-  const bool avx512 = isa == Isa::avx512;
+  const bool avx512 = isa == Isa::avx512;  // the packed qh layout differs (below)
+  const Q8Variant& q8v = variant(kQ8Variants, isa);
 
   // 1. qr Q8.
   std::vector<int8_t> qr_i8(static_cast<size_t>(T * QL));
@@ -114,7 +114,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     a.params = q8p;
     a.codes = qr_i8.data();
     a.scale = s_qr.data();
-    (avx512 ? &q8_rows_avx512 : &q8_rows_avx2)(a, 0, T);
+    q8v.rows(a, 0, T);
   }
   // 2. q = bf16 dequant of qr_i8 · wq_b (direct path for decode batches, packed from 13 rows).
   uint16_t* q = s_q.get<uint16_t>(T * HD);
@@ -151,7 +151,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     a.mode = RopeMode::pair;
     a.cos = cs.data(), a.sin = sn.data();
     a.table_f32 = true, a.half_table = true;
-    (avx512 ? &rope_tokens_avx512 : &rope_tokens_avx2)(a, 0, T);
+    variant(kRopeVariants, isa).tokens(a, 0, T);
   }
   // 4. qh = bf16(q_rot · hadamard).
   {
@@ -176,7 +176,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
     a.params = q8p;
     a.codes = qh_i8.data();
     a.scale = s_qh.data();
-    (avx512 ? &q8_rows_avx512 : &q8_rows_avx2)(a, 0, T * H);
+    q8v.rows(a, 0, T * H);
   }
   // 6. w = f32(x · weights_proj) ⊗ WS.
   std::vector<float> w(static_cast<size_t>(T * H));
@@ -225,7 +225,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
   int64_t ct = inv.knob("cache_tile");
   if (ct <= 0) ct = cl;
   const uint16_t* cache = inv.in("idx_kv_cache").data<uint16_t>();
-  auto fn = avx512 ? &v4_score_rows_avx512 : &v4_score_rows_avx2;
+  auto fn = variant(kV4IndexerVariants, isa).score_rows;
   v4_score_spans(T, cl, ct, threads, [&](int64_t t, int64_t j0, int64_t j1) {
     V4ScoreArgs a;
     a.cache = cache + (t / S) * L * Dh;

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "kcs/cpu.h"
 #include "kcs/kernels/q8.h"
 
 namespace kcs::opt {
@@ -56,5 +57,15 @@ void v4_score_spans(int64_t T, int64_t cl, int64_t ct, int threads,
 // Fast top-k of one row (both ISAs share it: integer keys, exact; optimized/v4_indexer.cc).
 // Same result as v4_topk_reference: descending, ties by the lower index, + offset, then -1.
 void v4_topk_fast(const float* score, int64_t n, int64_t topk, int64_t offset, int32_t* out, int64_t out_len);
+
+// ISA variants, best first (optimized/variants.h).
+struct V4IndexerVariant {
+  Isa isa;
+  decltype(&v4_score_rows_avx2) score_rows;
+};
+inline constexpr V4IndexerVariant kV4IndexerVariants[] = {
+    {Isa::avx512, &v4_score_rows_avx512},
+    {Isa::avx2, &v4_score_rows_avx2},
+};
 
 }  // namespace kcs::opt

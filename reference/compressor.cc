@@ -33,26 +33,6 @@ namespace kcs {
 
 namespace {
 
-CompressorParams params_of(const Invocation& inv) {
-  CompressorParams cp;
-  const Problem& p = *inv.problem;
-  cp.csa = p.attr("variant") == "csa";
-  cp.model = p.attr("epilogue") == "model";
-  cp.external_prev = p.attr("has_external_prev") == "true";
-  cp.n_blocks = p.dim("n_blocks");
-  cp.N = p.dim("N");
-  cp.M = p.dim("M");
-  cp.C = p.dim("C");
-  cp.C_I = p.dim("C_I");
-  cp.NOPE = p.dim("NOPE");
-  cp.ROPE = p.dim("ROPE");
-  cp.P = p.dim("P");
-  cp.start_token = p.attr_i64("start_token");
-  cp.start_abs_pos = p.attr_i64("start_abs_pos");
-  cp.eps = p.attr_f64("eps");
-  return cp;
-}
-
 double widen(const Tensor& t, int64_t k) {
   return t.dtype() == DType::bf16 ? bf16_to_float(t.data<uint16_t>()[k]) : t.data<float>()[k];
 }
@@ -345,7 +325,7 @@ void run_head(const CompressorParams& cp, const Head& h, const Tensor& table, co
 namespace ref {
 
 Status compressor(const Invocation& inv) {
-  const CompressorParams cp = params_of(inv);
+  const CompressorParams cp = compressor_params(*inv.problem);
   const Tensor& table = inv.in("cos_sin_cache");
   Head mh{&inv.in("proj"), &inv.in("prev_b"), &inv.in("ape"), &inv.in("norm_w"), nullptr, &inv.out("kv_out"),
           cp.C, cp.NOPE, true, "", "kv_out"};

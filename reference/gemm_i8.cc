@@ -58,27 +58,6 @@ void gemm_i8_reference(const GemmI8Args& g, int64_t m0, int64_t m1, int64_t n0, 
 
 namespace ref {
 
-GemmI8Args gemm_i8_args(const Invocation& inv) {
-  GemmI8Args g;
-  const Tensor& a = inv.in("a");
-  g.m = inv.dim("m");
-  g.k = inv.dim("k");
-  g.n = inv.dim("n");
-  g.a = a.data<int8_t>();
-  g.lda = g.k;
-  g.w = inv.in("w").data<int8_t>();
-  g.ldw = g.n;
-  g.s_row = inv.in("s_row").data<float>();
-  g.s_col = inv.in("s_col").data<float>();
-  g.acc = inv.out("acc").data<int32_t>();
-  g.ldacc = g.n;
-  Tensor& y = inv.out("y");
-  g.y = y.raw();
-  g.ldy = g.n;
-  g.y_dtype = y.dtype();
-  return g;
-}
-
 Status gemm_i8(const Invocation& inv) {
   const GemmI8Args g = gemm_i8_args(inv);
   float* pre = nullptr;

@@ -112,7 +112,7 @@ Status mla_prolog(const Invocation& inv) {
   Extras* ex = inv.extras;
   const int64_t t = d.t, h = d.h, ql = d.q_lora, n1 = d.n1, nope = d.nope, R = d.rope, kvl = d.kv_lora;
   const int64_t qhd = d.qhd(), nq = d.nq(), nkv = d.nkv(), grp = d.group();
-  const double eps_cq = inv.problem->attr_f64("eps_cq"), eps_ckv = inv.problem->attr_f64("eps_ckv");
+  const double eps_cq = d.eps_cq, eps_ckv = d.eps_ckv;
   const uint16_t* x = inv.in("token_x").data<uint16_t>();
   const uint16_t* cos = inv.in("cos").data<uint16_t>();
   const uint16_t* sin = inv.in("sin").data<uint16_t>();
@@ -306,18 +306,8 @@ Status mla_prolog(const Invocation& inv) {
   }
 
   // 11. scatters (spec §1.6): tokens in order, negative index skipped, last writer wins.
-  ScatterGeom gkv, gkr, gks;
-  CacheLayout layout = CacheLayout::pa_bsnd;
-  parse_cache_layout(inv.attr("cache_layout"), &layout);
-  gkv.block_num = gkr.block_num = gks.block_num = d.block_num;
-  gkv.block_size = gkr.block_size = gks.block_size = d.block_size;
-  gkv.layout = gkr.layout = gks.layout = layout;
-  gkv.D = kvl;
-  gkv.elem_size = d.quant ? 1 : 2;
-  gkr.D = R;
-  gkr.elem_size = 2;
-  gks.D = kMlaKvGroups;
-  gks.elem_size = 4;
+  const ScatterGeom gkv = mla_prolog_cache_geom(d, MlaCache::kv), gkr = mla_prolog_cache_geom(d, MlaCache::kr),
+                    gks = mla_prolog_cache_geom(d, MlaCache::k_scale);
   scatter_reference(gkr, kr_cache.raw(), kr.data(), index, t);
   if (d.quant) {
     scatter_reference(gkv, kv_cache.raw(), kv_codes.data(), index, t);

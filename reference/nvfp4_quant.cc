@@ -12,43 +12,16 @@
 
 namespace kcs {
 
-void nvfp4_widen(const void* x, DType dtype, int64_t n, float* v) {
-  for (int64_t j = 0; j < n; ++j) {
-    switch (dtype) {
-      case DType::bf16: v[j] = bf16_to_float(static_cast<const uint16_t*>(x)[j]); break;
-      case DType::fp16: v[j] = fp16_to_float(static_cast<const uint16_t*>(x)[j]); break;
-      case DType::fp32: v[j] = static_cast<const float*>(x)[j]; break;
-      default: throw Error(std::string("nvfp4: input dtype ") + dtype_name(dtype) + " is not bfloat16/float16/float32");
-    }
-  }
-}
-
-float nvfp4_amax(const float* v, int64_t n) {
-  uint32_t best = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    const uint32_t b = f32_bits(v[j]) & 0x7FFFFFFFu;
-    if (b > best) best = b;
-  }
-  return f32_from_bits(best);
-}
-
-float nvfp4_scale(float amax, bool saturate_scale) {
-  float a = amax;
-  if (a < kNvfp4AmaxFloor) a = kNvfp4AmaxFloor;  // tl.maximum(amax, 1e-4); false for NaN
-  float scale = a / 6.0f;
-  if (saturate_scale && scale > kNvfp4ScaleMax) scale = kNvfp4ScaleMax;  // NaN stays NaN
-  return scale;
-}
-
+// The two rounding steps of the coder are the reference's own (decl/params/nvfp4.cc has the plain
+// ones the optimized code uses): each rounds through a named cast point, so the mutants of
+// conformance/mutants can change one of them.
 namespace {
 
 // x >> s and 1 << s as mathematical operations on non-negative values (s >= 32 gives 0).
 uint32_t shr(uint32_t x, int s) { return s >= 32 ? 0u : x >> s; }
 uint32_t low_mask(int s) { return s >= 32 ? 0xFFFFFFFFu : (uint32_t{1} << s) - 1u; }
 
-}  // namespace
-
-uint8_t nvfp4_e4m3_encode(float scale) {
+uint8_t e4m3_encode_at_site(float scale) {
   const Round rm = ref::cast_round("nvfp4.scale_e4m3", Round::rint);
   // The round-up condition of mode rm from the guard, sticky and kept-lsb bits.
   auto up = [rm](uint32_t guard, uint32_t sticky, uint32_t lsb) -> uint32_t {
@@ -88,22 +61,7 @@ uint8_t nvfp4_e4m3_encode(float scale) {
   return static_cast<uint8_t>((exp << 3) | mant);
 }
 
-float nvfp4_e4m3_decode(uint8_t code) {
-  const int32_t exp = (code >> 3) & 0xF;
-  const int32_t mant = code & 0x7;
-  if (exp == 0) return (static_cast<float>(mant) / 8.0f) * 0.015625f;
-  int32_t e = exp - 7;
-  if (e < -126) e = -126;
-  const float two_pow = f32_from_bits(static_cast<uint32_t>(e + 127) << 23);
-  return (1.0f + static_cast<float>(mant) / 8.0f) * two_pow;
-}
-
-float nvfp4_inv_scale(float s_hat) {
-  const float d = s_hat < kNvfp4InvFloor ? kNvfp4InvFloor : s_hat;  // ŝ is never NaN
-  return 1.0f / d;
-}
-
-uint8_t nvfp4_e2m1_code(float w, E2m1Ties ties) {
+uint8_t e2m1_code_at_site(float w, E2m1Ties ties) {
   // clamp(w, -6, 6), written so that a NaN w stays NaN (kcs definition, see the header).
   float c = w;
   if (c < -6.0f) c = -6.0f;
@@ -126,19 +84,21 @@ uint8_t nvfp4_e2m1_code(float w, E2m1Ties ties) {
   return static_cast<uint8_t>(sign | idx);
 }
 
+}  // namespace
+
 void nvfp4_block_reference(const float* v, const Nvfp4Params& p, uint8_t* fp4, uint8_t* sf, float* w_pre,
                            float* scale_pre) {
   for (int64_t g = 0; g < kNvfp4Block / kNvfp4Group; ++g) {
     const float* vg = v + g * kNvfp4Group;
     const float scale = nvfp4_scale(nvfp4_amax(vg, kNvfp4Group), p.saturate_scale);
-    const uint8_t e = nvfp4_e4m3_encode(scale);
+    const uint8_t e = e4m3_encode_at_site(scale);
     const float inv = nvfp4_inv_scale(nvfp4_e4m3_decode(e));
     sf[g] = e;
     if (scale_pre) scale_pre[g] = scale;
     uint8_t codes[kNvfp4Group];
     for (int64_t j = 0; j < kNvfp4Group; ++j) {
       const float w = vg[j] * inv;
-      codes[j] = nvfp4_e2m1_code(w, p.ties);
+      codes[j] = e2m1_code_at_site(w, p.ties);
       if (w_pre) {
         float c = w;
         if (c < -6.0f) c = -6.0f;
@@ -168,19 +128,6 @@ void nvfp4_row_reference(const float* v, int64_t k, const Nvfp4Params& p, uint8_
 }
 
 namespace ref {
-
-Nvfp4Params nvfp4_params(const Problem& p) {
-  Nvfp4Params q;
-  const std::string& t = p.attr("e2m1_ties");
-  if (t == "away")
-    q.ties = E2m1Ties::away;
-  else if (t == "even")
-    q.ties = E2m1Ties::even;
-  else
-    throw Error("bad e2m1_ties " + t);
-  q.saturate_scale = p.attr("saturate_scale") == "1";
-  return q;
-}
 
 Status nvfp4_quant(const Invocation& inv) {
   const Tensor& x = inv.in("x");

@@ -10,15 +10,6 @@
 
 namespace kcs {
 
-float q8_amax(const float* v, int64_t n) {
-  uint32_t best = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    uint32_t b = f32_bits(v[j]) & 0x7FFFFFFFu;
-    if (b > best) best = b;
-  }
-  return f32_from_bits(best);
-}
-
 static int8_t q8_code(float y, Round rmode) {
   if (std::isnan(y)) return 0;
   const int32_t i = to_i32_sat(ref::round_int_at("q8.code_round", y, rmode));
@@ -52,13 +43,6 @@ float q8_row_reference(const float* v, int64_t n, const Q8Params& p, int8_t* cod
 }
 
 namespace ref {
-
-Q8Params q8_params(const Problem& p) {
-  Q8Params q;
-  q.floor = p.attr("amax_floor") == "1e-4";
-  if (!parse_round(p.attr("round_mode"), &q.rmode)) throw Error("bad round_mode " + p.attr("round_mode"));
-  return q;
-}
 
 Status q8(const Invocation& inv) {
   const Tensor& x = inv.in("x");

@@ -12,19 +12,6 @@
 
 namespace kcs {
 
-bool parse_rmsnorm_form(const std::string& s, RmsNormForm* out) {
-  RmsNormForm f;
-  if (s == "pypto") {
-    f = RmsNormForm::pypto;
-  } else if (s == "v4") {
-    f = RmsNormForm::v4;
-  } else {
-    return false;
-  }
-  if (out) *out = f;
-  return true;
-}
-
 double rmsnorm_row_reference(const float* x, const float* gamma, int64_t n, double eps, double* y, double* budget) {
   double ss = 0;  // x_k^2 is exact in binary64 (x has at most 24 significant bits)
   for (int64_t k = 0; k < n; ++k) ss += static_cast<double>(x[k]) * static_cast<double>(x[k]);
@@ -44,7 +31,7 @@ Status rmsnorm(const Invocation& inv) {
   const Tensor& g = inv.in("gamma");
   Tensor& y = inv.out("y");
   const int64_t rows = x.rows(), n = x.row_len();
-  const double eps = inv.problem->attr_f64("eps");
+  const double eps = rmsnorm_params(*inv.problem).eps;
   std::vector<float> gamma(static_cast<size_t>(n)), row(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j)
     gamma[static_cast<size_t>(j)] =

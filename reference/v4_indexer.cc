@@ -24,10 +24,6 @@
 
 namespace kcs {
 
-float v4_indexer_weights_scale(int64_t Dh, int64_t H) {
-  return static_cast<float>(1.0 / std::sqrt(static_cast<double>(Dh)) / std::sqrt(static_cast<double>(H)));
-}
-
 int64_t v4_topk_reference(const float* score, int64_t n, int64_t topk, int64_t offset, int32_t* out,
                           int64_t out_len) {
   const int64_t k = std::min(topk, n);
@@ -41,11 +37,6 @@ int64_t v4_topk_reference(const float* score, int64_t n, int64_t topk, int64_t o
   for (int64_t i = 0; i < out_len; ++i)
     out[i] = i < k ? static_cast<int32_t>(idx[static_cast<size_t>(i)] + offset) : -1;
   return k;
-}
-
-double v4_score_tol(double r, double rms) { return 1e-4 * std::max(1.0, rms) + 0x1.0p-7 * std::fabs(r); }
-double v4_score_hard_tol(double r, double rms) {
-  return std::max(4.0 * v4_score_tol(r, rms), 5e-3 * std::max(1.0, rms));
 }
 
 namespace ref {
@@ -66,9 +57,7 @@ Status v4_indexer(const Invocation& inv) {
                 Dh = p.dim("Dh"), R = p.dim("R"), L = p.dim("SCORE_LEN"), TOPK = p.dim("TOPK");
   const int64_t HD = H * Dh, start_pos = p.attr_i64("start_pos"), offset = p.attr_i64("offset");
   const int64_t cl = v4_indexer_cache_len(start_pos, S);
-  Q8Params q8p;
-  q8p.floor = true;
-  if (!parse_round(p.attr("round_mode"), &q8p.rmode)) throw Error("v4_indexer: bad round_mode");
+  const Q8Params q8p = v4_indexer_q8_params(p);
   const uint16_t* x = inv.in("x").data<uint16_t>();
   const uint16_t* qr = inv.in("qr").data<uint16_t>();
   const uint16_t* cache = inv.in("idx_kv_cache").data<uint16_t>();

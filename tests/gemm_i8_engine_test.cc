@@ -22,6 +22,7 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/gemm_i8.h"
 #include "optimized/gemm_i8.h"
+#include "reference/primitives.h"
 
 namespace kcs {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kcs/formats.h"
-#include "kcs/kernels/hadamard.h"
+#include "tables/hadamard.h"
 #include "kcs/status.h"
 
 namespace {

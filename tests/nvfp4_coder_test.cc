@@ -12,6 +12,7 @@
 
 #include "kcs/formats.h"
 #include "kcs/kernels/nvfp4_quant.h"
+#include "reference/primitives.h"
 
 namespace kcs {
 namespace {

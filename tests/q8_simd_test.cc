@@ -21,6 +21,7 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/q8.h"
 #include "optimized/q8.h"
+#include "reference/primitives.h"
 
 namespace kcs {
 

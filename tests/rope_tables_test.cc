@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "kcs/kernels/rope.h"
+#include "reference/primitives.h"
+#include "tables/rope.h"
 
 namespace kcs {
 namespace {

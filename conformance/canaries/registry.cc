@@ -1,42 +1,18 @@
-// One line per kernel with canaries (conformance/canaries/<id>.cc). `kcs selftest` fails for a
-// kernel whose checks have no canary, so a new kernel adds its line here.
+// Every kernel's canaries (conformance/canaries/<id>.cc), one per line of kcs/kernels/list.inc.
+// `kcs selftest` fails for a kernel whose checks have no canary.
 #include "conformance/canaries/canary.h"
 
 namespace kcs {
 
-std::vector<Canary> q8_canaries();
-std::vector<Canary> gemm_i8_canaries();
-std::vector<Canary> gemm_bf16_canaries();
-std::vector<Canary> hadamard_canaries();
-std::vector<Canary> rmsnorm_canaries();
-std::vector<Canary> layernorm_canaries();
-std::vector<Canary> rope_canaries();
-std::vector<Canary> scatter_canaries();
-std::vector<Canary> nvfp4_quant_canaries();
-std::vector<Canary> softmax_pool_canaries();
-std::vector<Canary> nvfp4_stage_canaries();
-std::vector<Canary> compressor_canaries();
-std::vector<Canary> v4_indexer_canaries();
-std::vector<Canary> indexer_prolog_canaries();
-std::vector<Canary> mla_prolog_canaries();
+#define KCS_KERNEL(id) std::vector<Canary> id##_canaries();
+#include "kcs/kernels/list.inc"
+#undef KCS_KERNEL
 
 const std::vector<KernelCanaries>& canary_registry() {
   static const std::vector<KernelCanaries> table = {
-      {"q8", &q8_canaries},
-      {"gemm_i8", &gemm_i8_canaries},
-      {"gemm_bf16", &gemm_bf16_canaries},
-      {"hadamard", &hadamard_canaries},
-      {"rmsnorm", &rmsnorm_canaries},
-      {"layernorm", &layernorm_canaries},
-      {"rope", &rope_canaries},
-      {"scatter", &scatter_canaries},
-      {"nvfp4_quant", &nvfp4_quant_canaries},
-      {"softmax_pool", &softmax_pool_canaries},
-      {"nvfp4_stage", &nvfp4_stage_canaries},
-      {"compressor", &compressor_canaries},
-      {"v4_indexer", &v4_indexer_canaries},
-      {"indexer_prolog", &indexer_prolog_canaries},
-      {"mla_prolog", &mla_prolog_canaries},
+#define KCS_KERNEL(id) {#id, &id##_canaries},
+#include "kcs/kernels/list.inc"
+#undef KCS_KERNEL
   };
   return table;
 }

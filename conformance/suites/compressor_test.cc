@@ -21,6 +21,7 @@
 #include "fixtures/generators/generators.h"
 #include "kcs/formats.h"
 #include "optimized/compressor.h"
+#include "optimized/variants.h"
 
 KCS_CONFORMANCE_SUITE(compressor)
 KCS_STAGE_SUITE(compressor)
@@ -182,8 +183,7 @@ TEST(CompressorProperties, IsasAgreeBitwise) {
 TEST(CompressorProperties, FusedRopeIsBinary32WithoutFma) {
   using RowFn = void (*)(const float*, int64_t, int64_t, const float*, const float*, uint16_t*);
   std::vector<std::pair<std::string, RowFn>> fns;
-  if (isa_missing(Isa::avx512).empty()) fns.push_back({"avx512", &opt::compressor_fused_row_avx512});
-  if (isa_missing(Isa::avx2).empty()) fns.push_back({"avx2", &opt::compressor_fused_row_avx2});
+  for (const auto& v : opt::runnable_variants(opt::kCompressorVariants)) fns.push_back({isa_name(v.isa), v.fused_row});
   if (fns.empty()) GTEST_SKIP() << "no ISA variant runs here";
   const int64_t nope = 6, R = 70, n = nope + R;  // tails in both ISAs
   Rng rng(3);

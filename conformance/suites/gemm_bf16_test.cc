@@ -20,6 +20,7 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/gemm_bf16.h"
 #include "optimized/gemm_bf16.h"
+#include "reference/primitives.h"
 
 KCS_CONFORMANCE_SUITE(gemm_bf16)
 

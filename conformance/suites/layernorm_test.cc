@@ -20,9 +20,10 @@
 #include "conformance/suites/suite.h"
 #include "decl/kernels.h"
 #include "fixtures/generators/generators.h"
-#include "optimized/layernorm.h"
 #include "kcs/formats.h"
 #include "kcs/kernels/layernorm.h"
+#include "optimized/layernorm.h"
+#include "optimized/variants.h"
 
 KCS_CONFORMANCE_SUITE(layernorm)
 
@@ -91,19 +92,9 @@ Tensor model(const Problem& p, const TensorMap& in, const Options& o) {
   return y;
 }
 
-struct Variant {
-  Isa isa;
-  void (*rows)(const opt::LayerNormRows&, int64_t, int64_t);
-  void (*stats)(const opt::LayerNormRows&, int64_t, float*, float*);
-};
-
-std::vector<Variant> runnable_variants() {
-  std::vector<Variant> v;
-  if (isa_missing(Isa::avx512).empty())
-    v.push_back({Isa::avx512, &opt::layernorm_rows_avx512, &opt::layernorm_stats_avx512});
-  if (isa_missing(Isa::avx2).empty()) v.push_back({Isa::avx2, &opt::layernorm_rows_avx2, &opt::layernorm_stats_avx2});
-  return v;
-}
+// The optimized kernel's ISA variants this CPU runs (optimized/layernorm.h, kLayerNormVariants).
+using Variant = opt::LayerNormVariant;
+std::vector<Variant> runnable_variants() { return opt::runnable_variants(opt::kLayerNormVariants); }
 
 Problem problem(int64_t rows, int64_t n) {
   Problem p;

@@ -18,6 +18,8 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/nvfp4_quant.h"
 #include "optimized/nvfp4_quant.h"
+#include "optimized/variants.h"
+#include "reference/primitives.h"
 
 KCS_CONFORMANCE_SUITE(nvfp4_quant)
 
@@ -140,17 +142,9 @@ uint32_t adversarial_f32(std::mt19937_64& gen) {
   }
 }
 
-struct SimdVariant {
-  Isa isa;
-  void (*fn)(const opt::Nvfp4Rows&, int64_t, int64_t, int64_t, int64_t);
-};
-
-std::vector<SimdVariant> runnable_variants() {
-  std::vector<SimdVariant> v;
-  if (isa_missing(Isa::avx512).empty()) v.push_back({Isa::avx512, &opt::nvfp4_quant_avx512});
-  if (isa_missing(Isa::avx2).empty()) v.push_back({Isa::avx2, &opt::nvfp4_quant_avx2});
-  return v;
-}
+// The optimized kernel's ISA variants this CPU runs (optimized/nvfp4_quant.h, kNvfp4QuantVariants).
+using SimdVariant = opt::Nvfp4QuantVariant;
+std::vector<SimdVariant> runnable_variants() { return opt::runnable_variants(opt::kNvfp4QuantVariants); }
 
 TEST(Nvfp4Quant, SimdMatchesReferenceOnAdversarialBits) {
   const auto variants = runnable_variants();
@@ -206,7 +200,7 @@ TEST(Nvfp4Quant, SimdMatchesReferenceOnAdversarialBits) {
             a.x_fp4 = fp4.data() + 64;
             a.x_sf = sf.data() + 16;
             const int64_t r0 = trial % 3, r1 = rows - trial % 2, kb0 = trial % 4, kb1 = k / 128 - trial % 3;
-            var.fn(a, r0, r1, kb0, kb1);
+            var.quant(a, r0, r1, kb0, kb1);
             for (int64_t r = 0; r < rows; ++r)
               for (int64_t kb = 0; kb < k / 128; ++kb) {
                 const bool inside = r >= r0 && r < r1 && kb >= kb0 && kb < kb1;

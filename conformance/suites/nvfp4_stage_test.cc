@@ -23,6 +23,8 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/nvfp4_stage.h"
 #include "optimized/nvfp4_stage.h"
+#include "optimized/variants.h"
+#include "reference/primitives.h"
 
 KCS_CONFORMANCE_SUITE(nvfp4_stage)
 KCS_STAGE_SUITE(nvfp4_stage)
@@ -342,18 +344,12 @@ TEST(Nvfp4Stage, CodesMatchTextbookRoundingInBothModes) {
 // The SIMD top-k copies against the reference: every length 1..40 (masked tails of both ISAs),
 // partial row ranges, both id dtypes, canaries on both sides of every output.
 TEST(Nvfp4Stage, SimdTopkCopyMatchesReference) {
-  struct Variant {
-    Isa isa;
-    void (*fn)(const opt::Nvfp4Topk&, int64_t, int64_t);
-  };
-  std::vector<Variant> vars;
-  if (isa_missing(Isa::avx512).empty()) vars.push_back({Isa::avx512, &opt::nvfp4_stage_topk_avx512});
-  if (isa_missing(Isa::avx2).empty()) vars.push_back({Isa::avx2, &opt::nvfp4_stage_topk_avx2});
+  const auto vars = opt::runnable_variants(opt::kNvfp4StageVariants);
   if (vars.empty()) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
   std::mt19937_64 gen(5);
   constexpr int64_t kPad = 16;
   const int64_t canary = static_cast<int64_t>(0xC3C3C3C3C3C3C3C3ull);
-  for (const Variant& var : vars)
+  for (const auto& var : vars)
     for (DType idt : {DType::i32, DType::i64})
       for (int64_t top_k = 1; top_k <= 40; ++top_k)
         for (int64_t rows : {1, 3}) {
@@ -386,7 +382,7 @@ TEST(Nvfp4Stage, SimdTopkCopyMatchesReference) {
               a.top_k = top_k;
               a.idx_out = idx.data() + kPad;
               a.weights_out = reinterpret_cast<float*>(wo.data() + kPad);
-              var.fn(a, r0, r1);
+              var.topk(a, r0, r1);
               for (int64_t i = -kPad; i < n + kPad; ++i) {
                 const bool inside = i >= r0 * top_k && i < r1 * top_k;
                 uint32_t wb;

@@ -20,9 +20,10 @@
 #include "conformance/suites/suite.h"
 #include "decl/kernels.h"
 #include "fixtures/generators/generators.h"
-#include "optimized/rmsnorm.h"
 #include "kcs/formats.h"
 #include "kcs/kernels/rmsnorm.h"
+#include "optimized/rmsnorm.h"
+#include "optimized/variants.h"
 
 KCS_CONFORMANCE_SUITE(rmsnorm)
 
@@ -85,18 +86,9 @@ Tensor model(const Problem& p, const TensorMap& in, const Options& o) {
   return y;
 }
 
-struct Variant {
-  Isa isa;
-  void (*rows)(const opt::RmsNormRows&, int64_t, int64_t);
-  float (*ms)(const opt::RmsNormRows&, int64_t);
-};
-
-std::vector<Variant> runnable_variants() {
-  std::vector<Variant> v;
-  if (isa_missing(Isa::avx512).empty()) v.push_back({Isa::avx512, &opt::rmsnorm_rows_avx512, &opt::rmsnorm_ms_avx512});
-  if (isa_missing(Isa::avx2).empty()) v.push_back({Isa::avx2, &opt::rmsnorm_rows_avx2, &opt::rmsnorm_ms_avx2});
-  return v;
-}
+// The optimized kernel's ISA variants this CPU runs (optimized/rmsnorm.h, kRmsNormVariants).
+using Variant = opt::RmsNormVariant;
+std::vector<Variant> runnable_variants() { return opt::runnable_variants(opt::kRmsNormVariants); }
 
 // Random inputs of one problem, by the catalog's generator.
 TensorMap random_inputs(const Problem& p, uint64_t seed) {

@@ -21,6 +21,8 @@
 #include "kcs/formats.h"
 #include "kcs/kernels/softmax_pool.h"
 #include "optimized/softmax_pool.h"
+#include "optimized/variants.h"
+#include "reference/primitives.h"
 
 KCS_CONFORMANCE_SUITE(softmax_pool)
 
@@ -32,8 +34,7 @@ using PoolFn = void (*)(const opt::PoolWindow&, int64_t, int64_t, float*);
 // The implementations this CPU runs: the reference (nullptr) and each ISA variant.
 std::vector<std::pair<std::string, PoolFn>> implementations() {
   std::vector<std::pair<std::string, PoolFn>> v = {{"reference", nullptr}};
-  if (isa_missing(Isa::avx512).empty()) v.push_back({"avx512", &opt::softmax_pool_cols_avx512});
-  if (isa_missing(Isa::avx2).empty()) v.push_back({"avx2", &opt::softmax_pool_cols_avx2});
+  for (const auto& var : opt::runnable_variants(opt::kSoftmaxPoolVariants)) v.push_back({isa_name(var.isa), var.cols});
   return v;
 }
 

@@ -16,6 +16,7 @@ KCS_STAGE_SUITE(v4_indexer)
 #include "fixtures/generators/generators.h"
 #include "kcs/kernels/v4_indexer.h"
 #include "optimized/v4_indexer.h"
+#include "reference/primitives.h"
 
 namespace kcs {
 namespace {

@@ -32,6 +32,8 @@
 
 namespace kcs {
 
+struct Problem;
+
 // Fixed per-call parameters, as the reference and the optimized adapter read them.
 struct CompressorParams {
   bool csa = true;        // false: HCA
@@ -46,5 +48,8 @@ struct CompressorParams {
   // RoPE position of block i (spec §7.5 D7: model = block start, fused = block end).
   int64_t rope_pos(int64_t i) const { return start_abs_pos + i * M + (model ? 0 : M - 1); }
 };
+
+// The kernel's dims and attributes, parsed once (check_problem has validated them).
+CompressorParams compressor_params(const Problem& p);
 
 }  // namespace kcs

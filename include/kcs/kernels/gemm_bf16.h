@@ -22,30 +22,4 @@
 
 namespace kcs {
 
-// One GEMM (or a batch of them) on caller-owned memory, for the reference functions below.
-struct GemmBf16RefArgs {
-  int64_t m = 0, k = 0, n = 0;
-  const uint16_t* a = nullptr;  // [m, k] bf16 bit patterns
-  int64_t lda = 0;
-  const uint16_t* w = nullptr;  // [k, n] bf16 bit patterns
-  int64_t ldw = 0;
-};
-
-// Unrounded binary64 values ŷ[i, n] = Σ_k a[i, k]·w[k, n] (k ascending) for rows [m0, m1) and
-// all n columns, into y (leading dimension ldy, row i at y + (i - m0)·ldy). When abs_dot is not
-// null, also A[i, n] = Σ_k |a[i, k]·w[k, n]| with the same layout and leading dimension lda_abs.
-void gemm_bf16_reference(const GemmBf16RefArgs& g, int64_t m0, int64_t m1, double* y, int64_t ldy,
-                         double* abs_dot = nullptr, int64_t ld_abs = 0);
-
-// One dot product Σ_k a[k]·w[k·w_stride] and its abs-dot, in binary64 (k ascending).
-struct Bf16Dot {
-  double value = 0;
-  double abs_dot = 0;
-};
-Bf16Dot gemm_bf16_dot_reference(const uint16_t* a, const uint16_t* w, int64_t w_stride, int64_t k);
-
-// The single rounding of the reference: ŷ to binary32, or to BF16 / FP16 bit patterns (nearest
-// even). `out` points at a float for fp32 and at a uint16_t otherwise. Throws for other dtypes.
-void gemm_bf16_store_rounded(double y, DType dtype, void* out);
-
 }  // namespace kcs

@@ -36,13 +36,8 @@ struct GemmI8Args {
   DType y_dtype = DType::fp32;  // fp32 or bf16
 };
 
-// The dequant of one accumulator, as the spec writes it (binary32, row scale first, no FMA).
-float gemm_i8_dequant(int32_t acc, float s_row, float s_col);
-
-// Reference over rows [m0, m1) and columns [n0, n1): int64 sums (exact), then the binary32
-// dequant. Optionally records, as dense [m, n] arrays indexed like the full output, the binary32
-// value y before the bf16 cast (`pre`) and the abs-dot Σ_k |a·w| (`abs_dot`).
-void gemm_i8_reference(const GemmI8Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float* pre = nullptr,
-                       double* abs_dot = nullptr);
+struct Invocation;
+// The stand-alone kernel's tensors as one GemmI8Args (a, w, s_row, s_col in; acc, y out).
+GemmI8Args gemm_i8_args(const Invocation& inv);
 
 }  // namespace kcs

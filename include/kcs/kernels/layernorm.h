@@ -36,10 +36,4 @@
 
 namespace kcs {
 
-// Reference LayerNorm of one FP32 row (gamma, beta BF16 widened to binary32). Writes the binary64
-// values just before the BF16 cast into y[n] (the caller casts with bf16_from_double) and, when
-// budget != nullptr, the budget B_j above (units of 2^-24).
-void layernorm_row_reference(const float* x, const float* gamma, const float* beta, int64_t n, double eps, double* y,
-                             double* budget = nullptr);
-
 }  // namespace kcs

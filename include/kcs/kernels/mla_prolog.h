@@ -25,15 +25,20 @@
 
 #include <cstdint>
 
+#include "kcs/kernels/scatter.h"
+
 namespace kcs {
 
 struct Problem;
 
-// The problem's dimensions in one place (names as in the declaration, decl/mla_prolog.cc).
+// The problem's dimensions and attributes in one place (names as in the declaration,
+// decl/mla_prolog.cc), parsed once for the declaration and both backends.
 struct MlaPrologDims {
   int64_t t = 0, h = 0, q_lora = 0, n1 = 0, nope = 0, rope = 0, kv_lora = 0;
   int64_t block_num = 0, block_size = 0;
   bool quant = true;
+  double eps_cq = 0, eps_ckv = 0;
+  CacheLayout layout = CacheLayout::pa_bsnd;
   int64_t qhd() const { return nope + rope; }     // q_head_dim
   int64_t nq() const { return n1 * qhd(); }       // columns of w_uq_qr
   int64_t nkv() const { return kv_lora + rope; }  // columns of w_dkv_kr
@@ -44,5 +49,10 @@ struct MlaPrologDims {
 MlaPrologDims mla_prolog_dims(const Problem& p);
 
 constexpr int64_t kMlaKvGroups = 4;
+
+// The three paged caches and the geometry of each (kv: kv_lora codes or BF16 values, kr: rope
+// BF16 values, k_scale: 4 fp32 group scales per token).
+enum class MlaCache { kv, kr, k_scale };
+ScatterGeom mla_prolog_cache_geom(const MlaPrologDims& d, MlaCache which);
 
 }  // namespace kcs

@@ -36,6 +36,8 @@
 
 namespace kcs {
 
+struct Problem;
+
 enum class E2m1Ties { away, even };
 
 struct Nvfp4Params {
@@ -74,14 +76,8 @@ float nvfp4_inv_scale(float s_hat);
 // Steps 5 (clamp) and 6 for one scaled element w = v * inv.
 uint8_t nvfp4_e2m1_code(float w, E2m1Ties ties);
 
-// One 128-element block: 64 packed code bytes and 8 scale bytes. Optional pre-rounding values:
-// w_pre[128] (the clamped w_j each code rounds) and scale_pre[8] (the fp32 value each scale byte
-// encodes).
-void nvfp4_block_reference(const float* v, const Nvfp4Params& p, uint8_t* fp4, uint8_t* sf,
-                           float* w_pre = nullptr, float* scale_pre = nullptr);
-
-// One row of K elements (K a multiple of 128): K/2 code bytes and K/64 scale words.
-void nvfp4_row_reference(const float* v, int64_t k, const Nvfp4Params& p, uint8_t* x_fp4, int32_t* x_sf,
-                         float* w_pre = nullptr, float* scale_pre = nullptr);
+// The kernel's attributes (e2m1_ties, saturate_scale), parsed once; throws kcs::Error on an unknown
+// tie mode. nvfp4_stage shares them.
+Nvfp4Params nvfp4_params(const Problem& p);
 
 }  // namespace kcs

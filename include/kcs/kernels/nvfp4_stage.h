@@ -9,16 +9,4 @@
 // primitive's reference plus the copies, and stage-isolated testing has one stage ("quantize").
 #pragma once
 
-#include <cstdint>
-
-#include "kcs/dtype.h"
-#include "kcs/kernels/nvfp4_quant.h"
-
-namespace kcs {
-
-// Step 8 for one token: top_k ids (INT32 or INT64 storage) widened to INT64 and top_k FP32
-// weights copied.
-void nvfp4_stage_topk_reference(const void* ids, DType ids_dtype, const float* weights, int64_t top_k,
-                                int64_t* idx_out, float* weights_out);
-
-}  // namespace kcs
+#include "kcs/kernels/nvfp4_quant.h"  // the kernel's modes are the quantizer's (Nvfp4Params)

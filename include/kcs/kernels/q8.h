@@ -17,6 +17,8 @@
 
 namespace kcs {
 
+struct Problem;
+
 struct Q8Params {
   bool floor = false;  // amax floor f32(1e-4) (V4 kernels)
   Round rmode = Round::rint;
@@ -29,8 +31,7 @@ constexpr float kQ8MinAmax = 127.0f * 1.17549435e-38f;
 // Largest |v_j| by bit pattern (NaN > Inf > finite), as a non-negative float. Exact.
 float q8_amax(const float* v, int64_t n);
 
-// Reference quantization of one row. Writes n codes, optionally the pre-rounding y_j, and returns
-// s_dq in binary32 (the caller casts it to the kernel's storage format).
-float q8_row_reference(const float* v, int64_t n, const Q8Params& p, int8_t* codes, float* y = nullptr);
+// The kernel's attributes (amax_floor, round_mode), parsed once; throws kcs::Error on an unknown mode.
+Q8Params q8_params(const Problem& p);
 
 }  // namespace kcs

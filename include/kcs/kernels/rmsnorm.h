@@ -29,6 +29,8 @@
 
 namespace kcs {
 
+struct Problem;
+
 enum class RmsNormForm { pypto, v4 };
 
 // Returns false (and leaves *out alone) for an unknown name.
@@ -37,12 +39,11 @@ bool parse_rmsnorm_form(const std::string& s, RmsNormForm* out);
 // Longest row the declared contract is derived for (see above).
 constexpr int64_t kNormMaxRow = 65536;
 
-// Reference RMSNorm of one row of n values (x exactly representable in binary32: BF16 widened;
-// gamma BF16 or FP32 widened). Writes the binary64 values just before the BF16 cast into y[n]
-// (the caller casts with bf16_from_double). When budget != nullptr, writes budget[j] =
-// (n + 11)/2 · |y_j|: the first-order bound E·|ŷ_j| above in units of 2^-24 (informational: the
-// max_ulp(1) contract is what that bound proves). Returns 1/sqrt(ms + eps) in binary64.
-double rmsnorm_row_reference(const float* x, const float* gamma, int64_t n, double eps, double* y,
-                             double* budget = nullptr);
+struct RmsNormParams {
+  RmsNormForm form = RmsNormForm::pypto;
+  double eps = 0;
+};
+// Throws kcs::Error on an unknown form.
+RmsNormParams rmsnorm_params(const Problem& p);
 
 }  // namespace kcs

@@ -26,6 +26,8 @@
 
 namespace kcs {
 
+struct Problem;
+
 enum class CacheLayout { pa_bsnd, pa_nz };
 
 struct ScatterGeom {
@@ -59,8 +61,8 @@ std::vector<uint8_t> scatter_touched_rows(const ScatterGeom& g, const int64_t* i
 // Element offset of (row = blk * block_size + slot, d) in the cache.
 int64_t scatter_elem_offset(const ScatterGeom& g, int64_t row, int64_t d);
 
-// Reference scatter_update: tokens in order, byte copies, negative indices skipped. The caller
-// has checked the indices (scatter_check_indices); out-of-range ones throw kcs::Error here.
-void scatter_reference(const ScatterGeom& g, void* cache, const void* src, const int64_t* index, int64_t T);
+// The geometry of the stand-alone scatter kernel (dims, dtype and cache_layout attributes).
+// Throws kcs::Error on an unknown dtype or layout.
+ScatterGeom scatter_geom(const Problem& p);
 
 }  // namespace kcs

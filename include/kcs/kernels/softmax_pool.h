@@ -19,21 +19,3 @@
 // semantics (spec §7.4) and adds e = 0 to both sums. HCA windows are the block's M positions.
 #pragma once
 
-#include <cstdint>
-
-namespace kcs {
-
-// Σ_q w_q |v_q| with the normalised weights w_q = e_q / den: the error budget of one output
-// (spec §10.5 K5 row, §11 /budget/).
-struct PoolColumn {
-  double mx = 0;      // max logit (>= -FLT_MAX), NaNs ignored
-  double den = 0;     // Σ e_q
-  double pooled = 0;  // acc / den before the fp32 store
-  double abs_wv = 0;  // Σ (e_q / den) |v_q|
-};
-
-// Reference for one column: logits z[q * zs] and values v[q * vs] for q in [0, M), in binary64
-// (the K5 reference passes its fp32 logits and BF16/FP32 values widened exactly).
-PoolColumn softmax_pool_column_reference(const double* z, int64_t zs, const double* v, int64_t vs, int64_t M);
-
-}  // namespace kcs

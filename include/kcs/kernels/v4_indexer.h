@@ -16,7 +16,11 @@
 
 #include <cstdint>
 
+#include "kcs/kernels/q8.h"
+
 namespace kcs {
+
+struct Problem;
 
 // NEG_FILL of spec §0.3: the most negative finite float, not -inf.
 constexpr float kV4NegFill = -3.4028234663852886e38f;
@@ -24,13 +28,12 @@ constexpr int64_t kV4CompressRatio = 4;
 
 inline int64_t v4_indexer_cache_len(int64_t start_pos, int64_t S) { return (start_pos + S) / kV4CompressRatio; }
 
+// The Q8 of qr, qh and the cache: amax floor 1e-4, the round_mode attribute. Throws kcs::Error on
+// an unknown mode.
+Q8Params v4_indexer_q8_params(const Problem& p);
+
 // WS = f32(Dh^-0.5 · H^-0.5), rounded once from binary64 (f32(0.011048543456...) for 128, 64).
 float v4_indexer_weights_scale(int64_t Dh, int64_t H);
-
-// Reference top-k of one row: the k = min(topk, n) largest score[0, n), descending, ties by the
-// lower index, plus offset, into out[0, k); out[k, out_len) = -1. Returns k.
-int64_t v4_topk_reference(const float* score, int64_t n, int64_t topk, int64_t offset, int32_t* out,
-                          int64_t out_len);
 
 // Spec §10.5 K3 score rule (L6's with the atol scaled by the valid region's rms):
 //   tol(r) = 1e-4·max(1, rms) + 2^-7·|r|        (at most 0.5% of the valid elements beyond it)

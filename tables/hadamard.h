@@ -1,6 +1,7 @@
-// Hadamard (docs/kernels/hadamard.md) in the dense-matrix form the kernels use: y = bf16(x · M) with x [T, D]
-// BF16, M [D, D] BF16 an opaque input and an fp32-accumulating GEMM (spec §0.3), i.e. gemm_bf16
-// with B = 1, K = N = D and BF16 output (same reference, same contract, same engine).
+// Sylvester Hadamard matrices, shared by the fixture generators, tests and benches (not a backend).
+// Hadamard (docs/kernels/hadamard.md) in the dense-matrix form the kernels use: y = bf16(x · M)
+// with x [T, D] BF16, M [D, D] BF16 an opaque input and an fp32-accumulating GEMM (spec §0.3),
+// i.e. gemm_bf16 with B = 1, K = N = D and BF16 output (same reference, same contract, same engine).
 // Realistic matrices are the normalised Sylvester matrix cast to BF16, bf16(H_d/√d); the
 // builders below make them (natural order, as scipy.linalg.hadamard and fast_hadamard_transform).
 #pragma once
