@@ -47,9 +47,9 @@ std::string outcome(const RunRecord& r) {
 // Stage records of a fused case: "<case>#<stage>" rows of the fused kernel, the composition checks
 // (primitive reference == fused reference) first.
 void stage_records(const CaseSpec& cs, const Bundle& b, Backend& be, const SweepOptions& o, const RecordSink& sink,
-                   SweepOutcome& out) {
+                   SweepOutcome& out, StageBundles& reuse) {
   bool reported = false;
-  for (StageRecord& sr : run_stages(cs, b, be, o.threads)) {
+  for (StageRecord& sr : run_stages(cs, b, be, o.threads, &reuse)) {
     RunRecord r = std::move(sr.run);
     r.kernel = cs.problem.kernel;
     r.case_id = cs.id + "#" + sr.stage;
@@ -284,6 +284,7 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
       }
   };
   TileConfig first_tile;
+  StageBundles stage_bundles;  // --stages: the stage references of the current case, for every backend
   for (size_t i = 0; i < plan.items.size(); ++i) {
     if (stop && stop()) {
       out.interrupted = true;
@@ -348,7 +349,7 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
       if (e) apply_xfail(*e, plan.expect.source, r);
       emit(std::move(r));
       // Stages once per case and backend (with the primitives' default tiles), after its first tile.
-      if (o.stages && it.cs.expect_error.empty() && it.first_tile) stage_records(it.cs, bundle, be, o, sink, out);
+      if (o.stages && it.cs.expect_error.empty() && it.first_tile) stage_records(it.cs, bundle, be, o, sink, out, stage_bundles);
       if (consecutive[bi] >= o.max_crashes && !stopped[bi]) {
         stopped[bi] = true;
         const size_t left = plan.items.size() - i - 1;

@@ -280,7 +280,8 @@ inline void run_stage_checks(const Param& p) {
   BackendRef be = backend_named(p.backend);
   ASSERT_TRUE(be);
   if (!be->availability().runnable) GTEST_SKIP() << "skipped: " << be->availability().reason;
-  const auto recs = run_stages(*cs, bundle_for(*cs), *be, 1);
+  static StageBundles stage_bundles;  // the case's stage references, reused by its next backends
+  const auto recs = run_stages(*cs, bundle_for(*cs), *be, 1, &stage_bundles);
   ASSERT_FALSE(recs.empty()) << "no stages";
   std::string first;
   for (const auto& r : recs) {
