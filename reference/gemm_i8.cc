@@ -3,7 +3,9 @@
 #include "kcs/kernels/gemm_i8.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 #include "kcs/backend.h"
 #include "kcs/formats.h"
@@ -20,15 +22,24 @@ float gemm_i8_dequant(int32_t acc, float s_row, float s_col) {
 
 void gemm_i8_reference(const GemmI8Args& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float* pre,
                        double* abs_dot) {
+  // k outer, j inner: w is read along its rows (a k-inner loop strides through w by ldw). The
+  // sums are exact integers, so the order of the additions changes no bit.
+  std::vector<int64_t> sums(static_cast<size_t>(n1 - n0)), abs_sums(sums.size());
   for (int64_t i = m0; i < m1; ++i) {
-    for (int64_t j = n0; j < n1; ++j) {
-      // |a·w| <= 2^14 and K < 2^17: the int64 sum is exact and fits int32 (checked below).
-      int64_t sum = 0, abs_sum = 0;
-      for (int64_t k = 0; k < g.k; ++k) {
-        const int64_t p = int64_t{g.a[i * g.lda + k]} * int64_t{g.w[k * g.ldw + j]};
-        sum += p;
-        abs_sum += p < 0 ? -p : p;
+    std::fill(sums.begin(), sums.end(), 0);
+    std::fill(abs_sums.begin(), abs_sums.end(), 0);
+    for (int64_t k = 0; k < g.k; ++k) {
+      const int64_t a = g.a[i * g.lda + k];
+      const int8_t* w = g.w + k * g.ldw + n0;
+      for (size_t j = 0; j < sums.size(); ++j) {
+        // |a·w| <= 2^14 and K < 2^17: the int64 sum is exact and fits int32 (checked below).
+        const int64_t p = a * int64_t{w[j]};
+        sums[j] += p;
+        abs_sums[j] += p < 0 ? -p : p;
       }
+    }
+    for (int64_t j = n0; j < n1; ++j) {
+      const int64_t sum = sums[static_cast<size_t>(j - n0)];
       if (sum < INT32_MIN || sum > INT32_MAX) throw Error("gemm_i8: int32 accumulator overflow (K too large)");
       const int32_t acc = static_cast<int32_t>(sum);
       const float y = gemm_i8_dequant(acc, g.s_row[i], g.s_col[j]);
@@ -40,7 +51,7 @@ void gemm_i8_reference(const GemmI8Args& g, int64_t m0, int64_t m1, int64_t n0, 
           static_cast<float*>(g.y)[i * g.ldy + j] = y;
       }
       if (pre) pre[i * g.n + j] = y;
-      if (abs_dot) abs_dot[i * g.n + j] = static_cast<double>(abs_sum);
+      if (abs_dot) abs_dot[i * g.n + j] = static_cast<double>(abs_sums[static_cast<size_t>(j - n0)]);
     }
   }
 }

@@ -125,6 +125,8 @@ std::unique_ptr<IsolatedBackend> IsolatedBackend::start(const std::string& spec,
   if (!b->opt_.max_memory) b->opt_.max_memory = default_max_memory();
   b->name_ = lib ? stem_name(spec) : spec;
   b->describe_ = lib ? "plug-in " + b->spec_ : spec;
+  if (!lib)
+    if (auto builtin = make_builtin_backend(spec)) b->ignores_tiles_ = builtin->ignores_tiles();
   b->memfd_ = memfd_create("kcs-call-arena", MFD_CLOEXEC);
   if (b->memfd_ < 0) throw Error(std::string("memfd_create: ") + std::strerror(errno));
   b->memfd_ = high_fd(b->memfd_);

@@ -57,6 +57,7 @@ class IsolatedBackend : public Backend {
   std::string describe() const override { return describe_; }
   Availability availability() const override { return avail_; }
   bool supports(const std::string& kernel) const override;
+  bool ignores_tiles() const override { return ignores_tiles_; }  // a built-in that does (never a plug-in)
 
   const std::string& lib_path() const { return lib_ ? spec_ : empty_; }  // absolute; empty for a built-in
   const std::string& load_error() const { return load_error_; }
@@ -81,7 +82,7 @@ class IsolatedBackend : public Backend {
   bool map_arena(size_t size);
 
   std::string spec_, empty_, name_, describe_, load_error_, load_fault_, load_fp_;
-  bool lib_ = false, hello_ = false;
+  bool lib_ = false, hello_ = false, ignores_tiles_ = false;
   Availability avail_;
   std::vector<std::string> kernels_;
   IsolationOptions opt_;

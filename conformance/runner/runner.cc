@@ -67,13 +67,24 @@ TensorMap generate_inputs(const KernelDecl& decl, const CaseSpec& cs) {
   return t;
 }
 
-// The tensors of a call: inputs, copies of the inout before-states, poisoned outputs.
-TensorMap call_tensors(const KernelDecl& decl, const Bundle& b, uint8_t poison) {
+// A tensor over the bundle's memory, for a caller that only reads it.
+Tensor read_only_view(const Tensor& t) {
+  return Tensor::view(t.dtype(), t.shape(), const_cast<void*>(t.raw()));
+}
+
+// The tensors of a call: inputs, copies of the inout before-states, poisoned outputs. Inputs
+// (`view_inputs`) and before-states (`view_before`) may be views of the bundle when nothing
+// writes them.
+TensorMap call_tensors(const KernelDecl& decl, const Bundle& b, uint8_t poison, bool view_inputs, bool view_before) {
   TensorMap t;
   for (const auto& td : decl.tensors) {
     switch (td.role) {
-      case Role::in: t.emplace(td.name, b.inputs.at(td.name)); break;
-      case Role::inout: t.emplace(td.name, b.inout_before.at(td.name)); break;
+      case Role::in:
+        t.emplace(td.name, view_inputs ? read_only_view(b.inputs.at(td.name)) : b.inputs.at(td.name));
+        break;
+      case Role::inout:
+        t.emplace(td.name, view_before ? read_only_view(b.inout_before.at(td.name)) : b.inout_before.at(td.name));
+        break;
       case Role::out: {
         Tensor o = make_tensor(decl, b.problem, td.name);
         o.fill_bytes(poison);
@@ -98,7 +109,7 @@ Bundle make_bundle(const CaseSpec& cs) {
   return make_bundle_from(cs, generate_inputs(decl, cs));
 }
 
-Bundle make_bundle_from(const CaseSpec& cs, const TensorMap& t) {
+Bundle make_bundle_from(const CaseSpec& cs, TensorMap t) {
   const KernelDecl& decl = kernel_or_throw(cs.problem.kernel);
   Bundle b;
   b.case_id = cs.id;
@@ -106,15 +117,14 @@ Bundle make_bundle_from(const CaseSpec& cs, const TensorMap& t) {
   b.generator = std::string("kcs ") + KCS_VERSION;
   b.seed = cs.seed;
   b.problem = cs.problem;
+  for (const auto& td : decl.tensors)
+    if (td.role == Role::inout) b.touched[td.name] = touched_mask(decl, cs.problem, t, td.name);
   for (const auto& td : decl.tensors) {
-    if (td.role == Role::in) b.inputs.emplace(td.name, t.at(td.name));
-    if (td.role == Role::inout) {
-      b.inout_before.emplace(td.name, t.at(td.name));
-      b.touched[td.name] = touched_mask(decl, cs.problem, t, td.name);
-    }
+    if (td.role == Role::in) b.inputs.emplace(td.name, std::move(t.at(td.name)));
+    if (td.role == Role::inout) b.inout_before.emplace(td.name, std::move(t.at(td.name)));
   }
   auto ref = make_reference_backend();
-  TensorMap call = call_tensors(decl, b, 0);
+  TensorMap call = call_tensors(decl, b, 0, true, false);  // the reference reads its inputs only
   Extras extras;
   Invocation inv{&decl, &b.problem, &call, TileConfig{}, 1, &extras};
   Status s = ref->run(inv);
@@ -124,8 +134,8 @@ Bundle make_bundle_from(const CaseSpec& cs, const TensorMap& t) {
   }
   if (!s) throw Error("reference failed on case " + cs.id + ": " + s.message);
   for (const auto& td : decl.tensors) {
-    if (td.role == Role::out) b.outputs.emplace(td.name, call.at(td.name));
-    if (td.role == Role::inout) b.inout_after.emplace(td.name, call.at(td.name));
+    if (td.role == Role::out) b.outputs.emplace(td.name, std::move(call.at(td.name)));
+    if (td.role == Role::inout) b.inout_after.emplace(td.name, std::move(call.at(td.name)));
   }
   b.prerounding = std::move(extras.prerounding);
   b.budget = std::move(extras.budget);
@@ -189,7 +199,8 @@ RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const 
   }
 
   constexpr uint8_t kPoison = 0xA5;
-  const TensorMap given = call_tensors(decl, b, kPoison);
+  // Read only: guarded_call copies it into the call's arena and compares the arena with it after.
+  const TensorMap given = call_tensors(decl, b, kPoison, true, true);
   CallResult call = guarded_call(backend, decl, b.problem, given, tile, threads, cs.id);
   r.seconds = call.seconds;
   if (call.fault != Fault::none) {

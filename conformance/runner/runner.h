@@ -17,7 +17,7 @@ namespace kcs {
 Bundle make_bundle(const CaseSpec& cs);
 // The same with the inputs and inout before-states given (every non-out tensor of the kernel),
 // e.g. a fused kernel's stage input (conformance/runner/stages.h).
-Bundle make_bundle_from(const CaseSpec& cs, const TensorMap& given);
+Bundle make_bundle_from(const CaseSpec& cs, TensorMap given);
 // <bundle_dir()>/<kernel>/<case id>.h5
 std::string committed_bundle_path(const CaseSpec& cs);
 // The committed bundle when one exists, else make_bundle().

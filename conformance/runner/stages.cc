@@ -65,27 +65,44 @@ Bundle make_stage_bundle(const Stage& st, const Bundle& fused) {
                                 " " + shape_str(want.shape()));
     given.emplace(td.name, *t);
   }
-  Bundle b = make_bundle_from(cs, given);
+  Bundle b = make_bundle_from(cs, std::move(given));
   b.tier = fused.tier;
   return b;
 }
 
-std::vector<StageRecord> run_stages(const CaseSpec& fused_case, const Bundle& fused, Backend& backend, int threads) {
+std::vector<StageRecord> run_stages(const CaseSpec& fused_case, const Bundle& fused, Backend& backend, int threads,
+                                    StageBundles* reuse) {
   std::vector<StageRecord> out;
   StagesFn fn = find_stages(fused.problem.kernel);
   if (!fn) return out;
-  for (const Stage& st : fn(fused)) {
+  const std::vector<Stage> stages = fn(fused);
+  StageBundles own;
+  StageBundles& made = reuse ? *reuse : own;
+  if (!reuse || made.case_id != fused_case.id || made.stages.size() != stages.size()) {
+    made.case_id.clear();
+    made.stages.clear();
+    for (const Stage& st : stages) {
+      StageBundles::One one;
+      try {
+        one.bundle = make_stage_bundle(st, fused);
+      } catch (const Error& e) {
+        one.error = e.what();
+      }
+      made.stages.push_back(std::move(one));
+    }
+    made.case_id = fused_case.id;
+  }
+  for (size_t si = 0; si < stages.size(); ++si) {
+    const Stage& st = stages[si];
     StageRecord rec;
     rec.stage = st.name;
     const KernelDecl& decl = kernel_or_throw(st.problem.kernel);
-    Bundle sb;
-    try {
-      sb = make_stage_bundle(st, fused);
-    } catch (const Error& e) {
+    const Bundle& sb = made.stages[si].bundle;
+    if (!made.stages[si].error.empty()) {
       CheckResult c;
       c.name = st.name + ".bindings";
       c.contract = "stage inputs present in the fused bundle";
-      c.message = e.what();
+      c.message = made.stages[si].error;
       c.margin = INFINITY;
       rec.composition.push_back(c);
       out.push_back(std::move(rec));

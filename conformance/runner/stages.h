@@ -51,8 +51,21 @@ struct StageRecord {
   bool passed() const;
 };
 
+// The stage bundles of one fused case (each a primitive reference run), kept by the caller so
+// that every backend reuses them: `error` names a stage whose bindings failed.
+struct StageBundles {
+  std::string case_id;
+  struct One {
+    Bundle bundle;
+    std::string error;
+  };
+  std::vector<One> stages;
+};
+
 // Every stage of a fused case on one backend, in order, each with the primitive's default tile
 // configuration (the primitives' own suites sweep their tiles). Never throws for backend failures.
-std::vector<StageRecord> run_stages(const CaseSpec& fused_case, const Bundle& fused, Backend& backend, int threads);
+// `reuse`, when given, holds the stage bundles of the last case it was given (made when the case differs).
+std::vector<StageRecord> run_stages(const CaseSpec& fused_case, const Bundle& fused, Backend& backend, int threads,
+                                    StageBundles* reuse = nullptr);
 
 }  // namespace kcs

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <future>
 #include <map>
 
 #include "conformance/runner/stages.h"
 #include "conformance/runner/guard.h"
+#include "reference/cast_points.h"
 
 namespace kcs {
 
@@ -45,9 +47,9 @@ std::string outcome(const RunRecord& r) {
 // Stage records of a fused case: "<case>#<stage>" rows of the fused kernel, the composition checks
 // (primitive reference == fused reference) first.
 void stage_records(const CaseSpec& cs, const Bundle& b, Backend& be, const SweepOptions& o, const RecordSink& sink,
-                   SweepOutcome& out) {
+                   SweepOutcome& out, StageBundles& reuse) {
   bool reported = false;
-  for (StageRecord& sr : run_stages(cs, b, be, o.threads)) {
+  for (StageRecord& sr : run_stages(cs, b, be, o.threads, &reuse)) {
     RunRecord r = std::move(sr.run);
     r.kernel = cs.problem.kernel;
     r.case_id = cs.id + "#" + sr.stage;
@@ -67,6 +69,16 @@ void stage_records(const CaseSpec& cs, const Bundle& b, Backend& be, const Sweep
     out.failures += verdict_is_failure(r.verdict);
     sink(std::move(r));
   }
+}
+
+// A passed record of a backend that ignores tiles, as the same call with `tile` would record it
+// (no time: nothing ran).
+RunRecord retiled(const RunRecord& first, const TileConfig& tile, int threads) {
+  RunRecord r = first;
+  r.tile = tile.name();
+  r.repro = repro_command(r.case_id, r.backend, r.tile, threads);
+  r.seconds = 0;
+  return r;
 }
 
 }  // namespace
@@ -242,6 +254,8 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
   std::vector<int> consecutive(nb, 0);
   std::vector<bool> stopped(nb, false);
   std::vector<TensorMap> first_outputs(nb);
+  // A backend that ignores tiles runs a case once: its passed record stands for the case's other tiles.
+  std::vector<std::pair<std::string, RunRecord>> untiled(nb);
   std::vector<size_t> considered(nb, 0);  // runs the expectation list was consulted for
   std::map<std::pair<size_t, size_t>, size_t> matched;  // (entry, backend) -> runs
   size_t executed = 0;
@@ -256,7 +270,22 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
   size_t done = 0;
   std::string last_case;
   Bundle bundle;
+  // The next case's bundle (generator + reference, most of a sweep's work in this process) is
+  // made on a second thread while the backends run this one: at most two bundles live. Not under
+  // a reference cast mutation: that setting is thread-local (conformance/mutants).
+  const bool prefetch = !ref::g_cast_mutation.active;
+  std::future<Bundle> next_bundle;
+  std::string next_case;
+  auto prefetch_after = [&](size_t i) {
+    for (size_t j = i + 1; prefetch && j < plan.items.size(); ++j)
+      if (plan.items[j].cs.id != plan.items[i].cs.id) {
+        next_case = plan.items[j].cs.id;
+        next_bundle = std::async(std::launch::async, [cs = plan.items[j].cs] { return load_or_make_bundle(cs); });
+        return;
+      }
+  };
   TileConfig first_tile;
+  StageBundles stage_bundles;  // --stages: the stage references of the current case, for every backend
   for (size_t i = 0; i < plan.items.size(); ++i) {
     if (stop && stop()) {
       out.interrupted = true;
@@ -297,16 +326,31 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
         emit(unsupported_record(*e, it.cs, be.name(), it.tile.name(), o.threads));
         continue;
       }
+      if (untiled[bi].first == it.cs.id) {
+        RunRecord r = retiled(untiled[bi].second, it.tile, o.threads);
+        consecutive[bi] = 0;
+        if (e) apply_xfail(*e, plan.expect.source, r);
+        emit(std::move(r));
+        continue;
+      }
       if (it.cs.id != last_case) {
-        bundle = load_or_make_bundle(it.cs);
+        if (next_bundle.valid() && next_case == it.cs.id) {
+          bundle = next_bundle.get();
+        } else {
+          next_bundle = {};
+          bundle = load_or_make_bundle(it.cs);
+        }
         last_case = it.cs.id;
+        prefetch_after(i);
       }
       RunRecord r = run_item(it, bundle, be, o, first_tile, first_outputs[bi]);
       consecutive[bi] = is_fault(r.verdict) ? consecutive[bi] + 1 : 0;
+      untiled[bi].first.clear();
+      if (be.ignores_tiles() && r.verdict == Verdict::passed) untiled[bi] = {it.cs.id, r};
       if (e) apply_xfail(*e, plan.expect.source, r);
       emit(std::move(r));
       // Stages once per case and backend (with the primitives' default tiles), after its first tile.
-      if (o.stages && it.cs.expect_error.empty() && it.first_tile) stage_records(it.cs, bundle, be, o, sink, out);
+      if (o.stages && it.cs.expect_error.empty() && it.first_tile) stage_records(it.cs, bundle, be, o, sink, out, stage_bundles);
       if (consecutive[bi] >= o.max_crashes && !stopped[bi]) {
         stopped[bi] = true;
         const size_t left = plan.items.size() - i - 1;

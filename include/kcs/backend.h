@@ -64,6 +64,9 @@ class Backend {
   virtual std::string describe() const = 0;
   virtual Availability availability() const = 0;
   virtual bool supports(const std::string& kernel) const = 0;
+  // True when no tile configuration can change what the backend computes (the reference hands
+  // its kernels the default tile): a runner may then run a case once for all its tiles.
+  virtual bool ignores_tiles() const { return false; }
 
   // Checks availability, support and the call against the declaration (dtypes, shapes, data
   // preconditions) and only then executes; nothing is written when any check fails. Exceptions
