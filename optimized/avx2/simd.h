@@ -71,5 +71,57 @@ inline void store_bf16(uint16_t* p, __m256 v, int64_t m) {
   std::memcpy(p, out, static_cast<size_t>(m) * sizeof(uint16_t));
 }
 
+// The vocabulary of the ISA-neutral bodies (see optimized/avx512/simd.h). AVX2 has masked 32-bit
+// loads and stores (vmaskmovps, which neither reads nor faults on masked lanes) but no 16-bit
+// ones: short 16-bit steps go through the zero-padded blocks above.
+using VF = __m256;
+constexpr int kLanes = 8;
+inline VF zero_f() { return _mm256_setzero_ps(); }
+inline VF set1_f(float x) { return _mm256_set1_ps(x); }
+inline VF add_f(VF a, VF b) { return _mm256_add_ps(a, b); }
+inline VF sub_f(VF a, VF b) { return _mm256_sub_ps(a, b); }
+inline VF mul_f(VF a, VF b) { return _mm256_mul_ps(a, b); }
+inline VF div_f(VF a, VF b) { return _mm256_div_ps(a, b); }
+inline VF fmadd_f(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }
+// All-ones in the first r lanes.
+inline __m256i lanes8(int64_t r) {
+  const int m = r <= 0 ? 0 : r >= 8 ? 8 : static_cast<int>(r);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(m), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline VF zero_past(VF v, int64_t r) { return _mm256_and_ps(v, _mm256_castsi256_ps(lanes8(r))); }
+inline VF loadn_f32(const float* p, int64_t r) {
+  return r >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lanes8(r));
+}
+inline void storen_f32(float* p, VF v, int64_t r) {
+  if (r >= 8)
+    _mm256_storeu_ps(p, v);
+  else
+    _mm256_maskstore_ps(p, lanes8(r), v);
+}
+inline VF loadn_bf16(const uint16_t* p, int64_t r) { return r <= 0 ? _mm256_setzero_ps() : load_bf16(p, r); }
+inline void storen_bf16(uint16_t* p, VF v, int64_t r) {
+  if (r > 0) store_bf16(p, v, r);
+}
+// Rounded to FP16 by F16C's nearest even (subnormals kept).
+inline void storen_fp16(uint16_t* p, VF v, int64_t r) {
+  const __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  if (r >= 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), h);
+  } else if (r > 0) {
+    alignas(16) uint16_t out[8];
+    _mm_store_si128(reinterpret_cast<__m128i*>(out), h);
+    std::memcpy(p, out, static_cast<size_t>(r) * sizeof(uint16_t));
+  }
+}
+
+// The lanes' sum by halves: w = 4, 2, 1.
+inline float reduce_tree(VF b) {
+  const __m128 d = _mm_add_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));
+  const __m128 e = _mm_add_ps(d, _mm_movehl_ps(d, d));
+  return _mm_cvtss_f32(_mm_add_ss(e, _mm_shuffle_ps(e, e, 1)));
+}
+
 }  // namespace
 }  // namespace kcs::opt
+
+#include "optimized/simd_common.h"

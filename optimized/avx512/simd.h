@@ -49,9 +49,30 @@ inline __m256i narrow_bf16(__m512 v) { return _mm512_cvtepi32_epi16(round_bf16(v
 
 inline void store_bf16(uint16_t* p, __m512 v, __mmask16 k) { _mm256_mask_storeu_epi16(p, k, narrow_bf16(v)); }
 
-// The fixed tree over 64 partials in four accumulators: w = 32, 16, 8, 4, 2, 1.
-inline float tree64(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-  const __m512 b = _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
+// The vocabulary of the ISA-neutral bodies: a vector of kLanes binary32 lanes; "n" operations
+// touch the first r lanes (r clamped to [0, kLanes]), the other lanes read as +0 and are not
+// written.
+using VF = __m512;
+constexpr int kLanes = 16;
+inline VF zero_f() { return _mm512_setzero_ps(); }
+inline VF set1_f(float x) { return _mm512_set1_ps(x); }
+inline VF add_f(VF a, VF b) { return _mm512_add_ps(a, b); }
+inline VF sub_f(VF a, VF b) { return _mm512_sub_ps(a, b); }
+inline VF mul_f(VF a, VF b) { return _mm512_mul_ps(a, b); }
+inline VF div_f(VF a, VF b) { return _mm512_div_ps(a, b); }
+inline VF fmadd_f(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
+inline VF zero_past(VF v, int64_t r) { return _mm512_maskz_mov_ps(lanes16(r), v); }
+inline VF loadn_f32(const float* p, int64_t r) { return _mm512_maskz_loadu_ps(lanes16(r), p); }
+inline void storen_f32(float* p, VF v, int64_t r) { _mm512_mask_storeu_ps(p, lanes16(r), v); }
+inline VF loadn_bf16(const uint16_t* p, int64_t r) { return load_bf16(p, lanes16(r)); }
+inline void storen_bf16(uint16_t* p, VF v, int64_t r) { store_bf16(p, v, lanes16(r)); }
+// Rounded to FP16 by F16C's nearest even (subnormals kept).
+inline void storen_fp16(uint16_t* p, VF v, int64_t r) {
+  _mm256_mask_storeu_epi16(p, lanes16(r), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// The lanes' sum by halves: w = 8, 4, 2, 1.
+inline float reduce_tree(VF b) {
   const __m256 c = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
   const __m128 d = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
   const __m128 e = _mm_add_ps(d, _mm_movehl_ps(d, d));
@@ -60,3 +81,5 @@ inline float tree64(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
 
 }  // namespace
 }  // namespace kcs::opt
+
+#include "optimized/simd_common.h"
