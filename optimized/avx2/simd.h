@@ -114,6 +114,30 @@ inline void storen_fp16(uint16_t* p, VF v, int64_t r) {
   }
 }
 
+// kLanes dwords (the BF16 pairs of R-V2 / R-PAIR), and the words of each as binary32.
+using VI = __m256i;
+inline VI loadn_u32(const void* p, int64_t r) {
+  const int* q = static_cast<const int*>(p);
+  return r >= 8 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)) : _mm256_maskload_epi32(q, lanes8(r));
+}
+inline void storen_u32(void* p, VI v, int64_t r) {
+  if (r >= 8)
+    _mm256_storeu_si256(static_cast<__m256i*>(p), v);
+  else
+    _mm256_maskstore_epi32(static_cast<int*>(p), lanes8(r), v);
+}
+inline VF widen_lo(VI dw) { return _mm256_castsi256_ps(_mm256_slli_epi32(dw, 16)); }
+inline VF widen_hi(VI dw) {
+  return _mm256_castsi256_ps(_mm256_and_si256(dw, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+// (bf16(hi) << 16) | bf16(lo) per dword.
+inline VI pack_bf16_pairs(VF lo, VF hi) {
+  return _mm256_or_si256(round_bf16(lo), _mm256_slli_epi32(round_bf16(hi), 16));
+}
+inline VF neg_f(VF v) {
+  return _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(v), _mm256_set1_epi32(INT32_MIN)));
+}
+
 // The lanes' sum by halves: w = 4, 2, 1.
 inline float reduce_tree(VF b) {
   const __m128 d = _mm_add_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));

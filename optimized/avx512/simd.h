@@ -71,6 +71,22 @@ inline void storen_fp16(uint16_t* p, VF v, int64_t r) {
   _mm256_mask_storeu_epi16(p, lanes16(r), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+// kLanes dwords (the BF16 pairs of R-V2 / R-PAIR), and the words of each as binary32.
+using VI = __m512i;
+inline VI loadn_u32(const void* p, int64_t r) { return _mm512_maskz_loadu_epi32(lanes16(r), p); }
+inline void storen_u32(void* p, VI v, int64_t r) { _mm512_mask_storeu_epi32(p, lanes16(r), v); }
+inline VF widen_lo(VI dw) { return _mm512_castsi512_ps(_mm512_slli_epi32(dw, 16)); }
+inline VF widen_hi(VI dw) {
+  return _mm512_castsi512_ps(_mm512_and_si512(dw, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+// (bf16(hi) << 16) | bf16(lo) per dword.
+inline VI pack_bf16_pairs(VF lo, VF hi) {
+  return _mm512_or_si512(round_bf16(lo), _mm512_slli_epi32(round_bf16(hi), 16));
+}
+inline VF neg_f(VF v) {
+  return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)));
+}
+
 // The lanes' sum by halves: w = 8, 4, 2, 1.
 inline float reduce_tree(VF b) {
   const __m256 c = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
