@@ -83,6 +83,8 @@ inline VF sub_f(VF a, VF b) { return _mm256_sub_ps(a, b); }
 inline VF mul_f(VF a, VF b) { return _mm256_mul_ps(a, b); }
 inline VF div_f(VF a, VF b) { return _mm256_div_ps(a, b); }
 inline VF fmadd_f(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }
+// The second operand when one is NaN (vmaxps).
+inline VF max_f(VF a, VF b) { return _mm256_max_ps(a, b); }
 // All-ones in the first r lanes.
 inline __m256i lanes8(int64_t r) {
   const int m = r <= 0 ? 0 : r >= 8 ? 8 : static_cast<int>(r);

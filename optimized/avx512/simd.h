@@ -61,6 +61,8 @@ inline VF sub_f(VF a, VF b) { return _mm512_sub_ps(a, b); }
 inline VF mul_f(VF a, VF b) { return _mm512_mul_ps(a, b); }
 inline VF div_f(VF a, VF b) { return _mm512_div_ps(a, b); }
 inline VF fmadd_f(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
+// The second operand when one is NaN (vmaxps).
+inline VF max_f(VF a, VF b) { return _mm512_max_ps(a, b); }
 inline VF zero_past(VF v, int64_t r) { return _mm512_maskz_mov_ps(lanes16(r), v); }
 inline VF loadn_f32(const float* p, int64_t r) { return _mm512_maskz_loadu_ps(lanes16(r), p); }
 inline void storen_f32(float* p, VF v, int64_t r) { _mm512_mask_storeu_ps(p, lanes16(r), v); }
