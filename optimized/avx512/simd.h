@@ -89,6 +89,50 @@ inline VF neg_f(VF v) {
   return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)));
 }
 
+// Whole vectors, and lanes [b, e) of a vector stored at p (lane 0's address; b, e clamped to
+// [0, kLanes]). A whole vector is a plain store: masked stores are much slower on some cores (Zen 4).
+inline VF loadv_f32(const float* p) { return _mm512_loadu_ps(p); }
+inline void storev_f32(float* p, VF v) { _mm512_storeu_ps(p, v); }
+inline VI loadv_u32(const void* p) { return _mm512_loadu_si512(p); }
+inline VI set1_u32(uint32_t x) { return _mm512_set1_epi32(static_cast<int>(x)); }
+inline __mmask16 lane_range(int64_t b, int64_t e) { return static_cast<__mmask16>(lanes16(e) & ~lanes16(b)); }
+inline void storer_f32(float* p, VF v, int64_t b, int64_t e) {
+  const __mmask16 k = lane_range(b, e);
+  if (k == 0xFFFF)
+    _mm512_storeu_ps(p, v);
+  else
+    _mm512_mask_storeu_ps(p, k, v);
+}
+inline void storev_u32(void* p, VI v) { _mm512_storeu_si512(p, v); }
+inline VF loadr_f32(const float* p, int64_t b, int64_t e) { return _mm512_maskz_loadu_ps(lane_range(b, e), p); }
+inline void storer_i32(int32_t* p, VI v, int64_t b, int64_t e) {
+  const __mmask16 k = lane_range(b, e);
+  if (k == 0xFFFF)
+    _mm512_storeu_si512(p, v);
+  else
+    _mm512_mask_storeu_epi32(p, k, v);
+}
+// kLanes 16-bit values: FP16 (F16C nearest even), BF16 with gemm_bf16's NaN rule (quietened,
+// payload kept: (bits >> 16) | 0x40; round_bf16 gives sign|0x7FC0).
+using VH = __m256i;
+inline void storer_u16(uint16_t* p, VH h, int64_t b, int64_t e) {
+  const __mmask16 k = lane_range(b, e);
+  if (k == 0xFFFF)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), h);
+  else
+    _mm256_mask_storeu_epi16(p, k, h);
+}
+inline VH to_fp16(VF v) { return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline VH to_bf16_quiet(VF x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+  const __mmask16 nan =
+      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+  r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  return _mm512_cvtepi32_epi16(r);
+}
+
 // The lanes' sum by halves: w = 8, 4, 2, 1.
 inline float reduce_tree(VF b) {
   const __m256 c = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
