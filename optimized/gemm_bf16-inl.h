@@ -95,7 +95,7 @@ void micro_fma(const Bf16Micro& m) {
 }  // namespace
 
 void KCS_ISA_FN(gemm_bf16_store_row)(const float* c, int64_t n, DType dtype, void* y) {
-  for (int64_t j = 0; j < n; j += kLanes) put(loadn_f32(c + j, n - j), dtype, static_cast<char*>(y), j, 0, n - j);
+  for_lanes(n, [&](int64_t j, int64_t r) { put(loadn_f32(c + j, r), dtype, static_cast<char*>(y), j, 0, r); });
 }
 
 }  // namespace kcs::opt

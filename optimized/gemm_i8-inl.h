@@ -96,12 +96,12 @@ struct Call {
 };
 
 // One register tile's work: MR rows from `row`, NB sub-blocks from column c0, K steps [s0, s1)
-// (s1 may include the partial step). Partial sums between K passes live at sp (row stride sld).
+// (s1 may include the partial step). Partial sums between K passes live at sp, row stride
+// kChunkCols (packed) or kDirectCols (direct): constants, so that no offset is kept in memory.
 struct Job {
   int64_t row;
   const int32_t* corr;  // the tile's rows' row_corr
   int32_t* sp;
-  int64_t sld;
   int64_t c0;
   int64_t s0, s1;
   bool first, last;
@@ -112,6 +112,7 @@ struct Job {
 template <int MR, int NB, bool kPacked>
 KCS_INLINE void run_tile(const Call& cl, const Job& jb, const int64_t* lo, const int64_t* hi) {
   const GemmI8Args& g = *cl.g;
+  constexpr int64_t sld = kPacked ? kChunkCols : kDirectCols;
   VI acc[MR][NB * kSv];
   Cols cols[NB];
 #pragma GCC unroll 4
@@ -120,7 +121,7 @@ KCS_INLINE void run_tile(const Call& cl, const Job& jb, const int64_t* lo, const
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
     for (int i = 0; i < NB * kSv; ++i)
-      acc[r][i] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(jb.sp + r * jb.sld + kLanes * i);
+      acc[r][i] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(jb.sp + r * sld + kLanes * i);
   const int8_t* a = g.a + jb.row * g.lda;
   tile_steps<MR, NB, kPacked, false>(cl.src, a, g.lda, jb.c0, cols, jb.s0, min64(jb.s1, cl.ns_full), acc);
   if (jb.s1 > cl.ns_full) tile_steps<MR, NB, kPacked, true>(cl.src, a, g.lda, jb.c0, cols, cl.ns_full, jb.s1, acc);
@@ -128,7 +129,7 @@ KCS_INLINE void run_tile(const Call& cl, const Job& jb, const int64_t* lo, const
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
-      for (int i = 0; i < NB * kSv; ++i) storev_u32(jb.sp + r * jb.sld + kLanes * i, acc[r][i]);
+      for (int i = 0; i < NB * kSv; ++i) storev_u32(jb.sp + r * sld + kLanes * i, acc[r][i]);
     return;
   }
   // A copy for the epilogue, whose pointer use would otherwise keep `acc` in memory through the
@@ -230,7 +231,7 @@ void run_packed(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
         for (int64_t r = mc; r < me; r += kMaxRows) {
           const int64_t s1 = min64(cl.ns, s0 + sb);
           int32_t* sp = scratch + (r - mc) * kChunkCols;
-          const Job jb{r, corr + (r - mc), sp, kChunkCols, c, s0, s1, s0 == 0, s1 == cl.ns};
+          const Job jb{r, corr + (r - mc), sp, c, s0, s1, s0 == 0, s1 == cl.ns};
           with_rows<TileRows>(min64(kMaxRows, me - r), cl, jb, nsub);
         }
       }
@@ -247,7 +248,7 @@ void run_direct(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
       const int64_t se = min64(cl.n1, sc + kDirectCols);
       for (int64_t s0 = 0; s0 < cl.ns; s0 += sb) {
         const int64_t s1 = min64(cl.ns, s0 + sb);
-        const Job jb{mc, corr, scratch, kDirectCols, sc, s0, s1, s0 == 0, s1 == cl.ns};
+        const Job jb{mc, corr, scratch, sc, s0, s1, s0 == 0, s1 == cl.ns};
         with_rows<DirectPass>(rows, cl, jb, sc, se);
       }
     }

@@ -16,9 +16,11 @@ constexpr int kNb = 4;                          // vectors per column block
 constexpr int64_t kIpCols = kLanes * kNb;       // columns per block
 constexpr int kIpRows = kLanes == 16 ? 4 : 2;  // rows per register tile (16 or 8 accumulators)
 
-// Rows [r0, r0 + MR) x columns [c, c + width) (width <= kIpCols), all of K.
-template <int MR>
+// Rows [r0, r0 + MR) x columns [c, c + width) (width <= kIpCols; kWhole: width == kIpCols, whose
+// loads and stores are plain), all of K.
+template <int MR, bool kWhole>
 void block(const Bf16Direct& g, int64_t r0, int64_t c, int64_t n0, int64_t width) {
+  if (kWhole) width = kIpCols;
   const int64_t K = g.k;
   const int64_t kb = g.k_block > 0 ? (g.k_block + 1) / 2 * 2 : (K + 1) / 2 * 2;
   const int nv = static_cast<int>((width + kLanes - 1) / kLanes);
@@ -55,26 +57,34 @@ void block(const Bf16Direct& g, int64_t r0, int64_t c, int64_t n0, int64_t width
   }
 }
 
+template <bool kWhole>
+void block_rows(const Bf16Direct& g, int64_t c, int64_t n0, int64_t width) {
+  int64_t r = 0;
+  for (; r + kIpRows <= g.m; r += kIpRows) block<kIpRows, kWhole>(g, r, c, n0, width);
+  switch (g.m - r) {
+    case 3: block<3, kWhole>(g, r, c, n0, width); break;
+    case 2: block<2, kWhole>(g, r, c, n0, width); break;
+    case 1: block<1, kWhole>(g, r, c, n0, width); break;
+    default: break;
+  }
+}
+
 }  // namespace
 
 void KCS_ISA_FN(ip_bf16_direct)(const Bf16Direct& g, int64_t n0, int64_t n1) {
   if (g.m <= 0 || n1 <= n0) return;
   for (int64_t c = n0; c < n1; c += kIpCols) {
     const int64_t width = min64(n1 - c, kIpCols);
-    int64_t r = 0;
-    for (; r + kIpRows <= g.m; r += kIpRows) block<kIpRows>(g, r, c, n0, width);
-    switch (g.m - r) {
-      case 3: block<3>(g, r, c, n0, width); break;
-      case 2: block<2>(g, r, c, n0, width); break;
-      case 1: block<1>(g, r, c, n0, width); break;
-      default: break;
-    }
+    if (width == kIpCols)
+      block_rows<true>(g, c, n0, width);
+    else
+      block_rows<false>(g, c, n0, width);
   }
 }
 
 void KCS_ISA_FN(ip_weights)(const uint16_t* wb, int64_t n, float c, uint16_t* out) {
   const VF cv = set1_f(c);
-  for (int64_t j = 0; j < n; j += kLanes) storen_fp16(out + j, mul_f(loadn_bf16(wb + j, n - j), cv), n - j);
+  for_lanes(n, [&](int64_t j, int64_t r) { storen_fp16(out + j, mul_f(loadn_bf16(wb + j, r), cv), r); });
 }
 
 }  // namespace kcs::opt

@@ -32,11 +32,10 @@ void KCS_ISA_FN(layernorm_rows)(const LayerNormRows& a, int64_t begin, int64_t e
     const VF muv = set1_f(mu);
     const VF den = set1_f(_mm_cvtss_f32(_mm_sqrt_ss(_mm_add_ss(_mm_set_ss(var), _mm_set_ss(a.eps)))));
     uint16_t* y = a.y + row * a.n;
-    for (int64_t j = 0; j < a.n; j += kLanes) {
-      const int64_t r = a.n - j;
+    for_lanes(a.n, [&](int64_t j, int64_t r) {
       const VF z = div_f(sub_f(loadn_f32(x + j, r), muv), den);
       storen_bf16(y + j, add_f(mul_f(z, loadn_bf16(a.gamma + j, r)), loadn_bf16(a.beta + j, r)), r);
-    }
+    });
   }
 }
 

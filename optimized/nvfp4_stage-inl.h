@@ -16,7 +16,7 @@ namespace {
 void copy_dwords(const void* src, void* dst, int64_t n) {
   const int32_t* s = static_cast<const int32_t*>(src);
   int32_t* d = static_cast<int32_t*>(dst);
-  for (int64_t i = 0; i < n; i += kLanes) storen_u32(d + i, loadn_u32(s + i, n - i), n - i);
+  for_lanes(n, [&](int64_t i, int64_t r) { storen_u32(d + i, loadn_u32(s + i, r), r); });
 }
 
 }  // namespace

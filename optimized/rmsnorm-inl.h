@@ -25,12 +25,11 @@ float sum_terms(const uint16_t* x, int64_t n, float inv_n) {
 template <bool kGammaF32>
 void scale_row(const uint16_t* x, const void* gamma, int64_t n, float r, uint16_t* y) {
   const VF rv = set1_f(r);
-  for (int64_t j = 0; j < n; j += kLanes) {
-    const int64_t m = n - j;
+  for_lanes(n, [&](int64_t j, int64_t m) {
     const VF g = kGammaF32 ? loadn_f32(static_cast<const float*>(gamma) + j, m)
                            : loadn_bf16(static_cast<const uint16_t*>(gamma) + j, m);
     storen_bf16(y + j, mul_f(g, mul_f(loadn_bf16(x + j, m), rv)), m);
-  }
+  });
 }
 
 }  // namespace

@@ -31,8 +31,7 @@ inline VF load_table(const void* row, int64_t col, int64_t m) {
 // R-HALF (kV2: on the de-interleaved slice) of one head's slice x -> y.
 template <bool kV2, bool kF32>
 void rope_half(const uint16_t* x, uint16_t* y, int64_t h, const void* crow, const void* srow, int64_t hi_col) {
-  for (int64_t j = 0; j < h; j += kLanes) {
-    const int64_t m = h - j;
+  for_lanes(h, [&](int64_t j, int64_t m) {
     VF xa, xb;
     if (kV2) {
       const VI dw = loadn_u32(x + 2 * j, m);
@@ -48,20 +47,19 @@ void rope_half(const uint16_t* x, uint16_t* y, int64_t h, const void* crow, cons
     const VF y_hi = add_f(mul_f(xb, c_hi), mul_f(add_f(xa, zero_f()), s_hi));
     storen_bf16(y + j, y_lo, m);
     storen_bf16(y + h + j, y_hi, m);
-  }
+  });
 }
 
 template <bool kF32>
 void rope_pair(const uint16_t* x, uint16_t* y, int64_t h, const void* crow, const void* srow) {
-  for (int64_t p = 0; p < h; p += kLanes) {
-    const int64_t m = h - p;
+  for_lanes(h, [&](int64_t p, int64_t m) {
     const VI dw = loadn_u32(x + 2 * p, m);
     const VF e = widen_lo(dw), o = widen_hi(dw);
     const VF c = load_table<kF32>(crow, p, m), s = load_table<kF32>(srow, p, m);
     const VF ye = sub_f(mul_f(e, c), mul_f(o, s));
     const VF yo = add_f(mul_f(e, s), mul_f(o, c));
     storen_u32(y + 2 * p, pack_bf16_pairs(ye, yo), m);
-  }
+  });
 }
 
 template <bool kF32>

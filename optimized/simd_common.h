@@ -18,6 +18,15 @@ inline float tree64(VF (&acc)[kAcc64]) {
   return reduce_tree(acc[0]);
 }
 
+// f(j, r) for j = 0, kLanes, ... < n: whole vectors first with r = kLanes, a constant that the
+// "n" loads and stores fold into plain ones, then the tail's r = n - j.
+template <class F>
+inline void for_lanes(int64_t n, F&& f) {
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) f(j, int64_t{kLanes});
+  if (j < n) f(j, n - j);
+}
+
 // tree64 of term(x + k, r) over the row x[0, n) in increasing k; r = the lanes that exist (the
 // term gives +0 in the others).
 template <class T, class Term>

@@ -117,7 +117,7 @@ void KCS_ISA_FN(softmax_pool_cols)(const PoolWindow& w, int64_t c0, int64_t c1, 
 }
 
 void KCS_ISA_FN(exp_f32)(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; i += kLanes) storen_f32(y + i, exp_v<true>(loadn_f32(x + i, n - i)), n - i);
+  for_lanes(n, [&](int64_t i, int64_t r) { storen_f32(y + i, exp_v<true>(loadn_f32(x + i, r)), r); });
 }
 
 }  // namespace kcs::opt
