@@ -1,10 +1,8 @@
-// The ISA-neutral part of RMSNorm (spec §1.4): the mean square's final division, the reciprocal
-// root in scalar binary32 and the row loop, as rmsnorm_ms_<isa> / rmsnorm_rows_<isa>. Included at
-// the end of optimized/avx512/rmsnorm.cc and optimized/avx2/rmsnorm.cc, each of which first
-// defines, in its anonymous namespace,
-//   template <bool kPypto> float sum_terms(const uint16_t* x, int64_t n, float inv_n);
-//   template <bool kGammaF32> void scale_row(const uint16_t* x, const void* gamma, int64_t n,
-//                                             float r, uint16_t* y).
+// RMSNorm (spec §1.4), the ISA-neutral body of optimized/avx512/rmsnorm.cc and
+// optimized/avx2/rmsnorm.cc, as rmsnorm_ms_<isa> / rmsnorm_rows_<isa>: the binary32 sequence and
+// summation order of optimized/rmsnorm.h, so both give the same bits. Lanes past a row load as +0
+// (padding adds +0 to partials that are >= +0); pass 2 re-reads the row (it is in L1/L2) and
+// rounds to BF16 with integer arithmetic.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +10,29 @@
 #include "optimized/rmsnorm.h"
 
 namespace kcs::opt {
+
+namespace {
+
+template <bool kPypto>
+float sum_terms(const uint16_t* x, int64_t n, float inv_n) {
+  const VF c = set1_f(inv_n);
+  return tree_sum64(x, n, [&](const uint16_t* p, int64_t r) {
+    const VF v = loadn_bf16(p, r);
+    return kPypto ? mul_f(mul_f(v, v), c) : mul_f(v, v);
+  });
+}
+
+template <bool kGammaF32>
+void scale_row(const uint16_t* x, const void* gamma, int64_t n, float r, uint16_t* y) {
+  const VF rv = set1_f(r);
+  for_lanes(n, [&](int64_t j, int64_t m) {
+    const VF g = kGammaF32 ? loadn_f32(static_cast<const float*>(gamma) + j, m)
+                           : loadn_bf16(static_cast<const uint16_t*>(gamma) + j, m);
+    storen_bf16(y + j, mul_f(g, mul_f(loadn_bf16(x + j, m), rv)), m);
+  });
+}
+
+}  // namespace
 
 float KCS_ISA_FN(rmsnorm_ms)(const RmsNormRows& a, int64_t row) {
   const uint16_t* x = a.x + row * a.n;

@@ -1,18 +1,30 @@
 // The ISA-neutral part of scatter_update (spec §1.6): the PA_NZ fractal-row copy (one ymm per
 // 32-byte row on both ISAs), the prefetch of the destination row kAhead tokens ahead and the
-// token loop, as scatter_tokens_<isa>. Included at the end of optimized/avx512/scatter.cc and
-// optimized/avx2/scatter.cc, each of which first defines, in its anonymous namespace,
-//   void copy_row(uint8_t* dst, const uint8_t* src, size_t n): a PA_BSND row copy that touches
-//   no byte outside the row.
+// token loop, as scatter_tokens_<isa>. Included by optimized/avx512/scatter.cc and
+// optimized/avx2/scatter.cc, each of which then defines copy_row (declared below).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "optimized/scatter.h"
 
 namespace kcs::opt {
 namespace {
+
+// A PA_BSND row copy that touches no byte outside the row (per ISA).
+void copy_row(uint8_t* dst, const uint8_t* src, size_t n);
+
+// Bytes [j, n), n - j < 16, as plain 8/4/2/1-byte moves (they beat a masked store there).
+inline void copy_lt16(uint8_t* dst, const uint8_t* src, size_t j, size_t n) {
+#pragma GCC unroll 4
+  for (size_t w = 8; w >= 1; w /= 2)
+    if (n - j >= w) {
+      std::memcpy(dst + j, src + j, w);
+      j += w;
+    }
+}
 
 // PA_NZ: D / C0 fractal rows of 32 bytes, block_size * 32 bytes apart.
 void copy_row_nz(uint8_t* block, int64_t slot, const ScatterGeom& g, const uint8_t* src) {

@@ -13,12 +13,6 @@ namespace kcs::opt {
 
 namespace {
 
-// Lanes i < n of 8 dwords set (n may be <= 0 or >= 8).
-__m256i tail8(int64_t n) {
-  const int32_t c = n < 0 ? 0 : (n > 8 ? 8 : static_cast<int32_t>(n));
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 void widen_ids_i32(const int32_t* src, int64_t* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -27,7 +21,7 @@ void widen_ids_i32(const int32_t* src, int64_t* dst, int64_t n) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
   }
   if (i < n) {
-    const __m256i m = tail8(n - i);
+    const __m256i m = lanes8(n - i);
     const __m256i v = _mm256_maskload_epi32(src + i, m);
     // Lane masks of the two qword halves: the dword mask sign-extended the same way.
     _mm256_maskstore_epi64(reinterpret_cast<long long*>(dst + i), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(m)),
@@ -35,19 +29,6 @@ void widen_ids_i32(const int32_t* src, int64_t* dst, int64_t n) {
     _mm256_maskstore_epi64(reinterpret_cast<long long*>(dst + i + 4),
                            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(m, 1)),
                            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
-  }
-}
-
-// 32-bit elements (fp32 weights as bits); int64 ids go through here as pairs of dwords.
-void copy_dwords(const void* src, void* dst, int64_t n) {
-  const int32_t* s = static_cast<const int32_t*>(src);
-  int32_t* d = static_cast<int32_t*>(dst);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
-  if (i < n) {
-    const __m256i m = tail8(n - i);
-    _mm256_maskstore_epi32(d + i, m, _mm256_maskload_epi32(s + i, m));
   }
 }
 

@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "optimized/avx2/simd.h"
-#include "optimized/scatter.h"
+#include "optimized/scatter-inl.h"
 
 namespace kcs::opt {
 
@@ -45,22 +45,8 @@ void copy_row(uint8_t* dst, const uint8_t* src, size_t n) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + j), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + j)));
     j += 16;
   }
-  if (n - j >= 8) {
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + j), _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + j)));
-    j += 8;
-  }
-  if (n - j >= 4) {
-    std::memcpy(dst + j, src + j, 4);
-    j += 4;
-  }
-  if (n - j >= 2) {
-    std::memcpy(dst + j, src + j, 2);
-    j += 2;
-  }
-  if (n - j >= 1) dst[j] = src[j];
+  copy_lt16(dst, src, j, n);
 }
 
 }  // namespace
 }  // namespace kcs::opt
-
-#include "optimized/scatter-inl.h"

@@ -10,7 +10,6 @@ namespace kcs::opt {
 
 namespace {
 
-constexpr int kLanes = 8;
 constexpr int kHeadBlock = 6;
 
 struct alignas(64) Scratch {

@@ -13,26 +13,14 @@ namespace kcs::opt {
 
 namespace {
 
-__mmask16 tail16(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
-
 void widen_ids_i32(const int32_t* src, int64_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail16(n - i);
+    const __mmask16 m = lanes16(n - i);
     const __m512i v = _mm512_maskz_loadu_epi32(m, src + i);
     _mm512_mask_storeu_epi64(dst + i, static_cast<__mmask8>(m), _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)));
     if (m >> 8)
       _mm512_mask_storeu_epi64(dst + i + 8, static_cast<__mmask8>(m >> 8),
                                _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1)));
-  }
-}
-
-// 32-bit elements (fp32 weights as bits); int64 ids go through here as pairs of dwords.
-void copy_dwords(const void* src, void* dst, int64_t n) {
-  const int32_t* s = static_cast<const int32_t*>(src);
-  int32_t* d = static_cast<int32_t*>(dst);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail16(n - i);
-    _mm512_mask_storeu_epi32(d + i, m, _mm512_maskz_loadu_epi32(m, s + i));
   }
 }
 

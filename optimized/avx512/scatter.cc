@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "optimized/avx512/simd.h"
-#include "optimized/scatter.h"
+#include "optimized/scatter-inl.h"
 
 namespace kcs::opt {
 
@@ -34,23 +34,8 @@ void copy_row(uint8_t* dst, const uint8_t* src, size_t n) {
     _mm512_mask_storeu_epi8(dst + j, k, _mm512_maskz_loadu_epi8(k, src + j));
     return;
   }
-  // Under 16 bytes (the fp16 / fp32 scale rows): plain moves beat a masked 64-byte store.
-  if (n - j >= 8) {
-    std::memcpy(dst + j, src + j, 8);
-    j += 8;
-  }
-  if (n - j >= 4) {
-    std::memcpy(dst + j, src + j, 4);
-    j += 4;
-  }
-  if (n - j >= 2) {
-    std::memcpy(dst + j, src + j, 2);
-    j += 2;
-  }
-  if (n - j >= 1) dst[j] = src[j];
+  copy_lt16(dst, src, j, n);  // the fp16 / fp32 scale rows
 }
 
 }  // namespace
 }  // namespace kcs::opt
-
-#include "optimized/scatter-inl.h"

@@ -10,7 +10,6 @@ namespace kcs::opt {
 
 namespace {
 
-constexpr int kLanes = 16;
 constexpr int kVecs = 2;  // row vectors per group: 32 rows share every qh broadcast
 constexpr int kRows = kLanes * kVecs;
 constexpr int kHeadBlock = 8;
