@@ -21,6 +21,7 @@
 #include "bench/harness.h"
 #include "kcs/formats.h"
 #include "kcs/kernels/mla_prolog.h"
+#include "optimized/gemm_i8.h"
 #include "optimized/mla_prolog.h"
 
 namespace kcs::bench {
@@ -85,8 +86,8 @@ void fill_call(TensorMap& t) {
   for (int64_t i = 0; i < t["cache_index"].numel(); ++i) t["cache_index"].data<int64_t>()[i] = i;
 }
 
-void bm_fused(benchmark::State& st, Impl impl, MlaPrologDims d, int threads) {
-  if (skip_unavailable(st, impl)) return;
+void bm_fused(benchmark::State& st, Isa isa, MlaPrologDims d, int threads) {
+  if (skip_unavailable(st, impl_of(isa))) return;
   const KernelDecl& decl = kernel_or_throw("mla_prolog");
   const Problem p = problem_of(d);
   TensorMap t;
@@ -99,7 +100,7 @@ void bm_fused(benchmark::State& st, Impl impl, MlaPrologDims d, int threads) {
   std::vector<std::unique_ptr<opt::MlaPrologWeights>> w;
   for (int64_t k = 0; k < std::max<int64_t>(2, copies); ++k) {
     w.push_back(std::make_unique<opt::MlaPrologWeights>());
-    opt::mla_prolog_pack(isa_of(impl), d, in, true, threads, w.back().get());
+    opt::mla_prolog_pack(isa, d, in, true, threads, w.back().get());
   }
   opt::MlaPrologIo io;
   io.token_x = u16("token_x");
@@ -130,8 +131,10 @@ void register_benchmarks() {
     for (int threads : thread_counts()) {
       ApiBench api{problem_of(d), work(d, threads)};
       api.fill = fill_call;
-      for (Impl impl : kIsaImpls) {
-        auto* b = add(row_name("mla_prolog", "fused", impl, tail, threads), bm_fused, impl, d, threads);
+      // K2 has no variants table of its own (optimized/mla_prolog.h): its ISAs are its engines'.
+      for (const opt::GemmI8Variant& v : opt::kGemmI8Variants) {
+        const Impl impl = impl_of(v.isa);
+        auto* b = add(row_name("mla_prolog", "fused", impl, tail, threads), bm_fused, v.isa, d, threads);
         if (d.t >= 128) b->Iterations(d.t >= 1024 ? 3 : 10);
         if (d.t == 1 || d.t == 16) add(row_name("mla_prolog", "api", impl, tail, threads), bm_api, impl, api, threads);
       }
