@@ -52,17 +52,9 @@ void bm_cold(benchmark::State& st, Isa isa, Gemm s, int threads) {
   char* pool = static_cast<char*>(alloc_stream_buffer(static_cast<size_t>(copies) * stride));
   for (int64_t c = 0; c < copies; ++c) std::memcpy(pool + c * stride, packed.view().data, wbytes);
   opt::GemmBf16Args g;
-  g.batch = s.b;
-  g.m = s.m;
-  g.k = s.k;
-  g.n = s.n;
-  g.a = a.data();
-  g.lda = s.k;
-  g.a_batch_stride = s.m * s.k;
-  g.y = y.data();
-  g.ldy = s.n;
-  g.y_batch_stride = s.m * s.n;
-  g.y_dtype = s.out;
+  g.batch = s.b, g.m = s.m, g.k = s.k, g.n = s.n;
+  g.a = a.data(), g.lda = s.k, g.a_batch_stride = s.m * s.k;
+  g.y = y.data(), g.ldy = s.n, g.y_batch_stride = s.m * s.n, g.y_dtype = s.out;
   const opt::GemmBf16Tiling t = opt::gemm_bf16_auto_tiling(s.b, s.m, s.n, threads);
   opt::PackedBf16View v = packed.view();
   timed(st, gemm_work(s), threads, copies, [&](int64_t c) {
