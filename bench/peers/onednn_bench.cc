@@ -1,18 +1,15 @@
 // oneDNN (Debian libdnnl-dev) matmuls on the GEMM shapes of kcs's engines and on the GEMMs that
 // kcs's fused kernels contain, at the shapes of fixtures/catalog/bench_shapes.json, measured the
-// way kcs's benches measure ours. Rows: gemm_i8/packed:onednn/<shape> and
-// gemm_bf16/cold:onednn/<name>/<shape> beside the engines' rows, and one
-// <family>/gemm:onednn/<gemm>/<shape of the kcs row> per GEMM of a fused kernel (all_gemms() below
-// names them, with the steps of docs/kernels/<family>.md), which bench/report.py sums (its FUSED
-// table lists the GEMMs of each sum: keep the two in step).
+// way kcs's benches measure ours. Rows: gemm_i8/packed:onednn/<shape> and gemm_bf16/cold:onednn/
+// <name>/<shape> beside the engines' rows, and <family>/gemm:onednn/<gemm>/<shape of the kcs row>
+// per GEMM of a fused kernel (all_gemms() names them with their steps of docs/kernels/<family>.md),
+// which bench/report.py sums (its FUSED table lists the GEMMs of each sum: keep the two in step).
 // Streaming: the operand a serving engine reads from DRAM rotates over copies of >= 96 MiB (3x L3):
 // weights (prepacked in oneDNN's preferred layout, format_tag::any, outside the timed loop), or
 // K3's int8 cache rows; the Hadamard matrices and K3's q codes stay in cache, as kcs's do.
 // Counters: bytes = operands + output once, ops = 2·M·K·N against the peak of the GEMM's type.
 // oneDNN threads with OpenMP (Debian's build is DNNL_RUNTIME_OMP): omp_set_num_threads(T).
 #include <omp.h>
-
-#include <cstring>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -50,12 +47,13 @@ struct Gemm {
   int64_t b, m, k, n;
   dt in, out;
   Stream stream = Stream::weights;
+  double extra_bytes = 0;  // counted beyond the operands and output (see all_gemms)
   memory::dims dims(int64_t r, int64_t c) const { return b == 1 ? memory::dims{r, c} : memory::dims{b, r, c}; }
   tag plain() const { return b == 1 ? tag::ab : tag::abc; }
   Work work() const {
     const double isz = in == dt::s8 ? 1 : 2, osz = out == dt::bf16 ? 2 : 4, M = double(m), K = double(k), N = double(n);
     Work w;
-    w.bytes = double(b) * (isz * (M * K + K * N) + osz * M * N);
+    w.bytes = double(b) * (isz * (M * K + K * N) + osz * M * N) + extra_bytes;
     w.ops = 2.0 * double(b) * M * K * N;
     w.peak = in == dt::s8 ? Peak::vnni : Peak::bf16;
     return w;
@@ -69,7 +67,8 @@ void bm_matmul(benchmark::State& st, Gemm g, int threads) {
   dnnl::stream strm(engine());
   memory::desc a_md(g.dims(g.m, g.k), g.in, g.plain()), w_plain(g.dims(g.k, g.n), g.in, g.plain());
   memory::desc c_md(g.dims(g.m, g.n), g.out, g.plain());
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, memory::desc(g.dims(g.k, g.n), g.in, tag::any), c_md), engine());
+  const memory::desc w_any(g.dims(g.k, g.n), g.in, tag::any);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, w_any, c_md), engine());
   dnnl::matmul prim(pd);
   memory c(c_md, engine()), w0(w_plain, engine());
   fill_bytes(w0, 2, g.in == dt::bf16);
@@ -80,10 +79,7 @@ void bm_matmul(benchmark::State& st, Gemm g, int threads) {
   }
   for (size_t i = 0, n = g.stream == Stream::src ? pool_copies(a_md.get_size()) : 1; i < n; ++i) {
     apool.emplace_back(a_md, engine());
-    if (i == 0)
-      fill_bytes(apool[0], 1, g.in == dt::bf16);
-    else
-      std::memcpy(apool[i].get_data_handle(), apool[0].get_data_handle(), a_md.get_size());
+    fill_bytes(apool.back(), 1, g.in == dt::bf16);  // the same values in every copy
   }
   strm.wait();
   auto run = [&](size_t ia, size_t iw) {
@@ -106,8 +102,11 @@ void bm_matmul(benchmark::State& st, Gemm g, int threads) {
 
 std::vector<Gemm> all_gemms() {
   std::vector<Gemm> out;
-  for (const Shape& s : shapes("gemm_i8"))
-    out.push_back({"gemm_i8/packed:onednn/" + s.tail({"m", "k", "n"}), 1, s.i("m"), s.i("k"), s.i("n"), dt::s8, dt::s32});
+  for (const Shape& s : shapes("gemm_i8")) {  // bytes as bench/gemm_i8_bench.cc's: + y (2 B) + scales
+    const int64_t m = s.i("m"), n = s.i("n");
+    out.push_back({"gemm_i8/packed:onednn/" + s.tail({"m", "k", "n"}), 1, m, s.i("k"), n, dt::s8, dt::s32,
+                   Stream::weights, double(m * n * 2 + (m + n) * 4)});
+  }
   for (const Shape& s : shapes("gemm_bf16"))
     out.push_back({"gemm_bf16/cold:onednn/" + s.s("name") + "/" + s.tail({"M"}), s.i("B"), s.i("M"), s.i("K"), s.i("N"),
                    dt::bf16, s.s("out_dtype") == "float32" ? dt::f32 : dt::bf16});

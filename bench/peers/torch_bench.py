@@ -50,6 +50,17 @@ def copies(set_bytes, pool_bytes):
     return max(1, int(pool_bytes // set_bytes)) + 1
 
 
+_weights = {}
+
+
+def weights(key, make):
+    """The weight sets of `key`, made once: consecutive rows (t, threads) share them."""
+    if key not in _weights:
+        _weights.clear()
+        _weights[key] = make()
+    return _weights[key]
+
+
 def k1_setup(s, t):
     h, ql, H, D, R, bs = (s[k] for k in ("h", "q_lora", "H", "D", "R", "block_size"))
     slots = ((t + bs - 1) // bs + 1) * bs
@@ -61,8 +72,9 @@ def k1_setup(s, t):
     common = {"H": H, "D": D, "eps": 1e-6, "w_qb_scale": torch.full((H * D,), 1.0 / 60000), "ln_gamma_k": bf16(D),
               "ln_beta_k": bf16(D, scale=0.01), "hadamard_q": hd, "hadamard_k": hd}
     n = copies(ql * H * D * 2 + h * (D + H) * 2, 96 << 20)
-    sets = [dict(common, w_qb=i8_as_bf16(ql, H * D), wk=bf16(h, D, scale=0.01), w_proj=bf16(h, H, scale=0.01))
-            for _ in range(n)]
+    sets = weights(("k1", h, ql, H, D), lambda: [
+        dict(common, w_qb=i8_as_bf16(ql, H * D), wk=bf16(h, D, scale=0.01), w_proj=bf16(h, H, scale=0.01))
+        for _ in range(n)])
     return a, sets, tk.indexer_prolog
 
 
@@ -75,8 +87,9 @@ def k2_setup(s, t):
     nq = n1 * (nope + rope)
     common = {"eps": 1e-5, "dequant_scale": torch.full((nq,), 1.0 / 3000), "gamma_cq": bf16(ql), "gamma_ckv": bf16(kvl)}
     n = copies((h * ql + ql * nq + n1 * nope * kvl + h * (kvl + rope)) * 2, 192 << 20)
-    sets = [dict(common, w_dq=bf16(h, ql, scale=0.01), w_uq_qr=i8_as_bf16(ql, nq), w_uk=bf16(n1, nope, kvl, scale=0.1),
-                 w_dkv_kr=bf16(h, kvl + rope, scale=0.01)) for _ in range(n)]
+    sets = weights(("k2", h, ql, n1, nope, rope, kvl), lambda: [
+        dict(common, w_dq=bf16(h, ql, scale=0.01), w_uq_qr=i8_as_bf16(ql, nq), w_uk=bf16(n1, nope, kvl, scale=0.1),
+             w_dkv_kr=bf16(h, kvl + rope, scale=0.01)) for _ in range(n)])
     return a, sets, tk.mla_prolog
 
 
