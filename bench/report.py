@@ -195,7 +195,7 @@ COLS = [("kernel", "kernel"), ("shape", "shape"), ("variant", "variant"), ("impl
         ("time", "time (median)"), ("frac_of_limit", "frac_of_limit"), ("vs_reference", "vs reference"),
         ("onednn", "oneDNN time"), ("vs_onednn", "oneDNN time / time")]
 FUSED_COLS = COLS[:8] + [("onednn_sum", "oneDNN GEMMs (sum)"), ("vs_sum", "sum / time"),
-                         ("torch", "PyTorch time"), ("vs_torch", "torch / time"), ("gemms", "oneDNN GEMMs (medians)")]
+                         ("gemms", "oneDNN GEMMs (medians)"), ("torch", "PyTorch time"), ("vs_torch", "torch / time")]
 
 README = ("frac_of_limit = limit time / time with the limits (read bandwidth, VNNI / BF16 / FMA peaks) measured in "
           "the same process: 1.0 is the machine's limit, and a target 'within 1.3x of the limit' means >= 0.77. "
