@@ -1,6 +1,6 @@
 // INT8 GEMM + dequant (spec §1.2) at DeepSeek shapes (bench_shapes.json "gemm_i8"): A [M, K] int8
 // x W [K, N] int8 -> acc int32 and y bf16 (K1's q path: q_norm [t, 1536] x w_qb [1536, 8192];
-// K3 V4-Flash qr: 1024 x 8192). Reference and every ISA variant side by side.
+// K3 V4-Flash qr: 1024 x 8192). The reference (api) and every row of kGemmI8Variants side by side.
 //
 // Variants (names gemm_i8/<variant>:<impl>/m:M/k:K/n:N/threads:T):
 //   direct:*  opt::gemm_i8_run on row-major W (no set-up; the Invocation path for M < 13)
@@ -9,8 +9,8 @@
 //   perpack:* pack W into a reused buffer, then the packed GEMM, every iteration (the Invocation
 //             path for M >= 13)
 //   pack:*    pack_i8_weights_into alone (the per-call cost perpack pays)
-//   api:*     the backend through Backend::run() (bench/harness.h), with validate_call()
-//   ref       gemm_i8_reference, single-threaded, small M only (it needs ~1 ns per MAC)
+//   api:*     the backend through Backend::run() (bench/harness.h), with validate_call(); the
+//             reference (single-threaded) at M <= 4 only (it needs ~1 ns per MAC)
 // Weights stream from DRAM: every iteration uses another copy of W (and of the packed W) out
 // of a pool of >= 96 MiB (3x L3), huge-page backed like the read-bandwidth probe's buffer.
 // A, the scales and the outputs are one copy (the output is written, acc + y, every iteration).
@@ -27,7 +27,6 @@
 #include "bench/harness.h"
 #include "kcs/kernels/gemm_i8.h"
 #include "optimized/gemm_i8.h"
-#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {
@@ -65,10 +64,9 @@ Work gemm_work(const Mkn& s) {
   return w;
 }
 
-void bm_engine(benchmark::State& st, std::string v, Impl impl, Mkn s, int threads) {
-  if (skip_unavailable(st, impl)) return;
+void bm_engine(benchmark::State& st, std::string v, Isa isa, Mkn s, int threads) {
+  if (skip_unavailable(st, impl_of(isa))) return;
   WeightPool& wp = pool(s.k, s.n);
-  const Isa isa = isa_of(impl);
   std::vector<int8_t> a(static_cast<size_t>(s.m * s.k));
   fill_i8(a.data(), s.m * s.k, 3);
   const std::vector<float> s_row(static_cast<size_t>(s.m), 0.0123f), s_col(static_cast<size_t>(s.n), 0.00456f);
@@ -79,11 +77,11 @@ void bm_engine(benchmark::State& st, std::string v, Impl impl, Mkn s, int thread
   const GemmI8Args g0{s.m, s.k, s.n, a.data(), s.k, nullptr, s.n, s_row.data(), s_col.data(), acc, s.n, y, s.n, DType::bf16};
   const opt::GemmI8Tiling tiling;  // the declaration's defaults: m_tile 64, n_tile 4096, k_block 0
   auto& pk = wp.packed[static_cast<int>(isa)];
-  if (impl != Impl::reference && v == "packed" && pk.empty())
+  if (v == "packed" && pk.empty())
     for (int64_t i = 0; i < wp.copies; ++i) pk.push_back(opt::pack_i8_weights(isa, wp.w + i * s.k * s.n, s.n, s.k, s.n, 2));
   // The per-call packing buffer, reused like the adapter's (and touched once before timing).
   std::unique_ptr<uint8_t, decltype(&std::free)> buf{nullptr, &std::free};
-  if (impl != Impl::reference && (v == "perpack" || v == "pack")) {
+  if (v == "perpack" || v == "pack") {
     const size_t bytes = opt::packed_i8_bytes(isa, s.k, s.n);
     buf.reset(stream_array<uint8_t>(static_cast<int64_t>(bytes)));
     std::memset(buf.get(), 0, bytes);
@@ -96,9 +94,7 @@ void bm_engine(benchmark::State& st, std::string v, Impl impl, Mkn s, int thread
   timed(st, w, threads, wp.copies, [&](int64_t c) {
     GemmI8Args g = g0;
     g.w = wp.w + c * s.k * s.n;
-    if (impl == Impl::reference) {
-      gemm_i8_reference(g, 0, s.m, 0, s.n);
-    } else if (v == "direct") {
+    if (v == "direct") {
       opt::gemm_i8_run(isa, g, nullptr, tiling, threads);
     } else if (v == "packed") {
       opt::gemm_i8_run(isa, g, &pk[static_cast<size_t>(c)].view(), tiling, threads);
@@ -121,17 +117,17 @@ void register_benchmarks() {
     ApiBench api{make_problem("gemm_i8", sh.dims({"m", "k", "n"}), {{"out_dtype", "bfloat16"}}), gemm_work(s)};
     api.pool_bytes = kPoolBytes;
     api.streamed = {"w"};
-    if (s.m <= kRefMaxM) add("gemm_i8/ref/" + tail + "/threads:1", bm_engine, std::string("direct"), Impl::reference, s, 1);
-    for (int threads : thread_counts())
-      for (Impl impl : kIsaImpls) {
-        for (const char* v : {"direct", "packed", "perpack"}) {
-          // The direct path re-interleaves W per 6-row tile: past M ~ 128 it is not a candidate.
-          if ((v == std::string("direct") && s.m > 128) || (v == std::string("perpack") && s.m < 16)) continue;
-          add(row_name("gemm_i8", v, impl, tail, threads), bm_engine, std::string(v), impl, s, threads);
-        }
-        if (s.m == 1 || s.m == 1024) add(row_name("gemm_i8", "api", impl, tail, threads), bm_api, impl, api, threads);
-        if (s.m == 1) add(row_name("gemm_i8", "pack", impl, tail, threads), bm_engine, std::string("pack"), impl, s, threads);
+    if (s.m <= kRefMaxM) add(row_name("gemm_i8", "api", Impl::reference, tail, 1), bm_api, Impl::reference, api, 1);
+    for_each_variant(opt::kGemmI8Variants, [&](const opt::GemmI8Variant& var, int threads) {
+      const Impl impl = impl_of(var.isa);
+      for (const char* v : {"direct", "packed", "perpack"}) {
+        // The direct path re-interleaves W per 6-row tile: past M ~ 128 it is not a candidate.
+        if ((v == std::string("direct") && s.m > 128) || (v == std::string("perpack") && s.m < 16)) continue;
+        add(row_name("gemm_i8", v, impl, tail, threads), bm_engine, std::string(v), var.isa, s, threads);
       }
+      if (s.m == 1 || s.m == 1024) add(row_name("gemm_i8", "api", impl, tail, threads), bm_api, impl, api, threads);
+      if (s.m == 1) add(row_name("gemm_i8", "pack", impl, tail, threads), bm_engine, std::string("pack"), var.isa, s, threads);
+    });
   }
 }
 

@@ -111,12 +111,6 @@ bool skip_unavailable(benchmark::State& st, Impl impl) {
   return !why.empty();
 }
 
-void for_each_run(const std::function<void(Impl, int)>& fn) {
-  for (int threads : thread_counts())
-    for (Impl impl : kImpls)
-      if (impl != Impl::reference || threads == 1) fn(impl, threads);
-}
-
 uint64_t xorshift(uint64_t& s) {
   s ^= s << 13;
   s ^= s >> 7;
@@ -213,18 +207,6 @@ void bm_api(benchmark::State& st, Impl impl, const ApiBench& b, int threads) {
   else
     add_roofline_counters(st, b.work, threads, secs);
   if (!last) st.SkipWithError(("backend failed: " + last.message).c_str());
-}
-
-void add_rows(const std::string& family, const std::string& tail, const ApiBench& api,
-              const std::vector<std::string>& raw_modes, const RawBench& raw, bool raw_reference) {
-  for_each_run([&](Impl impl, int threads) {
-    add(row_name(family, "api", impl, tail, threads), bm_api, impl, api, threads);
-    if (impl == Impl::reference && !raw_reference) return;
-    auto run = [raw](benchmark::State& st, Impl i, int t, bool cold) {
-      if (!skip_unavailable(st, i)) raw(st, i, t, cold);
-    };
-    for (const std::string& mode : raw_modes) add(row_name(family, mode, impl, tail, threads), run, impl, threads, mode == "cold");
-  });
 }
 
 }  // namespace kcs::bench

@@ -41,15 +41,20 @@ struct Shape {
 std::vector<Shape> shapes(const std::string& group);  // throws kcs::Error naming file and group
 const std::vector<int>& thread_counts();              // the file's "threads"
 
-// ---- implementations ----------------------------------------------------------------------------
-constexpr Impl kImpls[] = {Impl::reference, Impl::avx512, Impl::avx2};
-constexpr Impl kIsaImpls[] = {Impl::avx512, Impl::avx2};
-inline Isa isa_of(Impl i) { return i == Impl::avx512 ? Isa::avx512 : Isa::avx2; }
+// ---- variants -----------------------------------------------------------------------------------
+// The optimized rows come from the kernel's variants table (optimized/<k>.h, k<Id>Variants: one row
+// per ISA with its entry points), so a new variant is benched without touching the bench. The
+// reference is benched through the public backend only (api rows at threads 1: it ignores the
+// thread count), never through its internals.
+inline Impl impl_of(Isa isa) { return isa == Isa::avx512 ? Impl::avx512 : Impl::avx2; }
 // Marks the row skipped (never timed) where this CPU cannot run `impl`; true then.
 bool skip_unavailable(benchmark::State& st, Impl impl);
-// fn(impl, threads) for each thread count and implementation; the reference is single-threaded
-// (it ignores the thread count), so it comes at threads 1 only.
-void for_each_run(const std::function<void(Impl, int)>& fn);
+// fn(variant, threads) for each thread count and each row of `list`, in table order.
+template <class V, size_t N, class Fn>
+void for_each_variant(const V (&list)[N], Fn&& fn) {
+  for (int threads : thread_counts())
+    for (const V& v : list) fn(v, threads);
+}
 
 // ---- fills and pools ----------------------------------------------------------------------------
 uint64_t xorshift(uint64_t& s);
@@ -126,12 +131,24 @@ struct ApiBench {
 // kcs::make_builtin_backend(impl)->run(): what users run, validate_call() included.
 void bm_api(benchmark::State& st, Impl impl, const ApiBench& b, int threads);
 
-// The usual rows of one shape, for each run (for_each_run): <family>/api:<impl>/<tail> through
-// bm_api, then <family>/<mode>:<impl>/<tail> for each raw mode ("cold", "hot") through
-// raw(st, impl, threads, mode == "cold") where this CPU runs impl; raw rows of the reference only
-// where raw_reference.
-using RawBench = std::function<void(benchmark::State&, Impl, int threads, bool cold)>;
+// The usual rows of one shape: <family>/api:reference/<tail>/threads:1, then for each thread count
+// and variant of `list` <family>/api:<isa>/<tail> through bm_api and <family>/<mode>:<isa>/<tail>
+// for each raw mode ("cold", "hot") through raw(st, variant, threads, mode == "cold") where this
+// CPU runs the variant.
+template <class V>
+using RawBench = std::function<void(benchmark::State&, const V&, int threads, bool cold)>;
+template <class V, size_t N>
 void add_rows(const std::string& family, const std::string& tail, const ApiBench& api,
-              const std::vector<std::string>& raw_modes, const RawBench& raw, bool raw_reference);
+              const std::vector<std::string>& raw_modes, const V (&list)[N], const RawBench<V>& raw) {
+  add(row_name(family, "api", Impl::reference, tail, 1), bm_api, Impl::reference, api, 1);
+  for_each_variant(list, [&](const V& v, int threads) {
+    const Impl impl = impl_of(v.isa);
+    add(row_name(family, "api", impl, tail, threads), bm_api, impl, api, threads);
+    for (const std::string& mode : raw_modes)
+      add(row_name(family, mode, impl, tail, threads), [raw, v, impl](benchmark::State& st, int t, bool cold) {
+        if (!skip_unavailable(st, impl)) raw(st, v, t, cold);
+      }, threads, mode == "cold");
+  });
+}
 
 }  // namespace kcs::bench

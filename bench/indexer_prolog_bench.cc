@@ -1,7 +1,6 @@
 // K1 indexer_prolog (spec §3) at DeepSeek V3.2 dimensions (bench_shapes.json "indexer_prolog":
-// h 7168, q_lora 1536, 64 heads, D 128, R 64, block 128, t tokens); reference and each ISA.
-//
-// Variants (names indexer_prolog/<impl>/t:T/threads:N):
+// h 7168, q_lora 1536, 64 heads, D 128, R 64, block 128, t tokens); the reference and each row of
+// kIndexerPrologVariants. Variants (names indexer_prolog/<impl>/t:T/threads:N):
 //   avx512, avx2  opt::indexer_prolog_run (the adapter's whole call, default tile knobs) on
 //                 caller memory; weights (w_qb 12.6 MB + wk 1.8 MB + w_proj 0.9 MB = 15.3 MB per
 //                 set) rotate over copies >= 96 MiB (3x L3), huge-page backed like the bandwidth
@@ -9,8 +8,7 @@
 //   prepacked:avx512, prepacked:avx2  the same with the weights packed once per copy outside the
 //                 timed loop (IndexerPrologArgs::*_packed: what an inference engine does at load
 //                 time); the packed copies rotate the same way, so they stream from DRAM too.
-//   ref           the reference backend through Backend::run (bench/harness.h), t = 1 only (one
-//                 weight copy: it is compute bound at ~0.1 s per token).
+//   ref           the reference backend through Backend::run (bench/harness.h), t = 1 only.
 // Counters: bytes = weights + x + q_norm + outputs + written cache rows; int8_ops = 2·t·q_lora·H·D;
 // bf16_ops = 2·t·h·(D + H) + 2·t·(H + 1)·D² (x·wk, x·w_proj, the two Hadamards).
 // frac_of_limit = limit time / time with limit time = max(bytes / read_gbs,
@@ -93,9 +91,8 @@ void counters(benchmark::State& st, const Dim& d, int64_t t, int threads, double
   st.counters["frac_of_limit"] = std::max(t_bw, t_cmp) / per_iter;
 }
 
-void bm_opt(benchmark::State& st, Impl impl, bool prepacked, Dim d, int64_t t, int threads) {
-  if (skip_unavailable(st, impl)) return;
-  const Isa isa = isa_of(impl);
+void bm_opt(benchmark::State& st, Isa isa, bool prepacked, Dim d, int64_t t, int threads) {
+  if (skip_unavailable(st, impl_of(isa))) return;
   static std::map<int64_t, std::unique_ptr<Pool>> pools;  // by weight-set size
   auto& slot = pools[d.set_bytes()];
   if (!slot) slot = std::make_unique<Pool>(d);
@@ -142,12 +139,11 @@ void register_benchmarks() {
       ref.counters = [d, t](benchmark::State& st, int threads, double secs) { counters(st, d, t, threads, secs); };
       add("indexer_prolog/ref/t:1/threads:1", bm_api, Impl::reference, ref, 1)->Iterations(3);
     }
-    for (int threads : thread_counts())
+    for_each_variant(opt::kIndexerPrologVariants, [&](const opt::IndexerPrologVariant& v, int threads) {
       for (bool pre : {false, true})
-        for (Impl impl : kIsaImpls)
-          add(std::string("indexer_prolog/") + (pre ? "prepacked:" : "") + impl_name(impl) + "/" + s.tail({"t"}) +
-                  "/threads:" + std::to_string(threads),
-              bm_opt, impl, pre, d, t, threads);
+        add(std::string("indexer_prolog/") + (pre ? "prepacked:" : "") + isa_name(v.isa) + "/" + s.tail({"t"}) +
+                "/threads:" + std::to_string(threads), bm_opt, v.isa, pre, d, t, threads);
+    });
   }
 }
 

@@ -21,6 +21,7 @@
 #include "bench/harness.h"
 #include "kcs/formats.h"
 #include "kcs/kernels/mla_prolog.h"
+#include "optimized/gemm_i8.h"
 #include "optimized/mla_prolog.h"
 
 namespace kcs::bench {
@@ -28,19 +29,14 @@ namespace {
 
 constexpr double kPoolBytes = double(size_t{192} << 20);
 
-MlaPrologDims dims_of(const Shape& s) {
-  MlaPrologDims d;
-  d.t = s.i("t");
-  d.h = s.i("h");
-  d.q_lora = s.i("q_lora");
-  d.n1 = s.i("n1");
-  d.nope = s.i("nope");
-  d.rope = s.i("rope");
-  d.kv_lora = s.i("kv_lora");
-  d.block_size = s.i("block_size");
-  d.block_num = (d.t + d.block_size - 1) / d.block_size + 1;
-  d.quant = true;
-  return d;
+// The shape's problem (quant mode) and its dimensions as the params layer parses them.
+Problem problem_of(const Shape& s) {
+  Dims d = s.dims({"t", "h", "q_lora", "n1", "nope", "rope", "kv_lora", "block_size"});
+  d["nq"] = d["dq_n"] = d["n1"] * (d["nope"] + d["rope"]);
+  d["nkv"] = d["kv_lora"] + d["rope"];
+  d["qs"] = 1;
+  d["block_num"] = (d["t"] + d["block_size"] - 1) / d["block_size"] + 1;
+  return make_problem("mla_prolog", d, {{"eps_cq", "1e-6"}, {"eps_ckv", "1e-6"}});
 }
 
 double weight_bytes(const MlaPrologDims& d) {
@@ -63,14 +59,6 @@ Work work(const MlaPrologDims& d, int threads) {
   return w;
 }
 
-Problem problem_of(const MlaPrologDims& d) {
-  return make_problem("mla_prolog",
-                      {{"t", d.t}, {"h", d.h}, {"q_lora", d.q_lora}, {"n1", d.n1}, {"nope", d.nope}, {"rope", d.rope},
-                       {"kv_lora", d.kv_lora}, {"nq", d.nq()}, {"nkv", d.nkv()}, {"dq_n", d.nq()}, {"qs", 1},
-                       {"block_num", d.block_num}, {"block_size", d.block_size}},
-                      {{"eps_cq", "1e-6"}, {"eps_ckv", "1e-6"}});
-}
-
 // Uniform values from a xorshift stream instead of the fixture generator: the weights are ~100 MB
 // and their values do not change the speed.
 void fill_call(TensorMap& t) {
@@ -85,10 +73,10 @@ void fill_call(TensorMap& t) {
   for (int64_t i = 0; i < t["cache_index"].numel(); ++i) t["cache_index"].data<int64_t>()[i] = i;
 }
 
-void bm_fused(benchmark::State& st, Impl impl, MlaPrologDims d, int threads) {
-  if (skip_unavailable(st, impl)) return;
+void bm_fused(benchmark::State& st, Isa isa, const Problem& p, int threads) {
+  if (skip_unavailable(st, impl_of(isa))) return;
   const KernelDecl& decl = kernel_or_throw("mla_prolog");
-  const Problem p = problem_of(d);
+  const MlaPrologDims d = mla_prolog_dims(p);
   TensorMap t;
   for (const auto& td : decl.tensors) t[td.name] = make_tensor(decl, p, td.name);
   fill_call(t);
@@ -99,7 +87,7 @@ void bm_fused(benchmark::State& st, Impl impl, MlaPrologDims d, int threads) {
   std::vector<std::unique_ptr<opt::MlaPrologWeights>> w;
   for (int64_t k = 0; k < std::max<int64_t>(2, copies); ++k) {
     w.push_back(std::make_unique<opt::MlaPrologWeights>());
-    opt::mla_prolog_pack(isa_of(impl), d, in, true, threads, w.back().get());
+    opt::mla_prolog_pack(isa, d, in, true, threads, w.back().get());
   }
   opt::MlaPrologIo io;
   io.token_x = u16("token_x");
@@ -125,13 +113,16 @@ void bm_fused(benchmark::State& st, Impl impl, MlaPrologDims d, int threads) {
 
 void register_benchmarks() {
   for (const Shape& s : shapes("mla_prolog")) {
-    const MlaPrologDims d = dims_of(s);
+    const Problem p = problem_of(s);
+    const MlaPrologDims d = mla_prolog_dims(p);
     const std::string tail = s.tail({"n1", "t"});
     for (int threads : thread_counts()) {
-      ApiBench api{problem_of(d), work(d, threads)};
+      ApiBench api{p, work(d, threads)};
       api.fill = fill_call;
-      for (Impl impl : kIsaImpls) {
-        auto* b = add(row_name("mla_prolog", "fused", impl, tail, threads), bm_fused, impl, d, threads);
+      // K2 has no variants table of its own (optimized/mla_prolog.h): its ISAs are its engines'.
+      for (const opt::GemmI8Variant& v : opt::kGemmI8Variants) {
+        const Impl impl = impl_of(v.isa);
+        auto* b = add(row_name("mla_prolog", "fused", impl, tail, threads), bm_fused, v.isa, p, threads);
         if (d.t >= 128) b->Iterations(d.t >= 1024 ? 3 : 10);
         if (d.t == 1 || d.t == 16) add(row_name("mla_prolog", "api", impl, tail, threads), bm_api, impl, api, threads);
       }

@@ -1,26 +1,23 @@
 // NVFP4 quantizer (spec §6.3, the K4 staging coder) at DeepSeek V4 shapes (bench_shapes.json
 // "nvfp4"): BF16 rows in, packed E2M1 codes + UE4M3 scales out, default modes (ties away,
-// staging-exact scales). Reference and every ISA variant side by side.
+// staging-exact scales). The reference (api) and every row of kNvfp4QuantVariants side by side.
 //
 // Variants (names nvfp4/<mode>:<impl>/M:m/K:k/threads:T):
 //   api:*   the backend through Backend::run() (bench/harness.h), including validate_call();
-//   cold:*  opt::nvfp4_quant_* with the adapter's default work split (16-row tiles, whole rows)
-//           or nvfp4_row_reference per row; every iteration works on a different copy of the
-//           input out of a 256 MiB pool (8x L3), so data streams from DRAM;
+//   cold:*  the variant's quant entry with the adapter's default work split (16-row tiles, whole
+//           rows); every iteration works on a different copy of the input out of a 256 MiB pool
+//           (8x L3), so data streams from DRAM;
 //   hot:*   the same calls on one buffer that stays in cache between iterations.
-// The reference is single-threaded: it runs at threads:1 only.
+// The reference is single-threaded: api:reference at threads:1 only.
 //
 // Counters: bytes = read 2K + write K/2 codes + K/16 scale bytes per row; ops = quantized
 // elements; frac_of_limit against the read bandwidth of this process (hot data can exceed 1).
 
 #include <algorithm>
-#include <vector>
 
 #include "bench/harness.h"
-#include "kcs/formats.h"
 #include "kcs/kernels/nvfp4_quant.h"
 #include "optimized/nvfp4_quant.h"
-#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {
@@ -46,27 +43,12 @@ struct Pool {
   }
 };
 
-void run_raw(Impl impl, const uint16_t* x, uint8_t* fp4, int32_t* sf, int64_t m, int64_t k, int threads,
-             std::vector<float>& row) {
-  const Nvfp4Params params;
-  if (impl == Impl::reference) {
-    for (int64_t r = 0; r < m; ++r) {
-      nvfp4_widen(x + r * k, DType::bf16, k, row.data());
-      nvfp4_row_reference(row.data(), k, params, fp4 + r * (k / 2), sf + r * (k / 64));
-    }
-    return;
-  }
-  const opt::Nvfp4Rows a{x, DType::bf16, k, k, params, fp4, sf};
-  auto fn = impl == Impl::avx512 ? &opt::nvfp4_quant_avx512 : &opt::nvfp4_quant_avx2;
-  for_tiles(m, kRowTile, threads, [&](int64_t r0, int64_t r1) { fn(a, r0, r1, 0, k / 128); });
-}
-
-void bm_raw(benchmark::State& st, Impl impl, int64_t m, int64_t k, int threads, bool cold) {
+void bm_raw(benchmark::State& st, const opt::Nvfp4QuantVariant& v, int64_t m, int64_t k, int threads, bool cold) {
   static const Pool p;
   const int64_t per = m * k;
-  std::vector<float> row(static_cast<size_t>(k));
   timed(st, nvfp4_work(m, k), threads, cold ? copies_for(kPoolElems, per) : 1, [&](int64_t c) {
-    run_raw(impl, p.x + c * per, p.fp4 + c * per / 2, p.sf + c * per / 64, m, k, threads, row);
+    const opt::Nvfp4Rows a{p.x + c * per, DType::bf16, k, k, Nvfp4Params{}, p.fp4 + c * per / 2, p.sf + c * per / 64};
+    for_tiles(m, kRowTile, threads, [&](int64_t r0, int64_t r1) { v.quant(a, r0, r1, 0, k / 128); });
   });
 }
 
@@ -76,9 +58,10 @@ void register_benchmarks() {
   for (const Shape& s : shapes("nvfp4")) {
     const int64_t m = s.i("M"), k = s.i("K");
     const ApiBench api{make_problem("nvfp4_quant", s.dims({"M", "K"})), nvfp4_work(m, k)};
-    add_rows("nvfp4", s.tail({"M", "K"}), api, {"cold", "hot"}, [m, k](benchmark::State& st, Impl impl, int threads, bool cold) {
-      bm_raw(st, impl, m, k, threads, cold);
-    }, true);
+    add_rows<opt::Nvfp4QuantVariant>("nvfp4", s.tail({"M", "K"}), api, {"cold", "hot"}, opt::kNvfp4QuantVariants,
+                                     [m, k](benchmark::State& st, const opt::Nvfp4QuantVariant& v, int threads, bool cold) {
+                                       bm_raw(st, v, m, k, threads, cold);
+                                     });
   }
 }
 

@@ -1,26 +1,26 @@
 // K4 NVFP4 staging kernel (spec §6) at DeepSeek V4 shapes (bench_shapes.json "nvfp4_stage"): BF16
 // hidden rows in, packed E2M1 codes + UE4M3 scales out, top-k ids (int32 -> int64) and weights
-// copied; default modes (ties away, staging-exact scales). Reference and every ISA variant.
+// copied; default modes (ties away, staging-exact scales). The reference (api) and every row of
+// kNvfp4StageVariants.
 //
 // Variants (names nvfp4_stage/<mode>:<impl>/M:m/K:k/threads:T):
 //   api:*   the backend through Backend::run() (bench/harness.h), including validate_call();
 //           one buffer, so it stays in cache when it fits (M <= 128: 1.8 MiB of BF16);
 //   cold:*  the optimized adapter's work split (16-token tiles, whole rows, top-k copy in the
-//           same item) or the reference per token, each iteration on a different copy of the
-//           inputs out of a 256 MiB pool (8x L3), so data streams from DRAM.
-// The reference is single-threaded: it runs at threads:1 only.
+//           same item), each iteration on a different copy of the inputs out of a 256 MiB pool
+//           (8x L3), so data streams from DRAM.
+// The reference is single-threaded: api:reference at threads:1 only.
 //
 // Counters: bytes = read 2K + 8 top_k, write K/2 + K/16 + 12 top_k per token; ops = quantized
 // elements; frac_of_limit against the read bandwidth of this process.
 
 #include <algorithm>
-#include <vector>
 
 #include "bench/harness.h"
 #include "kcs/kernels/nvfp4_stage.h"
 #include "optimized/nvfp4_quant.h"
 #include "optimized/nvfp4_stage.h"
-#include "reference/primitives.h"
+#include "optimized/variants.h"
 
 namespace kcs::bench {
 namespace {
@@ -68,36 +68,26 @@ struct Pool : Buffers {
   }
 };
 
-void run_raw(Impl impl, const Buffers& b, int64_t m, int64_t k, int64_t top_k, int threads, std::vector<float>& row) {
-  const Nvfp4Params params;
-  if (impl == Impl::reference) {
-    for (int64_t r = 0; r < m; ++r) {
-      nvfp4_widen(b.x + r * k, DType::bf16, k, row.data());
-      nvfp4_row_reference(row.data(), k, params, b.fp4 + r * (k / 2), b.sf + r * (k / 64));
-      nvfp4_stage_topk_reference(b.ids + r * top_k, DType::i32, b.w + r * top_k, top_k, b.idx_out + r * top_k,
-                                 b.w_out + r * top_k);
-    }
-    return;
-  }
-  const opt::Nvfp4Rows a{b.x, DType::bf16, k, k, params, b.fp4, b.sf};
+// The adapter's pairing: the quantizer of kNvfp4QuantVariants, the top-k of kNvfp4StageVariants.
+void run_raw(const opt::Nvfp4StageVariant& v, const Buffers& b, int64_t m, int64_t k, int64_t top_k, int threads) {
+  const opt::Nvfp4Rows a{b.x, DType::bf16, k, k, Nvfp4Params{}, b.fp4, b.sf};
   const opt::Nvfp4Topk t{b.ids, DType::i32, b.w, top_k, b.idx_out, b.w_out};
-  auto quant = impl == Impl::avx512 ? &opt::nvfp4_quant_avx512 : &opt::nvfp4_quant_avx2;
-  auto topk = impl == Impl::avx512 ? &opt::nvfp4_stage_topk_avx512 : &opt::nvfp4_stage_topk_avx2;
+  auto quant = opt::variant(opt::kNvfp4QuantVariants, v.isa).quant;
+  auto topk = v.topk;
   for_tiles(m, kRowTile, threads, [&](int64_t r0, int64_t r1) {
     quant(a, r0, r1, 0, k / 128);
     topk(t, r0, r1);
   });
 }
 
-void bm_cold(benchmark::State& st, Impl impl, int64_t m, int64_t k, int64_t top_k, int threads) {
+void bm_cold(benchmark::State& st, const opt::Nvfp4StageVariant& v, int64_t m, int64_t k, int64_t top_k, int threads) {
   static const Pool p;
   const int64_t per = m * k;
-  std::vector<float> row(static_cast<size_t>(k));
   timed(st, stage_work(m, k, top_k), threads, copies_for(kPoolElems, per), [&](int64_t c) {
     const int64_t tk = c * m * top_k;
     const Buffers b{p.x + c * per, p.fp4 + c * per / 2, p.sf + c * per / 64, p.ids + tk, p.w + tk,
                     p.idx_out + tk, p.w_out + tk};
-    run_raw(impl, b, m, k, top_k, threads, row);
+    run_raw(v, b, m, k, top_k, threads);
   });
 }
 
@@ -107,9 +97,10 @@ void register_benchmarks() {
   for (const Shape& s : shapes("nvfp4_stage")) {
     const int64_t m = s.i("M"), k = s.i("K"), top_k = s.i("top_k");
     const ApiBench api{make_problem("nvfp4_stage", s.dims({"M", "K", "top_k"})), stage_work(m, k, top_k)};
-    add_rows("nvfp4_stage", s.tail({"M", "K"}), api, {"cold"}, [m, k, top_k](benchmark::State& st, Impl impl, int threads, bool) {
-      bm_cold(st, impl, m, k, top_k, threads);
-    }, true);
+    add_rows<opt::Nvfp4StageVariant>("nvfp4_stage", s.tail({"M", "K"}), api, {"cold"}, opt::kNvfp4StageVariants,
+                                     [m, k, top_k](benchmark::State& st, const opt::Nvfp4StageVariant& v, int threads, bool) {
+                                       bm_cold(st, v, m, k, top_k, threads);
+                                     });
   }
 }
 

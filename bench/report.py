@@ -14,7 +14,9 @@ Fused kernels (FUSED below) get their own table: bench/peers/onednn_bench.cc tim
 fused kernel contains as <family>/gemm:onednn/<gemm>/<shape>/threads:T, and the row shows the
 sum of those oneDNN medians (same shape and threads) and sum / time (> 1: kcs is faster than the
 GEMMs alone through oneDNN, the issue's target). A sum with a GEMM missing is shown as missing,
-never as a smaller sum; kernels without a GEMM say "no GEMM".
+never as a smaller sum; kernels without a GEMM say "no GEMM". The same table shows the PyTorch peer
+(bench/peers/torch_bench.py: the fused kernel written with PyTorch CPU ops, rows
+<family>/fused:torch/<shape>/threads:T): torch time / time > 1 means kcs is faster.
 Only the standard library: runs on any python3.
 """
 import argparse
@@ -26,7 +28,7 @@ import statistics
 import sys
 
 REF_IMPLS = {"reference", "ref"}
-PEER_IMPLS = {"onednn"}
+PEER_IMPLS = {"onednn", "torch"}
 # Rows named <family>/<impl>/<shape> (no variant, e.g. indexer_prolog/avx512/t:1): variant "-".
 BARE_IMPLS = {"reference", "optimized", "avx512", "avx2", "avxvnni"}
 # Google Benchmark appends these to names; they are not part of the shape.
@@ -173,9 +175,11 @@ def build_rows(table):
         if is_fused(family):
             cell, ratio, breakdown, total = fused_peer(table, family, shape, variant, threads)
             row.update(onednn_sum=cell, vs_sum=f"{total / t:.2f}" if total else ratio, gemms=breakdown)
+            tp = [v[0] for (f, s, _, i, th), v in table.items() if f == family and s == shape and i == "torch" and th == threads]
+            row.update(torch=fmt_time(min(tp)) if tp else "", vs_torch=f"{min(tp) / t:.2f}" if tp else "")
             fused.append(row)
             continue
-        peer = [v[0] for (f, s, _, i, th), v in table.items() if f == family and s == shape and i in PEER_IMPLS and th == threads]
+        peer = [v[0] for (f, s, _, i, th), v in table.items() if f == family and s == shape and i == "onednn" and th == threads]
         row.update(onednn=fmt_time(min(peer)) if peer else "", vs_onednn=f"{min(peer) / t:.2f}" if peer else "")
         out.append(row)
     # Peer rows too, so their own frac_of_limit is visible.
@@ -191,7 +195,7 @@ COLS = [("kernel", "kernel"), ("shape", "shape"), ("variant", "variant"), ("impl
         ("time", "time (median)"), ("frac_of_limit", "frac_of_limit"), ("vs_reference", "vs reference"),
         ("onednn", "oneDNN time"), ("vs_onednn", "oneDNN time / time")]
 FUSED_COLS = COLS[:8] + [("onednn_sum", "oneDNN GEMMs (sum)"), ("vs_sum", "sum / time"),
-                         ("gemms", "oneDNN GEMMs (medians)")]
+                         ("gemms", "oneDNN GEMMs (medians)"), ("torch", "PyTorch time"), ("vs_torch", "torch / time")]
 
 README = ("frac_of_limit = limit time / time with the limits (read bandwidth, VNNI / BF16 / FMA peaks) measured in "
           "the same process: 1.0 is the machine's limit, and a target 'within 1.3x of the limit' means >= 0.77. "
@@ -201,7 +205,9 @@ README = ("frac_of_limit = limit time / time with the limits (read bandwidth, VN
 FUSED_README = ("Each fused kernel against the sum of the oneDNN medians of the GEMMs it contains, same shape "
                 "and threads (bench/peers/onednn_bench.cc): sum / time > 1 means kcs is faster than those GEMMs "
                 "alone, the issue's target at every t. 'missing' = a GEMM of the sum did not run (no sum is "
-                "shown); an empty cell = the oneDNN peer did not run. The sum contains:")
+                "shown); an empty cell = the oneDNN peer did not run. torch / time: the PyTorch peer "
+                "(bench/peers/torch_bench.py, the kernel written with PyTorch CPU ops, BF16 GEMMs) over kcs, same "
+                "shape and threads, any kcs variant of the row. The sum contains:")
 
 
 def fused_legend():
@@ -268,7 +274,7 @@ def html_table(cols, rows):
             cls = ""
             if k == "frac_of_limit" and r[k] and float(r[k]) >= 0.77:
                 cls = " class='good'"
-            if k in ("vs_sum", "vs_onednn") and re.fullmatch(r"[0-9.]+", str(r[k])):
+            if k in ("vs_sum", "vs_onednn", "vs_torch") and re.fullmatch(r"[0-9.]+", str(r[k])):
                 cls = " class='good'" if float(r[k]) > 1 else " class='bad'"
             cells.append(f"<td{cls}>{e(str(r[k]))}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")

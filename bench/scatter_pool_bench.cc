@@ -1,5 +1,6 @@
 // Paged-cache scatter_update (spec §1.6) and gated softmax pooling (spec §7.4) at DeepSeek
-// shapes (bench_shapes.json "softmax_pool", "scatter"). Reference and every ISA variant.
+// shapes (bench_shapes.json "softmax_pool", "scatter"): the reference (api) and every row of
+// kSoftmaxPoolVariants / kScatterVariants.
 //   softmax_pool: M x C window, n_blocks; BF16 values, fp32 logits, fp32 out.
 //   scatter: T tokens into a 128-slot-block cache of 256 MiB (cold) at random rows.
 //
@@ -53,7 +54,7 @@ Work scatter_work(int64_t D, DType dtype, int64_t T) {
   return w;
 }
 
-void bm_pool_raw(benchmark::State& st, Impl impl, int64_t nb, int64_t M, int64_t C, int threads, bool cold) {
+void bm_pool_raw(benchmark::State& st, Isa isa, int64_t nb, int64_t M, int64_t C, int threads, bool cold) {
   static const struct Buffers {
     float* z = stream_array<float>(kPoolElems);
     uint16_t* v = stream_array<uint16_t>(kPoolElems);
@@ -67,11 +68,11 @@ void bm_pool_raw(benchmark::State& st, Impl impl, int64_t nb, int64_t M, int64_t
   } b;
   const int64_t per = nb * M * C;
   timed(st, pool_work(nb, M, C), threads, cold ? copies_for(kPoolElems, per) : 1, [&](int64_t k) {
-    opt::softmax_pool_run(b.z + k * per, b.v + k * per, true, nb, M, C, b.out + k * nb * C, isa_of(impl), threads, 128);
+    opt::softmax_pool_run(b.z + k * per, b.v + k * per, true, nb, M, C, b.out + k * nb * C, isa, threads, 128);
   });
 }
 
-void bm_scatter_cold(benchmark::State& st, Impl impl, int64_t D, DType dtype, int64_t T, int64_t bs, int threads) {
+void bm_scatter_cold(benchmark::State& st, Isa isa, int64_t D, DType dtype, int64_t T, int64_t bs, int threads) {
   static uint8_t* const cache = [] {
     uint8_t* p = stream_array<uint8_t>(kCacheBytes);
     std::memset(p, 0x11, kCacheBytes);
@@ -102,7 +103,7 @@ void bm_scatter_cold(benchmark::State& st, Impl impl, int64_t D, DType dtype, in
   timed(st, scatter_work(D, dtype, T), threads, 1, [&](int64_t) {
     c.index = rows.data() + (k % sets) * T;
     c.src = src + static_cast<size_t>(k % src_copies) * rb * static_cast<size_t>(T);
-    opt::scatter_run(c, isa_of(impl), threads, 64);
+    opt::scatter_run(c, isa, threads, 64);
     ++k;
   });
 }
@@ -114,9 +115,10 @@ void register_benchmarks() {
     const int64_t nb = s.i("n_blocks"), M = s.i("M"), C = s.i("C");
     const ApiBench api{make_problem("softmax_pool", s.dims({"n_blocks", "M", "C"})), pool_work(nb, M, C)};
     const std::string tail = s.s("name") + "/" + s.tail({"M", "C", "n_blocks"});
-    add_rows("softmax_pool", tail, api, {"cold", "hot"}, [nb, M, C](benchmark::State& st, Impl impl, int threads, bool cold) {
-      bm_pool_raw(st, impl, nb, M, C, threads, cold);
-    }, false);
+    add_rows<opt::SoftmaxPoolVariant>("softmax_pool", tail, api, {"cold", "hot"}, opt::kSoftmaxPoolVariants,
+                                      [nb, M, C](benchmark::State& st, const opt::SoftmaxPoolVariant& v, int threads, bool cold) {
+                                        bm_pool_raw(st, v.isa, nb, M, C, threads, cold);
+                                      });
   }
   for (const Shape& s : shapes("scatter")) {
     DType dt;
@@ -127,9 +129,10 @@ void register_benchmarks() {
     d["block_num"] = copies_for(double(size_t{32} << 20), rb * static_cast<double>(bs));
     const ApiBench api{make_problem("scatter", d, {{"dtype", s.s("dtype")}}), scatter_work(D, dt, T)};
     const std::string tail = s.s("name") + "/" + s.tail({"D", "T"});
-    add_rows("scatter", tail, api, {"cold"}, [D, dt, T, bs](benchmark::State& st, Impl impl, int threads, bool) {
-      bm_scatter_cold(st, impl, D, dt, T, bs, threads);
-    }, false);
+    add_rows<opt::ScatterVariant>("scatter", tail, api, {"cold"}, opt::kScatterVariants,
+                                  [D, dt, T, bs](benchmark::State& st, const opt::ScatterVariant& v, int threads, bool) {
+                                    bm_scatter_cold(st, v.isa, D, dt, T, bs, threads);
+                                  });
   }
 }
 

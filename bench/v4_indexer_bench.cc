@@ -4,12 +4,13 @@
 //   score:*  the score path alone (the speed target): per token, Q8 of every cache row
 //            j < cache_len, the int8 score GEMM against the token's H x Dh q codes, dequant,
 //            ReLU, weighted head sum, top-k. opt::v4_score_rows_* over the adapter's work items
-//            (32-row cache tiles split by opt::v4_score_spans) and opt::v4_topk_fast; the
-//            reference runs the primitive references. Every iteration reads another copy of the
-//            BF16 cache out of a 512 MiB pool, so the cache streams from DRAM.
+//            (32-row cache tiles split by opt::v4_score_spans) and opt::v4_topk_fast, for each
+//            row of kV4IndexerVariants. Every iteration reads another copy of the BF16 cache out
+//            of a 512 MiB pool, so the cache streams from DRAM.
 //   api:*    the whole kernel through Backend::run() (bench/harness.h; q side included), on
 //            one buffer set (the BF16 cache is larger than L3 from B·cache_len >= 64k rows).
-// The reference runs at B 1 and threads 1 only (it takes seconds beyond that).
+// The reference runs through the backend only (api:reference), at B 1 and threads 1 (it takes
+// seconds beyond that).
 // Counters: score: bytes = B·cache_len·Dh·2 (cache read once); ops = 2·B·cache_len·H·Dh on the
 // VNNI peak. api adds the q side every call runs: int8 wq_b, BF16 weights_proj, Hadamard, x, qr
 // bytes; int8 ops 2·B·Q_LORA·H·Dh (VNNI) and BF16 ops 2·B·D·H + 2·B·H·Dh² (BF16 peak).
@@ -18,12 +19,8 @@
 
 #include "bench/harness.h"
 #include "fixtures/generators/generators.h"
-#include "kcs/formats.h"
-#include "kcs/kernels/gemm_i8.h"
-#include "kcs/kernels/q8.h"
 #include "kcs/kernels/v4_indexer.h"
 #include "optimized/v4_indexer.h"
-#include "reference/primitives.h"
 
 namespace kcs::bench {
 namespace {
@@ -81,30 +78,8 @@ struct QSide {
   }
 };
 
-void score_reference(const uint16_t* cache, const Dims3& d, const QSide& q, float* score, int32_t* idx) {
-  const int64_t n = d.n, H = d.H, Dh = d.Dh;
-  Q8Params p;
-  p.floor = true;
-  std::vector<float> row(Dh), s_kv(static_cast<size_t>(n)), lg(static_cast<size_t>(n * H));
-  std::vector<int8_t> kv(static_cast<size_t>(n * Dh)), qt(Dh * H);
-  for (int64_t j = 0; j < n; ++j) {
-    for (int64_t e = 0; e < Dh; ++e) row[e] = bf16_to_float(cache[j * Dh + e]);
-    s_kv[j] = q8_row_reference(row.data(), Dh, p, kv.data() + j * Dh);
-  }
-  for (int64_t e = 0; e < Dh; ++e)
-    for (int64_t h = 0; h < H; ++h) qt[e * H + h] = q.qh[h * Dh + e];
-  const GemmI8Args g{n, Dh, H, kv.data(), Dh, qt.data(), H, s_kv.data(), q.s_qh.data(), nullptr, 0, lg.data(), H, DType::fp32};
-  gemm_i8_reference(g, 0, n, 0, H);
-  for (int64_t j = 0; j < n; ++j) {
-    double s = 0;
-    for (int64_t h = 0; h < H; ++h) s += static_cast<double>(std::max(lg[j * H + h], lg[j * H + h] * 0.0f)) * q.w[h];
-    score[j] = static_cast<float>(s);
-  }
-  v4_topk_reference(score, n, d.topk, 128, idx, n);
-}
-
-void bm_score(benchmark::State& st, Impl impl, Dims3 d, int threads) {
-  if (skip_unavailable(st, impl)) return;
+void bm_score(benchmark::State& st, const opt::V4IndexerVariant& v, Dims3 d, int threads) {
+  if (skip_unavailable(st, impl_of(v.isa))) return;
   static uint16_t* const pool = [] {
     uint16_t* x = stream_array<uint16_t>(kPoolElems);
     fill_bf16(x, kPoolElems, 3, 124, 6);  // N(0,1)-like: 2^-3 .. 2^2
@@ -114,7 +89,7 @@ void bm_score(benchmark::State& st, Impl impl, Dims3 d, int threads) {
   const int64_t B = d.B, n = d.n, per = B * n * d.Dh;
   std::vector<float> score(static_cast<size_t>(B * n));
   std::vector<int32_t> idx(static_cast<size_t>(B * n));
-  const bool avx512 = impl == Impl::avx512;
+  const bool avx512 = v.isa == Isa::avx512;
   opt::V4ScoreArgs a;
   a.Dh = d.Dh, a.H = d.H, a.Dq = d.Dh / 4;
   a.q8.floor = true;
@@ -122,22 +97,17 @@ void bm_score(benchmark::State& st, Impl impl, Dims3 d, int threads) {
   a.qh_init = q.init512.data();
   a.s_qh = q.s_qh.data();
   a.w = q.w.data();
-  auto fn = avx512 ? &opt::v4_score_rows_avx512 : &opt::v4_score_rows_avx2;
   timed(st, score_work(d), threads, copies_for(kPoolElems, per), [&](int64_t k) {
     const uint16_t* cache = pool + k * per;
-    if (impl == Impl::reference) {
-      for (int64_t t = 0; t < B; ++t) score_reference(cache + t * n * d.Dh, d, q, &score[t * n], &idx[t * n]);
-    } else {
-      // The adapter's work items and their split over threads (optimized/v4_indexer.h).
-      opt::v4_score_spans(B, n, kCacheTile, threads, [&](int64_t t, int64_t j0, int64_t j1) {
-        opt::V4ScoreArgs ai = a;
-        ai.cache = cache + t * n * d.Dh;
-        ai.score = &score[t * n];
-        fn(ai, j0, j1);
-      });
+    // The adapter's work items and their split over threads (optimized/v4_indexer.h).
+    opt::v4_score_spans(B, n, kCacheTile, threads, [&](int64_t t, int64_t j0, int64_t j1) {
+      opt::V4ScoreArgs ai = a;
+      ai.cache = cache + t * n * d.Dh;
+      ai.score = &score[t * n];
+      v.score_rows(ai, j0, j1);
+    });
 #pragma omp parallel for num_threads(threads) schedule(static) if (B > 1)
-      for (int64_t t = 0; t < B; ++t) opt::v4_topk_fast(&score[t * n], n, d.topk, 128, &idx[t * n], n);
-    }
+    for (int64_t t = 0; t < B; ++t) opt::v4_topk_fast(&score[t * n], n, d.topk, 128, &idx[t * n], n);
     benchmark::DoNotOptimize(idx.data());
   });
 }
@@ -153,10 +123,10 @@ void register_benchmarks() {
     const ApiBench api{make_problem("v4_indexer", pd, {{"start_pos", std::to_string(4 * d.n - 1)}, {"offset", "128"}}),
                        api_work(d, s.i("D"), s.i("Q_LORA"))};
     const std::string tail = s.tail({"B", "cache_len"});
-    for_each_run([&](Impl impl, int threads) {
-      if (impl == Impl::reference && d.B != 1) return;  // seconds per call beyond
-      add(row_name("v4_indexer", "score", impl, tail, threads), bm_score, impl, d, threads);
-      add(row_name("v4_indexer", "api", impl, tail, threads), bm_api, impl, api, threads);
+    if (d.B == 1) add(row_name("v4_indexer", "api", Impl::reference, tail, 1), bm_api, Impl::reference, api, 1);
+    for_each_variant(opt::kV4IndexerVariants, [&](const opt::V4IndexerVariant& v, int threads) {
+      add(row_name("v4_indexer", "score", impl_of(v.isa), tail, threads), bm_score, v, d, threads);
+      add(row_name("v4_indexer", "api", impl_of(v.isa), tail, threads), bm_api, impl_of(v.isa), api, threads);
     });
   }
 }

@@ -3,7 +3,8 @@
 # same shape become one table row with frac_of_limit and the speedup over the reference; a
 # oneDNN-named row of the same shape fills the peer column; a fused kernel's row gets the sum of the
 # oneDNN GEMMs it contains (rows <family>/gemm:onednn/<gemm>/<shape>), "missing" when one of them
-# did not run, "no GEMM" for kernels without one; bad input is refused with a message.
+# did not run, "no GEMM" for kernels without one; a PyTorch peer row (<family>/fused:torch/<shape>)
+# fills the torch column of the same shape and threads only; bad input is refused with a message.
 # Usage: bench_report_test.sh <q8_bench binary> <source dir>
 set -uo pipefail
 BENCH="$1"
@@ -50,6 +51,9 @@ for i, g in enumerate(["q_b", "wk", "w_proj", "hadamard_q", "hadamard_k"]):
         rows.append(row(f"indexer_prolog/gemm:onednn/{g}/t:4/threads:2/min_time:0.200", 100.0))
 # Another shape's GEMMs must not leak into the sum.
 rows.append(row("indexer_prolog/gemm:onednn/q_b/t:16/threads:1", 1e6))
+# The PyTorch peer (bench/peers/torch_bench.py): 4 us at t:4 on 1 thread -> 4.00; 2 threads has none.
+rows.append(row("indexer_prolog/fused:torch/t:4/threads:1", 4000.0))
+rows.append(row("indexer_prolog/fused:torch/t:16/threads:2", 1e6))
 rows.append(row("v4_indexer/score:avx512/B:8/cache_len:4096/threads:1", 2000.0))
 rows.append(row("v4_indexer/api:avx512/B:8/cache_len:4096/threads:1", 2000.0))
 rows.append(row("v4_indexer/gemm:onednn/score/B:8/cache_len:4096/threads:1", 5000.0))
@@ -61,6 +65,10 @@ PY
 fmd="$T/fo/perf.md"
 grep -Eq '^\| indexer_prolog \| t:4 \| - \| avx512 \| 1 \| 1 us \| [^|]* \| [^|]* \| 1\.5 us \| 1\.50 \| q_b 100 ns \+ wk 200 ns \+ w_proj 300 ns \+ hadamard_q 400 ns \+ hadamard_k 500 ns \|' "$fmd" ||
   { cat "$fmd"; fail "indexer_prolog t:4 row lacks the oneDNN sum 1.5 us of its 5 GEMMs and the ratio 1.50"; }
+grep -Eq '^\| indexer_prolog \| t:4 \| - \| avx512 \| 1 \| .* \| 4 us \| 4\.00 \|$' "$fmd" ||
+  { cat "$fmd"; fail "indexer_prolog t:4 row lacks the PyTorch time 4 us and the ratio 4.00"; }
+grep -Eq '^\| indexer_prolog \| t:4 \| prepacked \| avx512 \| 2 \| .* \|  \|  \|$' "$fmd" ||
+  { cat "$fmd"; fail "a PyTorch row of another shape or thread count fills the torch column"; }
 grep -Eq '^\| indexer_prolog \| t:4 \| prepacked \| avx512 \| 2 \| [^|]* \| [^|]* \| [^|]* \| missing w_proj \|  \|' "$fmd" ||
   { cat "$fmd"; fail "a sum with a GEMM missing is not shown as missing"; }
 grep -Eq '^\| v4_indexer \| B:8/cache_len:4096 \| score \| avx512 \| 1 \| [^|]* \| [^|]* \| [^|]* \| 5 us \| 2\.50 \|' "$fmd" ||

@@ -74,6 +74,14 @@ bench_job() {
       --benchmark_report_aggregates_only=true --benchmark_out="$out/$(basename "$p").json" \
       --benchmark_out_format=json
   done
+  # The PyTorch peer (Debian's python3-torch): the fused kernels as a user writes them in PyTorch.
+  if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "kcs: torch_bench (bench/peers/torch_bench.py)"
+    /usr/bin/python3 bench/peers/torch_bench.py --benchmark_filter="${KCS_BENCH_FILTER:-.}" \
+      --benchmark_repetitions="${KCS_BENCH_REPS:-3}" --benchmark_out="$out/torch_bench.json"
+  else
+    echo "kcs: python3-torch missing: no PyTorch column"
+  fi
   /usr/bin/python3 bench/report.py "$out"/*_bench.json --out "$out"
 }
 
