@@ -5,6 +5,7 @@
 #include "conformance/runner/catalog.h"
 #include "conformance/runner/results.h"
 #include "conformance/runner/runner.h"
+#include "conformance/runner/sweep.h"
 #include "conformance/suites/suite.h"
 #include "kcs/backend.h"
 #include "kcs/formats.h"
@@ -427,6 +428,72 @@ TEST(Catalog, TierSelectsTheRightCases) {
     EXPECT_GT(select_cases(shipped, Tier::smoke).size(), 0u) << "no smoke case: the committed bundles need some";
     EXPECT_LE(select_cases(shipped, Tier::smoke).size(), select_cases(shipped, Tier::ci).size());
     EXPECT_LE(select_cases(shipped, Tier::ci).size(), select_cases(shipped, Tier::nightly).size());
+  }
+}
+
+}  // namespace
+}  // namespace kcs
+
+namespace kcs {
+namespace {
+
+// The reference, counted, optionally wrong: shows that a sweep runs a backend that ignores tiles
+// once per case, and every tile of a case it did not pass.
+class CountingReference : public Backend {
+ public:
+  explicit CountingReference(bool wrong) : ref_(make_reference_backend()), wrong_(wrong) {}
+  std::string name() const override { return "counted"; }
+  std::string describe() const override { return "the reference, counted"; }
+  Availability availability() const override { return {}; }
+  bool supports(const std::string& k) const override { return ref_->supports(k); }
+  bool ignores_tiles() const override { return true; }
+  int calls = 0;
+
+ protected:
+  Status execute(const Invocation& inv) override {
+    ++calls;
+    Status s = ref_->run(inv);
+    if (wrong_) inv.out("scale").data<float>()[0] *= 2;
+    return s;
+  }
+
+ private:
+  std::unique_ptr<Backend> ref_;
+  bool wrong_;
+};
+
+TEST(Sweep, BackendThatIgnoresTilesRunsOncePerCase) {
+  const Catalog c = load_catalog(kernel_or_throw("q8"));
+  for (bool wrong : {false, true}) {
+    SweepPlan plan;
+    auto owned = std::make_unique<CountingReference>(wrong);
+    CountingReference* be = owned.get();
+    plan.backends.push_back(std::move(owned));
+    const std::vector<CaseSpec> cases = select_cases(c, Tier::smoke);
+    ASSERT_GE(cases.size(), 2u);
+    ASSERT_GE(c.tiles.size(), 2u);
+    for (size_t i = 0; i < 2; ++i)
+      for (size_t t = 0; t < c.tiles.size(); ++t) plan.items.push_back({cases[i], c.tiles[t], t == 0});
+    std::vector<RunRecord> recs;
+    SweepOptions o;
+    execute_sweep(plan, o, [&](RunRecord&& r) { recs.push_back(std::move(r)); });
+    ASSERT_EQ(recs.size(), plan.items.size());
+    for (size_t i = 0; i < recs.size(); ++i) {
+      EXPECT_EQ(recs[i].tile, plan.items[i].tile.name());
+      EXPECT_EQ(recs[i].verdict, wrong ? Verdict::failed : Verdict::passed) << recs[i].reason;
+      EXPECT_THAT(recs[i].repro, HasSubstr(plan.items[i].tile.name() == "default" ? "" : plan.items[i].tile.name()));
+      if (!plan.items[i].first_tile && !wrong) {
+        EXPECT_EQ(recs[i].seconds, 0);
+        ASSERT_EQ(recs[i].checks.size(), recs[i - 1].checks.size());
+        for (size_t k = 0; k < recs[i].checks.size(); ++k) {
+          EXPECT_EQ(recs[i].checks[k].name, recs[i - 1].checks[k].name);
+          EXPECT_EQ(recs[i].checks[k].passed, recs[i - 1].checks[k].passed);
+          EXPECT_EQ(recs[i].checks[k].message, recs[i - 1].checks[k].message);
+        }
+      }
+    }
+    // A pass stands for the case's other tiles; a failure is run at every tile (and re-run once).
+    EXPECT_EQ(be->calls, wrong ? static_cast<int>(2 * plan.items.size()) : 2) << "wrong " << wrong;
   }
 }
 
