@@ -1,6 +1,7 @@
 #include "conformance/canaries/canary.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,8 +18,16 @@ Status FaultCall::run_reference_with(const std::function<void(Problem&, TensorMa
   Invocation alt{inv.decl, &p, &t, inv.tile, inv.threads, nullptr};
   Status s = reference.run(alt);
   if (!s) return s;
+  // Copy into the caller's tensors, which may be views of a guarded arena: assigning a new
+  // Tensor would leave the arena (what the runner reads back) unwritten.
   for (const auto& td : inv.decl->tensors)
-    if (td.role != Role::in) (*inv.tensors)[td.name] = t.at(td.name);
+    if (td.role != Role::in) {
+      Tensor& dst = inv.tensors->at(td.name);
+      const Tensor& src = t.at(td.name);
+      if (dst.dtype() != src.dtype() || dst.shape() != src.shape())
+        return Status::Fail(td.name + ": the changed call produced another shape or dtype");
+      if (src.nbytes() > 0) std::memcpy(dst.raw(), src.raw(), src.nbytes());
+    }
   return s;
 }
 
