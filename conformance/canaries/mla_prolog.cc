@@ -23,8 +23,6 @@ std::vector<Canary> mla_prolog_canaries() {
                             cs, [](Tensor& t, int64_t i) { step_units(t, i, 1); }));
   v.push_back(nan_in("query_nope_out", cs));
   v.push_back(nan_in("query_rope_out", cs));
-  v.push_back(one_beyond_hard("query_nope_out", cs));
-  v.push_back(one_beyond_hard("query_rope_out", cs));
   v.push_back(one_beyond_hard("kr_cache", cs));
   v.push_back(touched_fault("kv_cache", "kv_code_off_by_2", "one written int8 KV code off by 2", cs,
                             [](Tensor& t, int64_t i) { step_units(t, i, 2); }));
