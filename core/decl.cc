@@ -126,6 +126,11 @@ TensorDecl dtype_from(TensorDecl t, std::string attr) {
   return t;
 }
 
+TensorDecl quant_from(TensorDecl t, QuantSource q) {
+  t.quant = std::move(q);
+  return t;
+}
+
 const TensorDecl* KernelDecl::find_tensor(const std::string& name) const {
   for (const auto& t : tensors)
     if (t.name == name) return &t;

@@ -5,10 +5,10 @@
 //
 // Contracts (spec §10.5, tier B):
 //   q_int8, k_cache (written rows)  int_code(1, 1%), plus the ±127 row invariant below
-//   q_scale, k_scale_cache           abs_rel(2^-24, 2^-7 + 2^-10, 0): the spec's hard bound
-//                                    |Δ| <= 2^-7·|r| + ulp16(r), with ulp16(r) <= 2^-10·|r| for normal
-//                                    FP16 r and 2^-24 for subnormal r (equal at powers of two, at most
-//                                    2^-11·|r| looser in between: the vocabulary has no ulp16 term)
+//   q_scale, k_scale_cache           abs_rel(0, 2^-7 + 1ulp, 0) self_consistent(bf16 amax): the spec's
+//                                    hard bound |Δ| <= 2^-7·|r| + ulp16(r) on every element, and a
+//                                    scale that differs must be fp16(1/(127/a)) for some BF16 amax a
+//                                    (bit-exact where the backend's amax is the reference's)
 //   weights                          ulp_or_budget(1, 1, ""): d_ulp <= 1, or |y − pre| <= ½ulp16(pre) + B·2^-24
 //                                    with pre = f32(wb) ⊗ c (binary32) and the budget recorded by the
 //                                    reference B = 2^24·c·ulp_bf16(ŵ) + 2h·c·A + 2|pre|: one BF16 flip of
@@ -170,7 +170,7 @@ KernelDecl make() {
       {"layout_query", AttrDecl::Kind::choice, "TND", {"TND"}, "q_int8 layout [t, H, D]"},
       {"layout_key", AttrDecl::Kind::choice, "PA_BSND", {"PA_BSND"}, "k cache layout (the shipped kernel implements PA_BSND only)"},
   };
-  const Contract scale = Contract::AbsRel(0x1.0p-24, 0x1.0p-7 + 0x1.0p-10, 0);
+  const Contract scale = Contract::AbsRel(0, 0x1.0p-7, 0).plus_ulps(1).self_consistent_scale(DType::bf16);
   d.tensors = {
       input("x", DType::bf16, {"t", "h"}, "hidden states"),
       input("q_norm", DType::i8, {"t", "q_lora"}, "K2's q_norm_out"),
@@ -185,12 +185,14 @@ KernelDecl make() {
       input("sin", DType::bf16, {"t", "R"}, "half-duplicated sin table"),
       input("hadamard_q", DType::bf16, {"D", "D"}, "query Hadamard matrix (opaque)"),
       input("hadamard_k", DType::bf16, {"D", "D"}, "key Hadamard matrix (opaque)"),
-      inout("k_cache", DType::i8, {"block_num", "block_size", "1", "D"}, Contract::IntCode(1, 0.01),
-            "paged int8 key cache (PA_BSND), rows named by k_cache_index written"),
-      inout("k_scale_cache", DType::fp16, {"block_num", "block_size", "1", "1"}, scale, "paged fp16 key scales"),
+      quant_from(inout("k_cache", DType::i8, {"block_num", "block_size", "1", "D"}, Contract::IntCode(1, 0.01),
+                       "paged int8 key cache (PA_BSND), rows named by k_cache_index written"),
+                 {"kh", "", "k_cache_index", false}),
+      quant_from(inout("k_scale_cache", DType::fp16, {"block_num", "block_size", "1", "1"}, scale, "paged fp16 key scales"),
+                 {"kh", "", "k_cache_index", true}),
       input("k_cache_index", DType::i64, {"t"}, "flat slot per token; < 0 = padding (skipped); last token wins"),
-      output("q_int8", DType::i8, {"t", "H", "D"}, Contract::IntCode(1, 0.01), "int8 query (TND)"),
-      output("q_scale", DType::fp16, {"t", "H", "1"}, scale, "query dequant scales"),
+      quant_from(output("q_int8", DType::i8, {"t", "H", "D"}, Contract::IntCode(1, 0.01), "int8 query (TND)"), {"qh", "", "", false}),
+      quant_from(output("q_scale", DType::fp16, {"t", "H", "1"}, scale, "query dequant scales"), {"qh", "", "", true}),
       output("weights", DType::fp16, {"t", "H"}, Contract::UlpOrBudget(1, 1, ""), "per-head weights fp16(f32(wb)·c)"),
   };
   d.knobs = {

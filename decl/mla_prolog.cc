@@ -16,8 +16,17 @@ namespace kcs {
 
 namespace {
 
-// FP32 scales: hard |Δ| <= 2^-7·|r| + ulp32(r) (spec §10.5); ulp32(r) <= 2^-22·|r|.
-constexpr double kScaleRtol = 0x1p-7 + 0x1p-22;
+// FP32 scales (spec §10.5): hard |Δ| <= 2^-7·|r| + ulp32(r), and self-consistent: a scale that
+// differs is f32(1/(127/a)) for some BF16 amax a (bit-exact where the amaxes agree).
+const Contract kScale = Contract::AbsRel(0, 0x1p-7, 0).plus_ulps(1).self_consistent_scale(DType::bf16);
+// kr_cache (spec §10.5): ratio(d_ulp > 1) <= 0.5%, hard d_ulp <= 2 or |Δ| <= 2^-9·rms.
+Contract kr_contract() {
+  Contract::Hard h;
+  h.atol = 0x1p-9;
+  h.atol_scale = Contract::Scale::rms;
+  h.dulp = 2;
+  return Contract::UlpOrBudget(1, 2.0625, "", 0.005).with_hard(h);
+}
 
 std::string num(int64_t v) { return std::to_string(v); }
 
@@ -194,8 +203,12 @@ KernelDecl make() {
   //    the BF16 rounding of a large share of the token's query outputs (measured on
   //    real_quant_n64.t=16: 2 codes of token 6 differ, every tier A stage passes bit-exact or
   //    within its contract, and 2% of query_nope_out has d_ulp > 1, worst |Δ| = 0.006).
+  //    Spec §14 E4 adds the hard bound 4·ulp_bf16(r) + 2^-8·rms on every element; a correct
+  //    backend breaks it on that same case (146 query_nope_out elements up to 1.15x, query_rope_out
+  //    up to 2.14x, from the 2 legitimate code flips of token 6: the shift follows the token's
+  //    abs-dot, not the tensor's rms), so it is not declared until the spec gives a reachable one.
   //  * kr_cache: ratio(d_ulp > 1) <= 0.5% as ulp_or_budget(1, 2.0625, 0.5%) with the RoPE budget
-  //    |ŷ|; the §10.5 hard bound on the remaining 0.5% is not expressible in the vocabulary.
+  //    |ŷ|, and the §10.5 hard bound d_ulp <= 2 or |Δ| <= 2^-9·rms on the remaining 0.5%.
   //  * q_norm_out / kv_cache share one declaration for both modes: int_code(1, 1%), which for the
   //    BF16 (non-quant) tensors reads as d_ulp <= 1 everywhere and d_ulp = 1 for at most 1%.
   d.tensors = {
@@ -211,19 +224,24 @@ KernelDecl make() {
       input("cos", DType::bf16, {"t", "rope"}, "half-duplicated cos table (after de-interleave)"),
       input("sin", DType::bf16, {"t", "rope"}, "half-duplicated sin table"),
       input("cache_index", DType::i64, {"t"}, "flat cache slot per token; < 0 = padding (skipped)"),
-      dtype_from(inout("kv_cache", DType::i8, {"block_num", "block_size", "1", "kv_lora"}, Contract::IntCode(1, 0.01),
-                       "KV latent cache: INT8 codes (quant; int_code(1, 1%)) or BF16 ckv (non-quant; read as "
-                       "d_ulp <= 1 for all, d_ulp = 1 for at most 1%)"),
-                 "q_dtype"),
-      inout("kr_cache", DType::bf16, {"block_num", "block_size", "1", "rope"},
-            Contract::UlpOrBudget(1, 2.0625, "", 0.005), "rotated k_rope cache (de-interleaved order)"),
-      inout("k_scale_cache", DType::fp32, {"block_num", "block_size", "1", "4"}, Contract::AbsRel(0, kScaleRtol, 0),
-            "FP32 dequant scales of the 4 KV groups (quant mode; untouched in non-quant mode)"),
-      dtype_from(output("q_norm_out", DType::i8, {"t", "q_lora"}, Contract::IntCode(1, 0.01),
-                        "Q8 codes of cq (quant) or cq itself (non-quant, BF16); feeds K1's q_norm"),
-                 "q_dtype"),
-      output("q_norm_scale_out", DType::fp32, {"t", "qs"}, Contract::AbsRel(0, kScaleRtol, 0),
-             "s_dq of the q_norm row (quant mode); feeds K1's q_norm_scale"),
+      quant_from(dtype_from(inout("kv_cache", DType::i8, {"block_num", "block_size", "1", "kv_lora"},
+                                  Contract::IntCode(1, 0.01),
+                                  "KV latent cache: INT8 codes (quant; int_code(1, 1%)) or BF16 ckv (non-quant; read as "
+                                  "d_ulp <= 1 for all, d_ulp = 1 for at most 1%)"),
+                            "q_dtype"),
+                 {"ckv", "kv_lora/4", "cache_index", false}),
+      inout("kr_cache", DType::bf16, {"block_num", "block_size", "1", "rope"}, kr_contract(),
+            "rotated k_rope cache (de-interleaved order)"),
+      quant_from(inout("k_scale_cache", DType::fp32, {"block_num", "block_size", "1", "4"}, kScale,
+                       "FP32 dequant scales of the 4 KV groups (quant mode; untouched in non-quant mode)"),
+                 {"ckv", "kv_lora/4", "cache_index", true}),
+      quant_from(dtype_from(output("q_norm_out", DType::i8, {"t", "q_lora"}, Contract::IntCode(1, 0.01),
+                                   "Q8 codes of cq (quant) or cq itself (non-quant, BF16); feeds K1's q_norm"),
+                            "q_dtype"),
+                 {"cq", "", "", false}),
+      quant_from(output("q_norm_scale_out", DType::fp32, {"t", "qs"}, kScale,
+                        "s_dq of the q_norm row (quant mode); feeds K1's q_norm_scale"),
+                 {"cq", "", "", true}),
       output("query_nope_out", DType::bf16, {"t", "n1", "kv_lora"}, Contract::AbsRel(0.005, 0x1p-7, 0.005),
              "bf16(q_nope · w_uk) per head"),
       output("query_rope_out", DType::bf16, {"t", "n1", "rope"}, Contract::AbsRel(0.005, 0x1p-7, 0.005),

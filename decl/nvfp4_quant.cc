@@ -69,10 +69,12 @@ KernelDecl make() {
   };
   d.tensors = {
       dtype_from(input("x", DType::bf16, {"M", "K"}, "hidden states"), "x_dtype"),
-      output("x_fp4", DType::e2m1x2, {"M", "K/2"}, Contract::Exact(),
-             "E2M1 codes, byte j = code(2j) | code(2j+1) << 4"),
-      output("x_sf", DType::ue4m3x4, {"M", "K/64"}, Contract::Exact(),
-             "UE4M3 scale bytes of the 16-element groups, 4 per int32, little-endian"),
+      quant_from(output("x_fp4", DType::e2m1x2, {"M", "K/2"}, Contract::Exact(),
+                        "E2M1 codes, byte j = code(2j) | code(2j+1) << 4"),
+                 {"x", "16", "", false}),
+      quant_from(output("x_sf", DType::ue4m3x4, {"M", "K/64"}, Contract::Exact(),
+                        "UE4M3 scale bytes of the 16-element groups, 4 per int32, little-endian"),
+                 {"x", "16", "", true}),
   };
   d.knobs = {
       {"row_tile", "rows per work item (0 = all rows in one item)", 16, true},

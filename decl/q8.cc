@@ -124,9 +124,10 @@ KernelDecl make() {
   };
   d.tensors = {
       dtype_from(input("x", DType::bf16, {"rows", "n"}, "rows to quantize"), "x_dtype"),
-      output("codes", DType::i8, {"rows", "n"}, Contract::Exact(), "INT8 codes"),
-      dtype_from(output("scale", DType::fp32, {"rows", "1"}, Contract::Exact(), "dequant scale 1/(127/amax)"),
-                 "scale_dtype"),
+      quant_from(output("codes", DType::i8, {"rows", "n"}, Contract::Exact(), "INT8 codes"), {"x", "", "", false}),
+      quant_from(dtype_from(output("scale", DType::fp32, {"rows", "1"}, Contract::Exact(), "dequant scale 1/(127/amax)"),
+                            "scale_dtype"),
+                 {"x", "", "", true}),
   };
   d.knobs = {{"row_tile", "rows per work item (0 = all rows in one item)", 16, true}};
   d.invariants = {

@@ -1,7 +1,9 @@
 // Declaration of K3, the DeepSeek V4 decode indexer (W8A8C16 score path + top-k, spec §5).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "decl/kernels.h"
 #include "kcs/kernels/gemm_i8.h"
@@ -35,6 +37,26 @@ CheckResult score_neg_fill(const Problem& p, const TensorMap&, const TensorMap& 
   c.margin = bad == 0 ? 0 : INFINITY;
   if (bad) c.message = std::to_string(bad) + " elements of the NEG_FILL region differ; first: " + first;
   return c;
+}
+
+// Spec §10.5 K3 score, in full (the reference's top-k tolerance tau is the same hard bound).
+Contract score_contract() {
+  Contract::Hard h;
+  h.mul = 4;
+  h.atol = 5e-3;
+  h.atol_scale = Contract::Scale::max1_rms;
+  return Contract::AbsRel(1e-4, 0x1.0p-7, kV4ScoreMaxRatio).atol_by(Contract::Scale::max1_rms).with_hard(h);
+}
+
+// The score's contract covers j < cache_len; score_neg_fill checks the rest bit for bit.
+std::vector<uint8_t> valid_elements(const Problem& p, const std::string& name) {
+  if (name != "score") return {};
+  const int64_t L = p.dim("SCORE_LEN"), rows = p.dim("B") * p.dim("S");
+  const int64_t cl = std::min(v4_indexer_cache_len(p.attr_i64("start_pos"), p.dim("S")), L);
+  std::vector<uint8_t> v(static_cast<size_t>(rows * L), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cl; ++j) v[static_cast<size_t>(r * L + j)] = 1;
+  return v;
 }
 
 Status check_problem(const Problem& p) {
@@ -93,9 +115,9 @@ KernelDecl make() {
       input("hadamard", DType::bf16, {"Dh", "Dh"}, "dense Hadamard matrix (realistic: bf16(H/sqrt(Dh)))"),
       input("idx_kv_cache", DType::bf16, {"B", "SCORE_LEN", "Dh"},
             "compressed indexer cache, contiguous per batch (already holds this step's entry; §5.4)"),
-      output("score", DType::fp32, {"B", "S", "SCORE_LEN"}, Contract::AbsRel(1e-4, 0x1.0p-7, kV4ScoreMaxRatio),
-             "index scores; NEG_FILL beyond cache_len (invariant score_neg_fill). Spec §10.5 scales atol by "
-             "max(1, rms) and adds a hard bound: the suite's ScoreRule test applies that rule"),
+      output("score", DType::fp32, {"B", "S", "SCORE_LEN"}, score_contract(),
+             "index scores on the valid region j < cache_len (spec §10.5: atol 1e-4·max(1, rms), rtol 2^-7, "
+             "0.5%, hard max(4·tol, 5e-3·max(1, rms))); NEG_FILL beyond (invariant score_neg_fill)"),
       output("topk_idxs", DType::i32, {"B", "S", "SCORE_LEN"}, Contract::TopkSet(),
              "top-k positions + offset, descending (ties by lower index in the reference), then -1"),
   };
@@ -111,6 +133,7 @@ KernelDecl make() {
   };
   d.invariants = {{"score_neg_fill", "score beyond cache_len is NEG_FILL bit for bit", &score_neg_fill}};
   d.check_problem = &check_problem;
+  d.valid_elements = &valid_elements;
   return d;
 }
 

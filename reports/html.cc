@@ -227,16 +227,32 @@ void write_worst_elements(std::ostringstream& os, const CheckRef& worst_check, s
   os << "</div>";
   const std::string& msg = worst_check->message;
   if (!msg.empty()) os << "<div class=\"small m-fail\">" << esc(msg) << "</div>";
+  if (!worst_check->diagnosis.empty())
+    os << "<div class=\"small\"><b>diagnosis:</b> " << esc(worst_check->diagnosis) << "</div>";
   if (worst.empty()) {
     os << "<div class=\"small muted\">no element differs from the reference</div>";
     return;
   }
+  // The cause columns (the reference before rounding, a quantized element's group amax and input)
+  // only where some listed element has them.
+  bool pre = false, amax = false, input = false;
+  for (const WorstElement& w : worst) {
+    pre |= !std::isnan(w.prerounding);
+    amax |= !std::isnan(w.amax);
+    input |= !std::isnan(w.input);
+  }
   os << "<table><thead><tr><th>index</th><th class=\"n\">expected</th><th class=\"n\">actual</th>"
-        "<th class=\"n\">abs err</th><th class=\"n\">ULP</th></tr></thead><tbody>";
+        "<th class=\"n\">abs err</th><th class=\"n\">ULP</th>"
+     << (pre ? "<th class=\"n\">before rounding</th>" : "") << (amax ? "<th class=\"n\">group amax</th>" : "")
+     << (input ? "<th class=\"n\">input</th>" : "") << "</tr></thead><tbody>";
   for (size_t i = 0; i < worst.size() && i < limit; ++i) {
     const WorstElement& w = worst[i];
     os << "<tr><td><code>" << esc(fmt_index(w.index)) << "</code></td>" << num_cell(fmt_value(w.expected))
-       << num_cell(fmt_value(w.actual)) << num_cell(fmt_num(w.abs_err)) << num_cell(w.ulp) << "</tr>";
+       << num_cell(fmt_value(w.actual)) << num_cell(fmt_num(w.abs_err)) << num_cell(w.ulp);
+    if (pre) os << num_cell(fmt_value(w.prerounding));
+    if (amax) os << num_cell(fmt_value(w.amax));
+    if (input) os << num_cell(fmt_value(w.input));
+    os << "</tr>";
   }
   os << "</tbody></table>";
 }

@@ -233,7 +233,7 @@ int cmd_gen(const std::vector<std::string>& kernels, const std::string& case_pat
 int cmd_check(const std::string& fixture, const std::string& outputs, const std::string& results_path,
               const std::string& backend_name) {
   if (!results_path.empty()) check_writable(results_path);
-  const Bundle b = read_bundle(fixture, BundleExtras::scoring);  // no /intermediates: scoring needs none
+  const Bundle b = read_bundle(fixture, BundleExtras::scoring);  // /intermediates: only quantizer inputs
   const KernelDecl& decl = kernel_or_throw(b.problem.kernel);
   const TensorMap actual = read_outputs(outputs, decl, b.problem);
   RunRecord r;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "conformance/compare/compare.h"
+#include "kcs/formats.h"
 
 namespace kcs::canary {
 
@@ -142,6 +143,41 @@ Canary units_off(const std::string& output, int64_t n, const std::string& case_g
     const int64_t i = visible_element(fc, output, n);
     if (i < 0) return Status::Fail("canary: no element of " + output + " where " + std::to_string(n) + " units are visible");
     step_units(fc.out(output), i, n);
+    return s;
+  };
+  return c;
+}
+
+Canary one_beyond_hard(const std::string& output, const std::string& case_glob) {
+  Canary c;
+  c.name = output + "_one_beyond_hard";
+  c.fault = "one element 4x its reference value (within the ratio part's one free element, beyond the hard bound)";
+  c.case_glob = case_glob;
+  c.caught_by = {output};
+  c.inject = [output](const FaultCall& fc) {
+    Status s = fc.run_reference();
+    if (!s) return s;
+    Tensor& t = fc.out(output);
+    const auto mask = fc.bundle.touched.count(output) ? fc.bundle.touched.at(output) : std::vector<uint8_t>();
+    int64_t best = -1;
+    double best_v = 0;
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      if (!mask.empty() && !mask[static_cast<size_t>(i / t.row_len())]) continue;
+      const double v = std::fabs(element_value(t, i));
+      if (std::isfinite(v) && v < 1e30 && v > best_v) {
+        best = i;
+        best_v = v;
+      }
+    }
+    if (best < 0) return Status::Fail("canary: no finite non-zero element of " + output);
+    if (t.dtype() == DType::fp32) {
+      t.data<float>()[best] *= 4.0f;
+    } else if (t.dtype() == DType::bf16) {
+      uint16_t& b = t.data<uint16_t>()[best];
+      b = bf16_from_float(bf16_to_float(b) * 4.0f);
+    } else {
+      return Status::Fail("canary: one_beyond_hard takes fp32 or bf16 outputs");
+    }
     return s;
   };
   return c;

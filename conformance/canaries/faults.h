@@ -35,5 +35,9 @@ Canary codes_off_beyond_ratio(const std::string& output, const std::string& case
 // For packed E2M1 outputs (x_fp4): the two nibbles of the first byte that holds two different codes
 // swapped (odd element in the low nibble); caught by x_fp4 and invariant:codes_match_own_scales.
 Canary swapped_nibble(const std::string& case_glob);
+// For contracts with a ratio part and a hard part (contract.h): ONE element (the finite non-zero
+// one of largest magnitude, NEG_FILL excluded; the first written row's for an in-out tensor)
+// multiplied by 4. The ratio part allows one element anywhere, so only the hard part catches it.
+Canary one_beyond_hard(const std::string& output, const std::string& case_glob);
 
 }  // namespace kcs::canary

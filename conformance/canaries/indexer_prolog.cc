@@ -11,6 +11,10 @@ std::vector<Canary> indexer_prolog_canaries() {
   v.push_back(codes_off_beyond_ratio("q_int8", cs));
   v.push_back(units_off("q_int8", 2, cs, "one int8 query code off by 2"));
   v.push_back(nan_in("q_scale", cs));
+  // Scale self-consistency: 1 ULP is far inside the 2^-7 bound, but no BF16 amax gives that scale.
+  v.push_back(units_off("q_scale", 1, cs, "one fp16 query scale 1 ULP off, its row's amax unchanged"));
+  v.push_back(touched_fault("k_scale_cache", "k_scale_1_unit_off", "one written fp16 key scale 1 ULP off, amax unchanged",
+                            cs, [](Tensor& t, int64_t i) { step_units(t, i, 1); }));
   v.push_back(nan_in("weights", cs));
   v.push_back(write_untouched("k_cache", cs));
   v.push_back(write_untouched("k_scale_cache", cs));

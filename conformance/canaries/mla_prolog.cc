@@ -18,8 +18,12 @@ std::vector<Canary> mla_prolog_canaries() {
   };
   v.back().fault = "one fp32 q_norm scale 1% off (the contract allows 2^-7 relative)";
   v.back().name = "q_norm_scale_1pct_off";
+  v.push_back(units_off("q_norm_scale_out", 1, cs, "one fp32 q_norm scale 1 ULP off, its row's amax unchanged"));
+  v.push_back(touched_fault("k_scale_cache", "k_scale_1_unit_off", "one written fp32 KV group scale 1 ULP off, amax unchanged",
+                            cs, [](Tensor& t, int64_t i) { step_units(t, i, 1); }));
   v.push_back(nan_in("query_nope_out", cs));
   v.push_back(nan_in("query_rope_out", cs));
+  v.push_back(one_beyond_hard("kr_cache", cs));
   v.push_back(touched_fault("kv_cache", "kv_code_off_by_2", "one written int8 KV code off by 2", cs,
                             [](Tensor& t, int64_t i) { step_units(t, i, 2); }));
   v.push_back(touched_fault("kr_cache", "kr_nan", "NaN in one written k_rope cache element", cs,

@@ -1,7 +1,7 @@
-// K3 V4 indexer canaries: scores (abs_rel + the NEG_FILL invariant) and the top-k set contract,
-// which must catch a chosen index swapped for a clearly worse one and a duplicated index. The
-// score contract abs_rel(1e-4, 2^-7, 0.5%) lets one element in 200 be wrong by any amount (it
-// has no hard bound, see the declaration), so -inf for NEG_FILL is caught by the invariant only.
+// K3 V4 indexer canaries: scores (abs_rel with its hard part + the NEG_FILL invariant) and the
+// top-k set contract, which must catch a chosen index swapped for a clearly worse one and a
+// duplicated index. The score's ratio part lets one element in 200 exceed tol, so one element far
+// off is caught by the hard part alone; -inf for NEG_FILL (outside the valid region) by the invariant.
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -15,6 +15,7 @@ std::vector<Canary> v4_indexer_canaries() {
   const std::string cs = "v4_indexer.s8.*start_pos=147";  // cache_len 37 > TOPK 16: unchosen positions exist
   std::vector<Canary> v;
   v.push_back(nan_in("score", cs));
+  v.push_back(one_beyond_hard("score", cs));
 
   v.push_back({"neg_fill_as_minus_inf", "-inf instead of NEG_FILL (-FLT_MAX) beyond cache_len", cs, "",
                {"invariant:score_neg_fill"}, [](const FaultCall& fc) {

@@ -9,6 +9,7 @@
 
 #include "conformance/compare/codec.h"
 #include "conformance/compare/diagnosis.h"
+#include "kcs/formats.h"
 #include "kcs/status.h"
 
 namespace kcs {
@@ -118,8 +119,64 @@ struct Scan {
   double max_tol_ratio = 0;  // abs_rel: max |a-e| / (atol + rtol|e|)
   bool have_binding = false;
   Candidate binding;  // abs_rel: the element with the largest tolerance ratio
+  double binding_tol = kNaN;  // its tolerance
+  // Hard part and scale self-consistency (contract.h): elements that break them, the largest
+  // |err| / hard bound, and the first element that broke one (with why).
+  int64_t hard_violations = 0;
+  int64_t inconsistent = 0;
+  double max_hard_ratio = 0;
+  bool have_hard = false;
+  Candidate hard_first;
+  std::string hard_why;
   TopK top{false};
 };
+
+double scale_factor(Contract::Scale s, double rms) {
+  switch (s) {
+    case Contract::Scale::one: return 1;
+    case Contract::Scale::rms: return rms;
+    case Contract::Scale::max1_rms: return std::max(1.0, rms);
+  }
+  return 1;
+}
+
+// Q8 step 5 in binary32, stored in `out` (fp16 or fp32): the scale an amax `a` gives.
+double q8_scale_of(float a, DType out) {
+  if (a == 0) return 0;
+  const float sd = 1.0f / (127.0f / a);
+  return out == DType::fp16 ? static_cast<double>(fp16_to_float(fp16_from_float(sd))) : static_cast<double>(sd);
+}
+
+// Whether scale `s` (format `out`) is s(a) for some amax a of format `amax_t` (bf16 or fp32),
+// a = max(a, floor) when a floor applies. Searches the amax values whose scale can round to s:
+// 127 * [s - ulp(s), s + ulp(s)], at most 2^16 of them.
+bool q8_scale_consistent(double s, DType out, DType amax_t, double floor) {
+  if (!std::isfinite(s) || s < 0) return false;
+  const float ffloor = static_cast<float>(floor);
+  if (s == 0) return floor <= 0;
+  if (floor > 0 && q8_scale_of(ffloor, out) == s) return true;
+  const double u = format_ulp(out, s);
+  const double lo = 127.0 * std::max(s - u, 0.0), hi = 127.0 * (s + u);
+  const bool bf = amax_t == DType::bf16;
+  uint32_t b0, b1;
+  if (bf) {
+    b0 = f32_bits(static_cast<float>(lo)) >> 16;
+    b1 = (f32_bits(static_cast<float>(hi)) + 0xFFFFu) >> 16;
+  } else {
+    b0 = f32_bits(static_cast<float>(lo));
+    b1 = f32_bits(static_cast<float>(hi));
+    b0 = b0 > 0 ? b0 - 1 : 0;
+    ++b1;
+  }
+  b1 = std::min(b1, b0 + (1u << 16));
+  for (uint32_t b = b0; b <= b1; ++b) {
+    float a = bf ? bf16_to_float(static_cast<uint16_t>(b)) : f32_from_bits(b);
+    if (!std::isfinite(a)) break;
+    if (floor > 0) a = std::max(a, ffloor);
+    if (q8_scale_of(a, out) == s) return true;
+  }
+  return false;
+}
 
 template <class C>
 void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lshape, const ScanOptions& o,
@@ -134,10 +191,36 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
   const int64_t budget_ulps = budget ? std::max<int64_t>(o.contract->ulps, 0) : 0;
   const bool max_ulp = o.contract != nullptr && o.contract->kind == Contract::Kind::max_ulp;
   const int64_t ulp_limit = max_ulp ? std::max<int64_t>(o.contract->ulps, 0) : 0;
-  const double atol = abs_rel ? o.contract->atol : 0;
-  const double rtol = abs_rel ? o.contract->rtol : 0;
   const DType dt = expected.dtype();
   const bool is_float = dt == DType::bf16 || dt == DType::fp16 || dt == DType::fp32 || dt == DType::fp64;
+  const std::vector<uint8_t>* valid = o.ctx ? o.ctx->valid : nullptr;
+  auto compared_row = [&](int64_t r) {
+    return !(o.row_mask != nullptr && (((*o.row_mask)[static_cast<size_t>(r)] != 0) == o.mask_selects_zero));
+  };
+  // rms of the reference over the compared elements, for rms-scaled tolerances (spec §10.5).
+  double rms = 0;
+  const Contract* ct = o.contract;
+  const bool hard = ct != nullptr && ct->hard.on && (abs_rel || budget);
+  const bool consistent = ct != nullptr && ct->scale_consistent && is_float;
+  if (ct != nullptr && (ct->atol_scale != Contract::Scale::one || (hard && ct->hard.atol_scale != Contract::Scale::one))) {
+    double ss = 0;
+    int64_t n = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (!compared_row(r)) continue;
+      for (int64_t i = r * row_len; i < (r + 1) * row_len; ++i) {
+        if (valid && !(*valid)[static_cast<size_t>(i)]) continue;
+        const Elem e = C::get(pe, i);
+        if (e.nan || e.inf) continue;
+        ss += e.value * e.value;
+        ++n;
+      }
+    }
+    rms = n > 0 ? std::sqrt(ss / static_cast<double>(n)) : 0.0;
+  }
+  const double atol = abs_rel ? o.contract->atol * scale_factor(o.contract->atol_scale, rms) : 0;
+  const double rtol = abs_rel ? o.contract->rtol : 0;
+  const int64_t tol_ulps = abs_rel ? o.contract->tol_ulps : 0;
+  const double hard_atol = hard ? ct->hard.atol * scale_factor(ct->hard.atol_scale, rms) : 0;
 
   Metrics& m = s->m;
   // Sums over pairs where both values are finite (cosine, SNR).
@@ -146,12 +229,14 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
   Rank worst_row_rank;
 
   for (int64_t r = 0; r < rows; ++r) {
-    if (o.row_mask != nullptr && (((*o.row_mask)[static_cast<size_t>(r)] != 0) == o.mask_selects_zero)) continue;
+    if (!compared_row(r)) continue;
     bool row_mismatch = false;
     Rank row_rank;
     const int64_t base = r * row_len;
     for (int64_t j = 0; j < row_len; ++j) {
       const int64_t i = base + j;
+      if (valid && !(*valid)[static_cast<size_t>(i)]) continue;
+      ++m.numel;
       const Elem e = C::get(pe, i);
       const Elem a = C::get(pa, i);
       const bool same = o.payload_exact ? e.bits == a.bits : compare_detail::elem_same(e, a);
@@ -202,6 +287,7 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
       if (abs_rel || budget) {
         double ratio;
         bool violates;
+        double part_tol = kNaN;  // the ratio part's tolerance at this element (abs_rel)
         if (budget && !rk.nan && d <= budget_ulps) {
           // Within the ulp allowance; the margin still reports how much of the error budget the
           // difference uses, so a 1-ulp flip far inside its budget does not read as "at the limit".
@@ -224,7 +310,9 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
           ratio = kInf;
           violates = true;
         } else {
-          const double tol = atol + rtol * std::fabs(e.value);
+          const double tol = atol + rtol * std::fabs(e.value) +
+                             (tol_ulps > 0 ? static_cast<double>(tol_ulps) * format_ulp(dt, e.value) : 0.0);
+          part_tol = tol;
           violates = abs_err > tol;
           ratio = tol > 0 ? abs_err / tol : (abs_err > 0 ? kInf : 0.0);
         }
@@ -233,13 +321,44 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
           s->have_binding = true;
           s->max_tol_ratio = ratio;
           s->binding = {i, rk, e.value, a.value, abs_err};
+          s->binding_tol = part_tol;
+        }
+        if (hard || consistent) {
+          double hr = 0;
+          std::string why;
+          if (rk.nan || d == kUlpInfinite) {
+            hr = kInf;
+            why = "a NaN or Inf mismatch";
+          } else if (hard) {
+            const Contract::Hard& h = ct->hard;
+            double tol = hard_atol + h.rtol * std::fabs(e.value) +
+                         (h.ulps > 0 ? static_cast<double>(h.ulps) * format_ulp(dt, e.value) : 0.0);
+            if (h.mul > 0 && std::isfinite(part_tol)) tol = std::max(tol, h.mul * part_tol);
+            hr = tol > 0 ? abs_err / tol : (abs_err > 0 ? kInf : 0.0);
+            if (h.dulp >= 0)
+              hr = std::min(hr, h.dulp > 0 ? static_cast<double>(d) / static_cast<double>(h.dulp) : (d > 0 ? kInf : 0.0));
+            if (hr > 1) why = fmt::format("|err| {:.9g} > hard bound {:.9g}", abs_err, tol);
+          }
+          if (consistent && !rk.nan && !q8_scale_consistent(a.value, dt, ct->amax_dtype, ct->amax_floor)) {
+            ++s->inconsistent;
+            hr = kInf;
+            why = fmt::format("not self-consistent: no {} amax a gives {:.9g} = {}(1/(127/a))", dtype_name(ct->amax_dtype),
+                              a.value, dtype_name(dt));
+          }
+          s->max_hard_ratio = std::max(s->max_hard_ratio, hr);
+          if (hr > 1) {
+            if (s->hard_violations++ == 0) {
+              s->have_hard = true;
+              s->hard_first = {i, rk, e.value, a.value, abs_err};
+              s->hard_why = why;
+            }
+          }
         }
       }
       if (!row_mismatch || rk > row_rank) row_rank = rk;
       row_mismatch = true;
       if (s->top.admits(rk)) s->top.push({i, rk, e.value, a.value, abs_err});
     }
-    m.numel += row_len;
     if (row_mismatch && (!any_row || row_rank > worst_row_rank)) {
       any_row = true;
       worst_row_rank = row_rank;
@@ -598,6 +717,9 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
     return fail_early(name, cstr, "contract " + cstr + " cannot be used for an output");
   const std::string problem = pair_problem(expected, actual, row_mask, "row mask");
   if (!problem.empty()) return fail_early(name, cstr, problem);
+  if (ctx && ctx->valid && static_cast<int64_t>(ctx->valid->size()) != shape_numel(logical_shape(expected)))
+    return fail_early(name, cstr, "the valid-region mask has " + std::to_string(ctx->valid->size()) +
+                                      " entries for " + std::to_string(shape_numel(logical_shape(expected))) + " elements");
   if (contract.kind == K::topk_set) {
     if (row_mask != nullptr) return fail_early(name, cstr, "topk_set takes no row mask");
     return compare_topk_set(name, expected, actual, cstr, ctx);
@@ -685,16 +807,17 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
       const int64_t allowed = allowed_count(contract.max_ratio, m.numel);
       // A NaN where the reference has a number (or the reverse) is a hard failure: the ratio
       // budget is for rounding noise, and rho = 100% must not turn NaN outputs into a pass.
-      r.passed = s.violations <= allowed && s.nan_mismatches == 0;
+      r.passed = s.violations <= allowed && s.nan_mismatches == 0 && s.hard_violations == 0;
       if (s.nan_mismatches > 0) {
         r.margin = kInf;
       } else {
         r.margin = s.violations == 0 ? s.max_tol_ratio
                                      : ratio_or_inf(static_cast<double>(s.violations), static_cast<double>(allowed));
+        r.margin = std::max(r.margin, s.max_hard_ratio);
       }
       if (!r.passed) {
         const Candidate& b = s.binding;
-        const double tol = contract.atol + contract.rtol * std::fabs(b.expected);
+        const double tol = s.binding_tol;
         std::string why;
         if (b.rank.nan || b.rank.ulp == kUlpInfinite) {
           why = fmt_dist(t, b.rank.nan ? -1 : b.rank.ulp);
@@ -703,10 +826,19 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
         } else {
           why = fmt::format("|err| {:.9g} > tol {:.9g}", b.abs_err, tol);  // 9 digits: boundary cases
         }
-        r.message = fmt_element(name, expected, actual, b.flat) + " (" + why + "); " +
-                    std::to_string(s.violations) + counts_of + " violate (" +
-                    fmt_pct(static_cast<double>(s.violations) / static_cast<double>(m.numel)) + "), allowed " +
-                    std::to_string(allowed) + " (" + fmt_pct(contract.max_ratio) + ")";
+        if (s.hard_violations > 0 && s.nan_mismatches == 0) {
+          // The hard part broke: name its first element, then the ratio part's count.
+          r.message = fmt_element(name, expected, actual, s.hard_first.flat) + " (" + s.hard_why + "); " +
+                      std::to_string(s.hard_violations) + counts_of + " break the hard part" +
+                      (s.inconsistent > 0 ? " (" + std::to_string(s.inconsistent) + " scales not self-consistent)" : "") +
+                      ", allowed 0; " + std::to_string(s.violations) + " beyond the ratio part's tolerance, allowed " +
+                      std::to_string(allowed) + " (" + fmt_pct(contract.max_ratio) + ")";
+        } else {
+          r.message = fmt_element(name, expected, actual, b.flat) + " (" + why + "); " +
+                      std::to_string(s.violations) + counts_of + " violate (" +
+                      fmt_pct(static_cast<double>(s.violations) / static_cast<double>(m.numel)) + "), allowed " +
+                      std::to_string(allowed) + " (" + fmt_pct(contract.max_ratio) + ")";
+        }
       }
       break;
     }
@@ -722,6 +854,18 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
                         pre->numel() == shape_numel(lshape);
   if (have_pre)
     for (auto& w : mm.worst) w.prerounding = value_f(*pre, flat_of(lshape, w.index));
+  // The few inputs that produced a quantized element: its group's amax and its own input.
+  if (ctx && ctx->quant_input && ctx->quant_group > 0)
+    for (auto& w : mm.worst) {
+      const int64_t f = flat_of(lshape, w.index);
+      const int64_t g = ctx->quant_scale ? f : f / ctx->quant_group;
+      if ((g + 1) * ctx->quant_group > ctx->quant_n) continue;
+      double amax = 0;
+      for (int64_t j = g * ctx->quant_group; j < (g + 1) * ctx->quant_group; ++j)
+        amax = std::isnan(ctx->quant_input[j]) ? kNaN : std::max(amax, std::fabs(ctx->quant_input[j]));
+      w.amax = amax;
+      if (!ctx->quant_scale) w.input = ctx->quant_input[f];
+    }
   if (bias_checked(contract, t)) {
     const double br = bias_ratio(m);
     if (br > 1) {
@@ -732,8 +876,16 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
     }
   }
   if (!r.passed) {
-    if (have_pre && !mm.worst.empty())
-      r.message += fmt::format("; reference before rounding at the worst element: {:.9g}", mm.worst[0].prerounding);
+    if (!mm.worst.empty() && (have_pre || !std::isnan(mm.worst[0].amax))) {
+      const WorstElement& w = mm.worst[0];
+      std::string at;
+      if (have_pre) at = fmt::format("reference before rounding {:.9g}", w.prerounding);
+      if (!std::isnan(w.amax)) at += fmt::format("{}group amax {:.9g}", at.empty() ? "" : ", ", w.amax);
+      if (!std::isnan(w.input)) at += fmt::format(", input {:.9g}", w.input);
+      std::string idx;
+      for (size_t k = 0; k < w.index.size(); ++k) idx += (k ? ", " : "") + std::to_string(w.index[k]);
+      r.message += "; at the worst element " + name + "[" + idx + "]: " + at;
+    }
     r.diagnosis = diagnose(expected, actual, ctx, row_mask, mm);
     if (!r.diagnosis.empty()) r.message += "; diagnosis: " + r.diagnosis;
   }

@@ -69,10 +69,26 @@ int64_t allowed_count(double rho, int64_t n);
 //              chosen v of (key_kth - key[v]) / tau[v] and of the sum deficit / sum of tau.
 //              metrics.mismatches counts entries that differ from the expected row (order
 //              included, for information only); worst lists chosen entries below the k-th key.
+// * Refinements of abs_rel / ulp_or_budget (contract.h): an rms-scaled atol (rms of the expected
+//              values over the compared elements), a tolerance term in ulps of the expected value,
+//              a hard part that every element must meet (a hard violation fails whatever the ratio
+//              part allows; margin = max(ratio-part margin, max hard |err| / hard bound)), and Q8 scale
+//              self-consistency (a differing scale that no amax of the input format gives fails as a
+//              hard violation).
 struct CompareContext {
   const Tensor* prerounding = nullptr;  // same logical shape as the output, fp64 or fp32
   const Tensor* budget = nullptr;       // abs-dot sums A, fp64
   int64_t k = 1;                        // the contract's k_dim of the problem
+  // One byte per logical element; 0 = outside the output's valid region (spec §10.5 "valid region
+  // only"): neither compared nor counted nor part of the rms. Null: every element is valid.
+  const std::vector<uint8_t>* valid = nullptr;
+  // The quantizer input behind each element, to show a failing element's cause (its input and its
+  // group's amax). Codes: element i has input quant_input[i] and group i / quant_group; scales
+  // (quant_scale): element i is the scale of group i. quant_n values; NaN where not recorded.
+  const double* quant_input = nullptr;
+  int64_t quant_n = 0;
+  int64_t quant_group = 0;
+  bool quant_scale = false;
 };
 CheckResult compare_tensor(const std::string& name, const Tensor& expected, const Tensor& actual,
                            const Contract& contract, const std::vector<uint8_t>* row_mask = nullptr,

@@ -43,13 +43,17 @@ nlohmann::json machine_json() {
 
 nlohmann::json metrics_json(const Metrics& m) {
   nlohmann::json worst = nlohmann::json::array();
-  for (const auto& w : m.worst)
+  for (const auto& w : m.worst) {
     worst.push_back({{"index", w.index},
                      {"expected", json_number(w.expected)},
                      {"actual", json_number(w.actual)},
                      {"abs_err", json_number(w.abs_err)},
                      {"ulp", w.ulp},
                      {"prerounding", json_number(w.prerounding)}});
+    // A quantized element's cause (its group's amax, its input), only where known.
+    if (!std::isnan(w.amax)) worst.back()["amax"] = json_number(w.amax);
+    if (!std::isnan(w.input)) worst.back()["input"] = json_number(w.input);
+  }
   nlohmann::json hist = nlohmann::json::object();
   for (int b = 0; b < kUlpBuckets; ++b) hist[ulp_bucket_name(b)] = m.ulp_hist[static_cast<size_t>(b)];
   return {{"numel", m.numel},

@@ -128,6 +128,9 @@ Metrics metrics_from(const json& j, const std::string& what) {
       e.actual = real(w, "actual", 0);
       e.abs_err = real(w, "abs_err", 0);
       e.ulp = integer(w, "ulp", 0, what);
+      e.prerounding = real(w, "prerounding", e.prerounding);
+      e.amax = real(w, "amax", e.amax);
+      e.input = real(w, "input", e.input);
       m.worst.push_back(std::move(e));
     }
   }
@@ -155,6 +158,7 @@ json checks_json(const ResultRun& r, const std::vector<bool>& full) {
     if (!c.passed) cj["failed"] = true;
     if (c.margin != 0 || std::isnan(c.margin)) cj["margin"] = json_number(c.margin);
     if (!c.message.empty()) cj["message"] = c.message;
+    if (!c.diagnosis.empty()) cj["diagnosis"] = c.diagnosis;
     const bool f = !c.passed || (i < full.size() && full[i]);
     cj["metrics"] = f ? metrics_json(c.metrics) : compact_metrics_json(c.metrics);
     checks.push_back(std::move(cj));
@@ -220,6 +224,7 @@ ResultRun run_from_line(const json& j, const std::string& what, const std::vecto
       c.passed = !cj.value("failed", false);
       c.margin = real(cj, "margin", 0);
       c.message = str(cj, "message", what);
+      c.diagnosis = str(cj, "diagnosis", what);
       const json& mj = cj.contains("metrics") ? cj.at("metrics") : json::object();
       c.metrics = metrics_from(mj, what);
       r.full.push_back(mj.contains("worst"));

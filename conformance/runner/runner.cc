@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include "conformance/compare/compare.h"
@@ -154,6 +155,49 @@ Bundle load_or_make_bundle(const CaseSpec& cs) {
   return make_bundle(cs);
 }
 
+namespace {
+
+// The quantizer inputs behind output `td` (QuantSource), aligned with its rows: one source row per
+// output row, NaN where no source row lands (unwritten cache rows). Empty when the bundle lacks the
+// source or its shape does not line up (the failure then simply shows fewer causes).
+std::vector<double> quant_inputs(const TensorDecl& td, const Bundle& b, int64_t* group) {
+  const QuantSource& q = td.quant;
+  if (q.tensor.empty()) return {};
+  const Tensor* src = nullptr;
+  for (const TensorMap* m : {&b.inputs, &b.intermediates})
+    if (auto it = m->find(q.tensor); it != m->end()) src = &it->second;
+  if (src == nullptr || src->rank() == 0) return {};
+  const Tensor& out = td.role == Role::out ? b.outputs.at(td.name) : b.inout_after.at(td.name);
+  // Codes are integers or E2M1 nibbles; the same tensor in BF16 (K2's non-quant mode) is no code.
+  if (!q.scale && !dtype_is_int(out.dtype()) && out.dtype() != DType::e2m1x2) return {};
+  const int64_t src_row = logical_shape(*src).back();
+  const int64_t out_numel = shape_numel(logical_shape(out));
+  const int64_t out_rows = out.rank() == 0 || out.row_len() == 0 ? 0 : out.numel() / out.row_len();
+  if (src_row <= 0 || out_rows <= 0) return {};
+  *group = q.group.empty() ? src_row : DimExpr::parse(q.group).eval(b.problem.dims);
+  if (*group <= 0 || src_row % *group != 0) return {};
+  const int64_t src_n = shape_numel(logical_shape(*src));
+  auto value = [&](int64_t i) { return element_value(*src, i); };
+  std::vector<double> v;
+  if (q.scatter_index.empty()) {
+    v.resize(static_cast<size_t>(src_n));
+    for (int64_t i = 0; i < src_n; ++i) v[static_cast<size_t>(i)] = value(i);
+  } else {
+    const Tensor& index = b.inputs.at(q.scatter_index);
+    v.assign(static_cast<size_t>(out_rows * src_row), std::numeric_limits<double>::quiet_NaN());
+    for (int64_t i = 0; i < index.numel() && (i + 1) * src_row <= src_n; ++i) {
+      const int64_t r = index.data<int64_t>()[i];
+      if (r < 0 || r >= out_rows) continue;
+      for (int64_t j = 0; j < src_row; ++j) v[static_cast<size_t>(r * src_row + j)] = value(i * src_row + j);
+    }
+  }
+  const int64_t want = q.scale ? out_numel * *group : out_numel;
+  if (static_cast<int64_t>(v.size()) != want) return {};
+  return v;
+}
+
+}  // namespace
+
 std::vector<CheckResult> score_outputs(const KernelDecl& decl, const Bundle& b, const TensorMap& actual) {
   std::vector<CheckResult> checks;
   for (const auto& td : decl.tensors) {
@@ -162,6 +206,17 @@ std::vector<CheckResult> score_outputs(const KernelDecl& decl, const Bundle& b, 
     if (auto it = b.prerounding.find(td.name); it != b.prerounding.end()) ctx.prerounding = &it->second;
     if (auto it = b.budget.find(td.name); it != b.budget.end()) ctx.budget = &it->second;
     if (!td.contract.k_dim.empty()) ctx.k = b.problem.dim(td.contract.k_dim);
+    std::vector<uint8_t> valid;
+    if (td.role == Role::out && decl.valid_elements) valid = decl.valid_elements(b.problem, td.name);
+    if (!valid.empty()) ctx.valid = &valid;
+    int64_t group = 0;
+    const std::vector<double> qin = td.role == Role::in ? std::vector<double>() : quant_inputs(td, b, &group);
+    if (!qin.empty()) {
+      ctx.quant_input = qin.data();
+      ctx.quant_n = static_cast<int64_t>(qin.size());
+      ctx.quant_group = group;
+      ctx.quant_scale = td.quant.scale;
+    }
     if (td.role == Role::out) {
       checks.push_back(compare_tensor(td.name, b.outputs.at(td.name), actual.at(td.name), td.contract, nullptr, &ctx));
     } else if (td.role == Role::inout) {

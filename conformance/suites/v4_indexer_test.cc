@@ -38,7 +38,8 @@ int64_t cache_len(const Problem& p) { return v4_indexer_cache_len(p.attr_i64("st
 
 // Spec §10.5 K3 score rule, in full: over the valid region, |a - r| <= tol(r) for all but 0.5%
 // and <= hard(r) for all, with the atol scaled by max(1, rms); the NEG_FILL region bit-exact.
-// (The declared abs_rel contract cannot scale atol by the rms: shared vocabulary.)
+// The declared contract states the same rule (its hard part and rms-scaled atol); this is an
+// independent second implementation of it, on the spec's own helpers.
 struct ScoreVerdict {
   bool ok = true;
   std::string why;

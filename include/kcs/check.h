@@ -23,6 +23,10 @@ struct WorstElement {
   int64_t ulp = 0;  // distance in the output's own format (code difference for integers)
   // The reference's value before its last rounding (/prerounding/<output>), NaN where not recorded.
   double prerounding = std::numeric_limits<double>::quiet_NaN();
+  // For quantized outputs (codes and scales): the amax of the element's group (a Q8 row, an NVFP4
+  // group of 16) and the element's own quantizer input (codes only); NaN where not known.
+  double amax = std::numeric_limits<double>::quiet_NaN();
+  double input = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Metrics {

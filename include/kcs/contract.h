@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "kcs/dtype.h"
+
 namespace kcs {
 
 struct Contract {
@@ -30,6 +32,23 @@ struct Contract {
     // score of index value v, NaN where v is not a valid index (outside the visible range).
     topk_set,
   };
+  // What an absolute tolerance is multiplied by: 1, or the rms of the reference over the compared
+  // elements (spec §10.5 "rms = sqrt(mean(r²)) over the valid region"), or max(1, rms).
+  enum class Scale { one, rms, max1_rms };
+  // Spec §10.5 "hard" part: a bound every element must meet, beside the ratio part above it. An
+  // element breaks it when d_ulp > dulp (dulp < 0: no ulp allowance) and
+  // |a - e| > max(mul * tol_ratio(e), atol * S + rtol * |e| + ulps * ulp_T(e)), where tol_ratio is
+  // the ratio part's tolerance (abs_rel only). A NaN or Inf mismatch always breaks it.
+  struct Hard {
+    bool on = false;
+    double mul = 0;
+    double atol = 0;
+    Scale atol_scale = Scale::one;
+    double rtol = 0;
+    int64_t ulps = 0;
+    int64_t dulp = -1;
+  };
+
   Kind kind = Kind::none;
   int64_t ulps = 0;
   double max_diff = 0;
@@ -38,6 +57,17 @@ struct Contract {
   double rtol = 0;
   double budget_c = 0;
   std::string k_dim;
+  // abs_rel: the tolerance is atol * S(atol_scale) + rtol*|e| + tol_ulps * ulp_T(e).
+  Scale atol_scale = Scale::one;
+  int64_t tol_ulps = 0;
+  Hard hard;
+  // Q8 scale self-consistency (spec §1.1 step 5, §10.5 "Scales"): a scale that differs from the
+  // reference's must still be s(a) = T(1 ⊘ (127 ⊘ a)) (binary32, then the output's format T) for some
+  // amax `a` of the quantizer input's format (amax_dtype; with amax_floor > 0 also a = amax_floor).
+  // Where the backend's amax equals the reference's, s(a) is the reference's scale: bit-exact.
+  bool scale_consistent = false;
+  DType amax_dtype = DType::bf16;
+  double amax_floor = 0;
 
   static Contract Exact() { return make(Kind::exact); }
   static Contract MaxUlp(int64_t n) {
@@ -69,6 +99,31 @@ struct Contract {
   }
 
   static Contract TopkSet() { return make(Kind::topk_set); }
+
+  // Refinements (abs_rel; hard also for ulp_or_budget): each returns the changed copy.
+  Contract atol_by(Scale s) const {
+    Contract c = *this;
+    c.atol_scale = s;
+    return c;
+  }
+  Contract plus_ulps(int64_t n) const {
+    Contract c = *this;
+    c.tol_ulps = n;
+    return c;
+  }
+  Contract with_hard(Hard h) const {
+    Contract c = *this;
+    c.hard = h;
+    c.hard.on = true;
+    return c;
+  }
+  Contract self_consistent_scale(DType amax, double floor = 0) const {
+    Contract c = *this;
+    c.scale_consistent = true;
+    c.amax_dtype = amax;
+    c.amax_floor = floor;
+    return c;
+  }
 
   std::string str() const;
   bool needs_budget() const { return kind == Kind::ulp_or_budget || kind == Kind::topk_set; }

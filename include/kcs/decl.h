@@ -47,6 +47,19 @@ struct DimExpr {
   std::string str() const;
 };
 
+// Where a quantized output's inputs come from, so that a failing element shows its cause (its
+// quantizer input and its group's amax): `tensor` names an input or a reference intermediate
+// holding the quantizer input, row-major, one source row per output row (for a paged cache,
+// `scatter_index` names the input of flat slots: cache row index[i] holds source row i, the last
+// writer winning); `group` is the number of source elements that share one amax (a DimExpr string;
+// empty = the whole source row); `scale`: each output element is the scale of one group.
+struct QuantSource {
+  std::string tensor;
+  std::string group;
+  std::string scatter_index;
+  bool scale = false;
+};
+
 struct TensorDecl {
   std::string name;
   Role role = Role::in;
@@ -56,6 +69,7 @@ struct TensorDecl {
   std::vector<std::string> shape;  // DimExpr strings
   Contract contract;               // out / inout only; for inout it applies to the touched rows
   std::string doc;
+  QuantSource quant;  // out / inout quantized outputs only; empty tensor = none
 };
 
 // Builders that keep declarations short and readable.
@@ -64,6 +78,8 @@ TensorDecl output(std::string name, DType dtype, std::vector<std::string> shape,
 TensorDecl inout(std::string name, DType dtype, std::vector<std::string> shape, Contract contract, std::string doc);
 // The same tensor with its dtype chosen by a string attribute (whose values are dtype names).
 TensorDecl dtype_from(TensorDecl t, std::string attr);
+// The same tensor with the source of its quantizer inputs (QuantSource).
+TensorDecl quant_from(TensorDecl t, QuantSource q);
 
 struct AttrDecl {
   enum class Kind { integer, real, choice };
@@ -124,6 +140,9 @@ struct KernelDecl {
   std::function<Status(const Problem&, const TensorMap&)> check_inputs;
   // For an inout tensor: 1 per row (all but the last dim) that the call must write.
   std::function<std::vector<uint8_t>(const Problem&, const TensorMap&, const std::string&)> touched_rows;
+  // For an out tensor whose contract covers only part of it (spec §10.5 "valid region only"): one
+  // byte per logical element, 0 outside the region (an invariant must check those). Empty = all.
+  std::function<std::vector<uint8_t>(const Problem&, const std::string&)> valid_elements;
 
   const TensorDecl* find_tensor(const std::string& name) const;
   const AttrDecl* find_attr(const std::string& name) const;

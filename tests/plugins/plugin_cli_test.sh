@@ -130,5 +130,24 @@ JSON
     has "kcs run: expectation entry 'q8.\*' (unsupported) of $T/w.json matches every run of backend c_example in this sweep (20)"
     echo "nothing executed / wildcard over every run: fails"
     ;;
+  ties_away)
+    # A failure names its cause in the console, the results and the HTML report: the reference's
+    # value before rounding (an exact .5), the row's amax, the element's input, and a diagnosis.
+    "$KCS" run --backend-lib "$LIB" --kernel q8 --case 'q8.ties.*round_mode=rint' -q --out "$T/o" >"$T/out" 2>&1
+    rc=$?
+    [ $rc -eq 1 ] || fail "kcs run exited $rc, want 1"
+    has "reference before rounding 0.5, group amax 127, input 0.5"
+    has "diagnosis: "
+    has "tie rounding"
+    R="$T/o/results.json"
+    [ -f "$R" ] || R="$T/o/results.jsonl"
+    for k in '"prerounding": *0.5' '"amax": *127' '"input": *0.5' '"diagnosis": *"[^"]*tie'; do
+      grep -q -- "$k" "$R" || fail "results lack $k"
+    done
+    for k in 'before rounding' 'group amax' '<th class="n">input</th>' '<b>diagnosis:</b>'; do
+      grep -q -- "$k" "$T/o/index.html" || fail "HTML report lacks $k"
+    done
+    echo "ties_away: console, results and HTML name the cause"
+    ;;
   *) echo "unknown mode $MODE"; exit 2 ;;
 esac
