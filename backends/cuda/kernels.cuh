@@ -259,17 +259,33 @@ __device__ __forceinline__ float e4m3_decode(uint8_t code) {
   return __fmul_rn(__fadd_rn(1.0f, __fmul_rn(static_cast<float>(mant), 0.125f)), two_pow);
 }
 
-__device__ __forceinline__ uint8_t e2m1_code(float w, bool even) {
-  float c = w;
-  if (c < -6.0f) c = -6.0f;
-  if (c > 6.0f) c = 6.0f;
-  const float a = c < 0.0f ? -c : c;
-  int idx;
-  if (!even)
-    idx = (a >= 0.25f) + (a >= 0.75f) + (a >= 1.25f) + (a >= 1.75f) + (a >= 2.5f) + (a >= 3.5f) + (a >= 5.0f);
-  else
-    idx = (a > 0.25f) + (a >= 0.75f) + (a > 1.25f) + (a >= 1.75f) + (a > 2.5f) + (a >= 3.5f) + (a > 5.0f);
-  return static_cast<uint8_t>((c < 0.0f ? 0x8 : 0x0) | idx);
+// E2M1 code of w as the reference's comparison chain defines it (reference/nvfp4_quant.cc): clamp
+// to ±6 (a NaN stays NaN and codes +0), the code of |c| by its thresholds, the sign of c < 0 (-0
+// codes +0). Here on the bits: from |c| = 1 up the E2M1 values are the binary32 values with one
+// mantissa bit, so adding half an ulp of that bit (ties away) or half less one plus the kept bit
+// (ties to even) and shifting rounds exactly; below 1 the two thresholds. e2m1_exhaustive.cu
+// checks it against the comparison chain for all 2^32 inputs in both modes.
+__host__ __device__ __forceinline__ uint32_t bits_of(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  return u;
+#endif
+}
+
+__host__ __device__ __forceinline__ uint8_t e2m1_code(float w, bool even) {
+  const uint32_t u = bits_of(w), mag = u & 0x7FFFFFFFu;
+  if (mag > 0x7F800000u) return 0;
+  const uint32_t sign = (u >> 31) != 0 && mag != 0 ? 0x8u : 0u;
+  const uint32_t m = mag < 0x40C00000u ? mag : 0x40C00000u;  // min(|w|, 6)
+  uint32_t idx;
+  if (m >= 0x3F800000u)
+    idx = ((m + (even ? 0x1FFFFFu + ((m >> 22) & 1u) : 0x200000u)) >> 22) - 252u;
+  else  // thresholds 0.25 and 0.75
+    idx = (even ? m > 0x3E800000u : m >= 0x3E800000u) + (m >= 0x3F400000u ? 1u : 0u);
+  return static_cast<uint8_t>(sign | idx);
 }
 
 // The tensor is staged as one flat run of 16-element groups (K % 16 == 0: a group never crosses a
