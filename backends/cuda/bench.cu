@@ -59,6 +59,9 @@ Times time_launches(F&& launch, int sets, int reps) {
   CK(cudaGetLastError());
   std::sort(t.begin(), t.end());
   const float single = t[t.size() / 2];
+  // KCS_CUDA_BENCH_QUICK: warm-up and the single launches only (for a profiler: 5 + reps launches
+  // a shape, in the table's order).
+  if (std::getenv("KCS_CUDA_BENCH_QUICK")) return {single, single};
   const int n = std::max(20, sets);
   cudaGraph_t g;
   cudaGraphExec_t ge;
@@ -144,6 +147,7 @@ void print_row(const char* name, Times t, double moved) {
 }  // namespace
 
 int main() {
+  const int reps = std::getenv("KCS_CUDA_BENCH_QUICK") ? 4 : 200;
   cudaDeviceProp p{};
   CK(cudaGetDeviceProperties(&p, 0));
   // Bandwidth ceiling: a 1 GiB device-to-device copy, bytes read + written.
@@ -187,7 +191,7 @@ int main() {
                              static_cast<int8_t*>(c[i]), sc[i]};
           kcs_cuda::q8_launch(a, st);
         },
-        sets, 200);
+        sets, reps);
     print_row(s.name, t, static_cast<double>(in_b + out_b));
     for (int i = 0; i < sets; ++i) {
       CK(cudaFree(x[i]));
@@ -233,7 +237,7 @@ int main() {
           a.weights_out = static_cast<float*>(wo[i]);
           kcs_cuda::nvfp4_stage_launch(a, st);
         },
-        sets, 200);
+        sets, reps);
     char name[96];
     std::snprintf(name, sizeof name, "nvfp4_stage M=%lld K=7168 top_k=8", static_cast<long long>(M));
     print_row(name, t, static_cast<double>(per));
@@ -302,7 +306,7 @@ int main() {
           }
           kcs_cuda::compressor_launch(a, st);
         },
-        sets, 50);
+        sets, reps / 4);
     const double moved = static_cast<double>(N) * static_cast<double>(s.csa ? 4 * (C + CI) : 2 * C) * 2 +
                          static_cast<double>(s.n_blocks * (C + CI)) * 2;
     print_row(s.name, t, moved);
