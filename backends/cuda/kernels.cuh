@@ -23,16 +23,6 @@ __device__ __forceinline__ float half_bits_to_float(uint16_t h) {
   return __half2float(__ushort_as_half(h));
 }
 
-__host__ __device__ __forceinline__ uint32_t bits_of(float f) {
-#ifdef __CUDA_ARCH__
-  return __float_as_uint(f);
-#else
-  uint32_t u;
-  __builtin_memcpy(&u, &f, 4);
-  return u;
-#endif
-}
-
 __device__ __forceinline__ float load_widened(const void* p, int64_t i, int dtype) {
   if (dtype == kFP32) return static_cast<const float*>(p)[i];
   const uint16_t h = static_cast<const uint16_t*>(p)[i];
@@ -78,24 +68,6 @@ __device__ __forceinline__ int8_t q8_code(float y, bool rhaz) {
   if (isnan(y)) return 0;
   const float q = rhaz ? roundf(y) : rintf(y);
   return q >= 127.0f ? 127 : q <= -128.0f ? -128 : static_cast<int8_t>(q);
-}
-
-// q8_code's byte without the float -> int conversion units: clamp y to [-128, 127] (the bounds are
-// integers, so clamping before rounding gives the same integer), round (rint: adding 1.5 * 2^23
-// rounds to an integer in round-to-nearest-even; rhaz: roundf first, then the add is exact), and
-// the integer is the low byte of the sum's bits. A NaN y codes 0, as q8_code.
-// e2m1_exhaustive.cu checks it against q8_code's steps for all 2^32 y in both modes.
-template <bool RHAZ>
-__host__ __device__ __forceinline__ uint32_t q8_code_bits(float y) {
-  float c = y > -128.0f ? y : -128.0f;
-  c = c < 127.0f ? c : 127.0f;
-  if (RHAZ) c = roundf(c);
-#ifdef __CUDA_ARCH__
-  const float t = __fadd_rn(c, 12582912.0f);
-#else
-  const float t = c + 12582912.0f;
-#endif
-  return y != y ? 0u : bits_of(t) & 0xFFu;
 }
 
 // A team of L lanes per row (L = 32, or fewer for short rows so that no lane idles: 16 for
@@ -150,23 +122,25 @@ __global__ void q8_kernel(Q8Args a, int lanes_per_row) {
 }
 
 // The same steps with the row held in registers (one read of x instead of two): L lanes per row,
-// each lane CH chunks of 8 elements, L * CH * 8 == n exactly, all loads issued before the first
-// use (a thread past the last row loads the last row and stores nothing). Chunk c of lane l is
+// each lane CH chunks of 8 elements, all loads issued before the first use. Chunk c of lane l is
 // elements [8 (c L + l), +8): a warp's loads of one chunk are contiguous 16-byte pieces.
-template <int L, int CH, int DT, bool RHAZ>
+template <int L, int CH, int DT>
 __global__ void __launch_bounds__(256) q8_reg_kernel(Q8Args a) {
   const int lane = threadIdx.x % L;
   const int64_t r = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / L;
   const bool live = r < a.rows;
-  const int64_t base = (live ? r : a.rows - 1) * (L * CH * 8);
+  const int64_t base = live ? r * a.n : 0;
   float v[CH][8];
-#pragma unroll
-  for (int c = 0; c < CH; ++c) widen8(a.x, base + 8 * (c * L + lane), DT, v[c]);
   uint32_t best = 0;
 #pragma unroll
-  for (int c = 0; c < CH; ++c)
+  for (int c = 0; c < CH; ++c) {
+    const int64_t j = 8 * (c * L + lane);
+    if (live && j < a.n) {
+      widen8(a.x, base + j, DT, v[c]);
 #pragma unroll
-    for (int k = 0; k < 8; ++k) best = max(best, __float_as_uint(v[c][k]) & 0x7FFFFFFFu);
+      for (int k = 0; k < 8; ++k) best = max(best, __float_as_uint(v[c][k]) & 0x7FFFFFFFu);
+    }
+  }
 #pragma unroll
   for (int off = L / 2; off > 0; off >>= 1) best = max(best, __shfl_xor_sync(0xFFFFFFFFu, best, off));
   if (!live) return;
@@ -175,12 +149,15 @@ __global__ void __launch_bounds__(256) q8_reg_kernel(Q8Args a) {
   const float sq = amax == 0.0f ? 0.0f : __fdiv_rn(127.0f, amax);
 #pragma unroll
   for (int c = 0; c < CH; ++c) {
-    uint32_t q[8];
+    const int64_t j = 8 * (c * L + lane);
+    if (j >= a.n) continue;
+    uint32_t lo = 0, hi = 0;
 #pragma unroll
-    for (int k = 0; k < 8; ++k) q[k] = amax == 0.0f ? 0u : q8_code_bits<RHAZ>(__fmul_rn(v[c][k], sq));
-    const uint32_t lo = __byte_perm(__byte_perm(q[0], q[1], 0x0040), __byte_perm(q[2], q[3], 0x0040), 0x5410);
-    const uint32_t hi = __byte_perm(__byte_perm(q[4], q[5], 0x0040), __byte_perm(q[6], q[7], 0x0040), 0x5410);
-    *reinterpret_cast<uint2*>(a.codes + base + 8 * (c * L + lane)) = make_uint2(lo, hi);
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t q = static_cast<uint8_t>(amax == 0.0f ? 0 : q8_code(__fmul_rn(v[c][k], sq), a.rhaz));
+      if (k < 4) lo |= q << (8 * k); else hi |= q << (8 * (k - 4));
+    }
+    *reinterpret_cast<uint2*>(a.codes + base + j) = make_uint2(lo, hi);
   }
   if (lane == 0) {
     const float sdq = amax == 0.0f ? 0.0f : __fdiv_rn(1.0f, sq);
@@ -198,37 +175,30 @@ inline int q8_lanes(int64_t n) {
   return L;
 }
 
-template <int L, int CH, bool RHAZ>
+template <int L, int CH>
 inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
   const unsigned grid = static_cast<unsigned>((a.rows * L + 255) / 256);
   if (a.x_dtype == kFP32)
-    q8_reg_kernel<L, CH, kFP32, RHAZ><<<grid, 256, 0, s>>>(a);
+    q8_reg_kernel<L, CH, kFP32><<<grid, 256, 0, s>>>(a);
   else
-    q8_reg_kernel<L, CH, kBF16, RHAZ><<<grid, 256, 0, s>>>(a);
+    q8_reg_kernel<L, CH, kBF16><<<grid, 256, 0, s>>>(a);
 }
 
-template <int L, int CH>
-inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
-  if (a.rhaz)
-    q8_launch_reg<L, CH, true>(a, s);
-  else
-    q8_launch_reg<L, CH, false>(a, s);
-}
-
-// The row lengths of the DeepSeek shapes (K1/K3: 128, K2: 1536, 512, 7168 / 128 ...) that split
-// exactly into L lanes x CH chunks of 8 go through q8_reg_kernel; any other n through q8_kernel.
+// Rows of n % 8 == 0 up to 2048 elements go through q8_reg_kernel: about n / 32 lanes a row (4 for
+// n = 128, 32 from n = 1024), so that each lane holds 2 to 8 chunks in flight.
 inline void q8_launch(const Q8Args& a, cudaStream_t s = 0) {
-  if (a.x_dtype != kFP16) switch (a.n) {
-      case 64: return q8_launch_reg<4, 2>(a, s);
-      case 128: return q8_launch_reg<8, 2>(a, s);
-      case 256: return q8_launch_reg<16, 2>(a, s);
-      case 512: return q8_launch_reg<32, 2>(a, s);
-      case 1024: return q8_launch_reg<32, 4>(a, s);
-      case 1536: return q8_launch_reg<32, 6>(a, s);
-      case 2048: return q8_launch_reg<32, 8>(a, s);
-      default: break;
-    }
-  const int L = q8_lanes(a.n);
+  const int64_t n = a.n;
+  if (n % 8 == 0 && n <= 2048 && a.x_dtype != kFP16) {
+    if (n <= 16) return q8_launch_reg<1, 2>(a, s);
+    if (n <= 64) return q8_launch_reg<2, 4>(a, s);
+    if (n <= 128) return q8_launch_reg<4, 4>(a, s);
+    if (n <= 256) return q8_launch_reg<8, 4>(a, s);
+    if (n <= 512) return q8_launch_reg<16, 4>(a, s);
+    if (n <= 1024) return q8_launch_reg<32, 4>(a, s);
+    if (n <= 1536) return q8_launch_reg<32, 6>(a, s);
+    return q8_launch_reg<32, 8>(a, s);
+  }
+  const int L = q8_lanes(n);
   q8_kernel<<<static_cast<unsigned>((a.rows * L + 255) / 256), 256, 0, s>>>(a, L);
 }
 
@@ -295,6 +265,15 @@ __device__ __forceinline__ float e4m3_decode(uint8_t code) {
 // mantissa bit, so adding half an ulp of that bit (ties away) or half less one plus the kept bit
 // (ties to even) and shifting rounds exactly; below 1 the two thresholds. e2m1_exhaustive.cu
 // checks it against the comparison chain for all 2^32 inputs in both modes.
+__host__ __device__ __forceinline__ uint32_t bits_of(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  return u;
+#endif
+}
 
 __host__ __device__ __forceinline__ uint8_t e2m1_code(float w, bool even) {
   const uint32_t u = bits_of(w), mag = u & 0x7FFFFFFFu;
@@ -322,21 +301,11 @@ constexpr int kStageChunks = 2;
 template <int DT>
 __global__ void __launch_bounds__(256) nvfp4_stage_kernel(StageArgs a) {
   __shared__ float inv_of[128];
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int lane = threadIdx.x % 32;
-  const int64_t warp = tid / 32;
-  const int64_t n_elems = a.M * a.K;
-  float v[kStageChunks][8];
-  // The loads go out first; the table and the top-k copy overlap them.
-#pragma unroll
-  for (int c = 0; c < kStageChunks; ++c) {
-    const int64_t e = (warp * kStageChunks + c) * 256 + 8 * lane;
-    if (e < n_elems) widen8(a.x, e, DT, v[c]);
-  }
   if (threadIdx.x < 128) {
     const float sh = e4m3_decode(static_cast<uint8_t>(threadIdx.x));
     inv_of[threadIdx.x] = __fdiv_rn(1.0f, sh < 1e-6f ? 1e-6f : sh);
   }
+  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   // top-k pass-through: one element per thread, coalesced.
   if (tid < a.M * a.top_k) {
     a.ids_out[tid] = a.ids_i64 ? static_cast<const int64_t*>(a.ids)[tid]
@@ -345,6 +314,15 @@ __global__ void __launch_bounds__(256) nvfp4_stage_kernel(StageArgs a) {
   }
   __syncthreads();
   const bool even = a.ties_even || a.broken_ties;
+  const int lane = threadIdx.x % 32;
+  const int64_t warp = tid / 32;
+  const int64_t n_elems = a.M * a.K;
+  float v[kStageChunks][8];
+#pragma unroll
+  for (int c = 0; c < kStageChunks; ++c) {
+    const int64_t e = (warp * kStageChunks + c) * 256 + 8 * lane;
+    if (e < n_elems) widen8(a.x, e, DT, v[c]);
+  }
 #pragma unroll
   for (int c = 0; c < kStageChunks; ++c) {
     const int64_t e = (warp * kStageChunks + c) * 256 + 8 * lane;
