@@ -3,6 +3,8 @@
 // events: warm-up, then the median of many launches, inputs rotated over buffer sets larger than
 // L2 so that every launch reads from HBM. Both kernels are memory-bound: the limit is the bytes
 // that must move (inputs read once, outputs written once) over the measured bandwidth.
+// Each row gives two times: back to back (the kernels' own time, as Triton's do_bench and a model
+// running many kernels see it) and a single launch with the host waiting (launch latency included).
 //   kcs_cuda_bench            prints one table row per shape
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -27,24 +29,82 @@ namespace {
 
 constexpr size_t kRotateBytes = size_t{256} << 20;  // > 5x the 50 MB L2 of an H100
 
+struct Times {
+  float stream_ms;  // per launch, back to back (a CUDA graph of many launches over rotated sets)
+  float single_ms;  // one launch between two events, the host waiting after each
+};
+
+// launch(set, stream). The stream time: a graph of >= 20 launches cycling over the buffer sets,
+// replayed 15 times between events; the median replay / launches. The GPU never waits for the
+// host, so the time is the kernels' own (as Triton's do_bench measures): no launch latency.
 template <class F>
-float median_ms(F&& launch, int sets, int reps) {
+Times time_launches(F&& launch, int sets, int reps) {
+  cudaStream_t st;
+  CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
   cudaEvent_t a, b;
   CK(cudaEventCreate(&a));
   CK(cudaEventCreate(&b));
-  for (int i = 0; i < 5; ++i) launch(i % sets);
-  CK(cudaDeviceSynchronize());
+  for (int i = 0; i < 5; ++i) launch(i % sets, st);
+  CK(cudaStreamSynchronize(st));
   std::vector<float> t;
   for (int i = 0; i < reps; ++i) {
-    CK(cudaEventRecord(a));
-    launch(i % sets);
-    CK(cudaEventRecord(b));
+    CK(cudaEventRecord(a, st));
+    launch(i % sets, st);
+    CK(cudaEventRecord(b, st));
     CK(cudaEventSynchronize(b));
     float ms = 0;
     CK(cudaEventElapsedTime(&ms, a, b));
     t.push_back(ms);
   }
   CK(cudaGetLastError());
+  std::sort(t.begin(), t.end());
+  const float single = t[t.size() / 2];
+  // KCS_CUDA_BENCH_QUICK: warm-up and the single launches only (for a profiler: 5 + reps launches
+  // a shape, in the table's order).
+  if (std::getenv("KCS_CUDA_BENCH_QUICK")) return {single, single};
+  const int n = std::max(20, sets);
+  cudaGraph_t g;
+  cudaGraphExec_t ge;
+  CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < n; ++i) launch(i % sets, st);
+  CK(cudaStreamEndCapture(st, &g));
+  CK(cudaGraphInstantiate(&ge, g, 0));
+  CK(cudaGraphLaunch(ge, st));
+  CK(cudaStreamSynchronize(st));
+  t.clear();
+  for (int i = 0; i < 15; ++i) {
+    CK(cudaEventRecord(a, st));
+    CK(cudaGraphLaunch(ge, st));
+    CK(cudaEventRecord(b, st));
+    CK(cudaEventSynchronize(b));
+    float ms = 0;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    t.push_back(ms / static_cast<float>(n));
+  }
+  CK(cudaGetLastError());
+  std::sort(t.begin(), t.end());
+  CK(cudaGraphExecDestroy(ge));
+  CK(cudaGraphDestroy(g));
+  CK(cudaEventDestroy(a));
+  CK(cudaEventDestroy(b));
+  CK(cudaStreamDestroy(st));
+  return {t[t.size() / 2], single};
+}
+
+float median_copy_ms(void* dst, const void* src, size_t bytes) {
+  cudaEvent_t a, b;
+  CK(cudaEventCreate(&a));
+  CK(cudaEventCreate(&b));
+  std::vector<float> t;
+  for (int i = 0; i < 23; ++i) {
+    CK(cudaEventRecord(a));
+    CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice));
+    CK(cudaEventRecord(b));
+    CK(cudaEventSynchronize(b));
+    float ms = 0;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    if (i >= 3) t.push_back(ms);
+  }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
@@ -63,9 +123,31 @@ void fill_random(void* d, size_t bytes, uint32_t seed, bool bf16) {
   CK(cudaMemcpy(d, h.data(), bytes, cudaMemcpyHostToDevice));
 }
 
+// FP32 values in [-1, 1).
+void fill_f32(void* d, size_t count, uint32_t seed) {
+  std::vector<float> h(count);
+  uint32_t s = seed * 2654435761u + 1;
+  for (auto& v : h) {
+    s ^= s << 13;
+    s ^= s >> 17;
+    s ^= s << 5;
+    v = static_cast<float>(s >> 8) / 8388608.0f - 1.0f;
+  }
+  CK(cudaMemcpy(d, h.data(), count * 4, cudaMemcpyHostToDevice));
+}
+
+double g_bw = 0;
+
+void print_row(const char* name, Times t, double moved) {
+  const double s = t.stream_ms * 1e-3;
+  std::printf("%-44s %10.2f %10.4f %12.0f %8.2f %10.2f\n", name, s * 1e6, moved / 1e9, moved / s / 1e9,
+              moved / s / g_bw, t.single_ms * 1e3);
+}
+
 }  // namespace
 
 int main() {
+  const int reps = std::getenv("KCS_CUDA_BENCH_QUICK") ? 4 : 200;
   cudaDeviceProp p{};
   CK(cudaGetDeviceProperties(&p, 0));
   // Bandwidth ceiling: a 1 GiB device-to-device copy, bytes read + written.
@@ -74,13 +156,15 @@ int main() {
   CK(cudaMalloc(&src, cb));
   CK(cudaMalloc(&dst, cb));
   CK(cudaMemset(src, 1, cb));
-  const float copy_ms = median_ms([&](int) { CK(cudaMemcpyAsync(dst, src, cb, cudaMemcpyDeviceToDevice)); }, 1, 20);
-  const double bw = 2.0 * cb / (copy_ms * 1e-3);
+  g_bw = 2.0 * cb / (median_copy_ms(dst, src, cb) * 1e-3);
   CK(cudaFree(src));
   CK(cudaFree(dst));
   std::printf("device: %s, %d SMs; measured copy bandwidth %.0f GB/s (read + write)\n", p.name,
-              p.multiProcessorCount, bw / 1e9);
-  std::printf("%-44s %10s %10s %12s %8s\n", "kernel / shape", "time us", "GB moved", "GB/s", "frac");
+              p.multiProcessorCount, g_bw / 1e9);
+  std::printf("time us: per launch, back to back (graph of launches over rotated inputs); "
+              "1-launch us: one launch between events, host synchronised after each\n");
+  std::printf("%-44s %10s %10s %12s %8s %10s\n", "kernel / shape", "time us", "GB moved", "GB/s", "frac",
+              "1-launch us");
 
   // Q8 over BF16 rows: K1 q (t x 64 heads rows of 128), K2 q_norm (t rows of 1536).
   struct Q8Shape {
@@ -89,6 +173,8 @@ int main() {
   };
   for (const Q8Shape& s : {Q8Shape{"q8 K1 q t=1024 (65536 x 128)", 65536, 128},
                            Q8Shape{"q8 K2 q_norm t=4096 (4096 x 1536)", 4096, 1536},
+                           Q8Shape{"q8 K1 q t=4096 (262144 x 128)", 262144, 128},
+                           Q8Shape{"q8 K2 q_norm t=16384 (16384 x 1536)", 16384, 1536},
                            Q8Shape{"q8 K1 q t=16 (1024 x 128)", 1024, 128}}) {
     const size_t in_b = static_cast<size_t>(s.rows * s.n) * 2, out_b = static_cast<size_t>(s.rows * s.n) + s.rows * 4;
     const int sets = static_cast<int>(std::max<size_t>(1, kRotateBytes / (in_b + out_b)));
@@ -99,17 +185,14 @@ int main() {
       CK(cudaMalloc(&sc[i], static_cast<size_t>(s.rows) * 4));
       fill_random(x[i], in_b, static_cast<uint32_t>(i + 1), true);
     }
-    const float ms = median_ms(
-        [&](int i) {
+    const Times t = time_launches(
+        [&](int i, cudaStream_t st) {
           kcs_cuda::Q8Args a{x[i], kcs_cuda::kBF16, s.rows, s.n, false, false, false,
                              static_cast<int8_t*>(c[i]), sc[i]};
-          const int L = kcs_cuda::q8_lanes(s.n);
-          kcs_cuda::q8_kernel<<<static_cast<unsigned>((s.rows * L + 255) / 256), 256>>>(a, L);
+          kcs_cuda::q8_launch(a, st);
         },
-        sets, 200);
-    const double moved = static_cast<double>(in_b + out_b);
-    std::printf("%-44s %10.2f %10.4f %12.0f %8.2f\n", s.name, ms * 1e3, moved / 1e9, moved / (ms * 1e-3) / 1e9,
-                moved / (ms * 1e-3) / bw);
+        sets, reps);
+    print_row(s.name, t, static_cast<double>(in_b + out_b));
     for (int i = 0; i < sets; ++i) {
       CK(cudaFree(x[i]));
       CK(cudaFree(c[i]));
@@ -138,32 +221,100 @@ int main() {
       CK(cudaMemset(ids[i], 0, static_cast<size_t>(M * top_k) * 4));
       CK(cudaMemset(w[i], 0, static_cast<size_t>(M * top_k) * 4));
     }
-    {
-      const float ms = median_ms(
-          [&](int i) {
-            kcs_cuda::StageArgs a{};
-            a.x = x[i];
-            a.x_dtype = kcs_cuda::kBF16;
-            a.M = M;
-            a.K = K;
-            a.top_k = top_k;
-            a.ids = ids[i];
-            a.weights = static_cast<const float*>(w[i]);
-            a.x_fp4 = static_cast<uint8_t*>(f[i]);
-            a.x_sf = static_cast<uint8_t*>(sf[i]);
-            a.ids_out = static_cast<int64_t*>(ido[i]);
-            a.weights_out = static_cast<float*>(wo[i]);
-            kcs_cuda::nvfp4_stage_kernel<<<static_cast<unsigned>((M * (K / 32) + 255) / 256), 256>>>(a);
-          },
-          sets, 200);
-      char name[96];
-      std::snprintf(name, sizeof name, "nvfp4_stage M=%lld K=7168 top_k=8", static_cast<long long>(M));
-      const double moved = static_cast<double>(per);
-      std::printf("%-44s %10.2f %10.4f %12.0f %8.2f\n", name, ms * 1e3, moved / 1e9, moved / (ms * 1e-3) / 1e9,
-                  moved / (ms * 1e-3) / bw);
-    }
+    const Times t = time_launches(
+        [&](int i, cudaStream_t st) {
+          kcs_cuda::StageArgs a{};
+          a.x = x[i];
+          a.x_dtype = kcs_cuda::kBF16;
+          a.M = M;
+          a.K = K;
+          a.top_k = top_k;
+          a.ids = ids[i];
+          a.weights = static_cast<const float*>(w[i]);
+          a.x_fp4 = static_cast<uint8_t*>(f[i]);
+          a.x_sf = static_cast<uint8_t*>(sf[i]);
+          a.ids_out = static_cast<int64_t*>(ido[i]);
+          a.weights_out = static_cast<float*>(wo[i]);
+          kcs_cuda::nvfp4_stage_launch(a, st);
+        },
+        sets, reps);
+    char name[96];
+    std::snprintf(name, sizeof name, "nvfp4_stage M=%lld K=7168 top_k=8", static_cast<long long>(M));
+    print_row(name, t, static_cast<double>(per));
     for (int i = 0; i < sets; ++i)
       for (void* q : {x[i], f[i], sf[i], ids[i], w[i], ido[i], wo[i]}) CK(cudaFree(q));
+  }
+
+  // K5 compressor at DeepSeek V4 shapes (C 512, C_I 128, NOPE 448, ROPE 64), BF16 projections
+  // rotated; bytes as bench/compressor_bench.cc counts them (projection rows read + BF16 outputs).
+  struct CompShape {
+    const char* name;
+    bool csa, model;
+    int64_t n_blocks, M;
+  };
+  for (const CompShape& s : {CompShape{"compressor csa model n_blocks=1024", true, true, 1024, 4},
+                             CompShape{"compressor csa fused n_blocks=1024", true, false, 1024, 4},
+                             CompShape{"compressor hca model n_blocks=64", false, true, 64, 128}}) {
+    const int64_t C = 512, CI = s.csa ? 128 : 0, ROPE = 64, G = s.csa ? 2 : 1, N = s.n_blocks * s.M,
+                  P = N + s.M;
+    const size_t proj_b = static_cast<size_t>(N * G * 2 * C) * 2, pi_b = static_cast<size_t>(N * G * 2 * CI) * 2;
+    const int sets = static_cast<int>(std::max<size_t>(1, kRotateBytes / (proj_b + pi_b)));
+    std::vector<void*> pr(sets), pi(sets);
+    for (int i = 0; i < sets; ++i) {
+      CK(cudaMalloc(&pr[i], proj_b));
+      fill_random(pr[i], proj_b, static_cast<uint32_t>(i + 11), true);
+      pi[i] = nullptr;
+      if (pi_b) {
+        CK(cudaMalloc(&pi[i], pi_b));
+        fill_random(pi[i], pi_b, static_cast<uint32_t>(i + 13), true);
+      }
+    }
+    void *ape, *apei, *nw, *nwi, *had, *tab, *out, *outi;
+    CK(cudaMalloc(&ape, static_cast<size_t>(G * s.M * C) * 4));
+    CK(cudaMalloc(&apei, static_cast<size_t>(G * s.M * std::max<int64_t>(CI, 1)) * 4));
+    CK(cudaMalloc(&nw, static_cast<size_t>(C) * 4));
+    CK(cudaMalloc(&nwi, static_cast<size_t>(std::max<int64_t>(CI, 1)) * 4));
+    CK(cudaMalloc(&had, static_cast<size_t>(std::max<int64_t>(CI * CI, 1)) * 2));
+    CK(cudaMalloc(&tab, static_cast<size_t>(P * ROPE) * 4));
+    CK(cudaMalloc(&out, static_cast<size_t>(s.n_blocks * C) * 2));
+    CK(cudaMalloc(&outi, static_cast<size_t>(s.n_blocks * std::max<int64_t>(CI, 1)) * 2));
+    fill_f32(ape, static_cast<size_t>(G * s.M * C), 1);
+    fill_f32(apei, static_cast<size_t>(G * s.M * std::max<int64_t>(CI, 1)), 2);
+    fill_f32(nw, static_cast<size_t>(C), 3);
+    fill_f32(nwi, static_cast<size_t>(std::max<int64_t>(CI, 1)), 4);
+    fill_random(had, static_cast<size_t>(std::max<int64_t>(CI * CI, 1)) * 2, 5, true);
+    fill_f32(tab, static_cast<size_t>(P * ROPE), 6);
+    const Times t = time_launches(
+        [&](int i, cudaStream_t st) {
+          kcs_cuda::CompressorArgs a{};
+          a.csa = s.csa;
+          a.model = s.model;
+          a.proj_bf16 = true;
+          a.n_blocks = s.n_blocks;
+          a.M = s.M;
+          a.ROPE = ROPE;
+          a.eps = 1e-6;
+          a.table = tab;
+          a.head[0] = {pr[i], nullptr, static_cast<const float*>(ape), static_cast<const float*>(nw), nullptr,
+                       static_cast<uint16_t*>(out), C, C - ROPE, true};
+          a.n_heads = 1;
+          if (s.csa) {
+            a.head[1] = {pi[i], nullptr, static_cast<const float*>(apei), static_cast<const float*>(nwi),
+                         s.model ? static_cast<const uint16_t*>(had) : nullptr, static_cast<uint16_t*>(outi), CI,
+                         CI - ROPE, s.model};
+            a.n_heads = 2;
+          }
+          kcs_cuda::compressor_launch(a, st);
+        },
+        sets, reps / 4);
+    const double moved = static_cast<double>(N) * static_cast<double>(s.csa ? 4 * (C + CI) : 2 * C) * 2 +
+                         static_cast<double>(s.n_blocks * (C + CI)) * 2;
+    print_row(s.name, t, moved);
+    for (int i = 0; i < sets; ++i) {
+      CK(cudaFree(pr[i]));
+      if (pi[i]) CK(cudaFree(pi[i]));
+    }
+    for (void* q : {ape, apei, nw, nwi, had, tab, out, outi}) CK(cudaFree(q));
   }
   return 0;
 }

@@ -4,6 +4,10 @@
 // can never change a bit.
 #pragma once
 
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
 #include <cstdint>
 
 namespace kcs_cuda {
@@ -68,6 +72,7 @@ __device__ __forceinline__ int8_t q8_code(float y, bool rhaz) {
 
 // A team of L lanes per row (L = 32, or fewer for short rows so that no lane idles: 16 for
 // n = 128), 16-byte loads when the row length is a multiple of 8. lanes_per_row is a power of 2.
+// The general path: rows longer than q8_reg_kernel holds, or n not a multiple of 8.
 __global__ void q8_kernel(Q8Args a, int lanes_per_row) {
   const int L = lanes_per_row;
   const int lane = threadIdx.x % L;
@@ -116,11 +121,85 @@ __global__ void q8_kernel(Q8Args a, int lanes_per_row) {
   }
 }
 
+// The same steps with the row held in registers (one read of x instead of two): L lanes per row,
+// each lane CH chunks of 8 elements, all loads issued before the first use. Chunk c of lane l is
+// elements [8 (c L + l), +8): a warp's loads of one chunk are contiguous 16-byte pieces.
+template <int L, int CH, int DT>
+__global__ void __launch_bounds__(256) q8_reg_kernel(Q8Args a) {
+  const int lane = threadIdx.x % L;
+  const int64_t r = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / L;
+  const bool live = r < a.rows;
+  const int64_t base = live ? r * a.n : 0;
+  float v[CH][8];
+  uint32_t best = 0;
+#pragma unroll
+  for (int c = 0; c < CH; ++c) {
+    const int64_t j = 8 * (c * L + lane);
+    if (live && j < a.n) {
+      widen8(a.x, base + j, DT, v[c]);
+#pragma unroll
+      for (int k = 0; k < 8; ++k) best = max(best, __float_as_uint(v[c][k]) & 0x7FFFFFFFu);
+    }
+  }
+#pragma unroll
+  for (int off = L / 2; off > 0; off >>= 1) best = max(best, __shfl_xor_sync(0xFFFFFFFFu, best, off));
+  if (!live) return;
+  float amax = __uint_as_float(best);
+  if (a.floor && !(amax >= 1e-4f) && !isnan(amax)) amax = 1e-4f;
+  const float sq = amax == 0.0f ? 0.0f : __fdiv_rn(127.0f, amax);
+#pragma unroll
+  for (int c = 0; c < CH; ++c) {
+    const int64_t j = 8 * (c * L + lane);
+    if (j >= a.n) continue;
+    uint32_t lo = 0, hi = 0;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t q = static_cast<uint8_t>(amax == 0.0f ? 0 : q8_code(__fmul_rn(v[c][k], sq), a.rhaz));
+      if (k < 4) lo |= q << (8 * k); else hi |= q << (8 * (k - 4));
+    }
+    *reinterpret_cast<uint2*>(a.codes + base + j) = make_uint2(lo, hi);
+  }
+  if (lane == 0) {
+    const float sdq = amax == 0.0f ? 0.0f : __fdiv_rn(1.0f, sq);
+    if (a.scale_fp16)
+      static_cast<uint16_t*>(a.scale)[r] = __half_as_ushort(__float2half_rn(sdq));
+    else
+      static_cast<float*>(a.scale)[r] = sdq;
+  }
+}
+
 // Lanes per row for q8_kernel and the grid for 256-thread blocks.
 inline int q8_lanes(int64_t n) {
   int L = 32;
   while (L > 1 && static_cast<int64_t>(L) * 8 > n) L /= 2;
   return L;
+}
+
+template <int L, int CH>
+inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
+  const unsigned grid = static_cast<unsigned>((a.rows * L + 255) / 256);
+  if (a.x_dtype == kFP32)
+    q8_reg_kernel<L, CH, kFP32><<<grid, 256, 0, s>>>(a);
+  else
+    q8_reg_kernel<L, CH, kBF16><<<grid, 256, 0, s>>>(a);
+}
+
+// Rows of n % 8 == 0 up to 2048 elements go through q8_reg_kernel: about n / 32 lanes a row (4 for
+// n = 128, 32 from n = 1024), so that each lane holds 2 to 8 chunks in flight.
+inline void q8_launch(const Q8Args& a, cudaStream_t s = 0) {
+  const int64_t n = a.n;
+  if (n % 8 == 0 && n <= 2048 && a.x_dtype != kFP16) {
+    if (n <= 16) return q8_launch_reg<1, 2>(a, s);
+    if (n <= 64) return q8_launch_reg<2, 4>(a, s);
+    if (n <= 128) return q8_launch_reg<4, 4>(a, s);
+    if (n <= 256) return q8_launch_reg<8, 4>(a, s);
+    if (n <= 512) return q8_launch_reg<16, 4>(a, s);
+    if (n <= 1024) return q8_launch_reg<32, 4>(a, s);
+    if (n <= 1536) return q8_launch_reg<32, 6>(a, s);
+    return q8_launch_reg<32, 8>(a, s);
+  }
+  const int L = q8_lanes(n);
+  q8_kernel<<<static_cast<unsigned>((a.rows * L + 255) / 256), 256, 0, s>>>(a, L);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,67 +259,111 @@ __device__ __forceinline__ float e4m3_decode(uint8_t code) {
   return __fmul_rn(__fadd_rn(1.0f, __fmul_rn(static_cast<float>(mant), 0.125f)), two_pow);
 }
 
-__device__ __forceinline__ uint8_t e2m1_code(float w, bool even) {
-  float c = w;
-  if (c < -6.0f) c = -6.0f;
-  if (c > 6.0f) c = 6.0f;
-  const float a = c < 0.0f ? -c : c;
-  int idx;
-  if (!even)
-    idx = (a >= 0.25f) + (a >= 0.75f) + (a >= 1.25f) + (a >= 1.75f) + (a >= 2.5f) + (a >= 3.5f) + (a >= 5.0f);
-  else
-    idx = (a > 0.25f) + (a >= 0.75f) + (a > 1.25f) + (a >= 1.75f) + (a > 2.5f) + (a >= 3.5f) + (a > 5.0f);
-  return static_cast<uint8_t>((c < 0.0f ? 0x8 : 0x0) | idx);
+// E2M1 code of w as the reference's comparison chain defines it (reference/nvfp4_quant.cc): clamp
+// to ±6 (a NaN stays NaN and codes +0), the code of |c| by its thresholds, the sign of c < 0 (-0
+// codes +0). Here on the bits: from |c| = 1 up the E2M1 values are the binary32 values with one
+// mantissa bit, so adding half an ulp of that bit (ties away) or half less one plus the kept bit
+// (ties to even) and shifting rounds exactly; below 1 the two thresholds. e2m1_exhaustive.cu
+// checks it against the comparison chain for all 2^32 inputs in both modes.
+__host__ __device__ __forceinline__ uint32_t bits_of(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  return u;
+#endif
 }
 
-// One thread per two 16-element groups: four independent 16-byte loads in flight (BF16/FP16),
-// then 16 bytes of codes and two scale bytes stored at once. The CPU tile knobs (row_tile,
-// block_k) are bit-invariant and do not shape this launch.
-__global__ void nvfp4_stage_kernel(StageArgs a) {
-  const int64_t per_row = a.K / 32;
-  const int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (g >= a.M * per_row) return;
-  const int64_t m = g / per_row, k = (g % per_row) * 32;
+__host__ __device__ __forceinline__ uint8_t e2m1_code(float w, bool even) {
+  const uint32_t u = bits_of(w), mag = u & 0x7FFFFFFFu;
+  if (mag > 0x7F800000u) return 0;
+  const uint32_t sign = (u >> 31) != 0 && mag != 0 ? 0x8u : 0u;
+  const uint32_t m = mag < 0x40C00000u ? mag : 0x40C00000u;  // min(|w|, 6)
+  uint32_t idx;
+  if (m >= 0x3F800000u)
+    idx = ((m + (even ? 0x1FFFFFu + ((m >> 22) & 1u) : 0x200000u)) >> 22) - 252u;
+  else  // thresholds 0.25 and 0.75
+    idx = (even ? m > 0x3E800000u : m >= 0x3E800000u) + (m >= 0x3F400000u ? 1u : 0u);
+  return static_cast<uint8_t>(sign | idx);
+}
+
+// The tensor is staged as one flat run of 16-element groups (K % 16 == 0: a group never crosses a
+// row; x_fp4 and x_sf are row-major, so group g's codes are bytes [8g, 8g+8) and its scale byte is
+// x_sf[g]). A warp takes kStageChunks chunks of 256 elements; in each, lane l loads elements
+// [8l, 8l+8) (16 contiguous bytes per lane for BF16 and FP16: one fully used 512-byte access per
+// warp), lanes 2i and 2i+1 share group i and join their amax with one shuffle, and each lane
+// stores its 8 codes as one 32-bit word (128 contiguous bytes per warp). The reciprocal
+// 1/max(ŝ, 1e-6) takes one of 128 values (ŝ decodes a 7-bit UE4M3 byte): each block computes the
+// 128 once with the same IEEE division and looks them up.
+constexpr int kStageChunks = 2;
+
+template <int DT>
+__global__ void __launch_bounds__(256) nvfp4_stage_kernel(StageArgs a) {
+  __shared__ float inv_of[128];
+  if (threadIdx.x < 128) {
+    const float sh = e4m3_decode(static_cast<uint8_t>(threadIdx.x));
+    inv_of[threadIdx.x] = __fdiv_rn(1.0f, sh < 1e-6f ? 1e-6f : sh);
+  }
+  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  // top-k pass-through: one element per thread, coalesced.
+  if (tid < a.M * a.top_k) {
+    a.ids_out[tid] = a.ids_i64 ? static_cast<const int64_t*>(a.ids)[tid]
+                               : static_cast<int64_t>(static_cast<const int32_t*>(a.ids)[tid]);
+    a.weights_out[tid] = a.weights[tid];
+  }
+  __syncthreads();
   const bool even = a.ties_even || a.broken_ties;
-  float v[32];
-  for (int q = 0; q < 4; ++q) widen8(a.x, m * a.K + k + 8 * q, a.x_dtype, v + 8 * q);
-  uint32_t words[4];
-  uint8_t e[2];
-  for (int h = 0; h < 2; ++h) {
-    const float* vg = v + 16 * h;
+  const int lane = threadIdx.x % 32;
+  const int64_t warp = tid / 32;
+  const int64_t n_elems = a.M * a.K;
+  float v[kStageChunks][8];
+#pragma unroll
+  for (int c = 0; c < kStageChunks; ++c) {
+    const int64_t e = (warp * kStageChunks + c) * 256 + 8 * lane;
+    if (e < n_elems) widen8(a.x, e, DT, v[c]);
+  }
+#pragma unroll
+  for (int c = 0; c < kStageChunks; ++c) {
+    const int64_t e = (warp * kStageChunks + c) * 256 + 8 * lane;
     // Largest |bit pattern| of the group (NaN beats Inf), as the reference's nvfp4_amax.
     uint32_t ab = 0;
-    for (int i = 0; i < 16; ++i) ab = max(ab, __float_as_uint(vg[i]) & 0x7FFFFFFFu);
+    if (e < n_elems)
+#pragma unroll
+      for (int i = 0; i < 8; ++i) ab = max(ab, __float_as_uint(v[c][i]) & 0x7FFFFFFFu);
+    ab = max(ab, __shfl_xor_sync(0xFFFFFFFFu, ab, 1));
+    // n_elems is a multiple of 128: a live lane's partner is live too.
+    if (e >= n_elems) continue;
     // tl.maximum(amax, 1e-4) as the reference writes it: a NaN amax stays, payload and all. The
     // comparison is on the bits: nvcc turns a float compare-and-select into FMNMX, which
     // returns the canonical NaN 0x7FFFFFFF and so a different scale byte.
     if (ab < 0x38D1B717u) ab = 0x38D1B717u;  // f32(1e-4)
     const float amax = __uint_as_float(ab);
-    // A NaN amax (a NaN input: outside the kernel's contract, docs/kernels/nvfp4_quant.md) keeps its payload through the
-    // division, as IEEE 754 recommends and x86 does; CUDA's division returns its canonical NaN,
-    // whose bits would encode another scale byte than kcs's definition (0x78 instead of 0x7C).
+    // A NaN amax (a NaN input: outside the kernel's contract, docs/kernels/nvfp4_quant.md) keeps
+    // its payload through the division, as IEEE 754 recommends and x86 does; CUDA's division
+    // returns its canonical NaN, whose bits would encode another scale byte than kcs's definition
+    // (0x78 instead of 0x7C).
     float scale = isnan(amax) ? __uint_as_float(__float_as_uint(amax) | 0x400000u) : __fdiv_rn(amax, 6.0f);
     if (a.saturate_scale && scale > 448.0f) scale = 448.0f;
-    e[h] = e4m3_encode(scale);
-    const float sh = e4m3_decode(e[h]);
-    const float inv = __fdiv_rn(1.0f, sh < 1e-6f ? 1e-6f : sh);
-    for (int w = 0; w < 2; ++w) {
-      uint32_t word = 0;
-      for (int i = 0; i < 8; ++i)
-        word |= static_cast<uint32_t>(e2m1_code(__fmul_rn(vg[8 * w + i], inv), even)) << (4 * i);
-      words[2 * h + w] = word;
-    }
+    const uint8_t code = e4m3_encode(scale);
+    const float inv = inv_of[code];
+    uint32_t word = 0;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) word |= static_cast<uint32_t>(e2m1_code(__fmul_rn(v[c][i], inv), even)) << (4 * i);
+    reinterpret_cast<uint32_t*>(a.x_fp4)[e / 8] = word;
+    if ((lane & 1) == 0) a.x_sf[e / 16] = code;
   }
-  *reinterpret_cast<uint4*>(a.x_fp4 + m * (a.K / 2) + k / 2) = make_uint4(words[0], words[1], words[2], words[3]);
-  *reinterpret_cast<uint16_t*>(a.x_sf + m * (a.K / 16) + k / 16) =
-      static_cast<uint16_t>(e[0] | (static_cast<uint32_t>(e[1]) << 8));
-  if (k == 0)
-    for (int64_t j = 0; j < a.top_k; ++j) {
-      const int64_t i = m * a.top_k + j;
-      a.ids_out[i] = a.ids_i64 ? static_cast<const int64_t*>(a.ids)[i]
-                               : static_cast<int64_t>(static_cast<const int32_t*>(a.ids)[i]);
-      a.weights_out[i] = a.weights[i];
-    }
+}
+
+inline void nvfp4_stage_launch(const StageArgs& a, cudaStream_t s = 0) {
+  const int64_t per_block = 256 / 32 * kStageChunks * 256;  // elements
+  const int64_t blocks = std::max((a.M * a.K + per_block - 1) / per_block, (a.M * a.top_k + 255) / 256);
+  if (a.x_dtype == kFP32)
+    nvfp4_stage_kernel<kFP32><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+  else if (a.x_dtype == kFP16)
+    nvfp4_stage_kernel<kFP16><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+  else
+    nvfp4_stage_kernel<kBF16><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,6 +506,10 @@ __global__ void compressor_kernel(CompressorArgs a) {
     }
     h.out[i * Ch + c] = bf16_from_double_rn(y);
   }
+}
+
+inline void compressor_launch(const CompressorArgs& a, cudaStream_t s = 0) {
+  compressor_kernel<<<dim3(static_cast<unsigned>(a.n_blocks), static_cast<unsigned>(a.n_heads)), 256, 0, s>>>(a);
 }
 
 }  // namespace kcs_cuda

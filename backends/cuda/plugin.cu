@@ -115,9 +115,8 @@ void run_q8(const kcs_call* c) {
   a.x = d["x"];
   a.codes = static_cast<int8_t*>(d["codes"]);
   a.scale = d["scale"];
-  const int L = kcs_cuda::q8_lanes(a.n);
-  kcs_cuda::q8_kernel<<<static_cast<unsigned>((a.rows * L + 255) / 256), 256>>>(a, L);
-  check(cudaGetLastError(), "q8_kernel launch");
+  kcs_cuda::q8_launch(a);
+  check(cudaGetLastError(), "q8 kernel launch");
   d.copy_back();
 }
 
@@ -141,7 +140,7 @@ void run_nvfp4_stage(const kcs_call* c) {
   a.x_sf = static_cast<uint8_t*>(d["x_sf"]);
   a.ids_out = static_cast<int64_t*>(d["topk_idx_out"]);
   a.weights_out = static_cast<float*>(d["topk_weights_out"]);
-  kcs_cuda::nvfp4_stage_kernel<<<static_cast<unsigned>((a.M * (a.K / 32) + 255) / 256), 256>>>(a);
+  kcs_cuda::nvfp4_stage_launch(a);
   check(cudaGetLastError(), "nvfp4_stage_kernel launch");
   d.copy_back();
 }
@@ -175,7 +174,7 @@ void run_compressor(const kcs_call* c) {
                  static_cast<uint16_t*>(d["indexer_out"]), CI, CI - a.ROPE, a.model};
     a.n_heads = 2;
   }
-  kcs_cuda::compressor_kernel<<<dim3(static_cast<unsigned>(a.n_blocks), static_cast<unsigned>(a.n_heads)), 256>>>(a);
+  kcs_cuda::compressor_launch(a);
   check(cudaGetLastError(), "compressor_kernel launch");
   d.copy_back();
 }
