@@ -155,9 +155,11 @@ def test_pytest_plugin_reports_outside_contract_apart(tmp_path):
         "    out = kcs_case.expected\n"
         "    out['scale'][~np.isfinite(kcs_case.inputs['x'].astype(np.float32)).all(axis=1)] = 0\n"
         "    kcs_case.check(out)\n")
-    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path),
-                        "--kcs-out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
+    # --rootdir and cwd pinned: node ids are relative to the rootdir, which pytest otherwise takes from
+    # whatever ini file lies above tmp_path.
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+                        str(tmp_path), "--kcs-out", str(tmp_path / "out")], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, cwd=str(tmp_path))
     n = len(kcs.cases_of("q8", "ci", "q8.nan_inf.*x_dtype=float32"))
     assert p.returncode == 0, p.stdout
     assert "%d outside contract" % n in p.stdout, p.stdout
