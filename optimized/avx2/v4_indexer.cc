@@ -1,4 +1,9 @@
-// K3 score path, AVX2 (vpmaddwd on sign-extended int16 pairs): see optimized/v4_indexer.h.
+// K3 score path, AVX2: the instructions that differ from AVX-512; the group loop, micro-kernel and
+// epilogue are optimized/v4_indexer-inl.h (scheme: optimized/v4_indexer.h). AVX2 has no exact
+// 8-bit dot product (vpmaddubsw saturates its int16 pair sums: 255·127·2 > 2^15), so each K quad
+// is split into its even and odd bytes sign-extended to int16, and vpmaddwd multiplies them by
+// the matching (q0, q2) / (q1, q3) pairs of qh: exact, no bias. No inline helper of the kcs
+// headers is called here (see optimized/avx512/q8.cc).
 #include <cstdint>
 #include <cstring>
 
@@ -10,77 +15,88 @@ namespace kcs::opt {
 
 namespace {
 
-constexpr int kHeadBlock = 6;
+constexpr int kVecs = 2;       // 16 rows share every qh broadcast
+constexpr int kHeadBlock = 4;  // 8 accumulators + 4 KV + 2 broadcasts of the 16 ymm registers
+constexpr int kQuadWords = 2;  // int16 pairs (c0, c2) and (c1, c3) per row
+constexpr int64_t kChunk = 32;
 
-struct alignas(64) Scratch {
-  int8_t codes[kLanes * 4096 + 64];
-  float s_kv[kLanes];
-  int32_t kvt[1024 * 2 * kLanes];  // [Dq][even, odd][8]: int16 pairs (c0, c2) and (c1, c3)
+struct KV {
+  __m256i ev, od;
 };
+struct QB {
+  __m256i e, o;
+};
+inline KV load_kv(const int32_t* p) {
+  return {_mm256_load_si256(reinterpret_cast<const __m256i*>(p)),
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(p + kLanes * kVecs))};
+}
+inline QB bcast_q(const int32_t* q, int64_t Dq) { return {_mm256_set1_epi32(q[0]), _mm256_set1_epi32(q[Dq])}; }
+inline __m256i acc_init(const V4ScoreArgs&, int64_t) { return _mm256_setzero_si256(); }
+inline void dot(__m256i& acc, const KV& kv, const QB& b) {
+  acc = _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(kv.ev, b.e), _mm256_madd_epi16(kv.od, b.o)));
+}
+inline __m256 relu_f(__m256i acc) { return _mm256_cvtepi32_ps(_mm256_max_epi32(acc, _mm256_setzero_si256())); }
 
-template <int NB>
-inline void head_block(const V4ScoreArgs& a, const Scratch& s, int64_t h0, __m256& score) {
-  __m256i acc[NB];
-  for (int i = 0; i < NB; ++i) acc[i] = _mm256_setzero_si256();
-  const int32_t* qd = a.qh_dw + 2 * h0 * a.Dq;
-  for (int64_t q = 0; q < a.Dq; ++q) {
-    const __m256i ev = _mm256_load_si256(reinterpret_cast<const __m256i*>(s.kvt + (2 * q) * kLanes));
-    const __m256i od = _mm256_load_si256(reinterpret_cast<const __m256i*>(s.kvt + (2 * q + 1) * kLanes));
-    for (int i = 0; i < NB; ++i) {
-      const __m256i pe = _mm256_madd_epi16(ev, _mm256_set1_epi32(qd[(2 * i) * a.Dq + q]));
-      const __m256i po = _mm256_madd_epi16(od, _mm256_set1_epi32(qd[(2 * i + 1) * a.Dq + q]));
-      acc[i] = _mm256_add_epi32(acc[i], _mm256_add_epi32(pe, po));
-    }
+// 8 x 8 dword transpose: on entry r[k] = dwords of row k, on exit r[j] = dword j of every row.
+inline void transpose8(__m256i* r) {
+  __m256i t[8], u[8];
+  for (int k = 0; k < 4; ++k) {
+    t[2 * k] = _mm256_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm256_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
   }
-  // The AVX-512 kernel's order: f32(max(acc, 0)) ⊗ (s_qh ⊗ w), heads ascending; s_kv at the end.
-  const __m256i zero = _mm256_setzero_si256();
-  for (int i = 0; i < NB; ++i) {
-    const __m256 r = _mm256_cvtepi32_ps(_mm256_max_epi32(acc[i], zero));
-    score = _mm256_add_ps(score, _mm256_mul_ps(r, _mm256_set1_ps(a.s_qh[h0 + i] * a.w[h0 + i])));
+  for (int k = 0; k < 2; ++k) {
+    u[4 * k] = _mm256_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+    u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+    u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+    u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
   }
+  for (int k = 0; k < 4; ++k) {
+    r[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
+    r[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
+  }
+}
+
+// 8 rows x one 32-byte chunk of codes -> 8 quads of the [quad][even, odd][row] layout.
+inline void pack_chunk(const int8_t* codes, int64_t Dh, int32_t* kvt, int v, int64_t c) {
+  const int8_t* base = codes + v * kLanes * Dh + 32 * c;
+  __m256i r[8];
+  for (int k = 0; k < 8; ++k) r[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + k * Dh));
+  transpose8(r);
+  for (int j = 0; j < 8; ++j) {
+    int32_t* dst = kvt + (8 * c + j) * kQuadWords * (kLanes * kVecs) + v * kLanes;
+    _mm256_store_si256(reinterpret_cast<__m256i*>(dst), _mm256_srai_epi16(_mm256_slli_epi16(r[j], 8), 8));  // (c0, c2)
+    _mm256_store_si256(reinterpret_cast<__m256i*>(dst + kLanes * kVecs), _mm256_srai_epi16(r[j], 8));      // (c1, c3)
+  }
+}
+inline void pack_quad(int32_t* kvt, int64_t q, int row, const int8_t* c) {
+  auto pair = [](int32_t lo, int32_t hi) {
+    return static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16));
+  };
+  kvt[(2 * q) * (kLanes * kVecs) + row] = pair(c[0], c[2]);
+  kvt[(2 * q + 1) * (kLanes * kVecs) + row] = pair(c[1], c[3]);
+}
+
+// The Q8 engine per row: the products dominate here (4 instructions per 32 MACs).
+inline void q8_row(const Q8Params& p, const uint16_t* x, int64_t Dh, int8_t* codes, float* s_dq) {
+  Q8Rows qa;
+  qa.x = x;
+  qa.x_dtype = DType::bf16;
+  qa.n = Dh;
+  qa.params = p;
+  qa.codes = codes;
+  qa.scale = s_dq;
+  qa.scale_dtype = DType::fp32;
+  q8_rows_avx2(qa, 0, 1);
 }
 
 }  // namespace
 
-void v4_score_rows_avx2(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
-  static thread_local Scratch s;
-  const int64_t Dh = a.Dh;
-  Q8Rows qa;
-  qa.x_dtype = DType::bf16;
-  qa.n = Dh;
-  qa.params = a.q8;
-  qa.codes = s.codes;
-  qa.scale = s.s_kv;
-  qa.scale_dtype = DType::fp32;
-  const __m256i row_off = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                             _mm256_set1_epi32(static_cast<int32_t>(Dh)));
-  for (int64_t g = j0; g < j1; g += kLanes) {
-    const int64_t n = min64(kLanes, j1 - g);
-    qa.x = a.cache + g * Dh;
-    q8_rows_avx2(qa, 0, n);
-    if (n < kLanes) {
-      std::memset(s.codes + n * Dh, 0, static_cast<size_t>((kLanes - n) * Dh));
-      for (int64_t r = n; r < kLanes; ++r) s.s_kv[r] = 0.0f;
-    }
-    // Bytes past Dh meet zero qh pairs: they add nothing.
-    for (int64_t q = 0; q < a.Dq; ++q) {
-      const __m256i v = _mm256_i32gather_epi32(reinterpret_cast<const int*>(s.codes),
-                                               _mm256_add_epi32(row_off, _mm256_set1_epi32(static_cast<int32_t>(4 * q))), 1);
-      const __m256i ev = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8);  // (c0, c2)
-      const __m256i od = _mm256_srai_epi16(v, 8);                         // (c1, c3)
-      _mm256_store_si256(reinterpret_cast<__m256i*>(s.kvt + (2 * q) * kLanes), ev);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(s.kvt + (2 * q + 1) * kLanes), od);
-    }
-    const __m256 s_kv = _mm256_load_ps(s.s_kv);
-    __m256 score = _mm256_setzero_ps();
-    int64_t h = 0;
-    for (; h + kHeadBlock <= a.H; h += kHeadBlock) head_block<kHeadBlock>(a, s, h, score);
-    for (; h + 2 <= a.H; h += 2) head_block<2>(a, s, h, score);
-    for (; h < a.H; ++h) head_block<1>(a, s, h, score);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(n)),
-                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    _mm256_maskstore_ps(a.score + g, mask, _mm256_mul_ps(score, s_kv));
-  }
-}
+}  // namespace kcs::opt
+
+#include "optimized/v4_indexer-inl.h"
+
+namespace kcs::opt {
+
+void v4_score_rows_avx2(const V4ScoreArgs& a, int64_t j0, int64_t j1) { score_rows(a, j0, j1); }
 
 }  // namespace kcs::opt
