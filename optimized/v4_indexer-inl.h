@@ -7,7 +7,8 @@
 //   KV, QB, load_kv, bcast_q, acc_init, dot, relu_f
 //                        the int8 product: K quads of kLanes rows, one head's codes broadcast
 //   pack_chunk, pack_quad  codes [row][Dh] -> the [quad][word][row] layout of dot
-//   q8_row               one cache row's Q8 (bit-exact with the Q8 engine)
+//   q8_scales, q8_codes  Q8 of a row vector's rows (bit-exact with the Q8 engine): the scales of
+//                        kLanes rows at once, then each row's codes
 // A group of kRows = kVecs·kLanes cache rows is quantized and packed into L1, then multiplied by
 // blocks of kHeadBlock heads (kHeadBlock·kVecs accumulators); every head's epilogue adds to the
 // rows' scores in ascending head order, whatever the blocking, so both ISAs give the same bits.
@@ -33,6 +34,8 @@ struct alignas(64) Group {
   int8_t codes[kRows * kMaxDh + 64];
   int32_t kvt[(kMaxDh / 4) * kQuadWords * kRows];
   float s_kv[kRows];
+  float s_q[kRows];
+  uint8_t how[kRows];  // per row, set by q8_scales: what q8_codes does (an ISA's own codes)
 };
 
 // kHeads heads from h0 against the group's packed rows; `pf`: cache lines to prefetch meanwhile.
@@ -67,9 +70,9 @@ inline void head_block(const V4ScoreArgs& a, const int32_t* kvt, int64_t h0, VF 
   }
 }
 
-// Group preparation as tasks: per row vector, its kLanes row Q8s, then its chunk transposes (or
-// one scalar pack of all its rows when Dh is not a multiple of kChunk). Rows past n are zero rows
-// (codes 0, s_kv 0: they score 0 and are never stored).
+// Group preparation as tasks: per row vector, the scales of its rows, each row's codes, then its
+// chunk transposes (or one scalar pack of all its rows when Dh is not a multiple of kChunk). Rows
+// past n are zero rows (codes 0, s_kv 0: they score 0 and are never stored).
 template <int64_t kMaxDh>
 struct Prep {
   const V4ScoreArgs* a = nullptr;
@@ -80,18 +83,25 @@ struct Prep {
 
   void start(const uint16_t* r, int64_t rows_n, Group<kMaxDh>* g) {
     rows = r, n = rows_n, gr = g, next = 0;
-    per = static_cast<int>(kLanes + (chunks > 0 ? chunks : 1));
+    per = static_cast<int>(1 + kLanes + (chunks > 0 ? chunks : 1));
     total = kVecs * per;
   }
   bool pending() const { return next < total; }
   void run() {
-    const int v = next / per, k = next % per;
+    const int v = next / per;
+    int k = next % per;
     ++next;
     const int64_t Dh = a->Dh;
+    if (k == 0) {
+      const int64_t i0 = int64_t{v} * kLanes;
+      q8_scales(a->q8, rows + i0 * Dh, min64(kLanes, n - i0), Dh, gr->s_q + i0, gr->s_kv + i0, gr->how + i0);
+      return;
+    }
+    --k;
     if (k < kLanes) {
       const int64_t i = int64_t{v} * kLanes + k;
       if (i < n) {
-        q8_row(a->q8, rows + i * Dh, Dh, gr->codes + i * Dh, &gr->s_kv[i]);
+        q8_codes(a->q8, rows + i * Dh, Dh, gr->s_q[i], gr->how[i], gr->codes + i * Dh, &gr->s_kv[i]);
       } else {
         std::memset(gr->codes + i * Dh, 0, static_cast<size_t>(Dh));
         gr->s_kv[i] = 0.0f;

@@ -40,16 +40,19 @@ inline __m256 relu_f(__m256i acc) { return _mm256_cvtepi32_ps(_mm256_max_epi32(a
 // 8 x 8 dword transpose: on entry r[k] = dwords of row k, on exit r[j] = dword j of every row.
 inline void transpose8(__m256i* r) {
   __m256i t[8], u[8];
+  #pragma GCC unroll 16
   for (int k = 0; k < 4; ++k) {
     t[2 * k] = _mm256_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
     t[2 * k + 1] = _mm256_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
   }
+  #pragma GCC unroll 16
   for (int k = 0; k < 2; ++k) {
     u[4 * k] = _mm256_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
     u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
     u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
     u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
   }
+  #pragma GCC unroll 16
   for (int k = 0; k < 4; ++k) {
     r[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
     r[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
@@ -60,8 +63,10 @@ inline void transpose8(__m256i* r) {
 inline void pack_chunk(const int8_t* codes, int64_t Dh, int32_t* kvt, int v, int64_t c) {
   const int8_t* base = codes + v * kLanes * Dh + 32 * c;
   __m256i r[8];
+  #pragma GCC unroll 16
   for (int k = 0; k < 8; ++k) r[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + k * Dh));
   transpose8(r);
+  #pragma GCC unroll 16
   for (int j = 0; j < 8; ++j) {
     int32_t* dst = kvt + (8 * c + j) * kQuadWords * (kLanes * kVecs) + v * kLanes;
     _mm256_store_si256(reinterpret_cast<__m256i*>(dst), _mm256_srai_epi16(_mm256_slli_epi16(r[j], 8), 8));  // (c0, c2)
@@ -77,7 +82,8 @@ inline void pack_quad(int32_t* kvt, int64_t q, int row, const int8_t* c) {
 }
 
 // The Q8 engine per row: the products dominate here (4 instructions per 32 MACs).
-inline void q8_row(const Q8Params& p, const uint16_t* x, int64_t Dh, int8_t* codes, float* s_dq) {
+inline void q8_scales(const Q8Params&, const uint16_t*, int64_t, int64_t, float*, float*, uint8_t*) {}
+inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float, uint8_t, int8_t* codes, float* s_dq) {
   Q8Rows qa;
   qa.x = x;
   qa.x_dtype = DType::bf16;

@@ -37,21 +37,26 @@ inline __m512 relu_f(__m512i acc) { return _mm512_cvtepi32_ps(_mm512_max_epi32(a
 // on entry r[k] = dwords of row k, on exit r[j] = dword j of every row.
 inline void transpose16(__m512i* r) {
   __m512i t[16];
+  #pragma GCC unroll 16
   for (int k = 0; k < 8; ++k) {
     t[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
     t[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
   }
+  #pragma GCC unroll 16
   for (int k = 0; k < 4; ++k) {
     r[4 * k] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
     r[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
     r[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
     r[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
   }
+  #pragma GCC unroll 16
   for (int h = 0; h < 2; ++h)
+    #pragma GCC unroll 16
     for (int k = 0; k < 4; ++k) {
       t[8 * h + k] = _mm512_shuffle_i32x4(r[8 * h + k], r[8 * h + k + 4], 0x88);
       t[8 * h + k + 4] = _mm512_shuffle_i32x4(r[8 * h + k], r[8 * h + k + 4], 0xDD);
     }
+  #pragma GCC unroll 16
   for (int k = 0; k < 8; ++k) {
     r[k] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0x88);
     r[k + 8] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0xDD);
@@ -63,8 +68,10 @@ inline void pack_chunk(const int8_t* codes, int64_t Dh, int32_t* kvt, int v, int
   const __m512i bias = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
   const int8_t* base = codes + v * kLanes * Dh + 64 * c;
   __m512i r[16];
+  #pragma GCC unroll 16
   for (int k = 0; k < 16; ++k) r[k] = _mm512_loadu_si512(base + k * Dh);
   transpose16(r);
+  #pragma GCC unroll 16
   for (int j = 0; j < 16; ++j) _mm512_store_si512(kvt + (16 * c + j) * (kLanes * kVecs) + v * kLanes, _mm512_xor_si512(r[j], bias));
 }
 inline void pack_quad(int32_t* kvt, int64_t q, int row, const int8_t* c) {
@@ -73,31 +80,69 @@ inline void pack_quad(int32_t* kvt, int64_t q, int row, const int8_t* c) {
   kvt[q * (kLanes * kVecs) + row] = static_cast<int32_t>(w ^ 0x80808080u);
 }
 
-// Q8 of one BF16 row with Dh % 64 == 0, the same binary32 steps as the Q8 engine
-// (optimized/avx512/q8.cc) for rows whose amax is finite and whose s_q does not overflow; returns
-// false for the others (NaN / Inf amax, overflowed s_q), which the caller hands to the engine.
-template <bool kRhaz>
-inline bool q8_row_fast(const uint16_t* x, int64_t Dh, bool floor, int8_t* codes, float* s_dq) {
-  const __m512i abs_mask = _mm512_set1_epi16(0x7FFF);
-  __m512i m = _mm512_and_si512(_mm512_loadu_si512(x), abs_mask);
-  for (int64_t j = 32; j < Dh; j += 32) m = _mm512_max_epu16(m, _mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask));
-  const __m256i h = _mm256_max_epu16(_mm512_castsi512_si256(m), _mm512_extracti64x4_epi64(m, 1));
-  __m128i q = _mm_max_epu16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-  q = _mm_max_epu16(q, _mm_srli_si128(q, 8));
-  q = _mm_max_epu16(q, _mm_srli_si128(q, 4));
-  q = _mm_max_epu16(q, _mm_srli_si128(q, 2));
-  const uint32_t amax = static_cast<uint32_t>(_mm_extract_epi16(q, 0)) << 16;
-  if (amax >= 0x7F800000u) return false;
-  float am = float_of(amax);
-  if (floor && am < kQ8Floor) am = kQ8Floor;
-  if (am == 0.0f) {
-    std::memset(codes, 0, static_cast<size_t>(Dh));
-    *s_dq = 0.0f;
-    return true;
+// Q8 of cache rows, the same binary32 steps as the Q8 engine (optimized/avx512/q8.cc) for rows
+// with Dh % 64 == 0 whose amax is finite and whose s_q does not overflow; the engine takes the
+// others (NaN / Inf amax, overflowed s_q, other Dh). The scales of 16 rows come out of one vector:
+// the rows' |bf16| maxima are reduced by a transposing tree, then one vdivps per scale.
+constexpr uint8_t kFast = 0, kZero = 1, kEngine = 2;
+
+inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t Dh, float* s_q, float* s_dq,
+                      uint8_t* how) {
+  if (n <= 0) return;
+  if (Dh % 64 != 0) {
+    for (int64_t i = 0; i < n; ++i) how[i] = kEngine;
+    return;
   }
-  const float s_q_scalar = 127.0f / am;
-  if (bits_of(s_q_scalar) >= 0x7F800000u) return false;
-  *s_dq = 1.0f / s_q_scalar;
+  const __m512i abs_mask = _mm512_set1_epi16(0x7FFF);
+  __m512i m[16];
+  #pragma GCC unroll 16
+  for (int r = 0; r < 16; ++r) {
+    m[r] = _mm512_setzero_si512();
+    if (r >= n) continue;
+    const uint16_t* row = x + r * Dh;
+    __m512i a = _mm512_and_si512(_mm512_loadu_si512(row), abs_mask);
+    for (int64_t j = 32; j < Dh; j += 32) a = _mm512_max_epu16(a, _mm512_and_si512(_mm512_loadu_si512(row + j), abs_mask));
+    m[r] = a;
+  }
+  // 16 rows x 32 words -> 16 row maxima: halve the words per row while doubling the rows per
+  // register (256-, 128-, 64-bit halves), then the dword pairs and the word pairs.
+  __m512i n1[8], n2[4], n3[2];
+  #pragma GCC unroll 16
+  for (int k = 0; k < 8; ++k)
+    n1[k] = _mm512_max_epu16(_mm512_shuffle_i64x2(m[2 * k], m[2 * k + 1], 0x44),
+                             _mm512_shuffle_i64x2(m[2 * k], m[2 * k + 1], 0xEE));
+  #pragma GCC unroll 16
+  for (int k = 0; k < 4; ++k)  // 128-bit lane L: row 4k + L
+    n2[k] = _mm512_max_epu16(_mm512_shuffle_i64x2(n1[2 * k], n1[2 * k + 1], 0x88),
+                             _mm512_shuffle_i64x2(n1[2 * k], n1[2 * k + 1], 0xDD));
+  #pragma GCC unroll 16
+  for (int k = 0; k < 2; ++k)  // lane L: rows 8k + L (low qword), 8k + 4 + L (high)
+    n3[k] = _mm512_max_epu16(_mm512_unpacklo_epi64(n2[2 * k], n2[2 * k + 1]),
+                             _mm512_unpackhi_epi64(n2[2 * k], n2[2 * k + 1]));
+  const __m512i t0 = _mm512_max_epu16(n3[0], _mm512_shuffle_epi32(n3[0], _MM_PERM_CDAB));
+  const __m512i t1 = _mm512_max_epu16(n3[1], _mm512_shuffle_epi32(n3[1], _MM_PERM_CDAB));
+  const __m512i t = _mm512_mask_blend_epi32(0xAAAA, t0, t1);  // lane L: rows L, 8+L, 4+L, 12+L
+  const __m512i w = _mm512_slli_epi32(_mm512_max_epu16(t, _mm512_srli_epi32(t, 16)), 16);
+  const __m512i amax = _mm512_permutexvar_epi32(
+      _mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15), w);
+  const __m512i inf = _mm512_set1_epi32(0x7F800000);
+  const __mmask16 nonfinite = _mm512_cmpge_epu32_mask(amax, inf);
+  __m512 am = _mm512_castsi512_ps(amax);
+  if (p.floor) am = _mm512_max_ps(am, _mm512_set1_ps(kQ8Floor));
+  const __mmask16 zero = _mm512_cmp_ps_mask(am, _mm512_setzero_ps(), _CMP_EQ_OQ);
+  const __m512 sq = _mm512_div_ps(_mm512_set1_ps(127.0f), am);
+  const __mmask16 ovf = _mm512_cmpge_epu32_mask(_mm512_castps_si512(sq), inf);
+  const __m512 sdq = _mm512_maskz_div_ps(static_cast<__mmask16>(~zero), _mm512_set1_ps(1.0f), sq);
+  const __mmask16 valid = lanes16(n);
+  _mm512_mask_storeu_ps(s_q, valid, sq);
+  _mm512_mask_storeu_ps(s_dq, valid, sdq);
+  const __mmask16 engine = static_cast<__mmask16>(nonfinite | (ovf & ~zero));
+  for (int i = 0; i < n; ++i)
+    how[i] = (engine >> i) & 1 ? kEngine : (zero >> i) & 1 ? kZero : kFast;
+}
+
+template <bool kRhaz>
+inline void q8_codes_fast(const uint16_t* x, int64_t Dh, float s_q_scalar, int8_t* codes) {
   // 64 codes per step, as the engine's BF16 path: unpack widens, vpackssdw / vpacksswb saturate
   // (|y| <= 127.5 here), vpermq restores the element order.
   const __m512 s_q = _mm512_set1_ps(s_q_scalar);
@@ -125,14 +170,21 @@ inline bool q8_row_fast(const uint16_t* x, int64_t Dh, bool floor, int8_t* codes
     const __m512i packed = _mm512_packs_epi16(_mm512_packs_epi32(a0, a1), _mm512_packs_epi32(b0, b1));
     _mm512_storeu_si512(codes + j, _mm512_permutexvar_epi64(order, packed));
   }
-  return true;
 }
 
-inline void q8_row(const Q8Params& p, const uint16_t* x, int64_t Dh, int8_t* codes, float* s_dq) {
-  if (Dh % 64 == 0) {
-    const bool ok = p.rmode == Round::rhaz ? q8_row_fast<true>(x, Dh, p.floor, codes, s_dq)
-                                           : q8_row_fast<false>(x, Dh, p.floor, codes, s_dq);
-    if (ok) return;
+inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float s_q, uint8_t how, int8_t* codes,
+                     float* s_dq) {
+  if (how == kFast) {
+    if (p.rmode == Round::rhaz)
+      q8_codes_fast<true>(x, Dh, s_q, codes);
+    else
+      q8_codes_fast<false>(x, Dh, s_q, codes);
+    return;
+  }
+  if (how == kZero) {
+    std::memset(codes, 0, static_cast<size_t>(Dh));
+    *s_dq = 0.0f;
+    return;
   }
   Q8Rows qa;
   qa.x = x;
