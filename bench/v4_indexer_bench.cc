@@ -12,9 +12,15 @@
 // The reference runs through the backend only (api:reference), at B 1 and threads 1 (it takes
 // seconds beyond that).
 // Counters: score: bytes = B·cache_len·Dh·2 (cache read once); ops = 2·B·cache_len·H·Dh on the
-// VNNI peak. api adds the q side every call runs: int8 wq_b, BF16 weights_proj, Hadamard, x, qr
+// VNNI peak; the avx2 rows add frac_of_isa_peak, the same ops on AVX2's own exact int8 peak (AVX2
+// has no exact 8-bit dot: vpmaddwd + vpaddd chains on int16, 16 products each, probed here). api adds the q side every call runs: int8 wq_b, BF16 weights_proj, Hadamard, x, qr
 // bytes; int8 ops 2·B·Q_LORA·H·Dh (VNNI) and BF16 ops 2·B·D·H + 2·B·H·Dh² (BF16 peak).
+#include <immintrin.h>
+#include <omp.h>
+
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "bench/harness.h"
@@ -46,6 +52,38 @@ Work api_work(const Dims3& d, int64_t D, int64_t q_lora) {
   w.ops2 = 2.0 * static_cast<double>(d.B * D * d.H + d.B * d.H * d.Dh * d.Dh);
   w.peak2 = Peak::bf16;
   return w;
+}
+
+// 12 independent acc += vpmaddwd(x, y) chains (the AVX2 score kernel's instruction pair).
+__attribute__((target("avx2"), noinline)) double madd_chains(int64_t iters) {
+  __m256i a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_epi32(i);
+  const __m256i x = _mm256_set1_epi32(0x00010001), y = _mm256_set1_epi32(0x00020002);
+  for (int64_t k = 0; k < iters; ++k)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(x, y));
+  __m256i s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_epi32(s, a[i]);
+  benchmark::DoNotOptimize(s);
+  return 2.0 * 16 * 12 * static_cast<double>(iters);
+}
+
+// Best of 5 of the chains on every thread at once, in GOP/s (once per thread count).
+double avx2_int8_peak(int threads) {
+  static std::mutex mu;
+  static std::map<int, double> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = cache.find(threads); it != cache.end()) return it->second;
+  constexpr int64_t kIters = 2000000;
+  madd_chains(kIters / 10);
+  double best = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    const double t0 = now_seconds();
+#pragma omp parallel num_threads(threads)
+    madd_chains(kIters);
+    best = std::max(best, 2.0 * 16 * 12 * kIters * threads / (now_seconds() - t0) / 1e9);
+  }
+  return cache[threads] = best;
 }
 
 // One token's q side as the score path sees it: codes [H, Dh], scales, head weights (random),
@@ -97,7 +135,9 @@ void bm_score(benchmark::State& st, const opt::V4IndexerVariant& v, Dims3 d, int
   a.qh_init = q.init512.data();
   a.s_qh = q.s_qh.data();
   a.w = q.w.data();
-  timed(st, score_work(d), threads, copies_for(kPoolElems, per), [&](int64_t k) {
+  const double isa_peak = avx512 ? 0 : avx2_int8_peak(threads);
+  const Work work = score_work(d);
+  const double secs = timed_loop(st, threads, copies_for(kPoolElems, per), [&](int64_t k) {
     const uint16_t* cache = pool + k * per;
     // The adapter's work items and their split over threads (optimized/v4_indexer.h).
     opt::v4_score_spans(B, n, kCacheTile, threads, [&](int64_t t, int64_t j0, int64_t j1) {
@@ -110,6 +150,9 @@ void bm_score(benchmark::State& st, const opt::V4IndexerVariant& v, Dims3 d, int
     for (int64_t t = 0; t < B; ++t) opt::v4_topk_fast(&score[t * n], n, d.topk, 128, &idx[t * n], n);
     benchmark::DoNotOptimize(idx.data());
   });
+  add_roofline_counters(st, work, threads, secs);
+  if (isa_peak > 0 && st.iterations() > 0)
+    st.counters["frac_of_isa_peak"] = work.ops / (secs / static_cast<double>(st.iterations())) / (isa_peak * 1e9);
 }
 
 }  // namespace
