@@ -135,7 +135,7 @@ void score_span(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
   prep.chunks = Dh % kChunk == 0 ? Dh / kChunk : 0;
   prep.start(a.cache + j0 * Dh, min64(kRows, j1 - j0), &buf[0]);
   prep.finish();
-  const int64_t blocks = max64(1, a.H / kHeadBlock + a.H % kHeadBlock);
+  const int64_t blocks = max64(1, a.H / kHeadBlock + (a.H % kHeadBlock + 1) / 2);
   const int64_t pf_total = (kRows * Dh * 2 + 63) / 64;
   const int64_t pf_per = (pf_total + blocks - 1) / blocks;
   int cur = 0;
@@ -158,6 +158,11 @@ void score_span(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     for (; h + kHeadBlock <= a.H; h += kHeadBlock) {
       const int64_t lines = min64(pf_per, pf_total - pf_done);
       head_block<kHeadBlock>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
+      between(lines);
+    }
+    for (; h + 2 <= a.H; h += 2) {
+      const int64_t lines = min64(pf_per, pf_total - pf_done);
+      head_block<2>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
       between(lines);
     }
     for (; h < a.H; ++h) {

@@ -15,8 +15,8 @@ namespace kcs::opt {
 
 namespace {
 
-constexpr int kVecs = 2;       // 16 rows share every qh broadcast
-constexpr int kHeadBlock = 4;  // 8 accumulators + 4 KV + 2 broadcasts of the 16 ymm registers
+constexpr int kVecs = 1;       // 16 rows share every qh broadcast
+constexpr int kHeadBlock = 6;  // 8 accumulators + 4 KV + 2 broadcasts of the 16 ymm registers
 constexpr int kQuadWords = 2;  // int16 pairs (c0, c2) and (c1, c3) per row
 constexpr int64_t kChunk = 32;
 
@@ -81,9 +81,112 @@ inline void pack_quad(int32_t* kvt, int64_t q, int row, const int8_t* c) {
   kvt[(2 * q + 1) * (kLanes * kVecs) + row] = pair(c[1], c[3]);
 }
 
-// The Q8 engine per row: the products dominate here (4 instructions per 32 MACs).
-inline void q8_scales(const Q8Params&, const uint16_t*, int64_t, int64_t, float*, float*, uint8_t*) {}
-inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float, uint8_t, int8_t* codes, float* s_dq) {
+// Q8 of cache rows, the same binary32 steps as the Q8 engine (optimized/avx2/q8.cc) for rows with
+// Dh % 32 == 0 whose amax is finite and whose s_q does not overflow; the engine takes the others.
+// The scales of 8 rows come out of one vector (a transposing max tree, one vdivps per scale).
+constexpr uint8_t kFast = 0, kZero = 1, kEngine = 2;
+
+inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t Dh, float* s_q, float* s_dq,
+                      uint8_t* how) {
+  if (n <= 0) return;
+  if (Dh % 32 != 0) {
+    for (int64_t i = 0; i < n; ++i) how[i] = kEngine;
+    return;
+  }
+  const __m256i abs_mask = _mm256_set1_epi16(0x7FFF);
+  __m256i m[8];
+#pragma GCC unroll 8
+  for (int r = 0; r < 8; ++r) {
+    m[r] = _mm256_setzero_si256();
+    if (r >= n) continue;
+    const uint16_t* row = x + r * Dh;
+    __m256i a = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row)), abs_mask);
+    for (int64_t j = 16; j < Dh; j += 16)
+      a = _mm256_max_epu16(a, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + j)), abs_mask));
+    m[r] = a;
+  }
+  // 8 rows x 16 words -> 8 row maxima: halve the words per row while doubling the rows per
+  // register (128-, 64-bit halves), then the dword pairs and the word pairs.
+  __m256i n1[4], n2[2];
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k)  // 128-bit lane L: row 2k + L
+    n1[k] = _mm256_max_epu16(_mm256_permute2x128_si256(m[2 * k], m[2 * k + 1], 0x20),
+                             _mm256_permute2x128_si256(m[2 * k], m[2 * k + 1], 0x31));
+#pragma GCC unroll 2
+  for (int k = 0; k < 2; ++k)  // lane L: rows 4k + L (low qword), 4k + 2 + L (high)
+    n2[k] = _mm256_max_epu16(_mm256_unpacklo_epi64(n1[2 * k], n1[2 * k + 1]),
+                             _mm256_unpackhi_epi64(n1[2 * k], n1[2 * k + 1]));
+  const __m256i t0 = _mm256_max_epu16(n2[0], _mm256_shuffle_epi32(n2[0], 0xB1));
+  const __m256i t1 = _mm256_max_epu16(n2[1], _mm256_shuffle_epi32(n2[1], 0xB1));
+  const __m256i t = _mm256_blend_epi32(t0, t1, 0xAA);  // lane L: rows L, 4+L, 2+L, 6+L
+  const __m256i w = _mm256_slli_epi32(_mm256_max_epu16(t, _mm256_srli_epi32(t, 16)), 16);
+  const __m256i amax = _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 2, 6, 1, 5, 3, 7));
+  // |bits| < 2^31, so the signed compares order them as unsigned.
+  const __m256i inf_m1 = _mm256_set1_epi32(0x7F7FFFFF);
+  const int nonfinite = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(amax, inf_m1)));
+  __m256 am = _mm256_castsi256_ps(amax);
+  if (p.floor) am = _mm256_max_ps(am, _mm256_set1_ps(kQ8Floor));
+  const __m256 zm = _mm256_cmp_ps(am, _mm256_setzero_ps(), _CMP_EQ_OQ);
+  const int zero = _mm256_movemask_ps(zm);
+  const __m256 sq = _mm256_div_ps(_mm256_set1_ps(127.0f), am);
+  const int ovf = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_castps_si256(sq), inf_m1)));
+  const __m256 sdq = _mm256_andnot_ps(zm, _mm256_div_ps(_mm256_set1_ps(1.0f), sq));
+  _mm256_storeu_ps(s_q, sq);  // rows past n get harmless values: Prep zeroes their s_kv afterwards
+  _mm256_storeu_ps(s_dq, sdq);
+  const int engine = nonfinite | (ovf & ~zero);
+  for (int i = 0; i < n; ++i) how[i] = (engine >> i) & 1 ? kEngine : (zero >> i) & 1 ? kZero : kFast;
+}
+
+// The engine's round8 for rows with a finite amax and s_q (|y| <= 127.5).
+template <bool kRhaz>
+inline __m256i round8(__m256 v, __m256 s_q) {
+  const __m256 y = _mm256_mul_ps(v, s_q);
+  __m256 r;
+  if constexpr (kRhaz) {
+    const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MIN));
+    const __m256 t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 f = _mm256_andnot_ps(sign, _mm256_sub_ps(y, t));
+    const __m256 up = _mm256_cmp_ps(f, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m256 sign_one = _mm256_or_ps(_mm256_and_ps(y, sign), _mm256_set1_ps(1.0f));
+    r = _mm256_add_ps(t, _mm256_and_ps(up, sign_one));
+  } else {
+    r = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  return _mm256_cvttps_epi32(r);
+}
+
+template <bool kRhaz>
+inline void q8_codes_fast(const uint16_t* x, int64_t Dh, float s_q_scalar, int8_t* codes) {
+  // 32 codes per step, as the engine: unpack widens, vpackssdw / vpacksswb saturate within
+  // 128-bit lanes, vpermq restores the element order.
+  const __m256 s_q = _mm256_set1_ps(s_q_scalar);
+  const __m256i zero = _mm256_setzero_si256();
+  for (int64_t j = 0; j < Dh; j += 32) {
+    const __m256i xa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j));
+    const __m256i xb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j + 16));
+    const __m256i a0 = round8<kRhaz>(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, xa)), s_q);
+    const __m256i a1 = round8<kRhaz>(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, xa)), s_q);
+    const __m256i b0 = round8<kRhaz>(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, xb)), s_q);
+    const __m256i b1 = round8<kRhaz>(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, xb)), s_q);
+    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(a0, a1), _mm256_packs_epi32(b0, b1));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + j), _mm256_permute4x64_epi64(packed, _MM_SHUFFLE(3, 1, 2, 0)));
+  }
+}
+
+inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float s_q, uint8_t how, int8_t* codes,
+                     float* s_dq) {
+  if (how == kFast) {
+    if (p.rmode == Round::rhaz)
+      q8_codes_fast<true>(x, Dh, s_q, codes);
+    else
+      q8_codes_fast<false>(x, Dh, s_q, codes);
+    return;
+  }
+  if (how == kZero) {
+    std::memset(codes, 0, static_cast<size_t>(Dh));
+    *s_dq = 0.0f;
+    return;
+  }
   Q8Rows qa;
   qa.x = x;
   qa.x_dtype = DType::bf16;
