@@ -1,22 +1,23 @@
-// K3 score-path kernels, one per ISA (optimized/avx512/v4_indexer.cc, optimized/avx2/v4_indexer.cc).
+// K3 score-path kernels, one per ISA (optimized/avx512/v4_indexer.cc, optimized/avx2/v4_indexer.cc),
+// one body: optimized/v4_indexer-inl.h.
 //
 // One token's cache rows [j0, j1) are taken in groups (32 rows = 2 vectors AVX-512, 8 rows AVX2). Per
-// group: the rows are quantized (bit-exact Q8, floor 1e-4) into an L1 buffer, transposed into the
-// dot layout (one 32-bit K group per row per lane), then for blocks of 8 heads
+// group: the rows are quantized (bit-exact Q8, floor 1e-4; the scales of a row vector at once) into
+// an L1 buffer, transposed into the dot layout (one 32-bit K group per row per lane), then for
+// blocks of 8 heads
 //   acc[h][lane] = Σ_d kv_i8[row, d] · qh_i8[h, d]                         exact int32
 //   score[row] = s_kv[row] ⊗ Σ_h f32(max(acc, 0)) ⊗ c[h],  c[h] = s_qh[h] ⊗ w[h]
 // with h ascending, one binary32 multiply and one add per head (no FMA), the row scale applied once
 // after the head sum. This is the spec's (f32(acc) ⊗ s_kv ⊗ s_qh, ReLU, ⊗ w) regrouped: s_kv and
 // s_qh are positive, so ReLU commutes with them, and the products round differently by a few
 // binary32 ulps, far inside the score contract (spec §10.5); it saves two of three multiplies,
-// which on Zen 4 share the execution ports of vpdpbusd. Rows sit in lanes, so the head sum has the
-// same order on both ISAs and for every tiling: AVX-512 and AVX2 give the same bits, and cache_tile
-// / token tiling / threads change none.
+// which share the execution ports of vpdpbusd. Rows sit in lanes, so the head sum has the same
+// order on both ISAs and for every tiling: AVX-512 and AVX2 give the same bits, and cache_tile /
+// token tiling / threads change none. The next group's Q8 and transposes run between the current
+// group's head blocks, and the group after that is prefetched (Dh <= 512; longer rows one group
+// at a time).
 //   AVX-512: vpdpbusd is u8 x s8; the KV codes carry the +128 bias (u8 = c ^ 0x80), so
 //            Σ (c + 128)·q = acc + 128·Σ_d q[h, d]: accumulators start at -128·colsum[h].
-//            For Dh % 64 == 0 (Dh <= 512, H >= 8) the groups are pipelined: the next group's row
-//            Q8s and transposes run between the current group's products (they use other ports),
-//            and the group after that is prefetched.
 //   AVX2:    K quads split into even / odd bytes sign-extended to int16, vpmaddwd with the
 //            matching (q0, q2) / (q1, q3) pairs of qh: exact, no saturation.
 #pragma once

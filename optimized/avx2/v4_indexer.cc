@@ -15,8 +15,8 @@ namespace kcs::opt {
 
 namespace {
 
-constexpr int kVecs = 1;       // 16 rows share every qh broadcast
-constexpr int kHeadBlock = 6;  // 8 accumulators + 4 KV + 2 broadcasts of the 16 ymm registers
+constexpr int kVecs = 1;       // 8 rows per group (two row vectors: fewer loads, but slower here)
+constexpr int kHeadBlock = 8;  // 8 accumulators + 2 KV + 2 broadcasts of the 16 ymm registers
 constexpr int kQuadWords = 2;  // int16 pairs (c0, c2) and (c1, c3) per row
 constexpr int64_t kChunk = 32;
 
