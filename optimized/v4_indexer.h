@@ -1,7 +1,7 @@
 // K3 score-path kernels, one per ISA (optimized/avx512/v4_indexer.cc, optimized/avx2/v4_indexer.cc),
 // one body: optimized/v4_indexer-inl.h.
 //
-// One token's cache rows [j0, j1) are taken in groups (32 rows = 2 vectors AVX-512, 8 rows AVX2). Per
+// One token's cache rows [j0, j1) are taken in groups (48 rows = 3 vectors AVX-512, 8 rows AVX2). Per
 // group: the rows are quantized (bit-exact Q8, floor 1e-4; the scales of a row vector at once) into
 // an L1 buffer, transposed into the dot layout (one 32-bit K group per row per lane), then for
 // blocks of 8 heads

@@ -14,8 +14,8 @@ namespace kcs::opt {
 
 namespace {
 
-constexpr int kVecs = 2;       // 32 rows share every qh broadcast
-constexpr int kHeadBlock = 8;  // 16 vpdpbusd chains: the instruction's latency at its throughput
+constexpr int kVecs = 3;       // 48 rows share every qh broadcast: 24 accumulators + 3 KV + 1 of 32 zmm
+constexpr int kHeadBlock = 8;  // 24 vpdpbusd chains (10 cover its latency at its throughput)
 constexpr int kQuadWords = 1;  // one biased u8 quad per row
 constexpr int64_t kChunk = 64;
 
