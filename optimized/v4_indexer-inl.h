@@ -7,8 +7,8 @@
 //   KV, QB, load_kv, bcast_q, acc_init, dot, relu_f
 //                        the int8 product: K quads of kLanes rows, one head's codes broadcast
 //   pack_chunk, pack_quad  codes [row][Dh] -> the [quad][word][row] layout of dot
-//   q8_scales, q8_codes  Q8 of a row vector's rows (bit-exact with the Q8 engine): the scales of
-//                        kLanes rows at once, then each row's codes
+//   amax_rows, q8_codes_fast  the Q8 of cache rows with the Q8 engine's exact steps: the |bf16|
+//                        maxima of kLanes rows at once, then one row's codes (Dh % kChunk == 0)
 // A group of kRows = kVecs·kLanes cache rows is quantized and packed into L1, then multiplied by
 // blocks of kHeadBlock heads (kHeadBlock·kVecs accumulators); every head's epilogue adds to the
 // rows' scores in ascending head order, whatever the blocking, so both ISAs give the same bits.
@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "optimized/q8.h"
 #include "optimized/v4_indexer.h"
 
 namespace kcs::opt {
@@ -37,6 +38,62 @@ struct alignas(64) Group {
   float s_q[kRows];
   uint8_t how[kRows];  // per row, set by q8_scales: what q8_codes does (an ISA's own codes)
 };
+
+// Q8 of cache rows (bit-exact with the Q8 engine): the scales of a row vector's rows at once, then
+// each row's codes; the engine takes the rows whose amax is not finite or whose s_q overflows, and
+// every row when Dh is not a multiple of kChunk.
+constexpr uint8_t kFast = 0, kZero = 1, kEngine = 2;
+
+inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t Dh, float* s_q, float* s_dq,
+                      uint8_t* how) {
+  if (n <= 0) return;
+  if (Dh % kChunk != 0) {
+    for (int64_t i = 0; i < n; ++i) how[i] = kEngine;
+    return;
+  }
+  alignas(64) uint32_t amax[kLanes];
+  alignas(64) float am[kLanes], sq[kLanes], sdq[kLanes];
+  storev_u32(amax, amax_rows(x, n, Dh));
+  VF a = loadv_f32(reinterpret_cast<const float*>(amax));
+  if (p.floor) a = max_f(a, set1_f(kQ8Floor));
+  const VF q = div_f(set1_f(127.0f), a);
+  storev_f32(am, a);
+  storev_f32(sq, q);
+  storev_f32(sdq, div_f(set1_f(1.0f), q));
+  for (int64_t i = 0; i < n; ++i) {
+    s_q[i] = sq[i];
+    s_dq[i] = sdq[i];
+    if (amax[i] >= 0x7F800000u)
+      how[i] = kEngine;
+    else if (am[i] == 0.0f)
+      how[i] = kZero;
+    else
+      how[i] = bits_of(sq[i]) >= 0x7F800000u ? kEngine : kFast;
+  }
+}
+
+inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float s_q, uint8_t how, int8_t* codes,
+                     float* s_dq) {
+  if (how == kFast) {
+    if (p.rmode == Round::rhaz)
+      q8_codes_fast<true>(x, Dh, s_q, codes);
+    else
+      q8_codes_fast<false>(x, Dh, s_q, codes);
+  } else if (how == kZero) {
+    std::memset(codes, 0, static_cast<size_t>(Dh));
+    *s_dq = 0.0f;
+  } else {
+    Q8Rows qa;
+    qa.x = x;
+    qa.x_dtype = DType::bf16;
+    qa.n = Dh;
+    qa.params = p;
+    qa.codes = codes;
+    qa.scale = s_dq;
+    qa.scale_dtype = DType::fp32;
+    KCS_ISA_FN(q8_rows)(qa, 0, 1);
+  }
+}
 
 // kHeads heads from h0 against the group's packed rows; `pf`: cache lines to prefetch meanwhile.
 template <int kHeads>

@@ -81,18 +81,9 @@ inline void pack_quad(int32_t* kvt, int64_t q, int row, const int8_t* c) {
   kvt[(2 * q + 1) * (kLanes * kVecs) + row] = pair(c[1], c[3]);
 }
 
-// Q8 of cache rows, the same binary32 steps as the Q8 engine (optimized/avx2/q8.cc) for rows with
-// Dh % 32 == 0 whose amax is finite and whose s_q does not overflow; the engine takes the others.
-// The scales of 8 rows come out of one vector (a transposing max tree, one vdivps per scale).
-constexpr uint8_t kFast = 0, kZero = 1, kEngine = 2;
-
-inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t Dh, float* s_q, float* s_dq,
-                      uint8_t* how) {
-  if (n <= 0) return;
-  if (Dh % 32 != 0) {
-    for (int64_t i = 0; i < n; ++i) how[i] = kEngine;
-    return;
-  }
+// The |bf16| maxima of rows [0, n) (n <= 8), as binary32 bit patterns in lanes 0 .. n - 1 (the
+// others 0): per row a max over its 16-word vectors, then a transposing tree over the 8 rows.
+inline __m256i amax_rows(const uint16_t* x, int64_t n, int64_t Dh) {
   const __m256i abs_mask = _mm256_set1_epi16(0x7FFF);
   __m256i m[8];
 #pragma GCC unroll 8
@@ -120,21 +111,7 @@ inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t D
   const __m256i t1 = _mm256_max_epu16(n2[1], _mm256_shuffle_epi32(n2[1], 0xB1));
   const __m256i t = _mm256_blend_epi32(t0, t1, 0xAA);  // lane L: rows L, 4+L, 2+L, 6+L
   const __m256i w = _mm256_slli_epi32(_mm256_max_epu16(t, _mm256_srli_epi32(t, 16)), 16);
-  const __m256i amax = _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 2, 6, 1, 5, 3, 7));
-  // |bits| < 2^31, so the signed compares order them as unsigned.
-  const __m256i inf_m1 = _mm256_set1_epi32(0x7F7FFFFF);
-  const int nonfinite = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(amax, inf_m1)));
-  __m256 am = _mm256_castsi256_ps(amax);
-  if (p.floor) am = _mm256_max_ps(am, _mm256_set1_ps(kQ8Floor));
-  const __m256 zm = _mm256_cmp_ps(am, _mm256_setzero_ps(), _CMP_EQ_OQ);
-  const int zero = _mm256_movemask_ps(zm);
-  const __m256 sq = _mm256_div_ps(_mm256_set1_ps(127.0f), am);
-  const int ovf = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_castps_si256(sq), inf_m1)));
-  const __m256 sdq = _mm256_andnot_ps(zm, _mm256_div_ps(_mm256_set1_ps(1.0f), sq));
-  _mm256_storeu_ps(s_q, sq);  // rows past n get harmless values: Prep zeroes their s_kv afterwards
-  _mm256_storeu_ps(s_dq, sdq);
-  const int engine = nonfinite | (ovf & ~zero);
-  for (int i = 0; i < n; ++i) how[i] = (engine >> i) & 1 ? kEngine : (zero >> i) & 1 ? kZero : kFast;
+  return _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 2, 6, 1, 5, 3, 7));
 }
 
 // The engine's round8 for rows with a finite amax and s_q (|y| <= 127.5).
@@ -171,31 +148,6 @@ inline void q8_codes_fast(const uint16_t* x, int64_t Dh, float s_q_scalar, int8_
     const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(a0, a1), _mm256_packs_epi32(b0, b1));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + j), _mm256_permute4x64_epi64(packed, _MM_SHUFFLE(3, 1, 2, 0)));
   }
-}
-
-inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float s_q, uint8_t how, int8_t* codes,
-                     float* s_dq) {
-  if (how == kFast) {
-    if (p.rmode == Round::rhaz)
-      q8_codes_fast<true>(x, Dh, s_q, codes);
-    else
-      q8_codes_fast<false>(x, Dh, s_q, codes);
-    return;
-  }
-  if (how == kZero) {
-    std::memset(codes, 0, static_cast<size_t>(Dh));
-    *s_dq = 0.0f;
-    return;
-  }
-  Q8Rows qa;
-  qa.x = x;
-  qa.x_dtype = DType::bf16;
-  qa.n = Dh;
-  qa.params = p;
-  qa.codes = codes;
-  qa.scale = s_dq;
-  qa.scale_dtype = DType::fp32;
-  q8_rows_avx2(qa, 0, 1);
 }
 
 }  // namespace

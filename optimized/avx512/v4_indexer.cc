@@ -80,22 +80,12 @@ inline void pack_quad(int32_t* kvt, int64_t q, int row, const int8_t* c) {
   kvt[q * (kLanes * kVecs) + row] = static_cast<int32_t>(w ^ 0x80808080u);
 }
 
-// Q8 of cache rows, the same binary32 steps as the Q8 engine (optimized/avx512/q8.cc) for rows
-// with Dh % 64 == 0 whose amax is finite and whose s_q does not overflow; the engine takes the
-// others (NaN / Inf amax, overflowed s_q, other Dh). The scales of 16 rows come out of one vector:
-// the rows' |bf16| maxima are reduced by a transposing tree, then one vdivps per scale.
-constexpr uint8_t kFast = 0, kZero = 1, kEngine = 2;
-
-inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t Dh, float* s_q, float* s_dq,
-                      uint8_t* how) {
-  if (n <= 0) return;
-  if (Dh % 64 != 0) {
-    for (int64_t i = 0; i < n; ++i) how[i] = kEngine;
-    return;
-  }
+// The |bf16| maxima of rows [0, n) (n <= 16), as binary32 bit patterns in lanes 0 .. n - 1 (the
+// others 0): per row a max over its 32-word vectors, then a transposing tree over the 16 rows.
+inline __m512i amax_rows(const uint16_t* x, int64_t n, int64_t Dh) {
   const __m512i abs_mask = _mm512_set1_epi16(0x7FFF);
   __m512i m[16];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < 16; ++r) {
     m[r] = _mm512_setzero_si512();
     if (r >= n) continue;
@@ -107,15 +97,15 @@ inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t D
   // 16 rows x 32 words -> 16 row maxima: halve the words per row while doubling the rows per
   // register (256-, 128-, 64-bit halves), then the dword pairs and the word pairs.
   __m512i n1[8], n2[4], n3[2];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int k = 0; k < 8; ++k)
     n1[k] = _mm512_max_epu16(_mm512_shuffle_i64x2(m[2 * k], m[2 * k + 1], 0x44),
                              _mm512_shuffle_i64x2(m[2 * k], m[2 * k + 1], 0xEE));
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int k = 0; k < 4; ++k)  // 128-bit lane L: row 4k + L
     n2[k] = _mm512_max_epu16(_mm512_shuffle_i64x2(n1[2 * k], n1[2 * k + 1], 0x88),
                              _mm512_shuffle_i64x2(n1[2 * k], n1[2 * k + 1], 0xDD));
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int k = 0; k < 2; ++k)  // lane L: rows 8k + L (low qword), 8k + 4 + L (high)
     n3[k] = _mm512_max_epu16(_mm512_unpacklo_epi64(n2[2 * k], n2[2 * k + 1]),
                              _mm512_unpackhi_epi64(n2[2 * k], n2[2 * k + 1]));
@@ -123,22 +113,7 @@ inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t D
   const __m512i t1 = _mm512_max_epu16(n3[1], _mm512_shuffle_epi32(n3[1], _MM_PERM_CDAB));
   const __m512i t = _mm512_mask_blend_epi32(0xAAAA, t0, t1);  // lane L: rows L, 8+L, 4+L, 12+L
   const __m512i w = _mm512_slli_epi32(_mm512_max_epu16(t, _mm512_srli_epi32(t, 16)), 16);
-  const __m512i amax = _mm512_permutexvar_epi32(
-      _mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15), w);
-  const __m512i inf = _mm512_set1_epi32(0x7F800000);
-  const __mmask16 nonfinite = _mm512_cmpge_epu32_mask(amax, inf);
-  __m512 am = _mm512_castsi512_ps(amax);
-  if (p.floor) am = _mm512_max_ps(am, _mm512_set1_ps(kQ8Floor));
-  const __mmask16 zero = _mm512_cmp_ps_mask(am, _mm512_setzero_ps(), _CMP_EQ_OQ);
-  const __m512 sq = _mm512_div_ps(_mm512_set1_ps(127.0f), am);
-  const __mmask16 ovf = _mm512_cmpge_epu32_mask(_mm512_castps_si512(sq), inf);
-  const __m512 sdq = _mm512_maskz_div_ps(static_cast<__mmask16>(~zero), _mm512_set1_ps(1.0f), sq);
-  const __mmask16 valid = lanes16(n);
-  _mm512_mask_storeu_ps(s_q, valid, sq);
-  _mm512_mask_storeu_ps(s_dq, valid, sdq);
-  const __mmask16 engine = static_cast<__mmask16>(nonfinite | (ovf & ~zero));
-  for (int i = 0; i < n; ++i)
-    how[i] = (engine >> i) & 1 ? kEngine : (zero >> i) & 1 ? kZero : kFast;
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15), w);
 }
 
 template <bool kRhaz>
@@ -170,31 +145,6 @@ inline void q8_codes_fast(const uint16_t* x, int64_t Dh, float s_q_scalar, int8_
     const __m512i packed = _mm512_packs_epi16(_mm512_packs_epi32(a0, a1), _mm512_packs_epi32(b0, b1));
     _mm512_storeu_si512(codes + j, _mm512_permutexvar_epi64(order, packed));
   }
-}
-
-inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float s_q, uint8_t how, int8_t* codes,
-                     float* s_dq) {
-  if (how == kFast) {
-    if (p.rmode == Round::rhaz)
-      q8_codes_fast<true>(x, Dh, s_q, codes);
-    else
-      q8_codes_fast<false>(x, Dh, s_q, codes);
-    return;
-  }
-  if (how == kZero) {
-    std::memset(codes, 0, static_cast<size_t>(Dh));
-    *s_dq = 0.0f;
-    return;
-  }
-  Q8Rows qa;
-  qa.x = x;
-  qa.x_dtype = DType::bf16;
-  qa.n = Dh;
-  qa.params = p;
-  qa.codes = codes;
-  qa.scale = s_dq;
-  qa.scale_dtype = DType::fp32;
-  q8_rows_avx512(qa, 0, 1);
 }
 
 }  // namespace
