@@ -232,6 +232,7 @@ std::string IsolatedBackend::reap(bool killed) {
   if (killed || r < 0) return "killed";
   const uint64_t peak = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
   std::string how = WIFSIGNALED(st) ? signal_name(WTERMSIG(st))
+                    : WIFEXITED(st) && WEXITSTATUS(st) == ipc::kLateWriteExit ? late_write_message()
                     : WIFEXITED(st) ? "exit(" + std::to_string(WEXITSTATUS(st)) + ")"
                                     : "an unknown end";
   // A death near the address-space limit is the limit (a NULL from malloc, then a fault).
@@ -250,7 +251,7 @@ void IsolatedBackend::stop_worker() {
 bool IsolatedBackend::map_arena(size_t size) {
   if (size <= size_) return true;
   const size_t want = std::max(size, size_ * 2);
-  if (ftruncate(memfd_, static_cast<off_t>(want)) != 0) return false;
+  if (ftruncate(memfd_, static_cast<off_t>(want + ipc::kStatusBytes)) != 0) return false;
   if (base_) munmap(base_, size_);
   void* p = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
   if (p == MAP_FAILED) {
@@ -308,6 +309,8 @@ CallResult IsolatedBackend::call(const KernelDecl& decl, const Problem& p, const
     const std::string how = reap(false);
     return faulted(how.rfind("crashed: exit(", 0) == 0 ? how + " during the call" : how);
   }
+  last_ = l;
+  last_case_ = case_id;
   r.seconds = reply.value("seconds", 0.0);
   if (reply.value("oom", false)) {
     stop_worker();  // what it leaked stays with it
@@ -324,6 +327,46 @@ CallResult IsolatedBackend::call(const KernelDecl& decl, const Problem& p, const
   for (auto& c : check_arena(base_, l, given)) r.integrity.push_back(std::move(c));
   r.tensors = arena_results(base_, l);
   return r;
+}
+
+std::string IsolatedBackend::late_write_message(std::string* tensor) const {
+  uint64_t off = UINT64_MAX;
+  if (pread(memfd_, &off, sizeof off, static_cast<off_t>(size_)) != static_cast<ssize_t>(sizeof off)) off = UINT64_MAX;
+  std::string where = "the call arena";
+  if (tensor) *tensor = "arena";
+  for (const auto& s : last_.slots) {
+    if (off >= s.offset && off < s.offset + s.nbytes) {
+      where = std::string(s.role == Role::in ? "input" : s.role == Role::out ? "output" : "in-out tensor") + " '" +
+              s.name + "' at byte " + std::to_string(off - s.offset) + " of " + std::to_string(s.nbytes);
+    } else if (off < s.offset) {
+      where = "the guard bytes before '" + s.name + "'";
+    } else {
+      continue;
+    }
+    if (tensor) *tensor = s.name;
+    break;
+  }
+  return "the backend wrote to " + where + " after the call" +
+         (last_case_.empty() ? std::string() : " of " + last_case_) +
+         " had returned (its results were already taken): work still running after the return, such as a detached "
+         "thread or an unsynchronized device copy";
+}
+
+std::vector<CheckResult> IsolatedBackend::late_writes() {
+  if (pid_ <= 0) return {};
+  int st = 0;
+  if (waitpid(pid_, &st, WNOHANG) != pid_) return {};
+  pid_ = -1;
+  if (sock_ >= 0) close(sock_), sock_ = -1;
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != ipc::kLateWriteExit) return {};  // the next call reports it
+  std::string tensor;
+  const std::string why = late_write_message(&tensor);
+  return {integrity_failure("late_write." + tensor, "no write after the call returns", why)};
+}
+
+std::vector<CheckResult> late_writes(Backend& be) {
+  IsolatedBackend* iso = as_isolated(be);
+  return iso ? iso->late_writes() : std::vector<CheckResult>{};
 }
 
 Status IsolatedBackend::execute(const Invocation& inv) {
