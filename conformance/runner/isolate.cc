@@ -20,6 +20,7 @@
 #include "conformance/runner/fpenv.h"
 #include "conformance/runner/guard.h"
 #include "conformance/runner/ipc.h"
+#include "conformance/runner/stop_signal.h"
 
 extern char** environ;
 
@@ -181,7 +182,14 @@ bool IsolatedBackend::spawn(std::string* fault) {
   envp.push_back(nullptr);
   env = envp.data();
 #endif
-  const int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), env);
+  // Its own process group, so that whatever a plug-in starts (a forked helper still holding kcs's
+  // stderr would keep a piped run from ever ending) goes with the worker: see end_group().
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&at, 0);
+  const int rc = posix_spawn(&pid_, exe.c_str(), &fa, &at, argv.data(), env);
+  posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
   close(theirs);
   if (rc != 0) {
@@ -227,7 +235,7 @@ std::string IsolatedBackend::reap(bool killed) {
   pid_t r;
   do r = wait4(pid_, &st, 0, &ru);
   while (r < 0 && errno == EINTR);
-  pid_ = -1;
+  end_group();
   if (sock_ >= 0) close(sock_), sock_ = -1;
   if (killed || r < 0) return "killed";
   const uint64_t peak = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
@@ -240,6 +248,11 @@ std::string IsolatedBackend::reap(bool killed) {
     return "out of memory (limit " + memory_size_str(opt_.max_memory) + "; the worker reached " +
            memory_size_str(peak / (1 << 20) * (1 << 20)) + " resident and ended with " + how + ")";
   return "crashed: " + how;
+}
+
+void IsolatedBackend::end_group() {
+  kill(-pid_, SIGKILL);  // the worker's group: processes the backend started
+  pid_ = -1;
 }
 
 void IsolatedBackend::stop_worker() {
@@ -295,10 +308,17 @@ CallResult IsolatedBackend::call(const KernelDecl& decl, const Problem& p, const
   if (!ipc::send_json(sock_, m)) return faulted(reap(false) + " before the call");
   pollfd pf{sock_, POLLIN, 0};
   int pr;
+  double left;
+  // In slices: SIGINT/SIGTERM reach the parent only (the worker has its own process group), maybe
+  // on another thread, and must not wait for the timeout of a call that hangs.
   do {
-    const double left = opt_.timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    pr = left <= 0 ? 0 : poll(&pf, 1, static_cast<int>(std::ceil(left * 1000)));
-  } while (pr < 0 && errno == EINTR);
+    if (stop_requested()) {
+      stop_worker();
+      return faulted("interrupted by signal " + std::to_string(stop_signal()));
+    }
+    left = opt_.timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    pr = left <= 0 ? 0 : poll(&pf, 1, static_cast<int>(std::ceil(std::min(left, 0.25) * 1000)));
+  } while ((pr < 0 && errno == EINTR) || (pr == 0 && left > 0.25));
   if (pr == 0) {
     kill(pid_, SIGKILL);
     reap(true);
@@ -356,7 +376,7 @@ std::vector<CheckResult> IsolatedBackend::late_writes() {
   if (pid_ <= 0) return {};
   int st = 0;
   if (waitpid(pid_, &st, WNOHANG) != pid_) return {};
-  pid_ = -1;
+  end_group();
   if (sock_ >= 0) close(sock_), sock_ = -1;
   if (!WIFEXITED(st) || WEXITSTATUS(st) != ipc::kLateWriteExit) return {};  // the next call reports it
   std::string tensor;

@@ -84,6 +84,7 @@ class IsolatedBackend : public Backend {
   bool spawn(std::string* fault);  // starts a worker and reads its hello; false: *fault says why
   std::string reap(bool killed);   // waits for the worker; describes how it ended
   void stop_worker();
+  void end_group();  // after the worker was reaped: kills what is left of its process group
   bool map_arena(size_t size);
   std::string late_write_message(std::string* tensor = nullptr) const;
   ArenaLayout last_;        // of the last call that returned, for late_writes()

@@ -341,6 +341,7 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
         prefetch_after(i);
       }
       RunRecord r = run_item(it, bundle, be, o, first_tile, first_outputs[bi]);
+      if (stop && stop() && is_fault(r.verdict)) break;  // cut short by the stop, not the backend's fault: not kept
       consecutive[bi] = is_fault(r.verdict) ? consecutive[bi] + 1 : 0;
       untiled[bi].first.clear();
       if (be.ignores_tiles() && r.verdict == Verdict::passed) untiled[bi] = {it.cs.id, r};

@@ -11,7 +11,9 @@
  *   TILE   scale[0] one bit off when row_tile != 16 (a bit-invariant knob changes a bit)
  *   CTOR_CRASH a null write in the library's constructor
  *   LATE_WRITE correct outputs returned, then a detached thread keeps writing into 'codes' for 50 ms
- *              (the shape of an unsynchronized device copy or a worker thread not joined) */
+ *              (the shape of an unsynchronized device copy or a worker thread not joined)
+ *   FORK_CHILD a forked child that outlives the call by 300 s, holding the worker's stdout/stderr
+ *              (a helper daemon): a piped `kcs run | cat` must still end */
 #define kcs_plugin_name example_name
 #define kcs_plugin_run example_run
 #include "../../examples/plugin/kcs_example_plugin.c"
@@ -21,6 +23,7 @@
 #include <fenv.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <xmmintrin.h>
@@ -108,6 +111,11 @@ KCS_EXPORT int32_t kcs_plugin_run(const kcs_call* c, char* msg, size_t size) {
   if (calls % 2 == 0) flip_scale0(c);
 #elif defined(FAULT_TILE)
   if (kcs_call_knob(c, "row_tile", 16) != 16) flip_scale0(c);
+#elif defined(FAULT_FORK_CHILD)
+  if (fire && fork() == 0) {
+    sleep(300);
+    _exit(0);
+  }
 #elif defined(FAULT_LATE_WRITE)
   if (fire) {
     pthread_t t;
