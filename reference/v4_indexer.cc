@@ -2,8 +2,9 @@
 // R-PAIR RoPE, dense Hadamard = gemm_bf16, gemm_bf16) in the spec's normative order. Binary64
 // between the declared casts; the Q8 core, the INT8 dequant and ⊗ WS in binary32 (spec §10.1).
 // With extras it records every stage's input and output in the primitive's own shape (so that
-// conformance/stages/v4_indexer.cc can bind them), the score's pre-rounding sums and abs-dots,
-// and, for the topk_set contract, the reference key and tolerance of every index value.
+// conformance/stages/v4_indexer.cc can bind them), the score's pre-rounding sums and the bounds of
+// the errors it may share through shared inputs (its budget), and, for the topk_set contract, the
+// reference key and tolerance of every index value.
 #include "kcs/kernels/v4_indexer.h"
 
 #include <algorithm>
@@ -47,6 +48,22 @@ std::vector<float> bf16_row(const uint16_t* p, int64_t n) {
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) v[static_cast<size_t>(j)] = bf16_to_float(p[j]);
   return v;
+}
+
+// Exact in binary32: a binary32 evaluation of it (any order, with or without FMA) gives x itself.
+bool f32_exact(double x) { return static_cast<double>(static_cast<float>(x)) == x; }
+
+// Whether every binary32 evaluation of Σ_k a[k]·b[k] gives the reference's f32 of the exact sum:
+// at most two nonzero products, each exact in binary32 (then one rounding at most, any order).
+template <class A, class B>
+bool dot_reproducible(const A& a, const B& b, int64_t n) {
+  int nz = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const double p = static_cast<double>(a(k)) * static_cast<double>(b(k));
+    if (p == 0) continue;
+    if (++nz > 2 || !f32_exact(p)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -96,6 +113,9 @@ Status v4_indexer(const Invocation& inv) {
   const ref::CastScope cast_q_rope("v4_indexer.q_rope");  // names this stage's cast points (conformance/mutants)
   // 3. R-PAIR RoPE on the last R columns of every head, shared half-table row; bf16 per element.
   std::vector<uint16_t> q_rot(q);
+  // Per token: whether every correct binary32 backend reproduces its q path bit for bit (see the
+  // score's budget below).
+  std::vector<uint8_t> q_sharp(static_cast<size_t>(T), 1);
   {
     RopeSliceRef rs;
     rs.mode = RopeMode::pair;
@@ -110,6 +130,14 @@ Status v4_indexer(const Invocation& inv) {
       for (int64_t j = 0; j < R; ++j) xs[static_cast<size_t>(j)] = bf16_to_float(q[static_cast<size_t>(base + j)]);
       rope_slice_reference(rs, xs.data(), ys.data());
       for (int64_t j = 0; j < R; ++j) q_rot[static_cast<size_t>(base + j)] = ref::bf16_at("rope.y_bf16", ys[static_cast<size_t>(j)]);
+      if (ex)  // a binary32 RoPE reproduces ys when its four products and both results are exact
+        for (int64_t pr = 0; pr < R / 2; ++pr) {
+          const double x0 = xs[static_cast<size_t>(2 * pr)], x1 = xs[static_cast<size_t>(2 * pr + 1)];
+          const double c = rs.cos[pr], sn = rs.sin[pr];
+          if (!(f32_exact(x0 * c) && f32_exact(x1 * sn) && f32_exact(x0 * sn) && f32_exact(x1 * c) &&
+                f32_exact(ys[static_cast<size_t>(2 * pr)]) && f32_exact(ys[static_cast<size_t>(2 * pr + 1)])))
+            q_sharp[static_cast<size_t>(th / H)] = 0;
+        }
     }
   }
   const ref::CastScope cast_q_hadamard("v4_indexer.q_hadamard");  // names this stage's cast points (conformance/mutants)
@@ -123,6 +151,16 @@ Status v4_indexer(const Invocation& inv) {
     g.w = inv.in("hadamard").data<uint16_t>(), g.ldw = Dh;
     gemm_bf16_reference(g, 0, T * H, yv.data(), Dh);
     for (size_t e = 0; e < yv.size(); ++e) qh[e] = ref::bf16_at("hadamard.y_bf16", yv[e]);
+    if (ex)
+      for (int64_t th = 0; th < T * H; ++th)
+        for (int64_t j = 0; j < Dh; ++j) {
+          const uint16_t* a = q_rot.data() + th * Dh;
+          const uint16_t* hm = inv.in("hadamard").data<uint16_t>();
+          if (!dot_reproducible([&](int64_t k) { return bf16_to_float(a[k]); },
+                                [&](int64_t k) { return bf16_to_float(hm[k * Dh + j]); }, Dh) ||
+              !f32_exact(yv[static_cast<size_t>(th * Dh + j)]))
+            q_sharp[static_cast<size_t>(th / H)] = 0;
+        }
   }
   const ref::CastScope cast_q_quant("v4_indexer.q_quant");  // names this stage's cast points (conformance/mutants)
   // 5. per-head Q8 of qh.
@@ -148,6 +186,14 @@ Status v4_indexer(const Invocation& inv) {
       w[e] = wx[e] * ws;
     }
   }
+  std::vector<uint8_t> w_sharp(static_cast<size_t>(T * H), 0);
+  if (ex)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t h = 0; h < H; ++h) {
+        const uint16_t* wp = inv.in("weights_proj").data<uint16_t>();
+        w_sharp[static_cast<size_t>(t * H + h)] = dot_reproducible([&](int64_t d) { return bf16_to_float(x[t * D + d]); },
+                                                                   [&](int64_t d) { return bf16_to_float(wp[d * H + h]); }, D);
+      }
   if (ex) {
     keep("qr_rows", DType::bf16, {T, QL}, qr);
     keep("wq_b_rows", DType::i8, {QL, HD}, inv.in("wq_b").data<int8_t>());
@@ -214,18 +260,25 @@ Status v4_indexer(const Invocation& inv) {
     // 11. ReLU as the kernel writes it, max(lg, lg ⊗ 0), then Σ_h r ⊗ w in binary64, rounded once.
     const float* wt = w.data() + t * H;
     for (int64_t j = 0; j < cl; ++j) {
-      double sum = 0, abs = 0;
+      double sum = 0;
       for (int64_t h = 0; h < H; ++h) {
         const float l = lg[static_cast<size_t>(j * H + h)];
         const float r = std::max(l, l * 0.0f);
         const double prod = static_cast<double>(r) * static_cast<double>(wt[h]);
         sum += prod;
-        abs += std::fabs(prod);
       }
       score[t * L + j] = ref::f32_at("v4_indexer.score_f32", sum);
       if (ex) {
+        // The score's budget is the bound of the error it may share with other scores through
+        // shared inputs that a correct backend computes in its own binary32 order (the q path's
+        // BF16 roundings, the weights GEMM): 0 where every one of them is reproduced bit for bit,
+        // so that its error is its own sum's rounding (the binary32 rounding-bias check counts
+        // those); unbounded elsewhere.
+        bool sharp = q_sharp[static_cast<size_t>(t)] != 0;
+        for (int64_t h = 0; h < H && sharp; ++h)
+          if (lg[static_cast<size_t>(j * H + h)] > 0 && !w_sharp[static_cast<size_t>(t * H + h)]) sharp = false;
         pre[static_cast<size_t>(t * L + j)] = sum;
-        bud[static_cast<size_t>(t * L + j)] = abs;
+        bud[static_cast<size_t>(t * L + j)] = sharp ? 0.0 : HUGE_VAL;
       }
     }
     // 12. top-k over j < cache_len.

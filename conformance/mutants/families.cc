@@ -5,11 +5,14 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "conformance/mutants/cases.h"
 #include "conformance/mutants/mutants.h"
 #include "kcs/formats.h"
 #include "kcs/kernels/q8.h"
+#include "kcs/kernels/v4_indexer.h"
 
 namespace kcs {
 
@@ -41,6 +44,45 @@ Mutant with_outputs(const std::string& kernel, const std::string& name, const st
     return s;
   };
   return m;
+}
+
+// K3 controls: the score summed over the heads in binary32 in another order (the spec fixes no
+// order), from the reference's own logits and weights. `regroup`: Σ relu(lg)·wx, then one ⊗ WS.
+Mutant v4_score_order(const std::string& name, const std::string& what, int order, bool regroup = false) {
+  return with_outputs("v4_indexer", name, what, [order, regroup](const FaultCall& fc) {
+    const Problem& p = *fc.inv.problem;
+    const int64_t T = p.dim("B") * p.dim("S"), H = p.dim("H"), L = p.dim("SCORE_LEN");
+    const int64_t cl = std::min(v4_indexer_cache_len(p.attr_i64("start_pos"), p.dim("S")), L);
+    const TensorMap& im = fc.bundle.intermediates;
+    if (cl == 0 || !im.count("weights") || !im.count("wx")) return;
+    const float ws = v4_indexer_weights_scale(p.dim("Dh"), H);
+    float* score = fc.out("score").data<float>();
+    std::vector<float> term(static_cast<size_t>(H));
+    for (int64_t t = 0; t < T; ++t) {
+      const float* lg = im.at("logits.t" + std::to_string(t)).data<float>();
+      const float* w = (regroup ? im.at("wx") : im.at("weights")).data<float>() + t * H;
+      for (int64_t j = 0; j < cl; ++j) {
+        for (int64_t h = 0; h < H; ++h) {
+          const float l = lg[j * H + h];
+          term[static_cast<size_t>(h)] = std::max(l, l * 0.0f) * w[h];
+        }
+        float sum = 0;
+        if (order == 0) {  // reversed
+          for (int64_t h = H - 1; h >= 0; --h) sum += term[static_cast<size_t>(h)];
+        } else {  // pairwise, in place: level by level, an odd last term carried up
+          for (int64_t n = H; n > 1;) {
+            const int64_t m = n / 2;
+            for (int64_t h = 0; h < m; ++h)
+              term[static_cast<size_t>(h)] = term[static_cast<size_t>(2 * h)] + term[static_cast<size_t>(2 * h + 1)];
+            if (n % 2) term[static_cast<size_t>(m)] = term[static_cast<size_t>(n - 1)];
+            n = m + n % 2;
+          }
+          sum = H > 0 ? term[0] : 0.0f;
+        }
+        score[t * L + j] = regroup ? sum * ws : sum;
+      }
+    }
+  }, true);
 }
 
 // A square [.., D, D] matrix read transposed (a column-major weight taken as row-major).
@@ -286,6 +328,9 @@ std::vector<Mutant> hand_mutants(const std::string& k) {
                                }
                              },
                              true));
+    v.push_back(v4_score_order("score_heads_reversed", "the score summed over the heads in binary32, last head first", 0));
+    v.push_back(v4_score_order("score_heads_pairwise", "the score summed over the heads in binary32, pairwise", 1));
+    v.push_back(v4_score_order("score_regrouped", "the score as (sum of relu(lg)·wx in binary32, pairwise) ⊗ WS", 1, true));
   } else if (k == "compressor") {
     v.push_back(with_inputs(k, "ape_dropped", "the ape term left out of the pooling logits", zeroed("ape")));
     v.push_back(with_inputs(k, "ape_indexer_dropped", "the indexer's ape term left out of its logits",

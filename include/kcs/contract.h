@@ -16,6 +16,9 @@ struct Contract {
     max_ulp,    // d_ulp <= ulps for every element, in the output's own format
     int_code,   // |code diff| <= max_diff everywhere and ratio(diff != 0) <= max_ratio
     abs_rel,    // |a-e| <= atol + rtol*|e| for all but ratio <= max_ratio of elements
+    // (16-bit abs_rel outputs, max_ulp and ulp_or_budget outputs also get the rounding-bias check;
+    // binary32 abs_rel outputs over the elements whose /budget/<name>, the bound of the error they
+    // share with other elements through inputs a backend computes in its own order, is 0.)
     untouched,  // bytes outside the touched rows equal `before` (implicit for every inout tensor)
     // Spec §10.4 single-GEMM rule: an element passes if d_ulp(a, e) <= ulps, or if
     // |a - pre| <= 1/2 ulp_T(pre) + budget_c * K * 2^-24 * A, where pre is the reference's
