@@ -47,13 +47,8 @@ const std::vector<KnownEscape>& known_escapes() {
        "has_external_prev decides whether prev_b exists (its shape MP): ignoring it is rejected by validation"},
 
       // Open: real escapes.
-      {"mla_prolog/cast:*gemm_i8.acc_f32=*", false,
-       "open: f32(acc) rounds only when |acc| > 2^24; the ci data keeps the accumulators far below (needs a case "
-       "like indexer_prolog's acc_ties: near-saturated codes over K >= 1041, accumulators one off a BF16 tie)"},
       {"v4_indexer/cast:v4_indexer.q_b/gemm_i8.acc_f32=*", false,
        "open: as mla_prolog's q_up accumulator (a case like indexer_prolog's acc_ties)"},
-      {"mla_prolog/cast:mla_prolog.*_down/gemm_bf16.out_bf16=rhaz", false, kTieTolerated},
-      {"mla_prolog/cast:mla_prolog.q_up/*=rhaz", false, kTieTolerated},
       {"v4_indexer/*=rhaz", false, kTieTolerated},
       {"compressor/*=rhaz", false, kTieTolerated},
       {"indexer_prolog/cast:indexer_prolog.k_proj/gemm_bf16.out_f32=*", false,
