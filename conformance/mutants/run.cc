@@ -131,6 +131,7 @@ MutantResult evaluate(const Mutant& m, const std::string& witness, bool quick, b
   if (explain && !r.case_id.empty()) {
     r.across = diagnose_attribute(seen);
     r.outcome = m.control ? MutantResult::Outcome::control_failed : MutantResult::Outcome::caught;
+    if (known && known->kind != EscapeKind::open) r.outcome = MutantResult::Outcome::stale;
     return r;
   }
   if (m.control) {
