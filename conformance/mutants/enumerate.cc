@@ -121,6 +121,16 @@ std::vector<Mutant> kernel_mutants(const std::string& kernel, const std::set<std
   std::vector<Mutant> v = cast_mutants(kernel, discover_on);
   for (auto& m : attr_mutants(kernel)) v.push_back(std::move(m));
   for (auto& m : hand_mutants(kernel)) v.push_back(std::move(m));
+  // Control of the harness itself: the reference through run_reference_with with no change must
+  // pass every case (a harness that corrupts the call, e.g. poisons an inout's bytes, fails here).
+  Mutant c;
+  c.kernel = kernel;
+  c.family = "control";
+  c.control = true;
+  c.name = "control:reference_no_op";
+  c.what = "the reference through the mutant harness (run_reference_with) with no change";
+  c.run = [](const FaultCall& fc) { return fc.run_reference_with([](Problem&, TensorMap&) {}); };
+  v.push_back(std::move(c));
   return v;
 }
 

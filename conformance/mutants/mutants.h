@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "conformance/canaries/canary.h"
@@ -38,22 +39,35 @@ std::vector<Mutant> kernel_mutants(const std::string& kernel, const std::set<std
 std::vector<Mutant> hand_mutants(const std::string& kernel);
 
 // Mutants the ci tier does not catch, each with its reason (conformance/mutants/known.cc), matched
-// by a glob on "kernel/name". `equivalent`: no output can change (not counted as a mutant).
-// `open`: a real escape that needs a catalog case or a stronger contract (counted as escaped,
-// listed, and tolerated by the exit status so that any NEW escape fails). A listed mutant that is
-// caught fails the run too: the list must shrink as the fixtures improve.
+// by a glob on "kernel/name". Three kinds, none counted as a mutant of the score but `open`:
+// * equivalent:   no input can change an output;
+// * undetectable: some input changes an output, but only by a difference that a correct backend
+//                 may also produce within the contract (its reason must say how), so no honest
+//                 case can catch it;
+// * open:         a real escape that needs a catalog case or a stronger contract (counted as
+//                 escaped, listed, and tolerated by the exit status so that any NEW escape fails).
+// The list must shrink as the fixtures improve: an entry is STALE (and the run fails) when it is
+// open and none of the mutants it names escapes any more, when an equivalent / undetectable
+// mutant is caught after all, or when its glob names no mutant at all. Quick runs re-run the open
+// entries over every case, so a fixed one is noticed there too.
+enum class EscapeKind { open, equivalent, undetectable };
 struct KnownEscape {
   std::string glob;
-  bool equivalent = false;
+  EscapeKind kind = EscapeKind::open;
   std::string reason;
+  KnownEscape(std::string g, EscapeKind k, std::string r) : glob(std::move(g)), kind(k), reason(std::move(r)) {}
+  // true = equivalent, false = open
+  KnownEscape(std::string g, bool equivalent, std::string r)
+      : KnownEscape(std::move(g), equivalent ? EscapeKind::equivalent : EscapeKind::open, std::move(r)) {}
 };
 const std::vector<KnownEscape>& known_escapes();
 const KnownEscape* find_known_escape(const std::string& key);
 
 struct MutantResult {
   Mutant mutant;
-  enum class Outcome { caught, escaped, known_escape, equivalent, control_passed, control_failed, stale } outcome =
-      Outcome::escaped;
+  enum class Outcome {
+    caught, escaped, known_escape, equivalent, undetectable, control_passed, control_failed, stale
+  } outcome = Outcome::escaped;
   std::string case_id;     // the catching case (caught), the failing case (control_failed)
   std::vector<std::string> failed_checks;
   std::string message;     // the first failed check's message (with its diagnosis), or why it escaped
@@ -79,10 +93,12 @@ struct MutantOptions {
 // conformance/mutants/html.cc
 struct MutantScoreRow {
   std::string kernel;
-  int mutants = 0, caught = 0, escaped = 0, known = 0, equivalent = 0, controls = 0, controls_passed = 0;
+  int mutants = 0, caught = 0, escaped = 0, known = 0, equivalent = 0, undetectable = 0, controls = 0,
+      controls_passed = 0;
 };
+// `stale`: one line per stale known.cc entry.
 void write_mutants_html(const std::string& path, const std::vector<MutantScoreRow>& rows,
-                        const std::vector<MutantResult>& results);
+                        const std::vector<MutantResult>& results, const std::vector<std::string>& stale = {});
 
 // Runs the mutants and controls, prints the per-kernel table; 0 when every mutant is caught (or
 // listed equivalent) and every control passes.
