@@ -1,11 +1,9 @@
-// The ISA-neutral part of the Q8 quantizer (spec §1.1): the per-row scales, the choice of pass-2
-// variant and the entry points q8_rows_<isa> / q8_row_f32_<isa>. Included at the end of
+// The ISA-neutral part of the Q8 quantizer (spec §1.1): pass 1, the per-row scales, the choice of
+// pass-2 variant and the entry points q8_rows_<isa> / q8_row_f32_<isa>. Included at the end of
 // optimized/avx512/q8.cc and optimized/avx2/q8.cc, each of which first defines, in its anonymous
-// namespace:
-//   uint32_t amax_bits_bf16(const uint16_t*, int64_t n), amax_bits_f32(const float*, int64_t n):
-//     pass 1, the integer max of |bit pattern| (NaN beats Inf) as binary32 bits;
+// namespace, pass 2:
 //   template <bool kBf16, bool kRhaz, bool kSpecial>
-//   void quantize_row(const void* x, int64_t n, float s_q, int8_t* codes): pass 2.
+//   void quantize_row(const void* x, int64_t n, float s_q, int8_t* codes).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +13,38 @@
 
 namespace kcs::opt {
 namespace {
+
+// Pass 1: the integer max of |bit pattern| (exact; any NaN beats Inf, as q8_amax defines it) as
+// binary32 bits. BF16 is the top half of a binary32, so the max of |bf16 bits| << 16 is the max
+// of the widened |bits|; for FP32 |bits| < 2^31, so the unsigned max is the float order with NaN
+// on top. The tail's loads are masked or zero-padded (zeros cannot raise the max): nothing past
+// the row is read.
+inline uint32_t amax_bits_bf16(const uint16_t* x, int64_t n) {
+  constexpr int64_t kW = 2 * kLanes;  // words per vector
+  const VI abs_mask = set1_u16(0x7FFF);
+  VI m0 = set1_u32(0), m1 = m0;
+  int64_t j = 0;
+  for (; j + 4 * kW <= n; j += 4 * kW) {
+    m0 = max_u16(m0, and_i(loadv_u32(x + j), abs_mask));
+    m1 = max_u16(m1, and_i(loadv_u32(x + j + kW), abs_mask));
+    m0 = max_u16(m0, and_i(loadv_u32(x + j + 2 * kW), abs_mask));
+    m1 = max_u16(m1, and_i(loadv_u32(x + j + 3 * kW), abs_mask));
+  }
+  for (; j < n; j += kW) m0 = max_u16(m0, and_i(loadn_u16(x + j, n - j), abs_mask));
+  return hmax_u16(max_u16(m0, m1)) << 16;
+}
+
+inline uint32_t amax_bits_f32(const float* x, int64_t n) {
+  const VI abs_mask = set1_u32(0x7FFFFFFF);
+  VI m0 = set1_u32(0), m1 = m0;
+  int64_t j = 0;
+  for (; j + 2 * kLanes <= n; j += 2 * kLanes) {
+    m0 = max_u32(m0, and_i(loadv_u32(x + j), abs_mask));
+    m1 = max_u32(m1, and_i(loadv_u32(x + j + kLanes), abs_mask));
+  }
+  for (; j < n; j += kLanes) m0 = max_u32(m0, and_i(loadn_u32(x + j, n - j), abs_mask));
+  return hmax_u32(max_u32(m0, m1));
+}
 
 // Steps 1 (floor), 2 and 5 in scalar binary32, exactly as q8_row_reference writes them.
 // Returns false for a zero amax (codes 0, s_dq = +0 by kcs definition).

@@ -1,11 +1,25 @@
 // ISA-neutral vector helpers over the vocabulary of optimized/avx512/simd.h and
-// optimized/avx2/simd.h (VF, kLanes, add_f, reduce_tree), included at the end of each.
+// optimized/avx2/simd.h (VF, kLanes, add_f, loadr_f32, storer_u16, reduce_tree), included at the
+// end of each.
 #pragma once
 
 #include <cstdint>
 
 namespace kcs::opt {
 namespace {
+
+// The first r lanes (r clamped to [0, kLanes]); the others read as +0 and are not written.
+inline VF loadn_f32(const float* p, int64_t r) { return loadr_f32(p, 0, r); }
+inline VF loadn_bf16(const uint16_t* p, int64_t r) { return widen_bf16(loadn_h(p, r)); }
+inline void storen_f32(float* p, VF v, int64_t r) { storer_f32(p, v, 0, r); }
+inline void storen_u32(void* p, VI v, int64_t r) { storer_i32(static_cast<int32_t*>(p), v, 0, r); }
+inline void storen_bf16(uint16_t* p, VF v, int64_t r) { storer_u16(p, narrow_bf16(v), 0, r); }
+inline void storen_fp16(uint16_t* p, VF v, int64_t r) { storer_u16(p, to_fp16(v), 0, r); }
+
+// The min of 8 words (vphminposuw); the words' min / max (the complement of the complements' min).
+inline uint32_t min8_u16(__m128i q) { return static_cast<uint32_t>(_mm_cvtsi128_si32(_mm_minpos_epu16(q))) & 0xFFFFu; }
+inline uint32_t hmin_u16(VI v) { return min8_u16(fold_min_u16(v)); }
+inline uint32_t hmax_u16(VI v) { return 0xFFFFu - min8_u16(_mm_xor_si128(fold_max_u16(v), _mm_set1_epi16(-1))); }
 
 // 64 partial sums in 64 / kLanes accumulators: lane i of acc_q is partial kLanes·q + i.
 constexpr int kAcc64 = 64 / kLanes;

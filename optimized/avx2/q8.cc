@@ -11,7 +11,7 @@
 // stack block and its codes copied back out: nothing past the row is ever read or written.
 // MXCSR is never touched (rounding modes are immediates; no DAZ/FTZ).
 //
-// The ISA-neutral rest (row scales, pass-2 variant choice, entry points) is
+// The ISA-neutral rest (pass 1, row scales, pass-2 variant choice, entry points) is
 // optimized/q8-inl.h, included at the end; the vocabulary is optimized/avx2/simd.h.
 //
 // Like the AVX-512 file, this one calls no inline helper of the kcs headers: an out-of-line copy
@@ -27,60 +27,6 @@
 namespace kcs::opt {
 
 namespace {
-
-// Horizontal max of 8 u32 lanes.
-inline uint32_t hmax_epu32(__m256i m) {
-  __m128i q = _mm_max_epu32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
-  q = _mm_max_epu32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(1, 0, 3, 2)));
-  q = _mm_max_epu32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(2, 3, 0, 1)));
-  return static_cast<uint32_t>(_mm_cvtsi128_si32(q));
-}
-
-// Pass 1, BF16: max |bf16 bits| (16 lanes per ymm), widened to binary32 bits at the end.
-uint32_t amax_bits_bf16(const uint16_t* x, int64_t n) {
-  const __m256i abs_mask = _mm256_set1_epi16(0x7FFF);
-  __m256i m0 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
-  int64_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j + 16));
-    m0 = _mm256_max_epu16(m0, _mm256_and_si256(a, abs_mask));
-    m1 = _mm256_max_epu16(m1, _mm256_and_si256(b, abs_mask));
-  }
-  for (; j + 16 <= n; j += 16)
-    m0 = _mm256_max_epu16(m0, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j)), abs_mask));
-  if (j < n) {
-    alignas(32) uint16_t pad[16] = {};  // zeros cannot raise the max
-    std::memcpy(pad, x + j, static_cast<size_t>(n - j) * sizeof(uint16_t));
-    m1 = _mm256_max_epu16(m1, _mm256_and_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(pad)), abs_mask));
-  }
-  m0 = _mm256_max_epu16(m0, m1);
-  // Zero-extend the 16-bit lanes to 32 bits and reuse the u32 reduction.
-  const __m256i lo = _mm256_and_si256(m0, _mm256_set1_epi32(0xFFFF));
-  const __m256i hi = _mm256_srli_epi32(m0, 16);
-  return hmax_epu32(_mm256_max_epu32(lo, hi)) << 16;
-}
-
-// Pass 1, FP32. _mm256_maskload_epi32 never touches masked-off lanes, so the tail is exact.
-uint32_t amax_bits_f32(const float* x, int64_t n) {
-  const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF);
-  __m256i m0 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
-  int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j + 8));
-    m0 = _mm256_max_epu32(m0, _mm256_and_si256(a, abs_mask));
-    m1 = _mm256_max_epu32(m1, _mm256_and_si256(b, abs_mask));
-  }
-  for (; j < n; j += 8) {
-    const int64_t r = n - j;  // lanes left
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i k = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r < 8 ? r : 8)), lane);
-    const __m256i v = _mm256_maskload_epi32(reinterpret_cast<const int*>(x + j), k);
-    m0 = _mm256_max_epu32(m0, _mm256_and_si256(v, abs_mask));
-  }
-  return hmax_epu32(_mm256_max_epu32(m0, m1));
-}
 
 // int32 codes of 8 elements (not yet saturated). kSpecial: the row may produce a NaN y (amax
 // NaN/Inf or s_q overflowed); in every other row each y is finite with |y| <= 127.5, so the

@@ -13,8 +13,10 @@
 // MXCSR is never touched: rounding modes are encoded in the instructions and subnormal inputs
 // go through the multiply as IEEE says (no DAZ/FTZ).
 //
-// The ISA-neutral rest (row scales, pass-2 variant choice, entry points) is
-// optimized/q8-inl.h, included at the end; the vocabulary is optimized/avx512/simd.h.
+// The ISA-neutral rest (pass 1, row scales, pass-2 variant choice, entry points) is
+// optimized/q8-inl.h, included at the end; the vocabulary is optimized/avx512/simd.h. Pass 2 is
+// written per ISA: AVX-512 rounds inside the conversion and stores the tail with a saturating
+// masked vpmovsdb, which AVX2 has no counterpart of.
 //
 // This translation unit is compiled with AVX-512 flags. It deliberately calls no inline helper
 // of the kcs headers (fp16_from_float, f32_bits, std::min...): an out-of-line copy of such a
@@ -30,54 +32,6 @@
 namespace kcs::opt {
 
 namespace {
-
-// Mask of the low r lanes (0 <= r < 32).
-inline uint32_t low_lanes(int64_t r) { return (uint32_t{1} << r) - 1u; }
-
-// Pass 1 for BF16 rows: BF16 is the top half of a binary32, so max of |bf16 bits| << 16 is the
-// max of the widened |bits|. 32 lanes per zmm; masked loads never touch bytes past the row.
-uint32_t amax_bits_bf16(const uint16_t* x, int64_t n) {
-  const __m512i abs_mask = _mm512_set1_epi16(0x7FFF);
-  __m512i m0 = _mm512_setzero_si512(), m1 = _mm512_setzero_si512();
-  int64_t j = 0;
-  for (; j + 128 <= n; j += 128) {
-    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask));
-    m1 = _mm512_max_epu16(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 32), abs_mask));
-    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_loadu_si512(x + j + 64), abs_mask));
-    m1 = _mm512_max_epu16(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 96), abs_mask));
-  }
-  for (; j + 64 <= n; j += 64) {
-    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask));
-    m1 = _mm512_max_epu16(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 32), abs_mask));
-  }
-  for (; j < n; j += 32) {
-    const __mmask32 k = n - j >= 32 ? ~__mmask32{0} : static_cast<__mmask32>(low_lanes(n - j));
-    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_maskz_loadu_epi16(k, x + j), abs_mask));
-  }
-  m0 = _mm512_max_epu16(m0, m1);
-  const __m256i h = _mm256_max_epu16(_mm512_castsi512_si256(m0), _mm512_extracti64x4_epi64(m0, 1));
-  __m128i q = _mm_max_epu16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-  q = _mm_max_epu16(q, _mm_srli_si128(q, 8));
-  q = _mm_max_epu16(q, _mm_srli_si128(q, 4));
-  q = _mm_max_epu16(q, _mm_srli_si128(q, 2));
-  return static_cast<uint32_t>(_mm_extract_epi16(q, 0)) << 16;
-}
-
-// Pass 1 for FP32 rows. |bits| < 2^31, so the unsigned max is the float order with NaN on top.
-uint32_t amax_bits_f32(const float* x, int64_t n) {
-  const __m512i abs_mask = _mm512_set1_epi32(0x7FFFFFFF);
-  __m512i m0 = _mm512_setzero_si512(), m1 = _mm512_setzero_si512();
-  int64_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask));
-    m1 = _mm512_max_epu32(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 16), abs_mask));
-  }
-  for (; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>(low_lanes(n - j));
-    m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_maskz_loadu_epi32(k, x + j), abs_mask));
-  }
-  return _mm512_reduce_max_epu32(_mm512_max_epu32(m0, m1));
-}
 
 // 16 consecutive elements widened to binary32 (exact for BF16: shift the bits left by 16).
 template <bool kBf16>
@@ -160,7 +114,7 @@ void quantize_row(const void* x, int64_t n, float s_q_scalar, int8_t* codes) {
   }
   // Tail: 16 at a time, the last group masked (vpmovsdb saturates like sat8).
   for (; j < n; j += 16) {
-    const __mmask16 k = n - j >= 16 ? all : static_cast<__mmask16>(low_lanes(n - j));
+    const __mmask16 k = lanes16(n - j);
     _mm512_mask_cvtsepi32_storeu_epi8(codes + j, k, round16<kRhaz, kSpecial>(load16<kBf16>(x, j, k), s_q));
   }
 }
