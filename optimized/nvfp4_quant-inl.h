@@ -1,8 +1,8 @@
 // The ISA-neutral part of the NVFP4 quantizer (spec §1.2): the input loads, the scale pipeline
 // (steps 1 to 5 for kLanes groups), the row loop and the dispatch on input dtype, tie rule and
 // scale saturation, as nvfp4_quant_<isa>. Included at the top of optimized/avx512/nvfp4_quant.cc
-// and optimized/avx2/nvfp4_quant.cc, each of which then defines quant_row (declared below). The
-// steps are described in the AVX-512 file.
+// and optimized/avx2/nvfp4_quant.cc, each of which then defines the amax tree and the E2M1 coding
+// (declared below). The steps are described in the AVX-512 file.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +14,14 @@ namespace {
 
 enum class In { bf16, fp16, fp32 };
 
-// Blocks [kb0, kb1) of one row (per ISA).
-template <In kIn, bool kAway, bool kSat>
-void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf);
+// Per ISA: step 1, the max |bits| of the kLanes groups of blocks kb .. kb + nb - 1 (nb <= kLanes / 8;
+// the groups of missing blocks read 0), one a lane, as 16-bit maxima (zero-extended) for BF16 /
+// FP16 rows; steps 5 and 6 for the 128 elements from x[j] with the inverse scales of their 8
+// groups: 64 packed bytes to fp4.
+template <In kIn>
+inline VI group_max_bits(const void* x, int64_t kb, int64_t nb);
+template <In kIn, bool kAway>
+inline void code_block(const void* x, int64_t j, const float* inv, bool may_nan, uint8_t* fp4);
 
 // The kLanes elements x[j, j + kLanes) widened to binary32 (exact, FP16 subnormals included).
 template <In kIn>
@@ -65,6 +70,40 @@ inline VI scale_codes(VI amax_bits, VF* inv) {
   const VF s_hat = select_f(gt_i32(set1_u32(8), code), lo, hi);
   *inv = div_f(set1_f(1.0f), max_f(s_hat, set1_f(kNvfp4InvFloor)));
   return code;
+}
+
+// Blocks are done in chunks of two passes: pass 1 computes the scale bytes and inverse scales of
+// every group of the chunk (kLanes groups per step, independent steps the core can overlap), pass
+// 2 codes the elements, which are still in L1. One pass per block would chain each block's codes
+// behind its amax tree, two divisions and the encode.
+constexpr int64_t kChunkBlocks = 16;
+constexpr int64_t kStepBlocks = kLanes / 8;
+
+template <In kIn, bool kAway, bool kSat>
+void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf) {
+  alignas(64) float inv[kChunkBlocks * 8 + kLanes];
+  for (int64_t c0 = kb0; c0 < kb1; c0 += kChunkBlocks) {
+    const int64_t c1 = min64(c0 + kChunkBlocks, kb1);
+    VI amax_all = set1_u32(0);
+    for (int64_t kb = c0; kb < c1; kb += kStepBlocks) {
+      const int64_t nb = min64(kStepBlocks, c1 - kb);
+      VI amax = group_max_bits<kIn>(x, kb, nb);
+      if constexpr (kIn != In::fp32) amax = widen_amax<kIn>(amax);
+      amax_all = max_u32(amax_all, amax);
+      VF iv;
+      const VI scode = scale_codes<kSat>(amax, &iv);
+      storev_f32(inv + (kb - c0) * 8, iv);
+      const __m128i bytes = narrow_u8(scode);
+      if (kStepBlocks > 1 && nb > 1)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(sf + kb * 8), bytes);
+      else
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(sf + kb * 8), bytes);
+    }
+    // Only a NaN amax can come with a NaN w (inv is finite and positive).
+    const bool may_nan = hmax_u32(amax_all) > 0x7F800000u;
+    for (int64_t kb = c0; kb < c1; ++kb)
+      code_block<kIn, kAway>(x, kb * 128, inv + (kb - c0) * 8, may_nan, fp4 + kb * 64);
+  }
 }
 
 template <In kIn, bool kAway, bool kSat>

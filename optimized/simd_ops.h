@@ -1,14 +1,25 @@
-// The vector operations that read the same on both ISAs, written once with the including file's
-// intrinsic prefix: KCS_MM(add_ps) is _mm512_add_ps in optimized/avx512/simd.h, _mm256_add_ps in
-// optimized/avx2/simd.h, and KCS_SI(and) is _mm512_and_si512 / _mm256_and_si256. Included by
-// those two after their types (VF, VI, VH, MI) and predicate primitives (gt_i32, select_i,
-// narrow_u16); a header per ISA, internal linkage (see optimized/simd_scalar.h).
+// The vector vocabulary's part that reads the same on both ISAs, written once with the including
+// file's intrinsic prefix: KCS_MM(add_ps) is _mm512_add_ps in optimized/avx512/simd.h and
+// _mm256_add_ps in optimized/avx2/simd.h, KCS_SI(and) is _mm512_and_si512 / _mm256_and_si256.
+// Included by those two first; internal linkage (see optimized/simd_scalar.h).
 #pragma once
 
 #include <cstdint>
 
+#include "optimized/simd_scalar.h"
+
 namespace kcs::opt {
 namespace {
+
+// The ISA's types, named by what its intrinsics return: kLanes binary32 lanes (VF), kLanes dwords
+// or 2·kLanes words (VI), kLanes 16-bit values (VH).
+using VF = decltype(KCS_MM(setzero_ps)());
+using VI = decltype(KCS_SI(setzero)());
+using VH = decltype(KCS_MM(cvtps_ph)(VF(), 0));
+constexpr int kLanes = static_cast<int>(sizeof(VF) / sizeof(float));
+// The same bits as the other type (a GCC vector cast, as the cast intrinsics are written).
+inline VF as_f(VI v) { return (VF)v; }
+inline VI as_i(VF v) { return (VI)v; }
 
 inline VF zero_f() { return KCS_MM(setzero_ps)(); }
 inline VF set1_f(float x) { return KCS_MM(set1_ps)(x); }
@@ -51,24 +62,8 @@ inline VF widen_lo(VI dw) { return as_f(shl_u32<16>(dw)); }
 inline VF widen_hi(VI dw) { return as_f(and_i(dw, set1_u32(0xFFFF0000u))); }
 inline VF neg_f(VF v) { return as_f(xor_i(as_i(v), set1_u32(0x80000000u))); }
 
-// Lanes whose binary32 bits are a NaN (|bits| < 2^31, so the signed compare orders them).
-inline MI nan_bits(VI u) { return gt_i32(and_i(u, set1_u32(0x7FFFFFFF)), set1_u32(0x7F800000)); }
-// BF16 round to nearest even (integer rounding, subnormals kept), in the low word of each dword;
-// the NaN lanes are left to the caller.
-inline VI rne_bf16(VI u) { return shr_u32<16>(add_i(u, add_i(and_i(shr_u32<16>(u), set1_u32(1)), set1_u32(0x7FFF)))); }
-// NaN -> sign|0x7FC0.
-inline VI round_bf16(VF v) {
-  const VI u = as_i(v);
-  return select_i(nan_bits(u), or_i(and_i(shr_u32<16>(u), set1_u32(0x8000)), set1_u32(0x7FC0)), rne_bf16(u));
-}
-inline VH narrow_bf16(VF v) { return narrow_u16(round_bf16(v)); }
-// (bf16(hi) << 16) | bf16(lo) per dword.
-inline VI pack_bf16_pairs(VF lo, VF hi) { return or_i(round_bf16(lo), shl_u32<16>(round_bf16(hi))); }
-// gemm_bf16's NaN rule: quietened, payload kept ((bits >> 16) | 0x40).
-inline VH to_bf16_quiet(VF x) {
-  const VI u = as_i(x);
-  return narrow_u16(select_i(nan_bits(u), or_i(shr_u32<16>(u), set1_u32(0x40)), rne_bf16(u)));
-}
+// Defined in optimized/simd_common.h, over the ISA's lane predicates.
+inline VH narrow_bf16(VF v);
 // F16C's nearest even (subnormals kept).
 inline VH to_fp16(VF v) { return KCS_MM(cvtps_ph)(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 

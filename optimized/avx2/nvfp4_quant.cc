@@ -124,57 +124,39 @@ inline __m256i pack64(__m256i a, __m256i b) {
   return _mm256_shuffle_epi8(q, order);
 }
 
-// Two passes per chunk of blocks, as in the AVX-512 file: scales first (independent steps),
-// then codes from L1.
-constexpr int64_t kChunkBlocks = 16;
-
-template <In kIn, bool kAway, bool kSat>
-void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf) {
-  alignas(32) float inv[kChunkBlocks * 8];
-  for (int64_t c0 = kb0; c0 < kb1; c0 += kChunkBlocks) {
-    const int64_t c1 = c0 + kChunkBlocks < kb1 ? c0 + kChunkBlocks : kb1;
-    __m256i nan_groups = _mm256_setzero_si256();
-    for (int64_t kb = c0; kb < c1; ++kb) {
-      __m256i amax;
-      if constexpr (kIn == In::fp32) {
-        const float* xf = static_cast<const float*>(x) + kb * 128;
-        __m256i gmax[8];
-        const __m256i abs_mask = set1_u32(0x7FFFFFFF);
-        for (int g = 0; g < 8; ++g)
-          gmax[g] = _mm256_max_epu32(
-              _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xf + g * 16)), abs_mask),
-              _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xf + g * 16 + 8)), abs_mask));
-        amax = group_max8(gmax);
-      } else {
-        const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
-        __m256i mag[8];
-        for (int g = 0; g < 8; ++g)
-          mag[g] = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xh + g * 16)),
-                                    _mm256_set1_epi16(0x7FFF));
-        amax = widen_amax<kIn>(group_max8_u16(mag));
-      }
-      nan_groups = _mm256_or_si256(nan_groups, _mm256_cmpgt_epi32(amax, set1_u32(0x7F800000)));  // |bits| < 2^31
-      __m256 iv;
-      const __m256i scode = scale_codes<kSat>(amax, &iv);
-      _mm256_store_ps(inv + (kb - c0) * 8, iv);
-      const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(scode), _mm256_extracti128_si256(scode, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(sf + kb * 8), _mm_packus_epi16(w16, w16));
-    }
-    const bool may_nan = !_mm256_testz_si256(nan_groups, nan_groups);
-    for (int64_t kb = c0; kb < c1; ++kb) {
-      __m256i c[4];
-      for (int b = 0; b < 4; ++b) {  // 32 elements = groups 2b, 2b+1
-        const __m256 inv0 = _mm256_broadcast_ss(inv + (kb - c0) * 8 + 2 * b);
-        const __m256 inv1 = _mm256_broadcast_ss(inv + (kb - c0) * 8 + 2 * b + 1);
-        const int64_t j = kb * 128 + b * 32;
-        const __m256 w[4] = {_mm256_mul_ps(load_values<kIn>(x, j), inv0), _mm256_mul_ps(load_values<kIn>(x, j + 8), inv0),
-                             _mm256_mul_ps(load_values<kIn>(x, j + 16), inv1), _mm256_mul_ps(load_values<kIn>(x, j + 24), inv1)};
-        c[b] = e2m1_codes32<kAway>(w, may_nan);
-      }
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4 + kb * 64), pack64(c[0], c[1]));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4 + kb * 64 + 32), pack64(c[2], c[3]));
-    }
+// Step 1 for block kb (nb = 1): the 8 groups' max |bits| in lane order; for BF16 / FP16 rows the
+// 16-bit maxima, zero-extended.
+template <In kIn>
+inline __m256i group_max_bits(const void* x, int64_t kb, int64_t nb) {
+  (void)nb;
+  __m256i mag[8];
+  if constexpr (kIn == In::fp32) {
+    const float* xf = static_cast<const float*>(x) + kb * 128;
+    const VI abs_mask = set1_u32(0x7FFFFFFF);
+    for (int g = 0; g < 8; ++g)
+      mag[g] = max_u32(and_i(loadv_u32(xf + g * 16), abs_mask), and_i(loadv_u32(xf + g * 16 + 8), abs_mask));
+    return group_max8(mag);
+  } else {
+    const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
+    for (int g = 0; g < 8; ++g) mag[g] = and_i(loadv_u32(xh + g * 16), set1_u16(0x7FFF));
+    return group_max8_u16(mag);
   }
+}
+
+// Steps 5 and 6 for the 128 elements from x[j], 32 (groups 2b, 2b + 1) at a time: 64 packed bytes
+// to fp4.
+template <In kIn, bool kAway>
+inline void code_block(const void* x, int64_t j, const float* inv, bool may_nan, uint8_t* fp4) {
+  __m256i c[4];
+  for (int b = 0; b < 4; ++b) {
+    const VF inv0 = set1_f(inv[2 * b]), inv1 = set1_f(inv[2 * b + 1]);
+    const int64_t i = j + b * 32;
+    const VF w[4] = {mul_f(load_values<kIn>(x, i), inv0), mul_f(load_values<kIn>(x, i + 8), inv0),
+                     mul_f(load_values<kIn>(x, i + 16), inv1), mul_f(load_values<kIn>(x, i + 24), inv1)};
+    c[b] = e2m1_codes32<kAway>(w, may_nan);
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4), pack64(c[0], c[1]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4 + 32), pack64(c[2], c[3]));
 }
 
 }  // namespace

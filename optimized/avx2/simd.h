@@ -1,45 +1,12 @@
 // The AVX2 vocabulary of the files in optimized/avx2 (compiled with AVX2/FMA/F16C flags): the
-// types, the partial loads and stores, the reductions; the rest is optimized/simd_ops.h, spelled
-// with this file's KCS_MM / KCS_SI (see optimized/avx512/simd.h). Internal linkage throughout, for
-// the reason given in optimized/simd_scalar.h.
+// partial loads and stores, the lane predicates and the reductions here; the rest is
+// optimized/simd_ops.h, spelled with this file's KCS_MM / KCS_SI (see optimized/avx512/simd.h).
+// Internal linkage throughout, for the reason given in optimized/simd_scalar.h.
 #pragma once
-
-// GCC 12's intrinsic headers initialise "undefined" vectors as `__m256i __Y = __Y;` (GCC PR
-// 105593); see optimized/avx512/simd.h.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
-#include "optimized/simd_scalar.h"
 
 #define KCS_ISA avx2
 #define KCS_MM(op) _mm256_##op
 #define KCS_SI(op) _mm256_##op##_si256
-
-namespace kcs::opt {
-namespace {
-
-// AVX2 has no mask registers: a lane predicate is a vector of all-ones / zero dwords.
-using VF = __m256;
-using VI = __m256i;
-using VH = __m128i;
-using MI = __m256i;
-constexpr int kLanes = 8;
-
-inline VF as_f(VI v) { return _mm256_castsi256_ps(v); }
-inline VI as_i(VF v) { return _mm256_castps_si256(v); }
-inline MI gt_i32(VI a, VI b) { return _mm256_cmpgt_epi32(a, b); }
-// a where m, else b.
-inline VI select_i(MI m, VI a, VI b) { return _mm256_blendv_epi8(b, a, m); }
-inline VF select_f(MI m, VF a, VF b) { return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m)); }
-// Dwords < 2^16 as words (packus keeps them).
-inline VH narrow_u16(VI v) { return _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)); }
-
-}  // namespace
-}  // namespace kcs::opt
-
 #include "optimized/simd_ops.h"
 
 namespace kcs::opt {
@@ -105,6 +72,16 @@ inline void storer_u16(uint16_t* p, VH h, int64_t b, int64_t e) {
 }
 // m (1..8) values rounded to BF16 and stored.
 inline void store_bf16(uint16_t* p, __m256 v, int64_t m) { storer_u16(p, narrow_bf16(v), 0, m); }
+
+// No mask registers: a lane predicate is a vector of all-ones / zero dwords; select: a where m,
+// else b.
+using MI = __m256i;
+inline MI gt_i32(VI a, VI b) { return _mm256_cmpgt_epi32(a, b); }
+inline VI select_i(MI m, VI a, VI b) { return _mm256_blendv_epi8(b, a, m); }
+inline VF select_f(MI m, VF a, VF b) { return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m)); }
+// Dwords < 2^16 as words, < 2^8 as bytes (packus keeps them).
+inline VH narrow_u16(VI v) { return _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)); }
+inline __m128i narrow_u8(VI v) { return _mm_packus_epi16(narrow_u16(v), narrow_u16(v)); }
 
 // The lanes' sum by halves: w = 4, 2, 1.
 inline float reduce_tree(VF b) {

@@ -127,56 +127,31 @@ inline __m512i pack_block(const __m512i c[8]) {
   return _mm512_permutexvar_epi16(order, r);
 }
 
-// Blocks are done in chunks of two passes: pass 1 computes the scale bytes and inverse scales of
-// every group of the chunk (16 groups per step, independent steps the core can overlap), pass 2
-// codes the elements, which are still in L1. One pass per block would chain each block's codes
-// behind its amax tree, two divisions and the encode.
-constexpr int64_t kChunkBlocks = 16;
-
-template <In kIn, bool kAway, bool kSat>
-void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf) {
-  alignas(64) float inv[kChunkBlocks * 8 + 8];
-  for (int64_t c0 = kb0; c0 < kb1; c0 += kChunkBlocks) {
-    const int64_t c1 = c0 + kChunkBlocks < kb1 ? c0 + kChunkBlocks : kb1;
-    __mmask16 nan_groups = 0;
-    for (int64_t kb = c0; kb < c1; kb += 2) {
-      const bool pair = kb + 1 < c1;
-      __m512i amax;
-      if constexpr (kIn == In::fp32) {
-        const float* xf = static_cast<const float*>(x) + kb * 128;
-        __m512i mag[16];
-        for (int g = 0; g < 16; ++g)
-          mag[g] = g < 8 || pair ? _mm512_and_si512(_mm512_loadu_si512(xf + g * 16), set1_u32(0x7FFFFFFF))
-                                 : _mm512_setzero_si512();
-        amax = group_max16(mag);
-      } else {
-        const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
-        __m512i mag[8];
-        for (int i = 0; i < 8; ++i)
-          mag[i] = i < 4 || pair ? _mm512_and_si512(_mm512_loadu_si512(xh + i * 32), _mm512_set1_epi16(0x7FFF))
-                                 : _mm512_setzero_si512();
-        amax = widen_amax<kIn>(group_max16_u16(mag));
-      }
-      // Only a NaN amax can come with a NaN w (inv is finite and positive).
-      nan_groups |= _mm512_cmpgt_epu32_mask(amax, set1_u32(0x7F800000));
-      __m512 iv;
-      const __m512i scode = scale_codes<kSat>(amax, &iv);
-      _mm512_store_ps(inv + (kb - c0) * 8, iv);
-      const __m128i bytes = _mm512_cvtepi32_epi8(scode);
-      if (pair)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(sf + kb * 8), bytes);
-      else
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(sf + kb * 8), bytes);
-    }
-    const bool may_nan = nan_groups != 0;
-    for (int64_t kb = c0; kb < c1; ++kb) {
-      __m512i c[8];
-      for (int g = 0; g < 8; ++g)
-        c[g] = e2m1_codes<kAway>(load_values<kIn>(x, kb * 128 + g * 16), _mm512_set1_ps(inv[(kb - c0) * 8 + g]),
-                                 may_nan);
-      _mm512_storeu_si512(fp4 + kb * 64, pack_block(c));
-    }
+// Step 1 for blocks kb and kb + 1 (nb = 1: only kb, the other's groups read 0): the groups' max
+// |bits| into lane g = group g; for BF16 / FP16 rows the 16-bit maxima, zero-extended.
+template <In kIn>
+inline __m512i group_max_bits(const void* x, int64_t kb, int64_t nb) {
+  if constexpr (kIn == In::fp32) {
+    const float* xf = static_cast<const float*>(x) + kb * 128;
+    __m512i mag[16];
+    for (int g = 0; g < 16; ++g)
+      mag[g] = g < 8 || nb > 1 ? and_i(loadv_u32(xf + g * 16), set1_u32(0x7FFFFFFF)) : _mm512_setzero_si512();
+    return group_max16(mag);
+  } else {
+    const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
+    __m512i mag[8];
+    for (int i = 0; i < 8; ++i)
+      mag[i] = i < 4 || nb > 1 ? and_i(loadv_u32(xh + i * 32), set1_u16(0x7FFF)) : _mm512_setzero_si512();
+    return group_max16_u16(mag);
   }
+}
+
+// Steps 5 and 6 for the 128 elements from x[j]: 64 packed bytes to fp4.
+template <In kIn, bool kAway>
+inline void code_block(const void* x, int64_t j, const float* inv, bool may_nan, uint8_t* fp4) {
+  __m512i c[8];
+  for (int g = 0; g < 8; ++g) c[g] = e2m1_codes<kAway>(load_values<kIn>(x, j + g * 16), set1_f(inv[g]), may_nan);
+  _mm512_storeu_si512(fp4, pack_block(c));
 }
 
 }  // namespace

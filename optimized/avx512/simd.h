@@ -1,58 +1,31 @@
 // The AVX-512 vocabulary of the files in optimized/avx512 (compiled with AVX-512 F/BW/VL/DQ/VNNI/
-// BF16 flags): the types, what takes a lane mask, the reductions. The operations that read the
-// same on both ISAs are optimized/simd_ops.h, spelled with this file's KCS_MM / KCS_SI; the
-// ISA-neutral kernel bodies (optimized/<k>-inl.h) use the names shared with optimized/avx2/simd.h.
-// Internal linkage throughout, for the reason given in optimized/simd_scalar.h.
+// BF16 flags): what takes a lane mask and the reductions here; the operations that read the same
+// on both ISAs are optimized/simd_ops.h, spelled with this file's KCS_MM / KCS_SI. The ISA-neutral
+// kernel bodies (optimized/<k>-inl.h) use the names shared with optimized/avx2/simd.h. Internal
+// linkage throughout, for the reason given in optimized/simd_scalar.h.
 #pragma once
-
-// GCC 12's intrinsic headers initialise "undefined" vectors as `__m512i __Y = __Y;`, which C++
-// -Wall (it implies -Winit-self) reports as uninitialised at every inlined use (GCC PR 105593).
-// The locations are inside the header, so silencing them around the include is enough.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
-#include "optimized/simd_scalar.h"
 
 #define KCS_ISA avx512
 #define KCS_MM(op) _mm512_##op
 #define KCS_SI(op) _mm512_##op##_si512
-
-namespace kcs::opt {
-namespace {
-
-// kLanes binary32 lanes (VF), kLanes dwords or 2·kLanes words (VI), kLanes 16-bit values (VH),
-// a lane predicate (MI).
-using VF = __m512;
-using VI = __m512i;
-using VH = __m256i;
-using MI = __mmask16;
-constexpr int kLanes = 16;
-
-inline VF as_f(VI v) { return _mm512_castsi512_ps(v); }
-inline VI as_i(VF v) { return _mm512_castps_si512(v); }
-inline MI gt_i32(VI a, VI b) { return _mm512_cmpgt_epi32_mask(a, b); }
-// a where m, else b.
-inline VI select_i(MI m, VI a, VI b) { return _mm512_mask_blend_epi32(m, b, a); }
-inline VF select_f(MI m, VF a, VF b) { return _mm512_mask_blend_ps(m, b, a); }
-// Dwords < 2^16 as words.
-inline VH narrow_u16(VI v) { return _mm512_cvtepi32_epi16(v); }
-
-}  // namespace
-}  // namespace kcs::opt
-
 #include "optimized/simd_ops.h"
 
 namespace kcs::opt {
 namespace {
 
-// Mask of the first r lanes of 16 (none for r <= 0, all for r >= 16).
+// Mask of the first r lanes of 16 (none for r <= 0, all for r >= 16), and of lanes [b, e).
 inline __mmask16 lanes16(int64_t r) {
   if (r <= 0) return 0;
   return r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u);
 }
+inline __mmask16 lane_range(int64_t b, int64_t e) { return static_cast<__mmask16>(lanes16(e) & ~lanes16(b)); }
+// A lane predicate is a mask register; select: a where m, else b.
+using MI = __mmask16;
+inline MI gt_i32(VI a, VI b) { return _mm512_cmpgt_epi32_mask(a, b); }
+inline VI select_i(MI m, VI a, VI b) { return _mm512_mask_blend_epi32(m, b, a); }
+inline VF select_f(MI m, VF a, VF b) { return _mm512_mask_blend_ps(m, b, a); }
+inline VH narrow_u16(VI v) { return _mm512_cvtepi32_epi16(v); }  // dwords < 2^16 as words
+inline __m128i narrow_u8(VI v) { return _mm512_cvtepi32_epi8(v); }  // dwords < 2^8 as bytes
 
 // Up to 16 BF16 values widened to binary32; masked lanes +0.
 inline __m512 load_bf16(const uint16_t* p, __mmask16 k) { return widen_bf16(_mm256_maskz_loadu_epi16(k, p)); }
@@ -70,7 +43,6 @@ inline VI loadn_u16(const uint16_t* p, int64_t r) {
   const __mmask32 k = r <= 0 ? 0 : r >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << r) - 1u);
   return _mm512_maskz_loadu_epi16(k, p);
 }
-inline __mmask16 lane_range(int64_t b, int64_t e) { return static_cast<__mmask16>(lanes16(e) & ~lanes16(b)); }
 inline VF loadr_f32(const float* p, int64_t b, int64_t e) { return _mm512_maskz_loadu_ps(lane_range(b, e), p); }
 inline void storer_f32(float* p, VF v, int64_t b, int64_t e) {
   const __mmask16 k = lane_range(b, e);

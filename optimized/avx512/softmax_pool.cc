@@ -1,6 +1,7 @@
 // Gated softmax pooling (spec §7.4), AVX-512 F/BW: the end of the exp (vpermps table lookup,
-// vscalefps); the exp's start and the pooling body are optimized/softmax_pool-inl.h. The algorithm and the exp are described in
-// optimized/softmax_pool.h; the AVX2 file runs the same IEEE operations.
+// vscalefps); the exp's start and the pooling body are optimized/softmax_pool-inl.h. The algorithm
+// and the exp are described in optimized/softmax_pool.h; the AVX2 file runs the same IEEE
+// operations.
 //
 // Compiled with AVX-512 flags: no inline helper of the kcs headers is called here, all local
 // helpers are static / in an anonymous namespace (see optimized/avx512/q8.cc).
