@@ -60,6 +60,15 @@ inline VF widen_bf16(VH h) { return as_f(shl_u32<16>(KCS_MM(cvtepu16_epi32)(h)))
 inline VF widen_fp16(VH h) { return KCS_MM(cvtph_ps)(h); }
 inline VF widen_lo(VI dw) { return as_f(shl_u32<16>(dw)); }
 inline VF widen_hi(VI dw) { return as_f(and_i(dw, set1_u32(0xFFFF0000u))); }
+// The words of each 128-bit lane's low / high half as the top halves of dwords: BF16 widened,
+// interleaved (vpunpck{l,h}wd with zero).
+inline VF zip_lo_bf16(VI v) { return as_f(KCS_MM(unpacklo_epi16)(set1_u32(0), v)); }
+inline VF zip_hi_bf16(VI v) { return as_f(KCS_MM(unpackhi_epi16)(set1_u32(0), v)); }
+// Four int32 vectors saturated to int8 (vpackssdw, vpacksswb), interleaved per 128-bit lane: a0-3
+// b0-3 c0-3 d0-3 in lane 0, and so on.
+inline VI pack_s8(VI a, VI b, VI c, VI d) {
+  return KCS_MM(packs_epi16)(KCS_MM(packs_epi32)(a, b), KCS_MM(packs_epi32)(c, d));
+}
 inline VF neg_f(VF v) { return as_f(xor_i(as_i(v), set1_u32(0x80000000u))); }
 
 // Defined in optimized/simd_common.h, over the ISA's lane predicates.

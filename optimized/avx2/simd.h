@@ -79,6 +79,7 @@ using MI = __m256i;
 inline MI gt_i32(VI a, VI b) { return _mm256_cmpgt_epi32(a, b); }
 inline VI select_i(MI m, VI a, VI b) { return _mm256_blendv_epi8(b, a, m); }
 inline VF select_f(MI m, VF a, VF b) { return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m)); }
+inline MI not_nan(VF v) { return _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_ORD_Q)); }
 // Dwords < 2^16 as words, < 2^8 as bytes (packus keeps them).
 inline VH narrow_u16(VI v) { return _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)); }
 inline __m128i narrow_u8(VI v) { return _mm_packus_epi16(narrow_u16(v), narrow_u16(v)); }

@@ -24,6 +24,7 @@ using MI = __mmask16;
 inline MI gt_i32(VI a, VI b) { return _mm512_cmpgt_epi32_mask(a, b); }
 inline VI select_i(MI m, VI a, VI b) { return _mm512_mask_blend_epi32(m, b, a); }
 inline VF select_f(MI m, VF a, VF b) { return _mm512_mask_blend_ps(m, b, a); }
+inline MI not_nan(VF v) { return _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q); }
 inline VH narrow_u16(VI v) { return _mm512_cvtepi32_epi16(v); }  // dwords < 2^16 as words
 inline __m128i narrow_u8(VI v) { return _mm512_cvtepi32_epi8(v); }  // dwords < 2^8 as bytes
 
