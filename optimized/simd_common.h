@@ -1,6 +1,6 @@
 // ISA-neutral vector helpers over the vocabulary of optimized/avx512/simd.h and
 // optimized/avx2/simd.h (optimized/simd_ops.h, and the ISA's predicates gt_i32 / select_i,
-// narrow_u16, loadr_f32, storer_u16, reduce_tree), included at the end of each.
+// narrow_u16, loadr_f32, storer_i32, storer_u16, reduce_tree), included at the end of each.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +27,13 @@ inline VH to_bf16_quiet(VF x) {
   return narrow_u16(select_i(nan_bits(u), or_i(shr_u32<16>(u), set1_u32(0x40)), rne_bf16(u)));
 }
 
-// The first r lanes (r clamped to [0, kLanes]); the others read as +0 and are not written.
+// The first r lanes (r clamped to [0, kLanes]): the others read as +0 and are not written; and the
+// fp32 store of lanes [b, e) as a dword one.
 inline VF loadn_f32(const float* p, int64_t r) { return loadr_f32(p, 0, r); }
 inline VF loadn_bf16(const uint16_t* p, int64_t r) { return widen_bf16(loadn_h(p, r)); }
+inline void storer_f32(float* p, VF v, int64_t b, int64_t e) {
+  storer_i32(reinterpret_cast<int32_t*>(p), as_i(v), b, e);
+}
 inline void storen_f32(float* p, VF v, int64_t r) { storer_f32(p, v, 0, r); }
 inline void storen_u32(void* p, VI v, int64_t r) { storer_i32(static_cast<int32_t*>(p), v, 0, r); }
 inline void storen_bf16(uint16_t* p, VF v, int64_t r) { storer_u16(p, narrow_bf16(v), 0, r); }

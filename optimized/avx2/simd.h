@@ -49,12 +49,6 @@ inline VI loadn_u32(const void* p, int64_t r) {
 inline VF loadr_f32(const float* p, int64_t b, int64_t e) {
   return whole(b, e) ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lane_range(b, e));
 }
-inline void storer_f32(float* p, VF v, int64_t b, int64_t e) {
-  if (whole(b, e))
-    _mm256_storeu_ps(p, v);
-  else
-    _mm256_maskstore_ps(p, lane_range(b, e), v);
-}
 inline void storer_i32(int32_t* p, VI v, int64_t b, int64_t e) {
   if (whole(b, e))
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);

@@ -45,13 +45,6 @@ inline VI loadn_u16(const uint16_t* p, int64_t r) {
   return _mm512_maskz_loadu_epi16(k, p);
 }
 inline VF loadr_f32(const float* p, int64_t b, int64_t e) { return _mm512_maskz_loadu_ps(lane_range(b, e), p); }
-inline void storer_f32(float* p, VF v, int64_t b, int64_t e) {
-  const __mmask16 k = lane_range(b, e);
-  if (k == 0xFFFF)
-    _mm512_storeu_ps(p, v);
-  else
-    _mm512_mask_storeu_ps(p, k, v);
-}
 inline void storer_i32(int32_t* p, VI v, int64_t b, int64_t e) {
   const __mmask16 k = lane_range(b, e);
   if (k == 0xFFFF)
