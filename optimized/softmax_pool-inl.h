@@ -2,10 +2,9 @@
 // optimized/avx512/softmax_pool.cc and optimized/avx2/softmax_pool.cc, as softmax_pool_cols_<isa>
 // and exp_f32_<isa>: kLanes columns per vector, two vectors per step, the M loop inside (two
 // passes: max, then exp and binary32 sums), masked column tails. Each ISA file first defines, in
-// its anonymous namespace, VF exp_scale(VF t, VF k, VF p) (the exp's table lookup and scaling,
-// see exp_v) and kPoolKeepLogits (windows of <= 8 positions keep their logits in registers
-// between the passes; otherwise pass 2 computes them again, the same binary32 add, so the same
-// bits).
+// its anonymous namespace, kPoolKeepLogits (windows of <= 8 positions keep their logits in
+// registers between the passes; otherwise pass 2 computes them again, the same binary32 add, so
+// the same bits), after including its optimized/<isa>/exp.h (exp_v).
 #pragma once
 
 #include <cstdint>
@@ -15,20 +14,6 @@
 
 namespace kcs::opt {
 namespace {
-
-// The exp of optimized/softmax_pool.h. kHi = false: the caller guarantees x <= 0 or NaN (pooling:
-// x = z - max), so the upper clamp, which only acts above 88.75, is left out; the same bits.
-template <bool kHi>
-inline VF exp_v(VF x) {
-  x = max_f(set1_f(kExpLo), x);  // the second operand when one is NaN: x stays NaN
-  if constexpr (kHi) x = min_f(set1_f(kExpHi), x);
-  const VF t = fmadd_f(x, set1_f(k16Log2e), set1_f(kMagic));
-  const VF k = sub_f(t, set1_f(kMagic));  // rint(x * 16/ln2), exact
-  const VF r = fnmadd_f(k, set1_f(kL16Lo), fnmadd_f(k, set1_f(kL16Hi), x));  // the first exact
-  // p = e^r - 1 = r + r^2/2 + r^3/6 (|r| <= 0.0217: truncation < 0.16 ulp).
-  const VF p = mul_f(fmadd_f(fmadd_f(set1_f(kC3), r, set1_f(0.5f)), r, set1_f(1.0f)), r);
-  return exp_scale(t, k, p);
-}
 
 // Row elements [c, c + r), widened exactly to fp32.
 template <bool kBf16>
