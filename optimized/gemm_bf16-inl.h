@@ -1,5 +1,6 @@
 // BF16 GEMM, the ISA-neutral part of optimized/avx512/gemm_bf16.cc and optimized/avx2/gemm_bf16.cc:
-// the FMA micro-kernel, the micro-tile epilogue and gemm_bf16_store_row_<isa>. What they compute
+// the FMA micro-kernel, the micro-tile epilogue, gemm_bf16_store_row_<isa> and
+// gemm_bf16_min_mag_<isa>. What they compute
 // is defined in optimized/gemm_bf16.h: per output element one binary32 chain of fused
 // multiply-adds over K pairs, odd element first (the SDM definition of vdpbf16ps), so both ISAs
 // give the same bits. BF16 is widened with integer ops: the high half of a packed dword, with its
@@ -96,6 +97,21 @@ void micro_fma(const Bf16Micro& m) {
 
 void KCS_ISA_FN(gemm_bf16_store_row)(const float* c, int64_t n, DType dtype, void* y) {
   for_lanes(n, [&](int64_t j, int64_t r) { put(loadn_f32(c + j, r), dtype, static_cast<char*>(y), j, 0, r); });
+}
+
+uint32_t KCS_ISA_FN(gemm_bf16_min_mag)(const uint16_t* x, int64_t n) {
+  // min over (|bits| - 1) as unsigned 16-bit: zeros (and a tail's zero padding) wrap to 0xFFFF
+  // and never win.
+  constexpr int64_t kW = 2 * kLanes;  // words per vector
+  const VI abs_mask = set1_u16(0x7FFF), one = set1_u16(1);
+  VI m0 = set1_u16(0xFFFF), m1 = m0;
+  int64_t j = 0;
+  for (; j + 2 * kW <= n; j += 2 * kW) {
+    m0 = min_u16(m0, sub_u16(and_i(loadv_u32(x + j), abs_mask), one));
+    m1 = min_u16(m1, sub_u16(and_i(loadv_u32(x + j + kW), abs_mask), one));
+  }
+  for (; j < n; j += kW) m0 = min_u16(m0, sub_u16(and_i(loadn_u16(x + j, n - j), abs_mask), one));
+  return hmin_u16(min_u16(m0, m1)) + 1u;
 }
 
 }  // namespace kcs::opt

@@ -1,7 +1,8 @@
 // The ISA-neutral part of scatter_update (spec §1.6): the PA_NZ fractal-row copy (one ymm per
 // 32-byte row on both ISAs), the prefetch of the destination row kAhead tokens ahead and the
-// token loop, as scatter_tokens_<isa>. Included by optimized/avx512/scatter.cc and
-// optimized/avx2/scatter.cc, each of which then defines copy_row (declared below).
+// token loop, the whole-vector part of a row copy, as scatter_tokens_<isa>. Included by
+// optimized/avx512/scatter.cc and optimized/avx2/scatter.cc, each of which then defines copy_row
+// (declared below) with its own tail.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +25,22 @@ inline void copy_lt16(uint8_t* dst, const uint8_t* src, size_t j, size_t n) {
       std::memcpy(dst + j, src + j, w);
       j += w;
     }
+}
+
+// Whole vectors of a row, four per step while they last; returns where the rest begins.
+inline size_t copy_vectors(uint8_t* dst, const uint8_t* src, size_t n) {
+  constexpr size_t kV = sizeof(VI);
+  size_t j = 0;
+  for (; j + 4 * kV <= n; j += 4 * kV) {
+    const VI a = loadv_u32(src + j), b = loadv_u32(src + j + kV);
+    const VI c = loadv_u32(src + j + 2 * kV), d = loadv_u32(src + j + 3 * kV);
+    storev_u32(dst + j, a);
+    storev_u32(dst + j + kV, b);
+    storev_u32(dst + j + 2 * kV, c);
+    storev_u32(dst + j + 3 * kV, d);
+  }
+  for (; j + kV <= n; j += kV) storev_u32(dst + j, loadv_u32(src + j));
+  return j;
 }
 
 // PA_NZ: D / C0 fractal rows of 32 bytes, block_size * 32 bytes apart.

@@ -1,11 +1,48 @@
 // ISA-neutral vector helpers over the vocabulary of optimized/avx512/simd.h and
-// optimized/avx2/simd.h (VF, kLanes, add_f, reduce_tree), included at the end of each.
+// optimized/avx2/simd.h (optimized/simd_ops.h, and the ISA's predicates gt_i32 / select_i,
+// narrow_u16, loadr_f32, storer_i32, storer_u16, reduce_tree), included at the end of each.
 #pragma once
 
 #include <cstdint>
 
 namespace kcs::opt {
 namespace {
+
+// Lanes whose binary32 bits are a NaN (|bits| < 2^31, so the signed compare orders them).
+inline MI nan_bits(VI u) { return gt_i32(and_i(u, set1_u32(0x7FFFFFFF)), set1_u32(0x7F800000)); }
+// BF16 round to nearest even (integer rounding, subnormals kept), in the low word of each dword;
+// the NaN lanes are left to the caller.
+inline VI rne_bf16(VI u) { return shr_u32<16>(add_i(u, add_i(and_i(shr_u32<16>(u), set1_u32(1)), set1_u32(0x7FFF)))); }
+// NaN -> sign|0x7FC0.
+inline VI round_bf16(VF v) {
+  const VI u = as_i(v);
+  return select_i(nan_bits(u), or_i(and_i(shr_u32<16>(u), set1_u32(0x8000)), set1_u32(0x7FC0)), rne_bf16(u));
+}
+inline VH narrow_bf16(VF v) { return narrow_u16(round_bf16(v)); }
+// (bf16(hi) << 16) | bf16(lo) per dword.
+inline VI pack_bf16_pairs(VF lo, VF hi) { return or_i(round_bf16(lo), shl_u32<16>(round_bf16(hi))); }
+// gemm_bf16's NaN rule: quietened, payload kept ((bits >> 16) | 0x40).
+inline VH to_bf16_quiet(VF x) {
+  const VI u = as_i(x);
+  return narrow_u16(select_i(nan_bits(u), or_i(shr_u32<16>(u), set1_u32(0x40)), rne_bf16(u)));
+}
+
+// The first r lanes (r clamped to [0, kLanes]): the others read as +0 and are not written; and the
+// fp32 store of lanes [b, e) as a dword one.
+inline VF loadn_f32(const float* p, int64_t r) { return loadr_f32(p, 0, r); }
+inline VF loadn_bf16(const uint16_t* p, int64_t r) { return widen_bf16(loadn_h(p, r)); }
+inline void storer_f32(float* p, VF v, int64_t b, int64_t e) {
+  storer_i32(reinterpret_cast<int32_t*>(p), as_i(v), b, e);
+}
+inline void storen_f32(float* p, VF v, int64_t r) { storer_f32(p, v, 0, r); }
+inline void storen_u32(void* p, VI v, int64_t r) { storer_i32(static_cast<int32_t*>(p), v, 0, r); }
+inline void storen_bf16(uint16_t* p, VF v, int64_t r) { storer_u16(p, narrow_bf16(v), 0, r); }
+inline void storen_fp16(uint16_t* p, VF v, int64_t r) { storer_u16(p, to_fp16(v), 0, r); }
+
+// The min of 8 words (vphminposuw); the words' min / max (the complement of the complements' min).
+inline uint32_t min8_u16(__m128i q) { return static_cast<uint32_t>(_mm_cvtsi128_si32(_mm_minpos_epu16(q))) & 0xFFFFu; }
+inline uint32_t hmin_u16(VI v) { return min8_u16(fold_min_u16(v)); }
+inline uint32_t hmax_u16(VI v) { return 0xFFFFu - min8_u16(_mm_xor_si128(fold_max_u16(v), _mm_set1_epi16(-1))); }
 
 // 64 partial sums in 64 / kLanes accumulators: lane i of acc_q is partial kLanes·q + i.
 constexpr int kAcc64 = 64 / kLanes;

@@ -82,22 +82,15 @@ void bm_matmul(benchmark::State& st, Gemm g, int threads) {
     fill_bytes(apool.back(), 1, g.in == dt::bf16);  // the same values in every copy
   }
   strm.wait();
-  auto run = [&](size_t ia, size_t iw) {
-    prim.execute(strm, {{DNNL_ARG_SRC, apool[ia]}, {DNNL_ARG_WEIGHTS, wpool[iw]}, {DNNL_ARG_DST, c}});
+  const size_t copies = std::max(apool.size(), wpool.size());  // one of them is 1
+  auto run = [&](int64_t k) {
+    const size_t i = static_cast<size_t>(k);
+    prim.execute(strm, {{DNNL_ARG_SRC, apool[i % apool.size()]}, {DNNL_ARG_WEIGHTS, wpool[i % wpool.size()]},
+                        {DNNL_ARG_DST, c}});
     strm.wait();
   };
-  run(0, 0);  // first execution: scratchpad and thread-pool start-up stay out of the timing
-  size_t na = 1 % apool.size(), nw = 1 % wpool.size();
-  double seconds = 0;
-  for (auto _ : st) {
-    const double t0 = now_seconds();
-    run(na, nw);
-    seconds += now_seconds() - t0;
-    na = (na + 1) % apool.size();
-    nw = (nw + 1) % wpool.size();
-    benchmark::DoNotOptimize(c.get_data_handle());
-  }
-  add_roofline_counters(st, g.work(), threads, seconds);
+  run(static_cast<int64_t>(copies) - 1);  // scratchpad and thread-pool start-up stay out of the timing
+  timed(st, g.work(), threads, static_cast<int64_t>(copies), run);  // the loop of kcs's own rows
 }
 
 std::vector<Gemm> all_gemms() {
@@ -145,9 +138,8 @@ void register_benchmarks() {
       // The fused kernels' GEMMs: seconds per row at most, not minutes (~0.1-0.5 s per iteration
       // from 1e10 ops on this VM); the engine rows keep Google Benchmark's own iteration count.
       const double ops = g.work().ops;
-      if (g.name.find("/gemm:onednn/") == std::string::npos)
-        continue;
-      else if (ops >= 1e9)
+      if (g.name.find("/gemm:onednn/") == std::string::npos) continue;
+      if (ops >= 1e9)
         b->Iterations(ops >= 1e10 ? 3 : 10);
       else
         b->MinTime(0.2);

@@ -14,27 +14,11 @@
 #include <cstring>
 
 #include "optimized/avx2/simd.h"
-#include "optimized/nvfp4_quant.h"
+#include "optimized/nvfp4_quant-inl.h"
 
 namespace kcs::opt {
 
 namespace {
-
-enum class In { bf16, fp16, fp32 };
-
-inline __m256i set1(int32_t v) { return _mm256_set1_epi32(v); }
-
-// 8 elements widened to binary32 (exact).
-template <In kIn>
-inline __m256 load8(const void* x, int64_t j) {
-  if constexpr (kIn == In::fp32) {
-    return _mm256_loadu_ps(static_cast<const float*>(x) + j);
-  } else {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(x) + j));
-    if constexpr (kIn == In::bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    return _mm256_cvtph_ps(h);
-  }
-}
 
 // g[i] holds 8 partial maxima of group i; returns the 8 group maxima in lane order.
 inline __m256i group_max8(const __m256i g[8]) {
@@ -70,36 +54,6 @@ inline __m256i group_max8_u16(const __m256i v[8]) {
   return _mm256_permutevar8x32_epi32(z, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-// Steps 1 (floor) to 5 (inv) for the 8 groups of a block; see the AVX-512 file.
-template <bool kSat>
-inline __m256i scale_codes(__m256i amax_bits, __m256* inv) {
-  uint32_t floor_bits;
-  const float floor_value = kNvfp4AmaxFloor;
-  std::memcpy(&floor_bits, &floor_value, sizeof floor_bits);
-  const __m256i a = _mm256_max_epu32(amax_bits, set1(static_cast<int32_t>(floor_bits)));
-  __m256 scale = _mm256_div_ps(_mm256_castsi256_ps(a), _mm256_set1_ps(6.0f));
-  if constexpr (kSat) scale = _mm256_min_ps(_mm256_set1_ps(kNvfp4ScaleMax), scale);  // keeps NaN
-  const __m256i s = _mm256_castps_si256(scale);
-  const __m256i e = _mm256_srli_epi32(s, 23);
-  const __m256i f = _mm256_and_si256(s, set1(0x7FFFFF));
-  const __m256i f_lsb = _mm256_and_si256(_mm256_srli_epi32(f, 20), set1(1));
-  const __m256i nm = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(f, set1(0x7FFFF)), f_lsb), 20);
-  const __m256i normal = _mm256_add_epi32(_mm256_slli_epi32(_mm256_sub_epi32(e, set1(120)), 3), nm);
-  const __m256i t = _mm256_sub_epi32(set1(141), e);
-  const __m256i mw = _mm256_or_si256(f, set1(0x800000));
-  const __m256i m_lsb = _mm256_and_si256(_mm256_srlv_epi32(mw, t), set1(1));
-  const __m256i half_m1 = _mm256_sub_epi32(_mm256_sllv_epi32(set1(1), _mm256_sub_epi32(t, set1(1))), set1(1));
-  const __m256i sub = _mm256_srlv_epi32(_mm256_add_epi32(_mm256_add_epi32(mw, half_m1), m_lsb), t);
-  __m256i code = _mm256_blendv_epi8(sub, normal, _mm256_cmpgt_epi32(e, set1(120)));
-  const __m256i over = _mm256_cmpgt_epi32(code, set1(127));
-  code = _mm256_blendv_epi8(code, _mm256_or_si256(_mm256_and_si256(code, set1(7)), set1(0x78)), over);
-  const __m256 hi = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(code, 20), set1(120 << 23)));
-  const __m256 lo = _mm256_mul_ps(_mm256_cvtepi32_ps(code), _mm256_set1_ps(0x1p-9f));
-  const __m256 s_hat = _mm256_blendv_ps(hi, lo, _mm256_castsi256_ps(_mm256_cmpgt_epi32(set1(8), code)));
-  *inv = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_max_ps(s_hat, _mm256_set1_ps(kNvfp4InvFloor)));
-  return code;
-}
-
 // Four dword vectors (32 elements) narrowed to bytes in the pack order e0-3, e8-11, e16-19,
 // e24-27 | e4-7, e12-15, e20-23, e28-31 (signed saturation keeps -1 masks).
 inline __m256i narrow_s(const __m256i d[4]) {
@@ -115,11 +69,11 @@ template <bool kAway>
 inline __m256i e2m1_codes32(const __m256 w[4], bool may_nan) {
   __m256i m[4];
   for (int i = 0; i < 4; ++i)
-    m[i] = _mm256_min_epu32(_mm256_and_si256(_mm256_castps_si256(w[i]), set1(0x7FFFFFFF)), set1(0x40C00000));
+    m[i] = _mm256_min_epu32(_mm256_and_si256(_mm256_castps_si256(w[i]), set1_u32(0x7FFFFFFF)), set1_u32(0x40C00000));
   // Keys >> 21 (<= 518) narrowed to bytes with the offset taken off on the way.
   auto keys = [&](int32_t add, int16_t off) {
     __m256i k[4];
-    for (int i = 0; i < 4; ++i) k[i] = _mm256_srli_epi32(_mm256_add_epi32(m[i], set1(add)), 21);
+    for (int i = 0; i < 4; ++i) k[i] = _mm256_srli_epi32(_mm256_add_epi32(m[i], set1_u32(add)), 21);
     const __m256i o = _mm256_set1_epi16(off);
     return _mm256_packus_epi16(_mm256_subs_epu16(_mm256_packus_epi32(k[0], k[1]), o),
                                _mm256_subs_epu16(_mm256_packus_epi32(k[2], k[3]), o));
@@ -170,67 +124,40 @@ inline __m256i pack64(__m256i a, __m256i b) {
   return _mm256_shuffle_epi8(q, order);
 }
 
-// Two passes per chunk of blocks, as in the AVX-512 file: scales first (independent steps),
-// then codes from L1.
-constexpr int64_t kChunkBlocks = 16;
-
-template <In kIn, bool kAway, bool kSat>
-void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf) {
-  alignas(32) float inv[kChunkBlocks * 8];
-  for (int64_t c0 = kb0; c0 < kb1; c0 += kChunkBlocks) {
-    const int64_t c1 = c0 + kChunkBlocks < kb1 ? c0 + kChunkBlocks : kb1;
-    __m256i nan_groups = _mm256_setzero_si256();
-    for (int64_t kb = c0; kb < c1; ++kb) {
-      __m256i amax;
-      if constexpr (kIn == In::fp32) {
-        const float* xf = static_cast<const float*>(x) + kb * 128;
-        __m256i gmax[8];
-        const __m256i abs_mask = set1(0x7FFFFFFF);
-        for (int g = 0; g < 8; ++g)
-          gmax[g] = _mm256_max_epu32(
-              _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xf + g * 16)), abs_mask),
-              _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xf + g * 16 + 8)), abs_mask));
-        amax = group_max8(gmax);
-      } else {
-        const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
-        __m256i mag[8];
-        for (int g = 0; g < 8; ++g)
-          mag[g] = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xh + g * 16)),
-                                    _mm256_set1_epi16(0x7FFF));
-        amax = group_max8_u16(mag);
-        // To binary32 bits: BF16 is the top half; vcvtph2ps quiets a signalling NaN, which the
-        // division does anyway.
-        if constexpr (kIn == In::bf16)
-          amax = _mm256_slli_epi32(amax, 16);
-        else
-          amax = _mm256_castps_si256(
-              _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(amax), _mm256_extracti128_si256(amax, 1))));
-      }
-      nan_groups = _mm256_or_si256(nan_groups, _mm256_cmpgt_epi32(amax, set1(0x7F800000)));  // |bits| < 2^31
-      __m256 iv;
-      const __m256i scode = scale_codes<kSat>(amax, &iv);
-      _mm256_store_ps(inv + (kb - c0) * 8, iv);
-      const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(scode), _mm256_extracti128_si256(scode, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(sf + kb * 8), _mm_packus_epi16(w16, w16));
-    }
-    const bool may_nan = !_mm256_testz_si256(nan_groups, nan_groups);
-    for (int64_t kb = c0; kb < c1; ++kb) {
-      __m256i c[4];
-      for (int b = 0; b < 4; ++b) {  // 32 elements = groups 2b, 2b+1
-        const __m256 inv0 = _mm256_broadcast_ss(inv + (kb - c0) * 8 + 2 * b);
-        const __m256 inv1 = _mm256_broadcast_ss(inv + (kb - c0) * 8 + 2 * b + 1);
-        const int64_t j = kb * 128 + b * 32;
-        const __m256 w[4] = {_mm256_mul_ps(load8<kIn>(x, j), inv0), _mm256_mul_ps(load8<kIn>(x, j + 8), inv0),
-                             _mm256_mul_ps(load8<kIn>(x, j + 16), inv1), _mm256_mul_ps(load8<kIn>(x, j + 24), inv1)};
-        c[b] = e2m1_codes32<kAway>(w, may_nan);
-      }
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4 + kb * 64), pack64(c[0], c[1]));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4 + kb * 64 + 32), pack64(c[2], c[3]));
-    }
+// Step 1 for block kb (nb = 1): the 8 groups' max |bits| in lane order; for BF16 / FP16 rows the
+// 16-bit maxima, zero-extended.
+template <In kIn>
+inline __m256i group_max_bits(const void* x, int64_t kb, int64_t nb) {
+  (void)nb;
+  __m256i mag[8];
+  if constexpr (kIn == In::fp32) {
+    const float* xf = static_cast<const float*>(x) + kb * 128;
+    const VI abs_mask = set1_u32(0x7FFFFFFF);
+    for (int g = 0; g < 8; ++g)
+      mag[g] = max_u32(and_i(loadv_u32(xf + g * 16), abs_mask), and_i(loadv_u32(xf + g * 16 + 8), abs_mask));
+    return group_max8(mag);
+  } else {
+    const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
+    for (int g = 0; g < 8; ++g) mag[g] = and_i(loadv_u32(xh + g * 16), set1_u16(0x7FFF));
+    return group_max8_u16(mag);
   }
+}
+
+// Steps 5 and 6 for the 128 elements from x[j], 32 (groups 2b, 2b + 1) at a time: 64 packed bytes
+// to fp4.
+template <In kIn, bool kAway>
+inline void code_block(const void* x, int64_t j, const float* inv, bool may_nan, uint8_t* fp4) {
+  __m256i c[4];
+  for (int b = 0; b < 4; ++b) {
+    const VF inv0 = set1_f(inv[2 * b]), inv1 = set1_f(inv[2 * b + 1]);
+    const int64_t i = j + b * 32;
+    const VF w[4] = {mul_f(load_values<kIn>(x, i), inv0), mul_f(load_values<kIn>(x, i + 8), inv0),
+                     mul_f(load_values<kIn>(x, i + 16), inv1), mul_f(load_values<kIn>(x, i + 24), inv1)};
+    c[b] = e2m1_codes32<kAway>(w, may_nan);
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4), pack64(c[0], c[1]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(fp4 + 32), pack64(c[2], c[3]));
 }
 
 }  // namespace
 }  // namespace kcs::opt
-
-#include "optimized/nvfp4_quant-inl.h"

@@ -18,26 +18,11 @@ namespace kcs::opt {
 
 namespace {
 
-inline void copy32(uint8_t* dst, const uint8_t* src) {
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
-}
-
 void copy_row(uint8_t* dst, const uint8_t* src, size_t n) {
-  size_t j = 0;
-  for (; j + 128 <= n; j += 128) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j + 32));
-    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j + 64));
-    const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j + 96));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j), a);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j + 32), b);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j + 64), c);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j + 96), d);
-  }
-  for (; j + 32 <= n; j += 32) copy32(dst + j, src + j);
+  size_t j = copy_vectors(dst, src, n);
   if (j == n) return;
-  if (n >= 32) {
-    copy32(dst + n - 32, src + n - 32);
+  if (n >= 32) {  // no masked byte stores: one more vector, ending at the row's last byte
+    storev_u32(dst + n - 32, loadv_u32(src + n - 32));
     return;
   }
   // n < 32: at most one piece of each size.

@@ -18,7 +18,6 @@
 // compiled here with AVX-512 could be the one the linker keeps); helpers are in an anonymous
 // namespace. GCC 12's intrinsic headers trip -Wuninitialized (PR 105593), silenced around them.
 #include <cstdint>
-#include <cstring>
 
 #include "optimized/avx512/simd.h"
 #include "optimized/gemm_bf16-inl.h"
@@ -113,28 +112,6 @@ void gemm_bf16_micro_avx512(bool dot, int mr, int ns, const Bf16Micro& m) {
     kDot[mr - 1][ns - 1](m);
   else
     kFma[mr - 1][ns - 1](m);
-}
-
-uint32_t gemm_bf16_min_mag_avx512(const uint16_t* x, int64_t n) {
-  // min over (|bits| - 1) as unsigned 16-bit: zeros wrap to 0xFFFF and never win.
-  const __m512i abs_mask = _mm512_set1_epi16(0x7FFF), one = _mm512_set1_epi16(1);
-  __m512i m0 = _mm512_set1_epi16(-1), m1 = _mm512_set1_epi16(-1);
-  int64_t j = 0;
-  for (; j + 64 <= n; j += 64) {
-    m0 = _mm512_min_epu16(m0, _mm512_sub_epi16(_mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask), one));
-    m1 = _mm512_min_epu16(m1, _mm512_sub_epi16(_mm512_and_si512(_mm512_loadu_si512(x + j + 32), abs_mask), one));
-  }
-  for (; j < n; j += 32) {
-    const __mmask32 k = n - j >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << (n - j)) - 1u);
-    m0 = _mm512_min_epu16(m0, _mm512_sub_epi16(_mm512_and_si512(_mm512_maskz_loadu_epi16(k, x + j), abs_mask), one));
-  }
-  m0 = _mm512_min_epu16(m0, m1);
-  const __m256i h = _mm256_min_epu16(_mm512_castsi512_si256(m0), _mm512_extracti64x4_epi64(m0, 1));
-  __m128i q = _mm_min_epu16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-  q = _mm_min_epu16(q, _mm_srli_si128(q, 8));
-  q = _mm_min_epu16(q, _mm_srli_si128(q, 4));
-  q = _mm_min_epu16(q, _mm_srli_si128(q, 2));
-  return static_cast<uint32_t>(_mm_extract_epi16(q, 0)) + 1u;
 }
 
 }  // namespace kcs::opt

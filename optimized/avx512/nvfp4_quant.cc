@@ -31,37 +31,11 @@
 #include <cstring>
 
 #include "optimized/avx512/simd.h"
-#include "optimized/nvfp4_quant.h"
+#include "optimized/nvfp4_quant-inl.h"
 
 namespace kcs::opt {
 
 namespace {
-
-enum class In { bf16, fp16, fp32 };
-
-inline __m512i set1(int32_t v) { return _mm512_set1_epi32(v); }
-
-// The 16 elements of a group widened to binary32 (exact).
-template <In kIn>
-inline __m512 load_values(const void* x, int64_t j) {
-  if constexpr (kIn == In::fp32) {
-    return _mm512_loadu_ps(static_cast<const float*>(x) + j);
-  } else {
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(x) + j));
-    if constexpr (kIn == In::bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    return _mm512_cvtph_ps(h);  // exact, subnormals included
-  }
-}
-
-// The group maxima as binary32 bit patterns: BF16 is the top half of a binary32; vcvtph2ps
-// quiets a signalling NaN, which the division quiets anyway (the reference divides the
-// unquieted max), so the scale bits agree.
-template <In kIn>
-inline __m512i widen_amax(__m512i m) {
-  if constexpr (kIn == In::bf16) return _mm512_slli_epi32(m, 16);
-  if constexpr (kIn == In::fp16) return _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(m)));
-  return m;
-}
 
 // Max over each of 16 vectors (one group each) into lane g = group g.
 inline __m512i group_max16(const __m512i g[16]) {
@@ -103,43 +77,6 @@ inline __m512i group_max16_u16(const __m512i v[8]) {
   return _mm512_maskz_permutexvar_epi16(0x55555555u, idx, u);
 }
 
-// Steps 1 (floor) to 5 (inv) for the 16 groups in the lanes. Returns the scale codes; *inv gets
-// 1 / max(decode(code), 1e-6).
-template <bool kSat>
-inline __m512i scale_codes(__m512i amax_bits, __m512* inv) {
-  uint32_t floor_bits;
-  const float floor_value = kNvfp4AmaxFloor;
-  std::memcpy(&floor_bits, &floor_value, sizeof floor_bits);
-  const __m512i a = _mm512_max_epu32(amax_bits, set1(static_cast<int32_t>(floor_bits)));  // NaN stays
-  __m512 scale = _mm512_div_ps(_mm512_castsi512_ps(a), _mm512_set1_ps(6.0f));
-  if constexpr (kSat) scale = _mm512_min_ps(_mm512_set1_ps(kNvfp4ScaleMax), scale);
-  const __m512i s = _mm512_castps_si512(scale);
-  const __m512i e = _mm512_srli_epi32(s, 23);  // the sign is 0: scale >= 0 or a positive NaN
-  const __m512i f = _mm512_and_si512(s, set1(0x7FFFFF));
-  // Normal path (er = e - 120 >= 1): RNE of f to its top 3 bits; a carry (mant 8) lands in the
-  // exponent through the add.
-  const __m512i f_lsb = _mm512_and_si512(_mm512_srli_epi32(f, 20), set1(1));
-  const __m512i nm = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(f, set1(0x7FFFF)), f_lsb), 20);
-  const __m512i normal = _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(e, set1(120)), 3), nm);
-  // Subnormal path (er <= 0): (1.f) >> t with t = sh + 20 = 141 - e (21..30 behind the floor),
-  // RNE; exp 0, and a carry to 8 is exp 1 mant 0 as the reference's overflow step makes it.
-  const __m512i t = _mm512_sub_epi32(set1(141), e);
-  const __m512i mw = _mm512_or_si512(f, set1(0x800000));
-  const __m512i m_lsb = _mm512_and_si512(_mm512_srlv_epi32(mw, t), set1(1));
-  const __m512i half_m1 = _mm512_sub_epi32(_mm512_sllv_epi32(set1(1), _mm512_sub_epi32(t, set1(1))), set1(1));
-  const __m512i sub = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_add_epi32(mw, half_m1), m_lsb), t);
-  __m512i code = _mm512_mask_blend_epi32(_mm512_cmpgt_epi32_mask(e, set1(120)), sub, normal);
-  // Exponent clamp to 15 with the mantissa kept (the staging kernel's overflow behaviour).
-  const __mmask16 over = _mm512_cmpgt_epu32_mask(code, set1(127));
-  code = _mm512_mask_or_epi32(code, over, _mm512_and_si512(code, set1(7)), set1(0x78));
-  // Decode (exact) and the reciprocal.
-  const __m512 hi = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32(code, 20), set1(120 << 23)));
-  const __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(code), _mm512_set1_ps(0x1p-9f));
-  const __m512 s_hat = _mm512_mask_blend_ps(_mm512_cmplt_epu32_mask(code, set1(8)), hi, lo);
-  *inv = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(s_hat, _mm512_set1_ps(kNvfp4InvFloor)));
-  return code;
-}
-
 // E2M1 codes (0..15 per dword) of 16 elements.
 //
 // Every threshold T has zero low 21 bits, so with m = bits(min(|w|, 6)):
@@ -154,7 +91,7 @@ template <bool kAway>
 inline __m512i e2m1_codes(__m512 v, __m512 inv, bool may_nan) {
   const __m512 w = _mm512_mul_ps(v, inv);
   const __m512i m = _mm512_castps_si512(_mm512_range_ps(w, _mm512_set1_ps(6.0f), 0x0A));  // min |.|, sign 0
-  const __m512i k = _mm512_subs_epu16(_mm512_srli_epi32(m, 21), set1(499));               // 0..19
+  const __m512i k = _mm512_subs_epu16(_mm512_srli_epi32(m, 21), set1_u32(499));               // 0..19
   __m512i idx;
   if constexpr (kAway) {
     // T = 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5 start buckets 1, 7, 10, 12, 14, 16, 18.
@@ -166,14 +103,14 @@ inline __m512i e2m1_codes(__m512 v, __m512 inv, bool may_nan) {
     const __m512i ge_lo = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2);
     const __m512i ge_hi = _mm512_setr_epi32(3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     // > 0.25, 1.25, 2.5, 5: ceil(m / 2^21) - 500 >= 1, 10, 14, 18.
-    const __m512i kc = _mm512_subs_epu16(_mm512_srli_epi32(_mm512_add_epi32(m, set1(0x1FFFFF)), 21), set1(500));
+    const __m512i kc = _mm512_subs_epu16(_mm512_srli_epi32(_mm512_add_epi32(m, set1_u32(0x1FFFFF)), 21), set1_u32(500));
     const __m512i gt_lo = _mm512_setr_epi32(0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3);
     const __m512i gt_hi = _mm512_setr_epi32(3, 3, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     idx = _mm512_add_epi32(_mm512_permutex2var_epi32(ge_lo, k, ge_hi), _mm512_permutex2var_epi32(gt_lo, kc, gt_hi));
   }
   if (may_nan) idx = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(w, w, _CMP_ORD_Q), idx);
   const __mmask16 neg = _mm512_cmp_ps_mask(w, _mm512_setzero_ps(), _CMP_LT_OQ);
-  return _mm512_mask_or_epi32(idx, neg, idx, set1(8));
+  return _mm512_mask_or_epi32(idx, neg, idx, set1_u32(8));
 }
 
 // 8 vectors of 16 dword codes (0..15) -> 64 packed bytes in element order.
@@ -190,59 +127,32 @@ inline __m512i pack_block(const __m512i c[8]) {
   return _mm512_permutexvar_epi16(order, r);
 }
 
-// Blocks are done in chunks of two passes: pass 1 computes the scale bytes and inverse scales of
-// every group of the chunk (16 groups per step, independent steps the core can overlap), pass 2
-// codes the elements, which are still in L1. One pass per block would chain each block's codes
-// behind its amax tree, two divisions and the encode.
-constexpr int64_t kChunkBlocks = 16;
-
-template <In kIn, bool kAway, bool kSat>
-void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf) {
-  alignas(64) float inv[kChunkBlocks * 8 + 8];
-  for (int64_t c0 = kb0; c0 < kb1; c0 += kChunkBlocks) {
-    const int64_t c1 = c0 + kChunkBlocks < kb1 ? c0 + kChunkBlocks : kb1;
-    __mmask16 nan_groups = 0;
-    for (int64_t kb = c0; kb < c1; kb += 2) {
-      const bool pair = kb + 1 < c1;
-      __m512i amax;
-      if constexpr (kIn == In::fp32) {
-        const float* xf = static_cast<const float*>(x) + kb * 128;
-        __m512i mag[16];
-        for (int g = 0; g < 16; ++g)
-          mag[g] = g < 8 || pair ? _mm512_and_si512(_mm512_loadu_si512(xf + g * 16), set1(0x7FFFFFFF))
-                                 : _mm512_setzero_si512();
-        amax = group_max16(mag);
-      } else {
-        const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
-        __m512i mag[8];
-        for (int i = 0; i < 8; ++i)
-          mag[i] = i < 4 || pair ? _mm512_and_si512(_mm512_loadu_si512(xh + i * 32), _mm512_set1_epi16(0x7FFF))
-                                 : _mm512_setzero_si512();
-        amax = widen_amax<kIn>(group_max16_u16(mag));
-      }
-      // Only a NaN amax can come with a NaN w (inv is finite and positive).
-      nan_groups |= _mm512_cmpgt_epu32_mask(amax, set1(0x7F800000));
-      __m512 iv;
-      const __m512i scode = scale_codes<kSat>(amax, &iv);
-      _mm512_store_ps(inv + (kb - c0) * 8, iv);
-      const __m128i bytes = _mm512_cvtepi32_epi8(scode);
-      if (pair)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(sf + kb * 8), bytes);
-      else
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(sf + kb * 8), bytes);
-    }
-    const bool may_nan = nan_groups != 0;
-    for (int64_t kb = c0; kb < c1; ++kb) {
-      __m512i c[8];
-      for (int g = 0; g < 8; ++g)
-        c[g] = e2m1_codes<kAway>(load_values<kIn>(x, kb * 128 + g * 16), _mm512_set1_ps(inv[(kb - c0) * 8 + g]),
-                                 may_nan);
-      _mm512_storeu_si512(fp4 + kb * 64, pack_block(c));
-    }
+// Step 1 for blocks kb and kb + 1 (nb = 1: only kb, the other's groups read 0): the groups' max
+// |bits| into lane g = group g; for BF16 / FP16 rows the 16-bit maxima, zero-extended.
+template <In kIn>
+inline __m512i group_max_bits(const void* x, int64_t kb, int64_t nb) {
+  if constexpr (kIn == In::fp32) {
+    const float* xf = static_cast<const float*>(x) + kb * 128;
+    __m512i mag[16];
+    for (int g = 0; g < 16; ++g)
+      mag[g] = g < 8 || nb > 1 ? and_i(loadv_u32(xf + g * 16), set1_u32(0x7FFFFFFF)) : _mm512_setzero_si512();
+    return group_max16(mag);
+  } else {
+    const uint16_t* xh = static_cast<const uint16_t*>(x) + kb * 128;
+    __m512i mag[8];
+    for (int i = 0; i < 8; ++i)
+      mag[i] = i < 4 || nb > 1 ? and_i(loadv_u32(xh + i * 32), set1_u16(0x7FFF)) : _mm512_setzero_si512();
+    return group_max16_u16(mag);
   }
+}
+
+// Steps 5 and 6 for the 128 elements from x[j]: 64 packed bytes to fp4.
+template <In kIn, bool kAway>
+inline void code_block(const void* x, int64_t j, const float* inv, bool may_nan, uint8_t* fp4) {
+  __m512i c[8];
+  for (int g = 0; g < 8; ++g) c[g] = e2m1_codes<kAway>(load_values<kIn>(x, j + g * 16), set1_f(inv[g]), may_nan);
+  _mm512_storeu_si512(fp4, pack_block(c));
 }
 
 }  // namespace
 }  // namespace kcs::opt
-
-#include "optimized/nvfp4_quant-inl.h"

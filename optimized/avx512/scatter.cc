@@ -18,16 +18,7 @@ namespace kcs::opt {
 namespace {
 
 void copy_row(uint8_t* dst, const uint8_t* src, size_t n) {
-  size_t j = 0;
-  for (; j + 256 <= n; j += 256) {
-    const __m512i a = _mm512_loadu_si512(src + j), b = _mm512_loadu_si512(src + j + 64);
-    const __m512i c = _mm512_loadu_si512(src + j + 128), d = _mm512_loadu_si512(src + j + 192);
-    _mm512_storeu_si512(dst + j, a);
-    _mm512_storeu_si512(dst + j + 64, b);
-    _mm512_storeu_si512(dst + j + 128, c);
-    _mm512_storeu_si512(dst + j + 192, d);
-  }
-  for (; j + 64 <= n; j += 64) _mm512_storeu_si512(dst + j, _mm512_loadu_si512(src + j));
+  const size_t j = copy_vectors(dst, src, n);
   if (j == n) return;
   if (n - j >= 16) {
     const __mmask64 k = (uint64_t{1} << (n - j)) - 1u;  // 16 <= n - j < 64
