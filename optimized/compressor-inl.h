@@ -66,9 +66,24 @@ inline VF logit(const CompressorPoolHead& h, const void* vrow, const float* arow
   return add_f(row_load<kBf16>(static_cast<const char*>(vrow) + h.Ch * es, c, r), loadn_f32(arow + c, r));
 }
 
+// Lines of the rows of window w, columns [c, c + 16 / es · 4) (values and scores): software
+// prefetch, for the row streams that the hardware prefetchers do not follow far enough ahead (one
+// line of each of 2·W rows per step, from DRAM on a cold call).
+template <bool kBf16>
+inline void prefetch_cols(const CompressorPoolHead& h, const Window& w, int64_t q0, int64_t q1, int64_t c) {
+  constexpr int64_t es = kBf16 ? 2 : 4;
+  for (int64_t q = q0; q < q1; ++q) {
+    const char* r = static_cast<const char*>(w.val(q)) + c * es;
+    __builtin_prefetch(r, 0, 3);
+    __builtin_prefetch(r + h.Ch * es, 0, 3);
+  }
+}
+
 // A window of exactly kW <= 8 positions: one partial block, logits in registers.
+// `next` (the next block's window, or null): prefetched one line per row ahead of use.
 template <bool kBf16, int kW>
-void pool_short(const CompressorPoolHead& h, const Window& w, int64_t c0, int64_t c1, float* out) {
+void pool_short(const CompressorPoolHead& h, const Window& w, const Window* next, int64_t c0, int64_t c1, float* out) {
+  constexpr int64_t es = kBf16 ? 2 : 4;
   const void* v[kW];
   const float* a[kW];
   for (int q = 0; q < kW; ++q) {
@@ -77,6 +92,7 @@ void pool_short(const CompressorPoolHead& h, const Window& w, int64_t c0, int64_
   }
   for_lanes(c1 - c0, [&](int64_t j, int64_t r) {
     const int64_t c = c0 + j;
+    if (next && (c * es) % 64 == 0) prefetch_cols<kBf16>(h, *next, 0, next->W, c);
     VF z[kW];
     VF mx = set1_f(kNegFill);
     // max(z, mx) returns mx for a NaN z: NaN logits are skipped.
@@ -94,33 +110,40 @@ void pool_short(const CompressorPoolHead& h, const Window& w, int64_t c0, int64_
   });
 }
 
-// Any window: position-major passes over the strip, blocks of kPoolBlock positions.
+// Any window: position-major passes over the strip (pass 1: the running max in `work`; pass 2:
+// per block of kPoolBlock positions and column vector, the partial sums, folded into den / acc in
+// `work`), the logits formed again in pass 2 (the same binary32 add, so the same bits; cheaper
+// than a logit buffer larger than L1).
 template <bool kBf16>
 void pool_long(const CompressorPoolHead& h, const Window& w, int64_t c0, int64_t c1, float* out) {
+  constexpr int64_t es = kBf16 ? 2 : 4, kAhead = 4;
   const int64_t n = c1 - c0, np = (n + kLanes - 1) / kLanes * kLanes, W = w.W;
-  float* zb = h.work;  // [W, np] logits
-  float* mx = zb + W * np;
+  float* mx = h.work;
   float* den = mx + np;
   float* acc = den + np;
   for (int64_t q = 0; q < W; ++q) {
+    if (q + kAhead < W)
+      for (int64_t c = c0 / (64 / es) * (64 / es); c < c1; c += 64 / es) prefetch_cols<kBf16>(h, w, q + kAhead, q + kAhead + 1, c);
     const void* vr = w.val(q);
     const float* ar = h.ape + q * h.Ch;
-    float* zq = zb + q * np;
     for_lanes(n, [&](int64_t j, int64_t r) {
       const VF z = logit<kBf16>(h, vr, ar, c0 + j, r);
-      storev_f32(zq + j, z);
       storev_f32(mx + j, max_f(z, q == 0 ? set1_f(kNegFill) : loadv_f32(mx + j)));
     });
   }
   for (int64_t q0 = 0; q0 < W; q0 += kPoolBlock) {
     const int64_t q1 = q0 + kPoolBlock < W ? q0 + kPoolBlock : W;
     const void* v[kPoolBlock];
-    for (int64_t q = q0; q < q1; ++q) v[q - q0] = w.val(q);
+    const float* a[kPoolBlock];
+    for (int64_t q = q0; q < q1; ++q) {
+      v[q - q0] = w.val(q);
+      a[q - q0] = h.ape + q * h.Ch;
+    }
     for_lanes(n, [&](int64_t j, int64_t r) {
       const VF m = loadv_f32(mx + j);
       VF sd = zero_f(), sa = zero_f();
       for (int64_t q = q0; q < q1; ++q) {
-        const VF e = exp_v<false>(sub_f(loadv_f32(zb + q * np + j), m));
+        const VF e = exp_v<false>(sub_f(logit<kBf16>(h, v[q - q0], a[q - q0], c0 + j, r), m));
         sd = add_f(sd, e);
         sa = fmadd_f(e, row_load<kBf16>(v[q - q0], c0 + j, r), sa);
       }
@@ -142,11 +165,13 @@ template <bool kBf16>
 void pool_blocks(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled) {
   for (int64_t i = b0; i < b1; ++i) {
     const Window w = window_of<kBf16>(h, i);
+    const Window next = window_of<kBf16>(h, i + 1);
+    const Window* pn = i + 1 < h.n_blocks ? &next : nullptr;
     float* out = pooled + (i - b0) * h.Ch;
     if (kKeepLogits && w.W == 8)
-      pool_short<kBf16, 8>(h, w, c0, c1, out);
+      pool_short<kBf16, 8>(h, w, pn, c0, c1, out);
     else if (kKeepLogits && w.W == 4)
-      pool_short<kBf16, 4>(h, w, c0, c1, out);
+      pool_short<kBf16, 4>(h, w, pn, c0, c1, out);
     else
       pool_long<kBf16>(h, w, c0, c1, out);
   }

@@ -99,6 +99,7 @@ void pool_blocks(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, int64
   ph.M = cp.M;
   ph.Ch = Ch;
   ph.start_token = cp.start_token;
+  ph.n_blocks = cp.n_blocks;
   ph.work = s.work.data();
   // Strips inside each block: a strip's rows stay in L1 / L2 for the next strip of the block.
   for (int64_t i = b0; i < b1; ++i)

@@ -29,7 +29,7 @@ struct CompressorPoolHead {
   const float* ape = nullptr;  // [G, M, Ch]
   bool bf16 = true;            // proj / prev storage (else fp32)
   bool csa = true, external_prev = false;
-  int64_t M = 0, Ch = 0, start_token = 0;
+  int64_t M = 0, Ch = 0, start_token = 0, n_blocks = 0;
   float* work = nullptr;  // compressor_pool_work(M·G, Ch) floats (windows longer than 8)
 };
 
