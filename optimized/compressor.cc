@@ -88,7 +88,7 @@ void pool_blocks(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, int64
   const CompressorParams& cp = k.cp;
   const int64_t Ch = h.Ch;
   const int64_t cpc = k.cpc <= 0 || k.cpc > Ch ? Ch : k.cpc;
-  s.work.resize(static_cast<size_t>(compressor_pool_work(cp.window(), std::min(cpc, Ch))));
+  s.work.resize(static_cast<size_t>(compressor_pool_work(std::min(cpc, Ch))));
   CompressorPoolHead ph;
   ph.proj = h.proj;
   ph.prev = h.prev;
@@ -127,7 +127,6 @@ void epilogue(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, const fl
           s.cs[static_cast<size_t>(j)] = bf16_to_float(reinterpret_cast<const uint16_t*>(t)[pr]);
           s.sn[static_cast<size_t>(j)] = bf16_to_float(reinterpret_cast<const uint16_t*>(t)[pr + R / 2]);
         }
-        if (j % 2 == 0) s.sn[static_cast<size_t>(j)] = -s.sn[static_cast<size_t>(j)];  // (−sin, sin)
       }
       k.f.fused_row(pooled + (i - b0) * Ch, Ch, h.nope, s.cs.data(), s.sn.data(), h.out + i * Ch);
     }

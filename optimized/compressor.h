@@ -9,9 +9,8 @@
 //              (current positions, then the CSA previous half); a window of at most 8 positions
 //              is one partial block, a longer one (HCA) sums in blocks of 8 positions.
 //   fused row: out[c] = bf16(x[c]) for c < nope; for the rope pairs (x0, x1) at nope + 2p:
-//              y0 = (x0 ⊗ cos_p) ⊕ (x1 ⊗ −sin_p), y1 = (x1 ⊗ cos_p) ⊕ (x0 ⊗ sin_p), then BF16
-//              (spec §7.4, no FMA; x1 ⊗ −sin_p is −(x1 ⊗ sin_p) exactly, so y0 is x0·cos ⊖ x1·sin,
-//              and ⊕ is commutative, so y1 is the spec's x0·sin + x1·cos)
+//              y0 = (x0 ⊗ cos_p) ⊖ (x1 ⊗ sin_p), y1 = (x1 ⊗ cos_p) ⊕ (x0 ⊗ sin_p), then BF16
+//              (spec §7.4, no FMA; ⊕ is commutative, so y1 is the spec's x0·sin + x1·cos)
 //   bf16 row:  y[c] = bf16(x[c])
 // BF16 rounding: integer round to nearest even, subnormals kept, NaN -> quiet NaN (spec §13).
 #pragma once
@@ -30,19 +29,18 @@ struct CompressorPoolHead {
   bool bf16 = true;            // proj / prev storage (else fp32)
   bool csa = true, external_prev = false;
   int64_t M = 0, Ch = 0, start_token = 0, n_blocks = 0;
-  float* work = nullptr;  // compressor_pool_work(M·G, Ch) floats (windows longer than 8)
+  float* work = nullptr;  // compressor_pool_work(Ch) floats (windows longer than 8)
 };
 
-// Floats of CompressorPoolHead::work for a window of W positions and Ch columns.
-inline int64_t compressor_pool_work(int64_t W, int64_t Ch) { return (W + 3) * (Ch + 16); }
+// Floats of CompressorPoolHead::work for strips of at most Ch columns.
+constexpr int64_t compressor_pool_work(int64_t Ch) { return 3 * (Ch + 16); }
 
 // Rows pooled + (i - b0)·Ch, columns [c0, c1), of blocks [b0, b1): the pooled binary32 values.
 void compressor_pool_avx512(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled);
 void compressor_pool_avx2(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled);
 
-// One output row of n columns; cs / sn hold (n - nope) values: the pair's cos duplicated on both
-// of its columns (cs[2p] = cs[2p + 1] = cos_p) and its sin as (−sin_p, sin_p). nope == n: no
-// rope columns.
+// One output row of n columns; cs / sn hold (n - nope) values: the pair's cos / sin duplicated
+// on both of its columns (cs[2p] = cs[2p + 1] = cos_p). nope == n: no rope columns.
 void compressor_fused_row_avx512(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out);
 void compressor_fused_row_avx2(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out);
 
