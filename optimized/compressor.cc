@@ -1,13 +1,14 @@
 // compressor (K5) adapter: work items of block_tile blocks spread over threads; per item and head
-// (main, then the CSA indexer), per block, per column strip of cols_per_cta columns: the
-// softmax_pool engine over the window, given the score and ape rows (it forms the logits with the
-// one binary32 add), with the M loop inside (spec §7.7 CPU mapping); then the epilogue on the item's rows: fused (BF16 / fp32 R-PAIR at the
-// block end) or model (BF16 -> RMSNorm engine -> RoPE engine -> Hadamard on the BF16 GEMM engine
-// for the indexer). Every output element is computed by one fixed instruction sequence whatever
-// the strip, the tile or the thread, so both knobs and the thread count change no bit.
+// (main, then the CSA indexer), per column strip of cols_per_cta columns: the pooling of the
+// item's blocks straight from the projection rows (compressor_pool, which forms the logits with
+// the one binary32 add; spec §7.7 CPU mapping); then the epilogue on the item's rows: fused (BF16 /
+// fp32 R-PAIR at the block end) or model (BF16 -> RMSNorm engine -> RoPE engine -> Hadamard on
+// the BF16 GEMM engine for the indexer). Every output element is computed by one fixed
+// instruction sequence whatever the strip, the tile or the thread, so both knobs and the thread
+// count change no bit.
 // A fresh first block (CSA, no external prev) pools over its M current positions only: the
 // reference's padding (logit -inf, value 0) adds exp(-inf) = +0 to den and +0·0 to acc and never
-// becomes the max, which leaves the engine's sums bit-identical.
+// becomes the max, which leaves the sums bit-identical.
 #include "optimized/compressor.h"
 
 #include <algorithm>
@@ -21,7 +22,6 @@
 #include "optimized/kernels.h"
 #include "optimized/rmsnorm.h"
 #include "optimized/rope.h"
-#include "optimized/softmax_pool.h"
 #include "optimized/variants.h"
 
 namespace kcs::opt {
@@ -29,7 +29,7 @@ namespace kcs::opt {
 namespace {
 
 struct Fns {
-  void (*pool)(const PoolWindow&, int64_t, int64_t, float*);
+  decltype(&compressor_pool_avx2) pool;
   void (*fused_row)(const float*, int64_t, int64_t, const float*, const float*, uint16_t*);
   void (*bf16_row)(const float*, int64_t, uint16_t*);
   void (*norm)(const RmsNormRows&, int64_t, int64_t);
@@ -39,7 +39,7 @@ struct Fns {
 
 Fns fns_for(Isa isa) {
   const CompressorVariant& own = variant(kCompressorVariants, isa);
-  return {variant(kSoftmaxPoolVariants, isa).cols, own.fused_row, own.bf16_row, variant(kRmsNormVariants, isa).rows,
+  return {own.pool, own.fused_row, own.bf16_row, variant(kRmsNormVariants, isa).rows,
           variant(kRopeVariants, isa).tokens, own.hadamard_rows};
 }
 
@@ -57,10 +57,8 @@ struct HeadArgs {
 // Per-thread scratch, grown on demand and kept between calls (a fresh allocation per call would
 // be page-faulted in every time).
 struct Scratch {
-  std::vector<float> pooled, cs, sn;
+  std::vector<float> pooled, cs, sn, work;
   std::vector<uint16_t> xb, nrm, rot;
-  std::vector<const float*> ape;
-  std::vector<const void*> vr, score;
 };
 
 // Pooled elements (window positions x columns) per thread below which a call with fewer blocks
@@ -88,44 +86,24 @@ struct Call {
 void pool_blocks(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled,
                  Scratch& s) {
   const CompressorParams& cp = k.cp;
-  const int64_t M = cp.M, Ch = h.Ch;
-  const size_t es = k.vbf16 ? 2 : 4;
-  const int64_t row_elems = cp.G() * 2 * Ch;
+  const int64_t Ch = h.Ch;
   const int64_t cpc = k.cpc <= 0 || k.cpc > Ch ? Ch : k.cpc;
-  s.vr.resize(static_cast<size_t>(cp.window()));
-  s.score.resize(static_cast<size_t>(cp.window()));
-  s.ape.resize(static_cast<size_t>(cp.window()));
-  std::vector<const void*>& score = s.score;
-  std::vector<const float*>& ape = s.ape;
-  for (int64_t i = b0; i < b1; ++i) {
-    // The window: current positions, then (CSA) the previous block's b-half or prev_b.
-    int64_t W = M;
-    for (int64_t p = 0; p < M; ++p) {
-      const char* r = h.proj + static_cast<size_t>((cp.start_token + i * M + p) * row_elems) * es;
-      s.vr[static_cast<size_t>(p)] = r;
-      score[static_cast<size_t>(p)] = r + static_cast<size_t>(Ch) * es;
-      ape[static_cast<size_t>(p)] = h.ape + p * Ch;
-    }
-    if (cp.csa && (i > 0 || cp.external_prev)) {
-      W = 2 * M;
-      for (int64_t p = 0; p < M; ++p) {
-        const char* r = i > 0 ? h.proj + static_cast<size_t>((cp.start_token + (i - 1) * M + p) * row_elems + 2 * Ch) * es
-                              : h.prev + static_cast<size_t>(p * 2 * Ch) * es;
-        s.vr[static_cast<size_t>(M + p)] = r;
-        score[static_cast<size_t>(M + p)] = r + static_cast<size_t>(Ch) * es;
-        ape[static_cast<size_t>(M + p)] = h.ape + (M + p) * Ch;
-      }
-    }
-    PoolWindow w;
-    w.M = W;
-    w.score = score.data();
-    w.score_bf16 = k.vbf16;
-    w.bias = ape.data();
-    w.v = s.vr.data();
-    w.v_bf16 = k.vbf16;
-    float* prow = pooled + (i - b0) * Ch;
-    for (int64_t c = c0; c < c1; c += cpc) k.f.pool(w, c, std::min(c1, c + cpc), prow);
-  }
+  s.work.resize(static_cast<size_t>(compressor_pool_work(std::min(cpc, Ch))));
+  CompressorPoolHead ph;
+  ph.proj = h.proj;
+  ph.prev = h.prev;
+  ph.ape = h.ape;
+  ph.bf16 = k.vbf16;
+  ph.csa = cp.csa;
+  ph.external_prev = cp.external_prev;
+  ph.M = cp.M;
+  ph.Ch = Ch;
+  ph.start_token = cp.start_token;
+  ph.n_blocks = cp.n_blocks;
+  ph.work = s.work.data();
+  // Strips inside each block: a strip's rows stay in L1 / L2 for the next strip of the block.
+  for (int64_t i = b0; i < b1; ++i)
+    for (int64_t c = c0; c < c1; c += cpc) k.f.pool(ph, i, i + 1, c, std::min(c1, c + cpc), pooled + (i - b0) * Ch);
 }
 
 // The epilogue of blocks [b0, b1) of one head from their pooled rows (row i - b0).

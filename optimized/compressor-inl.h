@@ -1,0 +1,243 @@
+// K5 compressor, the ISA-neutral body of optimized/avx512/compressor.cc and
+// optimized/avx2/compressor.cc (the operations and their order: optimized/compressor.h). Each ISA
+// file first defines, in its anonymous namespace, exp_v (optimized/<isa>/exp.h), swap_pairs (the
+// two values of each lane pair exchanged) and kKeepLogits (windows of <= 8 positions keep their
+// logits in registers).
+//
+// Pooling, per block: a window of <= 8 positions (CSA) runs column vector by column vector with
+// its logits in registers; a longer one (HCA, 128 positions) runs position by position over the
+// strip (pool_long), so that each projection row is read as one sequential stream instead of 128
+// rows strided by 2 KiB per column vector. Both are softmax_pool's per-column sequence, so the
+// bits depend neither on the path, the strip nor the ISA. Measured (hot, 1 thread, AVX-512) against
+// softmax_pool's engine: HCA 16 blocks 474 -> 418 us CPU; buffering the logits of pass 1 instead
+// of forming them again in pass 2 was slower (its 64 KiB buffer per strip spills L1).
+#pragma once
+
+#include <cstdint>
+
+#include "optimized/compressor.h"
+#include "optimized/softmax_pool.h"  // kPoolBlock
+#include "optimized/softmax_pool_consts.h"
+
+namespace kcs::opt {
+namespace {
+
+// Columns [c, c + r) of a projection row (BF16 or fp32), widened exactly to binary32.
+template <bool kBf16>
+inline VF row_load(const void* row, int64_t c, int64_t r) {
+  if constexpr (kBf16) return loadn_bf16(static_cast<const uint16_t*>(row) + c, r);
+  return loadn_f32(static_cast<const float*>(row) + c, r);
+}
+
+// The window of block i: value rows v[q] (the scores follow each at + Ch) and ape rows a[q].
+struct Window {
+  const char* v[2];  // current half's first token, previous half's first token (or prev_b)
+  int64_t stride[2];  // bytes between the tokens of each half
+  int64_t M = 0, W = 0;
+  const void* val(int64_t q) const { return v[q >= M] + (q >= M ? q - M : q) * stride[q >= M]; }
+};
+
+template <bool kBf16>
+Window window_of(const CompressorPoolHead& h, int64_t i) {
+  constexpr int64_t es = kBf16 ? 2 : 4;
+  const int64_t G = h.csa ? 2 : 1, row = G * 2 * h.Ch * es;
+  Window w;
+  w.M = h.M;
+  w.W = h.M;
+  w.v[0] = static_cast<const char*>(h.proj) + (h.start_token + i * h.M) * row;
+  w.stride[0] = row;
+  w.v[1] = w.v[0];
+  w.stride[1] = row;
+  if (h.csa && (i > 0 || h.external_prev)) {  // else the fresh-block padding, which adds nothing
+    w.W = 2 * h.M;
+    if (i > 0) {
+      w.v[1] = static_cast<const char*>(h.proj) + (h.start_token + (i - 1) * h.M) * row + 2 * h.Ch * es;
+    } else {
+      w.v[1] = static_cast<const char*>(h.prev);
+      w.stride[1] = 2 * h.Ch * es;
+    }
+  }
+  return w;
+}
+
+// z = score ⊕ ape of position q, columns [c, c + r).
+template <bool kBf16>
+inline VF logit(const CompressorPoolHead& h, const void* vrow, const float* arow, int64_t c, int64_t r) {
+  constexpr int64_t es = kBf16 ? 2 : 4;
+  return add_f(row_load<kBf16>(static_cast<const char*>(vrow) + h.Ch * es, c, r), loadn_f32(arow + c, r));
+}
+
+// Software prefetch of the line at column c of the values and of the scores of positions
+// [q0, q1) of window w: the hardware prefetchers do not run far enough ahead on these many short
+// row streams (measured, 1 thread, 64 blocks from DRAM: CSA 277 -> 238 us CPU; hot calls lose
+// about 3%).
+template <bool kBf16>
+inline void prefetch_cols(const CompressorPoolHead& h, const Window& w, int64_t q0, int64_t q1, int64_t c) {
+  constexpr int64_t es = kBf16 ? 2 : 4;
+  for (int64_t q = q0; q < q1; ++q) {
+    const char* r = static_cast<const char*>(w.val(q)) + c * es;
+    __builtin_prefetch(r, 0, 3);
+    __builtin_prefetch(r + h.Ch * es, 0, 3);
+  }
+}
+
+// A window of exactly kW <= 8 positions: one partial block, logits in registers.
+// `next` (the next block's window, or null): prefetched one line per row ahead of use.
+template <bool kBf16, int kW>
+void pool_short(const CompressorPoolHead& h, const Window& w, const Window* next, int64_t c0, int64_t c1, float* out) {
+  constexpr int64_t es = kBf16 ? 2 : 4;
+  const void* v[kW];
+  const float* a[kW];
+  for (int q = 0; q < kW; ++q) {
+    v[q] = w.val(q);
+    a[q] = h.ape + q * h.Ch;
+  }
+  for_lanes(c1 - c0, [&](int64_t j, int64_t r) {
+    const int64_t c = c0 + j;
+    if (next && (c * es) % 64 == 0) prefetch_cols<kBf16>(h, *next, 0, next->W, c);
+    VF z[kW];
+    VF mx = set1_f(kNegFill);
+    // max(z, mx) returns mx for a NaN z: NaN logits are skipped.
+    for (int q = 0; q < kW; ++q) {
+      z[q] = logit<kBf16>(h, v[q], a[q], c, r);
+      mx = max_f(z[q], mx);
+    }
+    VF sd = zero_f(), sa = zero_f();
+    for (int q = 0; q < kW; ++q) {
+      const VF e = exp_v<false>(sub_f(z[q], mx));
+      sd = add_f(sd, e);
+      sa = fmadd_f(e, row_load<kBf16>(v[q], c, r), sa);
+    }
+    storen_f32(out + c, div_f(sa, sd), r);
+  });
+}
+
+// Any window: position-major passes over the strip (pass 1: the running max in `work`; pass 2:
+// per block of kPoolBlock positions and column vector, the partial sums, folded into den / acc in
+// `work`), the logits formed again in pass 2 (the same binary32 add, so the same bits; cheaper
+// than a logit buffer larger than L1).
+template <bool kBf16>
+void pool_long(const CompressorPoolHead& h, const Window& w, int64_t c0, int64_t c1, float* out) {
+  constexpr int64_t es = kBf16 ? 2 : 4, kAhead = 4;
+  const int64_t n = c1 - c0, np = (n + kLanes - 1) / kLanes * kLanes, W = w.W;
+  float* mx = h.work;
+  float* den = mx + np;
+  float* acc = den + np;
+  for (int64_t q = 0; q < W; ++q) {
+    if (q + kAhead < W)
+      for (int64_t c = c0 / (64 / es) * (64 / es); c < c1; c += 64 / es) prefetch_cols<kBf16>(h, w, q + kAhead, q + kAhead + 1, c);
+    const void* vr = w.val(q);
+    const float* ar = h.ape + q * h.Ch;
+    for_lanes(n, [&](int64_t j, int64_t r) {
+      const VF z = logit<kBf16>(h, vr, ar, c0 + j, r);
+      storev_f32(mx + j, max_f(z, q == 0 ? set1_f(kNegFill) : loadv_f32(mx + j)));
+    });
+  }
+  for (int64_t q0 = 0; q0 < W; q0 += kPoolBlock) {
+    const int64_t q1 = q0 + kPoolBlock < W ? q0 + kPoolBlock : W;
+    const void* v[kPoolBlock];
+    const float* a[kPoolBlock];
+    for (int64_t q = q0; q < q1; ++q) {
+      v[q - q0] = w.val(q);
+      a[q - q0] = h.ape + q * h.Ch;
+    }
+    for_lanes(n, [&](int64_t j, int64_t r) {
+      const VF m = loadv_f32(mx + j);
+      VF sd = zero_f(), sa = zero_f();
+      for (int64_t q = q0; q < q1; ++q) {
+        const VF e = exp_v<false>(sub_f(logit<kBf16>(h, v[q - q0], a[q - q0], c0 + j, r), m));
+        sd = add_f(sd, e);
+        sa = fmadd_f(e, row_load<kBf16>(v[q - q0], c0 + j, r), sa);
+      }
+      if (q0 > 0) {
+        sd = add_f(loadv_f32(den + j), sd);
+        sa = add_f(loadv_f32(acc + j), sa);
+      }
+      if (q1 < W) {
+        storev_f32(den + j, sd);
+        storev_f32(acc + j, sa);
+      } else {
+        storen_f32(out + c0 + j, div_f(sa, sd), r);
+      }
+    });
+  }
+}
+
+template <bool kBf16>
+void pool_blocks(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled) {
+  for (int64_t i = b0; i < b1; ++i) {
+    const Window w = window_of<kBf16>(h, i);
+    const Window next = window_of<kBf16>(h, i + 1);
+    const Window* pn = i + 1 < h.n_blocks ? &next : nullptr;
+    float* out = pooled + (i - b0) * h.Ch;
+    if (kKeepLogits && w.W == 8)
+      pool_short<kBf16, 8>(h, w, pn, c0, c1, out);
+    else if (kKeepLogits && w.W == 4)
+      pool_short<kBf16, 4>(h, w, pn, c0, c1, out);
+    else
+      pool_long<kBf16>(h, w, c0, c1, out);
+  }
+}
+
+}  // namespace
+
+void KCS_ISA_FN(compressor_pool)(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1,
+                                 float* pooled) {
+  if (c0 >= c1 || b0 >= b1 || h.M <= 0) return;
+  if (h.bf16)
+    pool_blocks<true>(h, b0, b1, c0, c1, pooled);
+  else
+    pool_blocks<false>(h, b0, b1, c0, c1, pooled);
+}
+
+void KCS_ISA_FN(compressor_fused_row)(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn,
+                                      uint16_t* out) {
+  for_lanes(nope, [&](int64_t c, int64_t r) { storen_bf16(out + c, loadn_f32(x + c, r), r); });
+  // R even: pairs are never split by a vector. Even lanes add the negated swapped product
+  // (times −1, exact): y0 = x0·c ⊕ (−(x1·s)) is x0·c ⊖ x1·s exactly.
+  alignas(64) static const float kSign[16] = {-1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1};
+  const VF sign = loadv_f32(kSign);
+  for_lanes(n - nope, [&](int64_t j, int64_t r) {
+    const VF v = loadn_f32(x + nope + j, r);
+    const VF p1 = mul_f(v, loadn_f32(cs + j, r));
+    const VF p2 = mul_f(mul_f(swap_pairs(v), loadn_f32(sn + j, r)), sign);
+    storen_bf16(out + nope + j, add_f(p1, p2), r);
+  });
+}
+
+void KCS_ISA_FN(compressor_bf16_row)(const float* x, int64_t n, uint16_t* y) {
+  for_lanes(n, [&](int64_t c, int64_t r) { storen_bf16(y + c, loadn_f32(x + c, r), r); });
+}
+
+void KCS_ISA_FN(compressor_hadamard_rows)(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y) {
+  constexpr int kV = 8;  // output vectors per pass
+  auto bcast = [](uint16_t b) { return set1_f(float_of(static_cast<uint32_t>(b) << 16)); };
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* a = x + r * n;
+    for (int64_t j0 = 0; j0 < n; j0 += kLanes * kV) {
+      VF acc[kV];
+      int64_t m[kV];
+      for (int v = 0; v < kV; ++v) {
+        acc[v] = zero_f();
+        m[v] = n - j0 - kLanes * v;
+      }
+      for (int64_t p = 0; 2 * p < n; ++p) {
+        const int64_t k0 = 2 * p, k1 = 2 * p + 1;
+        if (k1 < n) {
+          const VF a1 = bcast(a[k1]);
+          for (int v = 0; v < kV; ++v)
+            if (m[v] > 0) acc[v] = fmadd_f(a1, loadn_bf16(H + k1 * n + j0 + kLanes * v, m[v]), acc[v]);
+        } else {
+          for (int v = 0; v < kV; ++v) acc[v] = fmadd_f(zero_f(), zero_f(), acc[v]);
+        }
+        const VF a0 = bcast(a[k0]);
+        for (int v = 0; v < kV; ++v)
+          if (m[v] > 0) acc[v] = fmadd_f(a0, loadn_bf16(H + k0 * n + j0 + kLanes * v, m[v]), acc[v]);
+      }
+      for (int v = 0; v < kV; ++v)
+        if (m[v] > 0) storer_u16(y + r * n + j0 + kLanes * v, to_bf16_quiet(acc[v]), 0, m[v]);
+    }
+  }
+}
+
+}  // namespace kcs::opt
