@@ -131,7 +131,7 @@ namespace {
 
 // Per-thread scratch of the tile driver, grown on demand and kept between calls.
 struct TileScratch {
-  std::vector<float> c;
+  std::vector<float> c, af;
   std::vector<int64_t> dot_rows, fma_rows;
   float* c_aligned(size_t floats) {
     if (c.size() < floats + 16) c.resize(floats + 16);
@@ -150,6 +150,13 @@ uint32_t min_mag(Isa isa, const uint16_t* x, int64_t n) {
 }
 
 int64_t even_up(int64_t v) { return (v + 1) & ~int64_t{1}; }
+
+// Prefill tiles take the wide FMA kernel where vdpbf16ps is slow (timed once per process; either
+// kernel gives the same bits, so the timing only picks the speed).
+bool wide_fma_pays() {
+  static const bool slow = gemm_bf16_dot_slow_avx512();
+  return slow;
+}
 
 // K panel of tiles with more than 16 rows, and strips per column block (192 columns): for 128
 // rows, fp32 partial sums 96 KiB + W panel 96 KiB + A panel 64 KiB in L2; the W panel of one
@@ -171,20 +178,32 @@ struct TileCtx {
   DType y_dtype;
   int64_t n0, n1;  // the tile's columns
   bool stream_w;    // decode-sized tile: W is read once per panel, from DRAM
+  const float* af = nullptr;  // wide FMA: the rows' widened panel, row i at af + (i - m0) * 2 * af_even
+  int64_t af_even = 0;
 };
+
+enum class Micro : uint8_t { dot, fma, wide };
 
 // One K panel [k0, k0 + kc) x strips [st0, st1) for the rows of `rows` (one path), in micro-tiles;
 // the last panel rounds into y.
-void run_rows(const TileCtx& t, const std::vector<int64_t>& rows, bool dot, int64_t k0, int64_t kc, Bf16Mode mode,
+void run_rows(const TileCtx& t, const std::vector<int64_t>& rows, Micro path, int64_t k0, int64_t kc, Bf16Mode mode,
               bool last, int64_t st0, int64_t st1) {
-  const int max_mr = dot ? kBf16DotMaxMr : (t.isa == Isa::avx512 ? kBf16FmaMaxMr512 : kBf16FmaMaxMr256);
-  const int max_ns = dot ? kBf16DotMaxNs : (t.isa == Isa::avx512 ? kBf16FmaMaxNs512 : kBf16FmaMaxNs256);
-  constexpr int kMaxMr = std::max({kBf16DotMaxMr, kBf16FmaMaxMr512, kBf16FmaMaxMr256});
+  const bool dot = path == Micro::dot, wide = path == Micro::wide;
+  const int max_mr = dot ? kBf16DotMaxMr
+                     : wide ? kBf16WideMaxMr
+                            : (t.isa == Isa::avx512 ? kBf16FmaMaxMr512 : kBf16FmaMaxMr256);
+  const int max_ns = dot ? kBf16DotMaxNs
+                     : wide ? kBf16WideMaxNs
+                            : (t.isa == Isa::avx512 ? kBf16FmaMaxNs512 : kBf16FmaMaxNs256);
+  constexpr int kMaxMr = std::max({kBf16DotMaxMr, kBf16FmaMaxMr512, kBf16FmaMaxMr256, kBf16WideMaxMr});
   const uint16_t* ap[kMaxMr];
+  const float* afp[kMaxMr];
   float* cp[kMaxMr];
   char* yp[kMaxMr];
   Bf16Micro mk;
   mk.a = ap;
+  mk.af = afp;
+  mk.af_even = t.af_even;
   mk.c = cp;
   mk.kc = kc;
   mk.mode = mode;
@@ -206,12 +225,15 @@ void run_rows(const TileCtx& t, const std::vector<int64_t>& rows, bool dot, int6
       for (int r = 0; r < mr; ++r) {
         const int64_t i = rows[r0 + static_cast<size_t>(r)];
         ap[r] = t.a + i * t.lda + k0;
+        afp[r] = wide ? t.af + (i - t.m0) * 2 * t.af_even : nullptr;
         cp[r] = uses_c ? t.c + (i - t.m0) * t.ldc + (st - t.s0) * kBf16StripCols : nullptr;
         yp[r] = t.y + i * t.ldy_bytes;
       }
       // Decode-sized tiles read each W line from DRAM in their first row group, once.
       mk.prefetch = t.stream_w && g == 0;
-      if (t.isa == Isa::avx512)
+      if (wide)
+        gemm_bf16_micro_wide_avx512(mr, ns, mk);
+      else if (t.isa == Isa::avx512)
         gemm_bf16_micro_avx512(dot, mr, ns, mk);
       else
         gemm_bf16_micro_avx2(mr, ns, mk);
@@ -245,13 +267,16 @@ void gemm_bf16_tile(Isa isa, const GemmBf16Args& g, const PackedBf16View& w, int
             n1,
             rows <= 16};
 
-  // 1. Rows to the vdpbf16ps list where it is exact (AVX-512), else to the FMA list.
+  // 1. Rows to the vdpbf16ps list where it is exact (AVX-512), else to the FMA list. Prefill
+  // tiles where vdpbf16ps is slow (or the FMA path is forced) take all rows to the wide kernel.
   s.dot_rows.clear();
   s.fma_rows.clear();
   const uint32_t w_mag = w.min_mag[b];
+  const bool wide = isa == Isa::avx512 && rows > 16 &&
+                    (g.path == Bf16Path::fma || (g.path == Bf16Path::automatic && wide_fma_pays()));
   for (int64_t i = m0; i < m1; ++i) {
     bool dot = false;
-    if (isa == Isa::avx512) {
+    if (isa == Isa::avx512 && !wide) {
       if (g.path == Bf16Path::dot) {
         dot = true;
       } else if (g.path == Bf16Path::automatic) {
@@ -273,17 +298,27 @@ void gemm_bf16_tile(Isa isa, const GemmBf16Args& g, const PackedBf16View& w, int
   // streams ran at 60% of the read bandwidth). Long strips stream well four at a time, and the
   // four independent accumulator chains keep a decode row from waiting on vdpbf16ps latency.
   const bool one_stream = rows <= 4 && kc_max < 512;
-  const int64_t strip_group = (isa == Isa::avx512 && !one_stream) ? kBf16DotMaxNs : 1;
+  const int64_t strip_group = wide ? kBf16WideMaxNs : (isa == Isa::avx512 && !one_stream) ? kBf16DotMaxNs : 1;
+  if (wide) {
+    t.af_even = (kc_max / 2 + 1 + 15) / 16 * 16;  // pairs of the longest panel, half pair included
+    if (s.af.size() < static_cast<size_t>(rows * 2 * t.af_even)) s.af.resize(static_cast<size_t>(rows * 2 * t.af_even));
+    t.af = s.af.data();
+  }
   const int64_t block_strips = rows <= 16 ? s1 - s0 : kColBlockStrips;
   for (int64_t cb = s0; cb < s1; cb += block_strips) {
     const int64_t cb_end = std::min(cb + block_strips, s1);
     for (int64_t k0 = 0; k0 < g.k; k0 += kc_max) {
       const int64_t kc = std::min(kc_max, g.k - k0);
       const Bf16Mode mode = k0 == 0 ? Bf16Mode::set : (kb > 0 ? Bf16Mode::add : Bf16Mode::chain);
+      if (wide)
+        for (int64_t i = m0; i < m1; ++i) {
+          float* o = s.af.data() + (i - m0) * 2 * t.af_even;
+          gemm_bf16_widen_avx512(t.a + i * t.lda + k0, kc, o, o + t.af_even);
+        }
       for (int64_t sg = cb; sg < cb_end; sg += strip_group) {
         const int64_t sg_end = std::min(sg + strip_group, cb_end);
-        run_rows(t, s.dot_rows, true, k0, kc, mode, k0 + kc >= g.k, sg, sg_end);
-        run_rows(t, s.fma_rows, false, k0, kc, mode, k0 + kc >= g.k, sg, sg_end);
+        run_rows(t, s.dot_rows, Micro::dot, k0, kc, mode, k0 + kc >= g.k, sg, sg_end);
+        run_rows(t, s.fma_rows, wide ? Micro::wide : Micro::fma, k0, kc, mode, k0 + kc >= g.k, sg, sg_end);
       }
     }
   }

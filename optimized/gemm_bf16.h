@@ -100,6 +100,10 @@ struct Bf16Micro {
   DType out_dtype = DType::fp32;
   int64_t col0 = 0, lo = 0, hi = 0;
   bool prefetch = false;  // W comes from DRAM in this call: prefetch ahead (vdpbf16ps path)
+  // Wide FMA kernel only: row r's panel widened to fp32, odd elements at af[r][p], even ones at
+  // af[r][af_even + p] (gemm_bf16_widen_avx512).
+  const float* const* af = nullptr;
+  int64_t af_even = 0;
 };
 // Largest micro-tiles: AVX-512 vdpbf16ps 6 x 4 strips, AVX-512 FMA 4 x 2, AVX2 FMA 4 x 1.
 constexpr int kBf16DotMaxMr = 6, kBf16DotMaxNs = 4;
@@ -107,6 +111,14 @@ constexpr int kBf16FmaMaxMr512 = 4, kBf16FmaMaxNs512 = 2;
 constexpr int kBf16FmaMaxMr256 = 4, kBf16FmaMaxNs256 = 1;
 void gemm_bf16_micro_avx512(bool dot, int mr, int ns, const Bf16Micro& m);
 void gemm_bf16_micro_avx2(int mr, int ns, const Bf16Micro& m);
+// AVX-512 FMA kernel for tiles of more than 16 rows where vdpbf16ps is slow (up to 8 rows x 3
+// strips; same bits as the others): A is widened once per panel into fp32 odd / even arrays
+// (kc odd: the half pair's odd element +0), so each pair costs two broadcast loads per row.
+constexpr int kBf16WideMaxMr = 8, kBf16WideMaxNs = 3;
+void gemm_bf16_micro_wide_avx512(int mr, int ns, const Bf16Micro& m);
+void gemm_bf16_widen_avx512(const uint16_t* a, int64_t kc, float* odd, float* even);
+// Whether vdpbf16ps costs more than 1.5 FMAs on this CPU (timed once by the caller).
+bool gemm_bf16_dot_slow_avx512();
 
 // Smallest nonzero |bit pattern| (bits & 0x7FFF) of n bf16 values; kBf16AllZeroMag if none.
 uint32_t gemm_bf16_min_mag_avx512(const uint16_t* x, int64_t n);

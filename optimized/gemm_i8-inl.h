@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "optimized/gemm_i8.h"
 
@@ -35,6 +36,9 @@ namespace {
 #define KCS_INLINE inline __attribute__((always_inline))
 
 constexpr int kSv = static_cast<int>(kSub / kLanes);  // vectors per sub-block
+// Direct path: the most K steps of one pass (a longer k_block is split into passes of this many,
+// which gives the same bits), whose A broadcasts direct_pass keeps on the stack.
+constexpr int64_t kPassSteps = kDirectSteps > 8 ? kDirectSteps : 8;
 
 // Where the weights of one call come from.
 struct WSrc {
@@ -47,18 +51,13 @@ struct WSrc {
 
 // Accumulates steps [s0, s1) (all whole, or the last one partial when kTail) of MR rows into NB
 // sub-blocks starting at column c.
-template <int MR, int NB, bool kPacked, bool kTail>
+template <int MR, int NB, bool kTail>
 KCS_INLINE void tile_steps(const WSrc& s, const int8_t* a, int64_t lda, int64_t c, const Cols* cols, int64_t s0,
                            int64_t s1, VI (&acc)[MR][NB * kSv]) {
   for (int64_t q = s0; q < s1; ++q) {
-    if constexpr (!kPacked && kPrefetchSteps > 0) {
-      if (kKs * (q + kPrefetchSteps) + kKs - 1 < s.k)
-        for (int i = 0; i < kKs; ++i)
-          _mm_prefetch(reinterpret_cast<const char*>(s.w + (kKs * (q + kPrefetchSteps) + i) * s.ldw + c), _MM_HINT_T1);
-    }
     VI wv[NB][kSv];
 #pragma GCC unroll 4
-    for (int b = 0; b < NB; ++b) load_w<kPacked, kTail>(s, c + b * kSub, cols[b], q, wv[b]);
+    for (int b = 0; b < NB; ++b) load_w<true, kTail>(s, c + b * kSub, cols[b], q, wv[b]);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const VI av = a_bcast<kTail>(a + r * lda + kKs * q, s.k - kKs * q);
@@ -107,12 +106,12 @@ struct Job {
   bool first, last;
 };
 
-// MR rows x NB sub-blocks over K steps [jb.s0, jb.s1), columns [lo, hi) of each sub-block. The
-// direct path (kPacked false) takes the columns in its interleaved order and puts them back.
-template <int MR, int NB, bool kPacked>
+// Packed weights: MR rows x NB sub-blocks over K steps [jb.s0, jb.s1), columns [lo, hi) of each
+// sub-block.
+template <int MR, int NB>
 KCS_INLINE void run_tile(const Call& cl, const Job& jb, const int64_t* lo, const int64_t* hi) {
   const GemmI8Args& g = *cl.g;
-  constexpr int64_t sld = kPacked ? kChunkCols : kDirectCols;
+  constexpr int64_t sld = kChunkCols;
   VI acc[MR][NB * kSv];
   Cols cols[NB];
 #pragma GCC unroll 4
@@ -123,8 +122,8 @@ KCS_INLINE void run_tile(const Call& cl, const Job& jb, const int64_t* lo, const
     for (int i = 0; i < NB * kSv; ++i)
       acc[r][i] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(jb.sp + r * sld + kLanes * i);
   const int8_t* a = g.a + jb.row * g.lda;
-  tile_steps<MR, NB, kPacked, false>(cl.src, a, g.lda, jb.c0, cols, jb.s0, min64(jb.s1, cl.ns_full), acc);
-  if (jb.s1 > cl.ns_full) tile_steps<MR, NB, kPacked, true>(cl.src, a, g.lda, jb.c0, cols, cl.ns_full, jb.s1, acc);
+  tile_steps<MR, NB, false>(cl.src, a, g.lda, jb.c0, cols, jb.s0, min64(jb.s1, cl.ns_full), acc);
+  if (jb.s1 > cl.ns_full) tile_steps<MR, NB, true>(cl.src, a, g.lda, jb.c0, cols, cl.ns_full, jb.s1, acc);
   if (!jb.last) {
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
@@ -143,7 +142,6 @@ KCS_INLINE void run_tile(const Call& cl, const Job& jb, const int64_t* lo, const
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) {
-      if (!kPacked) unpermute_direct(&out[r][b * kSv]);
       epilogue_row(g, jb.row + r, jb.c0 + b * kSub, lo[b], hi[b], &out[r][b * kSv]);
     }
 }
@@ -158,7 +156,7 @@ __attribute__((noinline)) void tile(const Call& cl, const Job& jb) {
     lo[b] = max64(cl.n0, c) - c;
     hi[b] = min64(cl.n1, c + kSub) - c;
   }
-  run_tile<MR, NB, true>(cl, jb, lo, hi);
+  run_tile<MR, NB>(cl, jb, lo, hi);
 }
 
 // MR rows over nsub sub-blocks from jb.c0: nb_for(MR) at a time, then one at a time.
@@ -180,16 +178,76 @@ void tile_rows(const Call& cl, Job jb, int64_t nsub) {
   }
 }
 
-// Row-major weights, rows [row, row + MR) x columns [sc, se), K steps [jb.s0, jb.s1) of one pass,
-// kSub columns at a time, the partial sums waiting in scratch (row stride kDirectCols).
+// Row-major weights, rows [row, row + MR) x columns [sc, se), K steps [jb.s0, jb.s1) of one pass
+// (at most kPassSteps), kSub columns at a time, the partial sums waiting in scratch (row stride
+// kDirectCols). The pass's A broadcasts are formed once into `ab` and read from L1 by every column
+// block: formed per block they cost more shuffle uops than the weights (AVX2: vpbroadcastw +
+// vpmovsxbw per row and pair against 4 for the pair's 16 columns), and the shuffle port bound the
+// loop. Whole blocks run a step loop whose loads need no column check.
 template <int MR>
 __attribute__((noinline)) void direct_pass(const Call& cl, Job jb, int64_t sc, int64_t se) {
-  int32_t* scratch = jb.sp;
+  const GemmI8Args& g = *cl.g;
+  const WSrc& s = cl.src;
+  constexpr int64_t sld = kDirectCols;
+  const int64_t s0 = jb.s0, s1 = jb.s1, s1f = min64(s1, cl.ns_full);
+  const int8_t* a = g.a + jb.row * g.lda;
+  VI ab[MR][kPassSteps];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    for (int64_t q = s0; q < s1f; ++q) ab[r][q - s0] = a_bcast<false>(a + r * g.lda + kKs * q, g.k - kKs * q);
+    if (s1 > s1f) ab[r][s1f - s0] = a_bcast<true>(a + r * g.lda + kKs * s1f, g.k - kKs * s1f);
+  }
   for (int64_t c = sc; c < se; c += kSub) {
-    const int64_t lo[1] = {0}, hi[1] = {min64(se, c + kSub) - c};
-    jb.c0 = c;
-    jb.sp = scratch + (c - sc);
-    run_tile<MR, 1, false>(cl, jb, lo, hi);
+    const int64_t hi = min64(se, c + kSub) - c;
+    int32_t* sp = jb.sp + (c - sc);
+    VI acc[MR][kSv];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int j = 0; j < kSv; ++j)
+        acc[r][j] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(sp + r * sld + kLanes * j);
+    const auto step = [&](int64_t q, Cols cols, auto tail) {
+      constexpr bool kTail = decltype(tail)::value;
+      if constexpr (kPrefetchSteps > 0) {
+        if (kKs * (q + kPrefetchSteps) + kKs - 1 < s.k)
+          for (int i = 0; i < kKs; ++i)
+            _mm_prefetch(reinterpret_cast<const char*>(s.w + (kKs * (q + kPrefetchSteps) + i) * s.ldw + c), _MM_HINT_T1);
+      }
+      VI wv[kSv];
+      load_w<false, kTail>(s, c, cols, q, wv);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int j = 0; j < kSv; ++j) acc[r][j] = dot_acc(acc[r][j], wv[j], ab[r][q - s0]);
+    };
+    using NoTail = std::integral_constant<bool, false>;
+    // Not unrolled: GCC would reassociate the integer sums of the steps and spill the products.
+    if (hi == kSub) {
+      const Cols all = cols_of(0, kSub);
+#pragma GCC unroll 1
+      for (int64_t q = s0; q < s1f; ++q) step(q, all, NoTail{});
+    } else {
+      const Cols cols = cols_of(0, hi);
+#pragma GCC unroll 1
+      for (int64_t q = s0; q < s1f; ++q) step(q, cols, NoTail{});
+    }
+    if (s1 > s1f) step(s1f, cols_of(0, hi), std::integral_constant<bool, true>{});
+    if (!jb.last) {
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int j = 0; j < kSv; ++j) storev_u32(sp + r * sld + kLanes * j, acc[r][j]);
+      continue;
+    }
+    VI out[MR][kSv];  // see run_tile
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int j = 0; j < kSv; ++j) out[r][j] = acc[r][j];
+    for (int r = 0; r < MR; ++r) {
+      unpermute_direct(out[r]);
+      epilogue_row(g, jb.row + r, c, 0, hi, out[r]);
+    }
   }
 }
 
@@ -240,7 +298,7 @@ void run_packed(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
 }
 
 void run_direct(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t* scratch, int32_t* corr) {
-  const int64_t sb = k_block <= 0 ? kDirectSteps : max64(1, (k_block + kKs - 1) / kKs);
+  const int64_t sb = k_block <= 0 ? kDirectSteps : min64(kPassSteps, max64(1, (k_block + kKs - 1) / kKs));
   for (int64_t mc = m0; mc < m1; mc += kMaxRows) {
     const int64_t rows = min64(kMaxRows, m1 - mc);
     row_corrections(*cl.g, mc, mc + rows, corr);

@@ -136,10 +136,12 @@ std::string what(int64_t m, int64_t k, int64_t n, DType yd, bool packed, const o
 }
 
 // Every tail of the register tiles (rows 1..6 / 1..4, columns around 16 / 64 / 256, K around the
-// 2 / 4 groups), both weight paths, several tilings, padded leading dimensions.
+// 2 / 4 groups), both weight paths, several tilings (k_block 64: direct passes split at 8 steps),
+// padded leading dimensions.
 TEST_P(GemmI8Engine, MatchesReferenceOnEveryTail) {
   const Isa isa = GetParam();
-  const opt::GemmI8Tiling tilings[] = {{64, 256, {0}}, {1, 17, {0}}, {5, 0, {4}}, {0, 65, {7}}, {3, 64, {1}}};
+  const opt::GemmI8Tiling tilings[] = {{64, 256, {0}}, {1, 17, {0}}, {5, 0, {4}}, {0, 65, {7}}, {3, 64, {1}},
+                                       {2, 0, {64}}};
   uint64_t seed = 1;
   for (int64_t m : {1, 2, 3, 5, 6, 7, 13, 49})
     for (int64_t k : {1, 3, 4, 5, 67})

@@ -86,6 +86,9 @@ TEST(GemmBf16Engine, EngineMatchesDefinition) {
       for (Isa isa : isas) {
         const kcs::opt::PackedBf16Weights packed = kcs::opt::pack_bf16_weights(w.data(), s.b, s.k, s.n, s.n, s.k * s.n, 1);
         for (DType dt : {DType::fp32, DType::bf16, DType::fp16}) {
+          // Forced FMA: tiles of more than 16 rows take the wide AVX-512 kernel on every CPU (the
+          // automatic path takes it only where vdpbf16ps is slow).
+          for (const kcs::opt::Bf16Path path : {kcs::opt::Bf16Path::automatic, kcs::opt::Bf16Path::fma})
           for (const kcs::opt::GemmBf16Tiling t : {kcs::opt::GemmBf16Tiling{0, 0}, kcs::opt::GemmBf16Tiling{1, 16},
                                                    kcs::opt::GemmBf16Tiling{5, 17}}) {
             const size_t es = dt == DType::fp32 ? 4 : 2;
@@ -103,6 +106,7 @@ TEST(GemmBf16Engine, EngineMatchesDefinition) {
             g.y_batch_stride = s.m * s.n;
             g.y_dtype = dt;
             g.k_block = kb;
+            g.path = path;
             kcs::opt::gemm_bf16_run(isa, g, packed.view(), t, 2);
             int64_t bad = 0;
             for (size_t e = 0; e < want.size() && bad < 5; ++e) {
@@ -120,7 +124,7 @@ TEST(GemmBf16Engine, EngineMatchesDefinition) {
                 ++bad;
                 ADD_FAILURE() << kcs::isa_name(isa) << " " << kcs::dtype_name(dt) << " B" << s.b << " M" << s.m << " K"
                               << s.k << " N" << s.n << " k_block " << kb << " m_tile " << t.m_tile << " n_tile "
-                              << t.n_tile << ": element " << e << " is 0x" << std::hex << got << ", the definition 0x"
+                              << t.n_tile << (path == kcs::opt::Bf16Path::fma ? " fma" : "") << ": element " << e << " is 0x" << std::hex << got << ", the definition 0x"
                               << exp << std::dec;
               }
             }

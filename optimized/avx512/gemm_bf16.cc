@@ -83,6 +83,48 @@ void micro_dot(const Bf16Micro& m) {
   finish<MR, NS>(m, acc);
 }
 
+// The FMA chain on A widened beforehand (gemm_bf16_widen_avx512): each row's pair p is two fp32
+// broadcasts from memory (folded into vfmadd231ps), so the only ALU work besides the FMAs is W's
+// widening, shared by MR rows: 8 x 3 spends 48 of 54 vector uops on FMAs. Same instructions per
+// output element as micro_fma (odd FMA, then even), hence the same bits. The half pair of an odd
+// panel is a pair whose odd elements are +0, as in micro_fma.
+template <int MR, int NS>
+void micro_wide(const Bf16Micro& m) {
+  __m512 acc[MR][NS];
+  const float* ao[MR];
+  const float* ae[MR];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    ao[r] = m.af[r];
+    ae[r] = m.af[r] + m.af_even;
+#pragma GCC unroll 4
+    for (int j = 0; j < NS; ++j)
+      acc[r][j] = m.mode == Bf16Mode::chain ? _mm512_loadu_ps(m.c[r] + 16 * j) : _mm512_setzero_ps();
+  }
+  const uint32_t* w = m.w;
+  const int64_t ws = m.w_strip_stride;
+  const int64_t np = (m.kc + 1) >> 1;
+  for (int64_t p = 0; p < np; ++p) {
+    __m512 wo[NS], we[NS];
+#pragma GCC unroll 4
+    for (int j = 0; j < NS; ++j) {
+      const __m512i d = _mm512_load_si512(w + j * ws + p * 16);
+      wo[j] = widen_hi(d);
+      we[j] = widen_lo(d);
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512 o = _mm512_set1_ps(ao[r][p]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_fmadd_ps(o, wo[j], acc[r][j]);
+      const __m512 e = _mm512_set1_ps(ae[r][p]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_fmadd_ps(e, we[j], acc[r][j]);
+    }
+  }
+  finish<MR, NS>(m, acc);
+}
+
 using MicroFn = void (*)(const Bf16Micro&);
 
 // Every shape up to the largest the driver uses, instantiated where it fits the registers.
@@ -105,6 +147,13 @@ constexpr MicroFn kFma[kBf16FmaMaxMr512][kBf16FmaMaxNs512] = {{&micro_fma<1, 1>,
                                                               {&micro_fma<3, 1>, &micro_fma<3, 2>},
                                                               {&micro_fma<4, 1>, &micro_fma<4, 2>}};
 
+#define KCS_WIDE_ROW(r) {&micro_wide<r, 1>, &micro_wide<r, 2>, &micro_wide<r, 3>}
+constexpr MicroFn kWide[kBf16WideMaxMr][kBf16WideMaxNs] = {KCS_WIDE_ROW(1), KCS_WIDE_ROW(2), KCS_WIDE_ROW(3),
+                                                           KCS_WIDE_ROW(4), KCS_WIDE_ROW(5), KCS_WIDE_ROW(6),
+                                                           KCS_WIDE_ROW(7), KCS_WIDE_ROW(8)};
+#undef KCS_WIDE_ROW
+static_assert(kBf16WideMaxMr == 8 && kBf16WideMaxNs == 3, "kWide lists every shape");
+
 }  // namespace
 
 void gemm_bf16_micro_avx512(bool dot, int mr, int ns, const Bf16Micro& m) {
@@ -112,6 +161,56 @@ void gemm_bf16_micro_avx512(bool dot, int mr, int ns, const Bf16Micro& m) {
     kDot[mr - 1][ns - 1](m);
   else
     kFma[mr - 1][ns - 1](m);
+}
+
+void gemm_bf16_micro_wide_avx512(int mr, int ns, const Bf16Micro& m) { kWide[mr - 1][ns - 1](m); }
+
+void gemm_bf16_widen_avx512(const uint16_t* a, int64_t kc, float* odd, float* even) {
+  const int64_t np = kc >> 1;
+  for (int64_t p = 0; p < np; p += 16) {
+    const __mmask16 k = lanes16(np - p);
+    const __m512i d = _mm512_maskz_loadu_epi32(k, a + 2 * p);
+    _mm512_mask_storeu_ps(odd + p, k, widen_hi(d));
+    _mm512_mask_storeu_ps(even + p, k, widen_lo(d));
+  }
+  if (kc & 1) {  // the half pair: odd element +0
+    odd[np] = 0.0f;
+    even[np] = _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{a[2 * np]} << 16))));
+  }
+}
+
+bool gemm_bf16_dot_slow_avx512() {
+  // 16 independent chains of each instruction (enough for latency x throughput on Zen 4 and
+  // Sapphire Rapids), timed with the TSC. vdpbf16ps does a pair's two FMAs: it wins while it
+  // costs less than ~1.5 FMAs (Zen 4: about one; measured 4 on a Sapphire Rapids VM).
+  constexpr int kChains = 16;
+  constexpr int64_t kIters = 4096;
+  __m512 f[kChains], d[kChains];
+  for (int k = 0; k < kChains; ++k) f[k] = d[k] = _mm512_set1_ps(static_cast<float>(k));
+  const __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(0.001f);
+  const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0x1p-5f), _mm512_set1_ps(0x1p-5f));
+  uint64_t best_f = ~uint64_t{0}, best_d = ~uint64_t{0};
+  for (int rep = 0; rep < 3; ++rep) {  // the fastest of 3: preemption only adds time
+    uint64_t t0 = __rdtsc();
+    for (int64_t i = 0; i < kIters; ++i) {
+#pragma GCC unroll 16
+      for (int k = 0; k < kChains; ++k) f[k] = _mm512_fmadd_ps(f[k], x, y);
+    }
+    uint64_t t1 = __rdtsc();
+    if (t1 - t0 < best_f) best_f = t1 - t0;
+    t0 = __rdtsc();
+    for (int64_t i = 0; i < kIters; ++i) {
+#pragma GCC unroll 16
+      for (int k = 0; k < kChains; ++k) d[k] = _mm512_dpbf16_ps(d[k], h, h);
+    }
+    t1 = __rdtsc();
+    if (t1 - t0 < best_d) best_d = t1 - t0;
+  }
+  __m512 s = _mm512_setzero_ps();
+  for (int k = 0; k < kChains; ++k) s = _mm512_add_ps(s, _mm512_add_ps(f[k], d[k]));
+  volatile float sink = _mm512_reduce_add_ps(s);
+  (void)sink;
+  return 2 * best_d > 3 * best_f;
 }
 
 }  // namespace kcs::opt
