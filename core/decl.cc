@@ -109,6 +109,12 @@ static TensorDecl make_decl(std::string name, Role role, DType dtype, std::vecto
   t.shape = std::move(shape);
   t.contract = std::move(contract);
   t.doc = std::move(doc);
+  // A malformed entry stays unparsed here: validation reports it per call, naming the entry.
+  try {
+    for (const auto& e : t.shape) t.shape_exprs.push_back(DimExpr::parse(e));
+  } catch (const Error&) {
+    t.shape_exprs.clear();
+  }
   return t;
 }
 
@@ -123,6 +129,11 @@ TensorDecl inout(std::string name, DType dtype, std::vector<std::string> shape, 
 }
 TensorDecl dtype_from(TensorDecl t, std::string attr) {
   t.dtype_attr = std::move(attr);
+  return t;
+}
+
+TensorDecl as_weight(TensorDecl t) {
+  t.weight = true;
   return t;
 }
 
@@ -166,55 +177,71 @@ Problem complete_problem(const KernelDecl& decl, Problem p) {
   return p;
 }
 
+namespace {
+
+// The i-th entry of t's shape: parsed once by the builders, else parsed now.
+int64_t shape_entry(const TensorDecl& t, size_t i, const Dims& dims) {
+  if (t.shape_exprs.size() == t.shape.size()) return t.shape_exprs[i].eval(dims);
+  return DimExpr::parse(t.shape[i]).eval(dims);
+}
+
+// Messages are built only on failure: the success path of a call allocates nothing here.
+std::string where(const KernelDecl& decl) { return "kernel " + decl.id + ": "; }
+
+}  // namespace
+
 Status validate_problem(const KernelDecl& decl, const Problem& p) {
-  const std::string where = "kernel " + decl.id + ": ";
-  if (p.kernel != decl.id) return Status::Fail(where + "problem is for kernel '" + p.kernel + "'");
+  if (p.kernel != decl.id) return Status::Fail(where(decl) + "problem is for kernel '" + p.kernel + "'");
   for (const auto& d : decl.dims) {
     auto it = p.dims.find(d.name);
-    if (it == p.dims.end()) return Status::Fail(where + "dimension '" + d.name + "' is missing");
+    if (it == p.dims.end()) return Status::Fail(where(decl) + "dimension '" + d.name + "' is missing");
     if (it->second < d.min)
-      return Status::Fail(where + "dimension " + d.name + " = " + std::to_string(it->second) + " is below its minimum " +
-                          std::to_string(d.min));
+      return Status::Fail(where(decl) + "dimension " + d.name + " = " + std::to_string(it->second) +
+                          " is below its minimum " + std::to_string(d.min));
   }
-  for (const auto& [name, v] : p.dims) {
-    bool known = false;
-    for (const auto& d : decl.dims) known |= d.name == name;
-    if (!known) return Status::Fail(where + "unknown dimension '" + name + "'");
-  }
+  // Every declared dimension is present (above), so equal counts leave no room for an unknown one.
+  if (p.dims.size() != decl.dims.size())
+    for (const auto& [name, v] : p.dims) {
+      bool known = false;
+      for (const auto& d : decl.dims) known |= d.name == name;
+      if (!known) return Status::Fail(where(decl) + "unknown dimension '" + name + "'");
+    }
   for (const auto& [name, v] : p.attrs) {
     const AttrDecl* a = decl.find_attr(name);
-    if (!a) return Status::Fail(where + "unknown attribute '" + name + "'");
+    if (!a) return Status::Fail(where(decl) + "unknown attribute '" + name + "'");
     double f = 0;
     int64_t i = 0;
     switch (a->kind) {
       case AttrDecl::Kind::integer:
-        if (!parse_i64(v, &i)) return Status::Fail(where + "attribute " + name + " = '" + v + "' is not an integer");
+        if (!parse_i64(v, &i)) return Status::Fail(where(decl) + "attribute " + name + " = '" + v + "' is not an integer");
         break;
       case AttrDecl::Kind::real:
-        if (!parse_f64(v, &f)) return Status::Fail(where + "attribute " + name + " = '" + v + "' is not a number");
+        if (!parse_f64(v, &f)) return Status::Fail(where(decl) + "attribute " + name + " = '" + v + "' is not a number");
         break;
       case AttrDecl::Kind::choice: {
         bool ok = false;
-        std::string all;
-        for (const auto& c : a->choices) {
-          ok |= c == v;
-          all += (all.empty() ? "" : "|") + c;
+        for (const auto& c : a->choices) ok |= c == v;
+        if (!ok) {
+          std::string all;
+          for (const auto& c : a->choices) all += (all.empty() ? "" : "|") + c;
+          return Status::Fail(where(decl) + "attribute " + name + " = '" + v + "' is not one of " + all);
         }
-        if (!ok) return Status::Fail(where + "attribute " + name + " = '" + v + "' is not one of " + all);
         break;
       }
     }
   }
-  for (const auto& a : decl.attrs)
-    if (!p.attrs.count(a.name)) return Status::Fail(where + "attribute '" + a.name + "' is missing");
+  if (p.attrs.size() != decl.attrs.size())
+    for (const auto& a : decl.attrs)
+      if (!p.attrs.count(a.name)) return Status::Fail(where(decl) + "attribute '" + a.name + "' is missing");
   try {
-    for (const auto& t : decl.tensors) (void)tensor_shape(t, p);
+    for (const auto& t : decl.tensors)
+      for (size_t i = 0; i < t.shape.size(); ++i) (void)shape_entry(t, i, p.dims);
   } catch (const Error& e) {
-    return Status::Fail(where + e.what());
+    return Status::Fail(where(decl) + e.what());
   }
   if (decl.check_problem) {
     Status s = decl.check_problem(p);
-    if (!s) return Status::Fail(where + s.message);
+    if (!s) return Status::Fail(where(decl) + s.message);
   }
   return Status::Ok();
 }
@@ -228,8 +255,8 @@ DType tensor_dtype(const TensorDecl& t, const Problem& p) {
 }
 
 Shape tensor_shape(const TensorDecl& t, const Problem& p) {
-  Shape s;
-  for (const auto& e : t.shape) s.push_back(DimExpr::parse(e).eval(p.dims));
+  Shape s(t.shape.size());
+  for (size_t i = 0; i < t.shape.size(); ++i) s[i] = shape_entry(t, i, p.dims);
   return s;
 }
 
@@ -242,24 +269,43 @@ Tensor make_tensor(const KernelDecl& decl, const Problem& p, const std::string& 
 Status validate_call(const KernelDecl& decl, const Problem& p, const TensorMap& tensors) {
   Status s = validate_problem(decl, p);
   if (!s) return s;
-  const std::string where = "kernel " + decl.id + ": ";
+  return validate_tensors(decl, p, tensors, TensorSet::all);
+}
+
+Status validate_tensors(const KernelDecl& decl, const Problem& p, const TensorMap& tensors, TensorSet set) {
+  auto wanted = [set](const TensorDecl& t) {
+    return set == TensorSet::all || (set == TensorSet::weights) == t.weight;
+  };
+  size_t n = 0;
   for (const auto& t : decl.tensors) {
+    if (!wanted(t)) continue;
+    ++n;
     auto it = tensors.find(t.name);
-    if (it == tensors.end()) return Status::Fail(where + "tensor '" + t.name + "' is missing");
+    if (it == tensors.end()) return Status::Fail(where(decl) + "tensor '" + t.name + "' is missing");
     DType want = tensor_dtype(t, p);
     if (it->second.dtype() != want)
-      return Status::Fail(where + "tensor '" + t.name + "' has dtype " + dtype_name(it->second.dtype()) +
+      return Status::Fail(where(decl) + "tensor '" + t.name + "' has dtype " + dtype_name(it->second.dtype()) +
                           ", expected " + dtype_name(want));
-    Shape shape = tensor_shape(t, p);
-    if (it->second.shape() != shape)
-      return Status::Fail(where + "tensor '" + t.name + "' has shape " + shape_str(it->second.shape()) +
-                          ", expected " + shape_str(shape));
+    const Shape& have = it->second.shape();
+    bool same = have.size() == t.shape.size();
+    for (size_t i = 0; same && i < have.size(); ++i) same = have[i] == shape_entry(t, i, p.dims);
+    if (!same)
+      return Status::Fail(where(decl) + "tensor '" + t.name + "' has shape " + shape_str(have) + ", expected " +
+                          shape_str(tensor_shape(t, p)));
   }
-  for (const auto& [name, tensor] : tensors)
-    if (!decl.find_tensor(name)) return Status::Fail(where + "unexpected tensor '" + name + "'");
-  if (decl.check_inputs) {
+  // Every wanted tensor is present (above), so equal counts leave no room for another one.
+  if (tensors.size() != n)
+    for (const auto& [name, tensor] : tensors) {
+      const TensorDecl* t = decl.find_tensor(name);
+      if (!t) return Status::Fail(where(decl) + "unexpected tensor '" + name + "'");
+      if (!wanted(*t))
+        return Status::Fail(where(decl) + "tensor '" + name + "' " +
+                            (t->weight ? "is a weight: it was given to prepare(), a plan's call passes the others"
+                                       : "is not a weight: prepare() takes only the weights"));
+    }
+  if (set != TensorSet::weights && decl.check_inputs) {
     Status c = decl.check_inputs(p, tensors);
-    if (!c) return Status::Fail(where + c.message);
+    if (!c) return Status::Fail(where(decl) + c.message);
   }
   return Status::Ok();
 }

@@ -67,6 +67,12 @@ struct TensorDecl {
   // When set, the string attribute of that name selects the dtype (its value is a dtype name).
   std::string dtype_attr;
   std::vector<std::string> shape;  // DimExpr strings
+  // `shape` parsed once by the builders below (validation then costs no parsing per call); empty
+  // = parsed per call. Code that edits `shape` after building must clear it.
+  std::vector<DimExpr> shape_exprs;
+  // An input fixed across calls (a model's weights, norm gains, constant matrices): Backend::prepare
+  // takes these once for a Plan whose calls pass only the other tensors (kcs/backend.h).
+  bool weight = false;
   Contract contract;               // out / inout only; for inout it applies to the touched rows
   std::string doc;
   QuantSource quant;  // out / inout quantized outputs only; empty tensor = none
@@ -80,6 +86,8 @@ TensorDecl inout(std::string name, DType dtype, std::vector<std::string> shape, 
 TensorDecl dtype_from(TensorDecl t, std::string attr);
 // The same tensor with the source of its quantizer inputs (QuantSource).
 TensorDecl quant_from(TensorDecl t, QuantSource q);
+// The same input marked as a weight (TensorDecl::weight).
+TensorDecl as_weight(TensorDecl t);
 
 struct AttrDecl {
   enum class Kind { integer, real, choice };
@@ -137,6 +145,7 @@ struct KernelDecl {
   // Shape/attribute preconditions beyond the generic ones (e.g. rope dim even).
   std::function<Status(const Problem&)> check_problem;
   // Data preconditions (e.g. cache index in range, amax not subnormal). Run before any write.
+  // They read only non-weight tensors: a Plan's call holds no weight.
   std::function<Status(const Problem&, const TensorMap&)> check_inputs;
   // For an inout tensor: 1 per row (all but the last dim) that the call must write.
   std::function<std::vector<uint8_t>(const Problem&, const TensorMap&, const std::string&)> touched_rows;
@@ -162,5 +171,9 @@ Shape tensor_shape(const TensorDecl& t, const Problem& p);
 Tensor make_tensor(const KernelDecl& decl, const Problem& p, const std::string& name);
 // Every tensor of the call present with the declared dtype and shape, then check_inputs.
 Status validate_call(const KernelDecl& decl, const Problem& p, const TensorMap& tensors);
+// Which tensors a call through a Plan passes: the weights only (to Backend::prepare, no
+// check_inputs) or every tensor but the weights (to Plan::run).
+enum class TensorSet { all, weights, non_weights };
+Status validate_tensors(const KernelDecl& decl, const Problem& p, const TensorMap& tensors, TensorSet set);
 
 }  // namespace kcs
