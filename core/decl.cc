@@ -93,6 +93,31 @@ int64_t DimExpr::eval(const Dims& dims) const {
   return v / div * mul;
 }
 
+// Short names: an inline loop beats a call to memcmp.
+static bool same_name(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t k = 0; k < a.size(); ++k)
+    if (a[k] != b[k]) return false;
+  return true;
+}
+
+int64_t DimExpr::eval(const KernelDecl& decl, const int64_t* values) const {
+  if (dim.empty()) return constant;
+  const size_t n = decl.dims.size();
+  int32_t i = slot.load(std::memory_order_relaxed);
+  if (i < 0 || static_cast<size_t>(i) >= n || !same_name(decl.dims[static_cast<size_t>(i)].name, dim)) {
+    i = -1;
+    for (size_t k = 0; k < n && i < 0; ++k)
+      if (decl.dims[k].name == dim) i = static_cast<int32_t>(k);
+    if (i < 0) throw Error("dimension '" + dim + "' is not set");
+    slot.store(i, std::memory_order_relaxed);
+  }
+  const int64_t v = values[i];
+  if (v % div != 0)
+    throw Error("dimension " + dim + " = " + std::to_string(v) + " is not a multiple of " + std::to_string(div));
+  return v / div * mul;
+}
+
 std::string DimExpr::str() const {
   if (dim.empty()) return std::to_string(constant);
   if (div != 1) return dim + "/" + std::to_string(div);
@@ -179,10 +204,29 @@ Problem complete_problem(const KernelDecl& decl, Problem p) {
 
 namespace {
 
-// The i-th entry of t's shape: parsed once by the builders, else parsed now.
-int64_t shape_entry(const TensorDecl& t, size_t i, const Dims& dims) {
-  if (t.shape_exprs.size() == t.shape.size()) return t.shape_exprs[i].eval(dims);
-  return DimExpr::parse(t.shape[i]).eval(dims);
+// The problem's values of decl.dims by position (kMax at most), or none: shapes then evaluate by
+// name.
+struct DimValues {
+  static constexpr size_t kMax = 32;
+  int64_t v[kMax];
+  bool ok = false;
+  DimValues() = default;
+  DimValues(const KernelDecl& decl, const Dims& dims) {
+    if (decl.dims.size() > kMax) return;
+    for (size_t k = 0; k < decl.dims.size(); ++k) {
+      auto it = dims.find(decl.dims[k].name);
+      if (it == dims.end()) return;
+      v[k] = it->second;
+    }
+    ok = true;
+  }
+};
+
+// The i-th entry of t's shape: parsed once by the builders (else parsed now), evaluated on the
+// dims by position where `dv` holds them.
+int64_t shape_entry(const KernelDecl& decl, const TensorDecl& t, size_t i, const Dims& dims, const DimValues& dv) {
+  if (t.shape_exprs.size() != t.shape.size()) return DimExpr::parse(t.shape[i]).eval(dims);
+  return dv.ok ? t.shape_exprs[i].eval(decl, dv.v) : t.shape_exprs[i].eval(dims);
 }
 
 // Messages are built only on failure: the success path of a call allocates nothing here.
@@ -192,12 +236,16 @@ std::string where(const KernelDecl& decl) { return "kernel " + decl.id + ": "; }
 
 Status validate_problem(const KernelDecl& decl, const Problem& p) {
   if (p.kernel != decl.id) return Status::Fail(where(decl) + "problem is for kernel '" + p.kernel + "'");
-  for (const auto& d : decl.dims) {
+  DimValues dv;
+  dv.ok = decl.dims.size() <= DimValues::kMax;
+  for (size_t k = 0; k < decl.dims.size(); ++k) {
+    const DimDecl& d = decl.dims[k];
     auto it = p.dims.find(d.name);
     if (it == p.dims.end()) return Status::Fail(where(decl) + "dimension '" + d.name + "' is missing");
     if (it->second < d.min)
       return Status::Fail(where(decl) + "dimension " + d.name + " = " + std::to_string(it->second) +
                           " is below its minimum " + std::to_string(d.min));
+    if (dv.ok) dv.v[k] = it->second;
   }
   // Every declared dimension is present (above), so equal counts leave no room for an unknown one.
   if (p.dims.size() != decl.dims.size())
@@ -235,7 +283,7 @@ Status validate_problem(const KernelDecl& decl, const Problem& p) {
       if (!p.attrs.count(a.name)) return Status::Fail(where(decl) + "attribute '" + a.name + "' is missing");
   try {
     for (const auto& t : decl.tensors)
-      for (size_t i = 0; i < t.shape.size(); ++i) (void)shape_entry(t, i, p.dims);
+      for (size_t i = 0; i < t.shape.size(); ++i) (void)shape_entry(decl, t, i, p.dims, dv);
   } catch (const Error& e) {
     return Status::Fail(where(decl) + e.what());
   }
@@ -256,7 +304,8 @@ DType tensor_dtype(const TensorDecl& t, const Problem& p) {
 
 Shape tensor_shape(const TensorDecl& t, const Problem& p) {
   Shape s(t.shape.size());
-  for (size_t i = 0; i < t.shape.size(); ++i) s[i] = shape_entry(t, i, p.dims);
+  for (size_t i = 0; i < t.shape.size(); ++i)
+    s[i] = t.shape_exprs.size() == t.shape.size() ? t.shape_exprs[i].eval(p.dims) : DimExpr::parse(t.shape[i]).eval(p.dims);
   return s;
 }
 
@@ -276,6 +325,7 @@ Status validate_tensors(const KernelDecl& decl, const Problem& p, const TensorMa
   auto wanted = [set](const TensorDecl& t) {
     return set == TensorSet::all || (set == TensorSet::weights) == t.weight;
   };
+  const DimValues dv(decl, p.dims);
   size_t n = 0;
   for (const auto& t : decl.tensors) {
     if (!wanted(t)) continue;
@@ -288,7 +338,7 @@ Status validate_tensors(const KernelDecl& decl, const Problem& p, const TensorMa
                           ", expected " + dtype_name(want));
     const Shape& have = it->second.shape();
     bool same = have.size() == t.shape.size();
-    for (size_t i = 0; same && i < have.size(); ++i) same = have[i] == shape_entry(t, i, p.dims);
+    for (size_t i = 0; same && i < have.size(); ++i) same = have[i] == shape_entry(decl, t, i, p.dims, dv);
     if (!same)
       return Status::Fail(where(decl) + "tensor '" + t.name + "' has shape " + shape_str(have) + ", expected " +
                           shape_str(tensor_shape(t, p)));

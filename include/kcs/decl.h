@@ -3,6 +3,7 @@
 // dimensions, contract), scalar attribute, tile knob and invariant of one kernel.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,15 +37,30 @@ enum class Role { in, out, inout };
 const char* role_name(Role r);
 
 // A shape entry: "rows", "K/2", "H*D", "1".
+struct KernelDecl;
 struct DimExpr {
   std::string dim;  // empty for a constant
   int64_t mul = 1;
   int64_t div = 1;
   int64_t constant = 0;
 
+  DimExpr() = default;
+  DimExpr(const DimExpr& o) : dim(o.dim), mul(o.mul), div(o.div), constant(o.constant) {}
+  DimExpr& operator=(const DimExpr& o) {
+    dim = o.dim, mul = o.mul, div = o.div, constant = o.constant;
+    slot.store(-1, std::memory_order_relaxed);
+    return *this;
+  }
+
   static DimExpr parse(const std::string& s);
   int64_t eval(const Dims& dims) const;  // throws if div does not divide
+  // The same with the values of decl.dims by position (validation: no name lookup per entry).
+  int64_t eval(const KernelDecl& decl, const int64_t* values) const;
   std::string str() const;
+
+ private:
+  // Position of `dim` in the declaration's dims: learned on first use, checked on every use.
+  mutable std::atomic<int32_t> slot{-1};
 };
 
 // Where a quantized output's inputs come from, so that a failing element shows its cause (its
