@@ -128,7 +128,8 @@ struct ApiBench {
   // Replaces add_roofline_counters(work) where a program reports its own counters.
   std::function<void(benchmark::State&, int threads, double loop_seconds)> counters;
 };
-// kcs::make_builtin_backend(impl)->run(): what users run, validate_call() included.
+// What users run, validation included: kcs::make_builtin_backend(impl)->run(), or for a kernel with
+// weights (TensorDecl::weight) Plan::run on weights prepared once per copy (Backend::prepare).
 void bm_api(benchmark::State& st, Impl impl, const ApiBench& b, int threads);
 
 // The usual rows of one shape: <family>/api:reference/<tail>/threads:1, then for each thread count

@@ -8,7 +8,10 @@
 //   prepacked:avx512, prepacked:avx2  the same with the weights packed once per copy outside the
 //                 timed loop (IndexerPrologArgs::*_packed: what an inference engine does at load
 //                 time); the packed copies rotate the same way, so they stream from DRAM too.
-//   ref           the reference backend through Backend::run (bench/harness.h), t = 1 only.
+//   api:avx512, api:avx2  the public API (bench/harness.h), t <= 16: weights prepared once per copy
+//                 (Backend::prepare, the packing plan of optimized/indexer_prolog.cc), the copies
+//                 rotating as above; each call through Plan::run with its validation.
+//   ref           the reference backend through its plan (bench/harness.h), t = 1 only.
 // Counters: bytes = weights + x + q_norm + outputs + written cache rows; int8_ops = 2·t·q_lora·H·D;
 // bf16_ops = 2·t·h·(D + H) + 2·t·(H + 1)·D² (x·wk, x·w_proj, the two Hadamards).
 // frac_of_limit = limit time / time with limit time = max(bytes / read_gbs,
@@ -139,10 +142,19 @@ void register_benchmarks() {
       ref.counters = [d, t](benchmark::State& st, int threads, double secs) { counters(st, d, t, threads, secs); };
       add("indexer_prolog/ref/t:1/threads:1", bm_api, Impl::reference, ref, 1)->Iterations(3);
     }
+    Dims ad = s.dims({"t", "h", "q_lora", "H", "D", "R", "block_size"});
+    ad["block_num"] = (t + d.bs - 1) / d.bs + 1;
+    ApiBench api{make_problem("indexer_prolog", ad), Work()};
+    api.pool_bytes = kPoolBytes;
+    api.streamed = {"w_qb", "wk", "w_proj"};
+    api.counters = [d, t](benchmark::State& st, int threads, double secs) { counters(st, d, t, threads, secs); };
     for_each_variant(opt::kIndexerPrologVariants, [&](const opt::IndexerPrologVariant& v, int threads) {
       for (bool pre : {false, true})
         add(std::string("indexer_prolog/") + (pre ? "prepacked:" : "") + isa_name(v.isa) + "/" + s.tail({"t"}) +
                 "/threads:" + std::to_string(threads), bm_opt, v.isa, pre, d, t, threads);
+      if (t <= 16)
+        add("indexer_prolog/api:" + std::string(isa_name(v.isa)) + "/" + s.tail({"t"}) + "/threads:" +
+                std::to_string(threads), bm_api, impl_of(v.isa), api, threads);
     });
   }
 }

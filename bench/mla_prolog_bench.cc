@@ -6,8 +6,9 @@
 //            every iteration on the next of several packed copies whose total is >= 192 MiB
 //            (> 4x L3), so all weights stream from DRAM. Default knobs except tile_bs = 128 (one
 //            tile up to t = 128; prefill reuses each weight block over 128 tokens), m_tile = 0.
-//   api:*    the backend through Backend::run() (bench/harness.h): the Invocation path, with
-//            validate_call() and per-call packing of the BF16 weights (t = 1 and 16 only).
+//   api:*    the public API (bench/harness.h): weights prepared once (Backend::prepare, the
+//            packing plan of optimized/mla_prolog.cc), each call through Plan::run with its
+//            validation (t = 1 and 16 only).
 //   api:reference  t = 1, 1 thread (it takes ~0.1-1 s per token).
 //
 // Counters (bench/limits.h): bytes = every weight byte once (w_dq h·q_lora·2, w_uq_qr

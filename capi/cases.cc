@@ -91,7 +91,8 @@ kcs_status kcs_declaration_json(const char* kernel, char** out) {
     for (const auto& t : d.tensors)
       j["tensors"].push_back({{"name", t.name}, {"role", role_name(t.role)}, {"dtype", dtype_name(t.dtype)},
                               {"dtype_attr", t.dtype_attr}, {"shape", t.shape},
-                              {"contract", t.role == Role::in ? "" : t.contract.str()}, {"doc", t.doc}});
+                              {"contract", t.role == Role::in ? "" : t.contract.str()}, {"doc", t.doc},
+                              {"weight", t.weight}});
     j["knobs"] = nlohmann::json::array();
     for (const auto& k : d.knobs)
       j["knobs"].push_back({{"name", k.name}, {"default", k.default_value}, {"bit_invariant", k.bit_invariant},

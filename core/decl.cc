@@ -93,6 +93,31 @@ int64_t DimExpr::eval(const Dims& dims) const {
   return v / div * mul;
 }
 
+// Short names: an inline loop beats a call to memcmp.
+static bool same_name(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t k = 0; k < a.size(); ++k)
+    if (a[k] != b[k]) return false;
+  return true;
+}
+
+int64_t DimExpr::eval(const KernelDecl& decl, const int64_t* values) const {
+  if (dim.empty()) return constant;
+  const size_t n = decl.dims.size();
+  int32_t i = slot.load(std::memory_order_relaxed);
+  if (i < 0 || static_cast<size_t>(i) >= n || !same_name(decl.dims[static_cast<size_t>(i)].name, dim)) {
+    i = -1;
+    for (size_t k = 0; k < n && i < 0; ++k)
+      if (decl.dims[k].name == dim) i = static_cast<int32_t>(k);
+    if (i < 0) throw Error("dimension '" + dim + "' is not set");
+    slot.store(i, std::memory_order_relaxed);
+  }
+  const int64_t v = values[i];
+  if (v % div != 0)
+    throw Error("dimension " + dim + " = " + std::to_string(v) + " is not a multiple of " + std::to_string(div));
+  return v / div * mul;
+}
+
 std::string DimExpr::str() const {
   if (dim.empty()) return std::to_string(constant);
   if (div != 1) return dim + "/" + std::to_string(div);
@@ -109,6 +134,12 @@ static TensorDecl make_decl(std::string name, Role role, DType dtype, std::vecto
   t.shape = std::move(shape);
   t.contract = std::move(contract);
   t.doc = std::move(doc);
+  // A malformed entry stays unparsed here: validation reports it per call, naming the entry.
+  try {
+    for (const auto& e : t.shape) t.shape_exprs.push_back(DimExpr::parse(e));
+  } catch (const Error&) {
+    t.shape_exprs.clear();
+  }
   return t;
 }
 
@@ -123,6 +154,11 @@ TensorDecl inout(std::string name, DType dtype, std::vector<std::string> shape, 
 }
 TensorDecl dtype_from(TensorDecl t, std::string attr) {
   t.dtype_attr = std::move(attr);
+  return t;
+}
+
+TensorDecl as_weight(TensorDecl t) {
+  t.weight = true;
   return t;
 }
 
@@ -166,55 +202,94 @@ Problem complete_problem(const KernelDecl& decl, Problem p) {
   return p;
 }
 
+namespace {
+
+// The problem's values of decl.dims by position (kMax at most), or none: shapes then evaluate by
+// name.
+struct DimValues {
+  static constexpr size_t kMax = 32;
+  int64_t v[kMax];
+  bool ok = false;
+  DimValues() = default;
+  DimValues(const KernelDecl& decl, const Dims& dims) {
+    if (decl.dims.size() > kMax) return;
+    for (size_t k = 0; k < decl.dims.size(); ++k) {
+      auto it = dims.find(decl.dims[k].name);
+      if (it == dims.end()) return;
+      v[k] = it->second;
+    }
+    ok = true;
+  }
+};
+
+// The i-th entry of t's shape: parsed once by the builders (else parsed now), evaluated on the
+// dims by position where `dv` holds them.
+int64_t shape_entry(const KernelDecl& decl, const TensorDecl& t, size_t i, const Dims& dims, const DimValues& dv) {
+  if (t.shape_exprs.size() != t.shape.size()) return DimExpr::parse(t.shape[i]).eval(dims);
+  return dv.ok ? t.shape_exprs[i].eval(decl, dv.v) : t.shape_exprs[i].eval(dims);
+}
+
+// Messages are built only on failure: the success path of a call allocates nothing here.
+std::string where(const KernelDecl& decl) { return "kernel " + decl.id + ": "; }
+
+}  // namespace
+
 Status validate_problem(const KernelDecl& decl, const Problem& p) {
-  const std::string where = "kernel " + decl.id + ": ";
-  if (p.kernel != decl.id) return Status::Fail(where + "problem is for kernel '" + p.kernel + "'");
-  for (const auto& d : decl.dims) {
+  if (p.kernel != decl.id) return Status::Fail(where(decl) + "problem is for kernel '" + p.kernel + "'");
+  DimValues dv;
+  dv.ok = decl.dims.size() <= DimValues::kMax;
+  for (size_t k = 0; k < decl.dims.size(); ++k) {
+    const DimDecl& d = decl.dims[k];
     auto it = p.dims.find(d.name);
-    if (it == p.dims.end()) return Status::Fail(where + "dimension '" + d.name + "' is missing");
+    if (it == p.dims.end()) return Status::Fail(where(decl) + "dimension '" + d.name + "' is missing");
     if (it->second < d.min)
-      return Status::Fail(where + "dimension " + d.name + " = " + std::to_string(it->second) + " is below its minimum " +
-                          std::to_string(d.min));
+      return Status::Fail(where(decl) + "dimension " + d.name + " = " + std::to_string(it->second) +
+                          " is below its minimum " + std::to_string(d.min));
+    if (dv.ok) dv.v[k] = it->second;
   }
-  for (const auto& [name, v] : p.dims) {
-    bool known = false;
-    for (const auto& d : decl.dims) known |= d.name == name;
-    if (!known) return Status::Fail(where + "unknown dimension '" + name + "'");
-  }
+  // Every declared dimension is present (above), so equal counts leave no room for an unknown one.
+  if (p.dims.size() != decl.dims.size())
+    for (const auto& [name, v] : p.dims) {
+      bool known = false;
+      for (const auto& d : decl.dims) known |= d.name == name;
+      if (!known) return Status::Fail(where(decl) + "unknown dimension '" + name + "'");
+    }
   for (const auto& [name, v] : p.attrs) {
     const AttrDecl* a = decl.find_attr(name);
-    if (!a) return Status::Fail(where + "unknown attribute '" + name + "'");
+    if (!a) return Status::Fail(where(decl) + "unknown attribute '" + name + "'");
     double f = 0;
     int64_t i = 0;
     switch (a->kind) {
       case AttrDecl::Kind::integer:
-        if (!parse_i64(v, &i)) return Status::Fail(where + "attribute " + name + " = '" + v + "' is not an integer");
+        if (!parse_i64(v, &i)) return Status::Fail(where(decl) + "attribute " + name + " = '" + v + "' is not an integer");
         break;
       case AttrDecl::Kind::real:
-        if (!parse_f64(v, &f)) return Status::Fail(where + "attribute " + name + " = '" + v + "' is not a number");
+        if (!parse_f64(v, &f)) return Status::Fail(where(decl) + "attribute " + name + " = '" + v + "' is not a number");
         break;
       case AttrDecl::Kind::choice: {
         bool ok = false;
-        std::string all;
-        for (const auto& c : a->choices) {
-          ok |= c == v;
-          all += (all.empty() ? "" : "|") + c;
+        for (const auto& c : a->choices) ok |= c == v;
+        if (!ok) {
+          std::string all;
+          for (const auto& c : a->choices) all += (all.empty() ? "" : "|") + c;
+          return Status::Fail(where(decl) + "attribute " + name + " = '" + v + "' is not one of " + all);
         }
-        if (!ok) return Status::Fail(where + "attribute " + name + " = '" + v + "' is not one of " + all);
         break;
       }
     }
   }
-  for (const auto& a : decl.attrs)
-    if (!p.attrs.count(a.name)) return Status::Fail(where + "attribute '" + a.name + "' is missing");
+  if (p.attrs.size() != decl.attrs.size())
+    for (const auto& a : decl.attrs)
+      if (!p.attrs.count(a.name)) return Status::Fail(where(decl) + "attribute '" + a.name + "' is missing");
   try {
-    for (const auto& t : decl.tensors) (void)tensor_shape(t, p);
+    for (const auto& t : decl.tensors)
+      for (size_t i = 0; i < t.shape.size(); ++i) (void)shape_entry(decl, t, i, p.dims, dv);
   } catch (const Error& e) {
-    return Status::Fail(where + e.what());
+    return Status::Fail(where(decl) + e.what());
   }
   if (decl.check_problem) {
     Status s = decl.check_problem(p);
-    if (!s) return Status::Fail(where + s.message);
+    if (!s) return Status::Fail(where(decl) + s.message);
   }
   return Status::Ok();
 }
@@ -228,8 +303,9 @@ DType tensor_dtype(const TensorDecl& t, const Problem& p) {
 }
 
 Shape tensor_shape(const TensorDecl& t, const Problem& p) {
-  Shape s;
-  for (const auto& e : t.shape) s.push_back(DimExpr::parse(e).eval(p.dims));
+  Shape s(t.shape.size());
+  for (size_t i = 0; i < t.shape.size(); ++i)
+    s[i] = t.shape_exprs.size() == t.shape.size() ? t.shape_exprs[i].eval(p.dims) : DimExpr::parse(t.shape[i]).eval(p.dims);
   return s;
 }
 
@@ -242,24 +318,44 @@ Tensor make_tensor(const KernelDecl& decl, const Problem& p, const std::string& 
 Status validate_call(const KernelDecl& decl, const Problem& p, const TensorMap& tensors) {
   Status s = validate_problem(decl, p);
   if (!s) return s;
-  const std::string where = "kernel " + decl.id + ": ";
+  return validate_tensors(decl, p, tensors, TensorSet::all);
+}
+
+Status validate_tensors(const KernelDecl& decl, const Problem& p, const TensorMap& tensors, TensorSet set) {
+  auto wanted = [set](const TensorDecl& t) {
+    return set == TensorSet::all || (set == TensorSet::weights) == t.weight;
+  };
+  const DimValues dv(decl, p.dims);
+  size_t n = 0;
   for (const auto& t : decl.tensors) {
+    if (!wanted(t)) continue;
+    ++n;
     auto it = tensors.find(t.name);
-    if (it == tensors.end()) return Status::Fail(where + "tensor '" + t.name + "' is missing");
+    if (it == tensors.end()) return Status::Fail(where(decl) + "tensor '" + t.name + "' is missing");
     DType want = tensor_dtype(t, p);
     if (it->second.dtype() != want)
-      return Status::Fail(where + "tensor '" + t.name + "' has dtype " + dtype_name(it->second.dtype()) +
+      return Status::Fail(where(decl) + "tensor '" + t.name + "' has dtype " + dtype_name(it->second.dtype()) +
                           ", expected " + dtype_name(want));
-    Shape shape = tensor_shape(t, p);
-    if (it->second.shape() != shape)
-      return Status::Fail(where + "tensor '" + t.name + "' has shape " + shape_str(it->second.shape()) +
-                          ", expected " + shape_str(shape));
+    const Shape& have = it->second.shape();
+    bool same = have.size() == t.shape.size();
+    for (size_t i = 0; same && i < have.size(); ++i) same = have[i] == shape_entry(decl, t, i, p.dims, dv);
+    if (!same)
+      return Status::Fail(where(decl) + "tensor '" + t.name + "' has shape " + shape_str(have) + ", expected " +
+                          shape_str(tensor_shape(t, p)));
   }
-  for (const auto& [name, tensor] : tensors)
-    if (!decl.find_tensor(name)) return Status::Fail(where + "unexpected tensor '" + name + "'");
-  if (decl.check_inputs) {
+  // Every wanted tensor is present (above), so equal counts leave no room for another one.
+  if (tensors.size() != n)
+    for (const auto& [name, tensor] : tensors) {
+      const TensorDecl* t = decl.find_tensor(name);
+      if (!t) return Status::Fail(where(decl) + "unexpected tensor '" + name + "'");
+      if (!wanted(*t))
+        return Status::Fail(where(decl) + "tensor '" + name + "' " +
+                            (t->weight ? "is a weight: it was given to prepare(), a plan's call passes the others"
+                                       : "is not a weight: prepare() takes only the weights"));
+    }
+  if (set != TensorSet::weights && decl.check_inputs) {
     Status c = decl.check_inputs(p, tensors);
-    if (!c) return Status::Fail(where + c.message);
+    if (!c) return Status::Fail(where(decl) + c.message);
   }
   return Status::Ok();
 }

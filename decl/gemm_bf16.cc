@@ -18,7 +18,7 @@ KernelDecl make() {
               "y storage: the fp32 accumulator itself, or its BF16 / FP16 rounding (nearest even)"}};
   d.tensors = {
       input("a", DType::bf16, {"B", "M", "K"}, "activations, row-major"),
-      input("w", DType::bf16, {"B", "K", "N"}, "weights, row-major ND (docs/kernels/gemm_bf16.md)"),
+      as_weight(input("w", DType::bf16, {"B", "K", "N"}, "weights, row-major ND (docs/kernels/gemm_bf16.md)")),
       dtype_from(output("y", DType::bf16, {"B", "M", "N"}, Contract::UlpOrBudget(1, 2, "K"),
                         "cast(a · w): single-GEMM rule of docs/kernels/gemm_bf16.md (d_ulp <= 1 or within 1/2 ulp + 2K 2^-24 A)"),
                  "out_dtype"),

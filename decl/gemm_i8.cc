@@ -33,9 +33,9 @@ KernelDecl make() {
   };
   d.tensors = {
       input("a", DType::i8, {"m", "k"}, "activations, row-major"),
-      input("w", DType::i8, {"k", "n"}, "weights, row-major ND (docs/kernels/gemm_i8.md)"),
+      as_weight(input("w", DType::i8, {"k", "n"}, "weights, row-major ND (docs/kernels/gemm_i8.md)")),
       input("s_row", DType::fp32, {"m", "1"}, "per-row activation scale"),
-      input("s_col", DType::fp32, {"n", "1"}, "per-column weight scale"),
+      as_weight(input("s_col", DType::fp32, {"n", "1"}, "per-column weight scale")),
       output("acc", DType::i32, {"m", "n"}, Contract::Exact(), "int32 accumulators (exact)"),
       dtype_from(output("y", DType::fp32, {"m", "n"}, Contract::Exact(),
                         "(f32(acc) * s_row) * s_col in binary32, then stored as out_dtype"),

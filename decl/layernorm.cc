@@ -33,8 +33,8 @@ KernelDecl make() {
   };
   d.tensors = {
       input("x", DType::fp32, {"rows", "n"}, "rows to normalise (K1: kf, the fp32 x*wk GEMM output)"),
-      input("gamma", DType::bf16, {"n"}, "scale"),
-      input("beta", DType::bf16, {"n"}, "shift"),
+      as_weight(input("gamma", DType::bf16, {"n"}, "scale")),
+      as_weight(input("beta", DType::bf16, {"n"}, "shift")),
       // Derivation of the budget and of c = 2.0625 in include/kcs/kernels/layernorm.h: the mean's
       // absolute error and the final + beta make max_ulp(1) unprovable for small outputs.
       output("y", DType::bf16, {"rows", "n"}, Contract::UlpOrBudget(1, 2.0625, ""), "normalised rows, BF16"),

@@ -43,7 +43,7 @@ KernelDecl make() {
   };
   d.tensors = {
       input("x", DType::bf16, {"rows", "n"}, "rows to normalise (BF16, widened to fp32)"),
-      dtype_from(input("gamma", DType::bf16, {"n"}, "per-channel scale (gamma / w)"), "gamma_dtype"),
+      dtype_from(as_weight(input("gamma", DType::bf16, {"n"}, "per-channel scale (gamma / w)")), "gamma_dtype"),
       // max_ulp(1) is proven for n <= 65536 in include/kcs/kernels/rmsnorm.h.
       output("y", DType::bf16, {"rows", "n"}, Contract::MaxUlp(1), "normalised rows, BF16"),
   };

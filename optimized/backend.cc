@@ -14,10 +14,23 @@ std::map<std::string, KernelFn> isa_table() {
   };
 }
 
+// Kernels whose plans pack their weights; the others get the default plan (kcs/backend.h).
+template <Isa I>
+std::map<std::string, PrepareFn> isa_plans() {
+  return {
+      {"mla_prolog", [](Backend& b, const Invocation& inv) { return opt::mla_prolog_prepare(b, inv, I); }},
+      {"indexer_prolog", [](Backend& b, const Invocation& inv) { return opt::indexer_prolog_prepare(b, inv, I); }},
+  };
+}
+
+// Once per process: the CPU does not change, and Backend::run asks on every call.
 template <Isa I>
 Availability isa_available() {
-  std::string missing = isa_missing(I);
-  return {missing.empty(), missing};
+  static const Availability a = [] {
+    std::string missing = isa_missing(I);
+    return Availability{missing.empty(), missing};
+  }();
+  return a;
 }
 
 // The best ISA this CPU runs, or AVX2's reason when none runs.
@@ -31,6 +44,11 @@ class BestBackend : public Backend {
 
  protected:
   Status execute(const Invocation& inv) override { return pick().run(inv); }
+  std::unique_ptr<Plan> make_plan(const Invocation& inv) override {
+    std::unique_ptr<Plan> plan;
+    if (Status s = pick().prepare(inv, &plan); !s) throw Error(s.message);
+    return plan;
+  }
 
  private:
   Backend& pick() const { return avx512_->availability().runnable ? *avx512_ : *avx2_; }
@@ -42,9 +60,10 @@ class BestBackend : public Backend {
 std::unique_ptr<Backend> make_isa_backend(Isa isa) {
   if (isa == Isa::avx512)
     return std::make_unique<TableBackend>("avx512", "AVX-512 (F/BW/VL/DQ, VNNI, BF16) kernels",
-                                          isa_table<Isa::avx512>(), &isa_available<Isa::avx512>);
+                                          isa_table<Isa::avx512>(), &isa_available<Isa::avx512>,
+                                          isa_plans<Isa::avx512>());
   return std::make_unique<TableBackend>("avx2", "AVX2 + FMA + F16C kernels", isa_table<Isa::avx2>(),
-                                        &isa_available<Isa::avx2>);
+                                        &isa_available<Isa::avx2>, isa_plans<Isa::avx2>());
 }
 
 std::unique_ptr<Backend> make_best_optimized_backend() { return std::make_unique<BestBackend>(); }

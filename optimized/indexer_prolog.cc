@@ -366,7 +366,10 @@ void indexer_prolog_run(Isa isa, const IndexerPrologArgs& a, const IndexerProlog
   scatter_run(sc, isa, 1, 0);
 }
 
-Status indexer_prolog(const Invocation& inv, Isa isa) {
+namespace {
+
+// Dimensions, attribute and the call's tensors (the weights are set by the caller).
+IndexerPrologArgs call_args(const Invocation& inv) {
   IndexerPrologArgs a;
   a.t = inv.dim("t");
   a.h = inv.dim("h");
@@ -380,22 +383,18 @@ Status indexer_prolog(const Invocation& inv, Isa isa) {
   a.x = inv.in("x").data<uint16_t>();
   a.q_norm = inv.in("q_norm").data<int8_t>();
   a.q_norm_scale = inv.in("q_norm_scale").data<float>();
-  a.w_qb = inv.in("w_qb").data<int8_t>();
-  a.w_qb_scale = inv.in("w_qb_scale").data<float>();
-  a.wk = inv.in("wk").data<uint16_t>();
-  a.w_proj = inv.in("w_proj").data<uint16_t>();
-  a.ln_gamma_k = inv.in("ln_gamma_k").data<uint16_t>();
-  a.ln_beta_k = inv.in("ln_beta_k").data<uint16_t>();
   a.cos = inv.in("cos").data<uint16_t>();
   a.sin = inv.in("sin").data<uint16_t>();
-  a.hadamard_q = inv.in("hadamard_q").data<uint16_t>();
-  a.hadamard_k = inv.in("hadamard_k").data<uint16_t>();
   a.k_cache = inv.out("k_cache").data<int8_t>();
   a.k_scale_cache = inv.out("k_scale_cache").data<uint16_t>();
   a.k_cache_index = inv.in("k_cache_index").data<int64_t>();
   a.q_int8 = inv.out("q_int8").data<int8_t>();
   a.q_scale = inv.out("q_scale").data<uint16_t>();
   a.weights = inv.out("weights").data<uint16_t>();
+  return a;
+}
+
+IndexerPrologTiles tiles_of(const Invocation& inv) {
   IndexerPrologTiles t;
   t.unroll = inv.knob("unroll");
   t.head_chunk = inv.knob("head_chunk");
@@ -403,7 +402,66 @@ Status indexer_prolog(const Invocation& inv, Isa isa) {
   t.k_k_block = inv.knob("k_k_block");
   t.w_k_block = inv.knob("w_k_block");
   t.hd_k_block = inv.knob("hd_k_block");
-  indexer_prolog_run(isa, a, t, inv.threads);
+  return t;
+}
+
+// w_qb, wk and w_proj packed once (IndexerPrologArgs::*_packed: the bits of every per-call path);
+// the small weights are the plan's own copies.
+class IndexerPrologPlan : public Plan {
+ public:
+  IndexerPrologPlan(Backend& b, const Invocation& inv, Isa isa)
+      : Plan(b, *inv.decl, *inv.problem),
+        isa_(isa),
+        w_qb_scale_(inv.in("w_qb_scale")),
+        gamma_(inv.in("ln_gamma_k")),
+        beta_(inv.in("ln_beta_k")),
+        hq_(inv.in("hadamard_q")),
+        hk_(inv.in("hadamard_k")) {
+    const int64_t h = inv.dim("h"), ql = inv.dim("q_lora"), HD = inv.dim("H") * inv.dim("D");
+    qb_ = pack_i8_weights(isa, inv.in("w_qb").data<int8_t>(), HD, ql, HD, inv.threads);
+    wk_ = pack_bf16_weights(inv.in("wk").data<uint16_t>(), 1, h, inv.dim("D"), inv.dim("D"), 0, inv.threads);
+    wp_ = pack_bf16_weights(inv.in("w_proj").data<uint16_t>(), 1, h, inv.dim("H"), inv.dim("H"), 0, inv.threads);
+  }
+
+ protected:
+  Status execute(const Invocation& inv) override {
+    IndexerPrologArgs a = call_args(inv);
+    a.w_qb_scale = w_qb_scale_.data<float>();
+    a.ln_gamma_k = gamma_.data<uint16_t>();
+    a.ln_beta_k = beta_.data<uint16_t>();
+    a.hadamard_q = hq_.data<uint16_t>();
+    a.hadamard_k = hk_.data<uint16_t>();
+    a.w_qb_packed = &qb_.view();
+    a.wk_packed = &wk_.view();
+    a.w_proj_packed = &wp_.view();
+    indexer_prolog_run(isa_, a, tiles_of(inv), inv.threads);
+    return Status::Ok();
+  }
+
+ private:
+  Isa isa_;
+  Tensor w_qb_scale_, gamma_, beta_, hq_, hk_;
+  PackedI8Weights qb_;
+  PackedBf16Weights wk_, wp_;
+};
+
+}  // namespace
+
+std::unique_ptr<Plan> indexer_prolog_prepare(Backend& backend, const Invocation& weights, Isa isa) {
+  return std::make_unique<IndexerPrologPlan>(backend, weights, isa);
+}
+
+Status indexer_prolog(const Invocation& inv, Isa isa) {
+  IndexerPrologArgs a = call_args(inv);
+  a.w_qb = inv.in("w_qb").data<int8_t>();
+  a.w_qb_scale = inv.in("w_qb_scale").data<float>();
+  a.wk = inv.in("wk").data<uint16_t>();
+  a.w_proj = inv.in("w_proj").data<uint16_t>();
+  a.ln_gamma_k = inv.in("ln_gamma_k").data<uint16_t>();
+  a.ln_beta_k = inv.in("ln_beta_k").data<uint16_t>();
+  a.hadamard_q = inv.in("hadamard_q").data<uint16_t>();
+  a.hadamard_k = inv.in("hadamard_k").data<uint16_t>();
+  indexer_prolog_run(isa, a, tiles_of(inv), inv.threads);
   return Status::Ok();
 }
 

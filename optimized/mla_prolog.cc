@@ -106,7 +106,11 @@ void mla_prolog_pack(Isa isa, const MlaPrologDims& d, const MlaPrologWeightsIn& 
 }
 
 void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaPrologTiles& tl, int threads) {
-  const MlaPrologDims& d = w.d;
+  mla_prolog_run(w, w.d, io, tl, threads);
+}
+
+void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologDims& d, const MlaPrologIo& io,
+                    const MlaPrologTiles& tl, int threads) {
   const Isa isa = w.isa;
   const int64_t T = d.t, h = d.h, ql = d.q_lora, n1 = d.n1, nope = d.nope, R = d.rope, kvl = d.kv_lora;
   const int64_t qhd = d.qhd(), nq = d.nq(), nkv = d.nkv(), grp = d.group();
@@ -321,21 +325,9 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaP
   }
 }
 
-Status mla_prolog(const Invocation& inv, Isa isa) {
-  const MlaPrologDims d = mla_prolog_dims(*inv.problem);
-  if (d.t == 0) return Status::Ok();
-  MlaPrologWeightsIn in;
-  in.w_dq = inv.in("w_dq").data<uint16_t>();
-  in.w_uq_qr = inv.in("w_uq_qr").raw();
-  in.dequant_scale = d.quant ? inv.in("dequant_scale").data<float>() : nullptr;
-  in.w_uk = inv.in("w_uk").data<uint16_t>();
-  in.w_dkv_kr = inv.in("w_dkv_kr").data<uint16_t>();
-  in.gamma_cq = inv.in("gamma_cq").data<uint16_t>();
-  in.gamma_ckv = inv.in("gamma_ckv").data<uint16_t>();
-  // Per-call packing into memory kept per thread; the INT8 weights are read row-major (direct
-  // path) below kGemmI8PackMinM tokens, where packing would cost more than it saves.
-  thread_local MlaPrologWeights w;
-  mla_prolog_pack(isa, d, in, d.t >= kGemmI8PackMinM, inv.threads, &w);
+namespace {
+
+MlaPrologIo io_of(const Invocation& inv, const MlaPrologDims& d) {
   MlaPrologIo io;
   io.token_x = inv.in("token_x").data<uint16_t>();
   io.cos = inv.in("cos").data<uint16_t>();
@@ -351,6 +343,10 @@ Status mla_prolog(const Invocation& inv, Isa isa) {
   io.eps_cq = d.eps_cq;
   io.eps_ckv = d.eps_ckv;
   io.layout = d.layout;
+  return io;
+}
+
+MlaPrologTiles tiles_of(const Invocation& inv) {
   MlaPrologTiles tl;
   tl.tile_bs = inv.knob("tile_bs");
   tl.m_tile = inv.knob("m_tile");
@@ -359,7 +355,65 @@ Status mla_prolog(const Invocation& inv, Isa isa) {
   tl.pre_quant_k = inv.knob("pre_quant_k");
   tl.wuk_k = inv.knob("wuk_k");
   tl.qb_k = inv.knob("qb_k");
-  mla_prolog_run(w, io, tl, inv.threads);
+  return tl;
+}
+
+MlaPrologWeightsIn weights_in(const Invocation& inv, const MlaPrologDims& d) {
+  MlaPrologWeightsIn in;
+  in.w_dq = inv.in("w_dq").data<uint16_t>();
+  in.w_uq_qr = inv.in("w_uq_qr").raw();
+  in.dequant_scale = d.quant ? inv.in("dequant_scale").data<float>() : nullptr;
+  in.w_uk = inv.in("w_uk").data<uint16_t>();
+  in.w_dkv_kr = inv.in("w_dkv_kr").data<uint16_t>();
+  in.gamma_cq = inv.in("gamma_cq").data<uint16_t>();
+  in.gamma_ckv = inv.in("gamma_ckv").data<uint16_t>();
+  return in;
+}
+
+// Every weight packed once, w_uq_qr included at any token count (the packed INT8 path gives the
+// bits of the direct one); the vectors the packed form points to are the plan's own copies.
+class MlaPrologPlan : public Plan {
+ public:
+  MlaPrologPlan(Backend& b, const Invocation& inv, Isa isa) : Plan(b, *inv.decl, *inv.problem) {
+    const MlaPrologDims d = mla_prolog_dims(*inv.problem);
+    gamma_cq_ = inv.in("gamma_cq");
+    gamma_ckv_ = inv.in("gamma_ckv");
+    dequant_scale_ = inv.in("dequant_scale");
+    MlaPrologWeightsIn in = weights_in(inv, d);
+    in.gamma_cq = gamma_cq_.data<uint16_t>();
+    in.gamma_ckv = gamma_ckv_.data<uint16_t>();
+    in.dequant_scale = d.quant ? dequant_scale_.data<float>() : nullptr;
+    mla_prolog_pack(isa, d, in, /*pack_i8=*/true, inv.threads, &w_);
+    w_.w_uq_direct = nullptr;  // the caller's memory: never read after prepare
+  }
+
+ protected:
+  Status execute(const Invocation& inv) override {
+    const MlaPrologDims d = mla_prolog_dims(*inv.problem);
+    if (d.t == 0) return Status::Ok();
+    mla_prolog_run(w_, d, io_of(inv, d), tiles_of(inv), inv.threads);
+    return Status::Ok();
+  }
+
+ private:
+  Tensor gamma_cq_, gamma_ckv_, dequant_scale_;
+  MlaPrologWeights w_;
+};
+
+}  // namespace
+
+std::unique_ptr<Plan> mla_prolog_prepare(Backend& backend, const Invocation& weights, Isa isa) {
+  return std::make_unique<MlaPrologPlan>(backend, weights, isa);
+}
+
+Status mla_prolog(const Invocation& inv, Isa isa) {
+  const MlaPrologDims d = mla_prolog_dims(*inv.problem);
+  if (d.t == 0) return Status::Ok();
+  // Per-call packing into memory kept per thread; the INT8 weights are read row-major (direct
+  // path) below kGemmI8PackMinM tokens, where packing would cost more than it saves.
+  thread_local MlaPrologWeights w;
+  mla_prolog_pack(isa, d, weights_in(inv, d), d.t >= kGemmI8PackMinM, inv.threads, &w);
+  mla_prolog_run(w, io_of(inv, d), tiles_of(inv), inv.threads);
   return Status::Ok();
 }
 

@@ -85,5 +85,9 @@ struct MlaPrologTiles {
 };
 
 void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaPrologTiles& tiles, int threads);
+// The same with the call's dimensions `d` (tokens, cache geometry), which must agree with w.d in
+// every dimension of a weight (a Plan's calls).
+void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologDims& d, const MlaPrologIo& io,
+                    const MlaPrologTiles& tiles, int threads);
 
 }  // namespace kcs::opt

@@ -46,7 +46,8 @@ void print_declaration(const KernelDecl& k) {
     for (const auto& s : t.shape) shape += (shape.empty() ? "" : ", ") + s;
     const std::string dtype = t.dtype_attr.empty() ? dtype_name(t.dtype) : "<" + t.dtype_attr + ">";
     std::printf("  %-5s %-18s %-12s [%s]%s%s\n        %s\n", role_name(t.role), t.name.c_str(), dtype.c_str(),
-                shape.c_str(), t.role == Role::in ? "" : "  contract ", t.role == Role::in ? "" : t.contract.str().c_str(),
+                shape.c_str(), t.role == Role::in ? (t.weight ? "  weight" : "") : "  contract ",
+                t.role == Role::in ? "" : t.contract.str().c_str(),
                 t.doc.c_str());
   }
   std::printf("tile knobs:\n");

@@ -271,6 +271,43 @@ inline void run_tile_invariance(const Param& p) {
   if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
 }
 
+// A case through a Plan (Backend::prepare with the weights, the plan reused for two calls with the
+// other tensors, the caller's weights gone by then) gives the bytes of Backend::run, on the
+// optimized variants (packing plans and the default one) and the plug-ins (the default one).
+inline void run_plan_same_bits(const Param& p) {
+  const KernelDecl& decl = kernel_or_throw(p.kernel);
+  const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
+  ASSERT_NE(cs, nullptr);
+  const Bundle& b = bundle_for(*cs);
+  int ran = 0;
+  for (BackendRef& be : bit_checked_backends()) {
+    if (!be->availability().runnable || !be->supports(p.kernel)) continue;
+    ++ran;
+    const TensorMap want = call(decl, b, *be, TileConfig{}, 1);
+    std::unique_ptr<Plan> plan;
+    {
+      TensorMap weights;
+      for (const auto& td : decl.tensors)
+        if (td.weight) weights.emplace(td.name, b.inputs.at(td.name));
+      const Status s = be->prepare({&decl, &b.problem, &weights, TileConfig{}, 1}, &plan);
+      ASSERT_TRUE(s.ok) << be->name() << ": " << s.message;
+    }
+    for (int threads : {1, 2}) {
+      TensorMap io;
+      for (const auto& td : decl.tensors) {
+        if (td.weight) continue;
+        if (td.role == Role::in) io.emplace(td.name, b.inputs.at(td.name));
+        if (td.role == Role::inout) io.emplace(td.name, b.inout_before.at(td.name));
+        if (td.role == Role::out) io.emplace(td.name, make_tensor(decl, b.problem, td.name));
+      }
+      const Status s = plan->run({&decl, &b.problem, &io, TileConfig{}, threads});
+      ASSERT_TRUE(s.ok) << be->name() << ": " << s.message;
+      expect_same_outputs(decl, want, io, be->name() + " through a plan, threads " + std::to_string(threads));
+    }
+  }
+  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
+}
+
 inline std::vector<Param> stage_params(const std::string& kernel) {
   std::vector<Param> out;
   for (const auto& cs : select_cases(catalog(kernel), env_tier()))
@@ -331,6 +368,7 @@ inline void run_bundle_fresh(const Param& p) {
   TEST_P(Conformance, MeetsContracts) { kcs::suite::run_conformance(GetParam()); }                              \
   TEST_P(CaseTest, Deterministic) { kcs::suite::run_determinism(GetParam()); }                                  \
   TEST_P(CaseTest, TileInvariant) { kcs::suite::run_tile_invariance(GetParam()); }                              \
+  TEST_P(CaseTest, PlanSameBits) { kcs::suite::run_plan_same_bits(GetParam()); }                                \
   using kcs::suite::BundleTest;                                                                                  \
   TEST_P(BundleTest, CommittedBundleFresh) { kcs::suite::run_bundle_fresh(GetParam()); }                        \
   INSTANTIATE_TEST_SUITE_P(kernel_id, Conformance, testing::ValuesIn(kcs::suite::conformance_params(#kernel_id)), \

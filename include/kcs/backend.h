@@ -52,6 +52,8 @@ struct Invocation {
   int64_t knob(const std::string& name) const { return tile.get(*decl, name); }
 };
 
+class Plan;
+
 struct Availability {
   bool runnable = true;
   std::string reason;  // why not, e.g. "needs avx512_vnni"
@@ -73,18 +75,70 @@ class Backend {
   // from execute() become a failed Status.
   Status run(const Invocation& inv);
 
+  // Takes a kernel's weights (TensorDecl::weight) once for many calls: `inv.tensors` holds the
+  // weights only, `inv.problem` the call's dimensions and attributes, `inv.threads` the threads
+  // preparation may use (the tile is chosen per call). The plan packs what this backend packs (or
+  // keeps a copy), so the caller's weight tensors may be freed afterwards; it must not outlive the
+  // backend. Checked as run() checks a call; on failure `*plan` is left empty.
+  Status prepare(const Invocation& inv, std::unique_ptr<Plan>* plan);
+
  protected:
   virtual Status execute(const Invocation& inv) = 0;
+  // The plan of a validated prepare(). The default copies the weights and runs each call through
+  // execute() with them (a kernel without packing needs nothing else).
+  virtual std::unique_ptr<Plan> make_plan(const Invocation& inv);
+
+ private:
+  friend class Plan;
 };
+
+// A kernel's weights prepared by one backend (Backend::prepare), run on many calls:
+//
+//   std::unique_ptr<kcs::Plan> plan;
+//   be->prepare({&decl, &problem, &weights, {}, threads}, &plan);  // w_dq, w_uq_qr, ... (packed)
+//   plan->run({&decl, &problem, &io, tile, threads});  // token_x, cos, caches, outputs: any t
+//
+// Each call passes every tensor of the declaration but the weights. Its problem may change the
+// dimensions that no weight's shape uses (tokens, cache blocks); the attributes and the weights'
+// dimensions must be those prepared. inv.decl and inv.problem may be null: the plan's own. A call
+// gives the bits of Backend::run on the same tensors. One call at a time per plan.
+class Plan {
+ public:
+  virtual ~Plan() = default;
+  const KernelDecl& decl() const { return *decl_; }
+  const Problem& problem() const { return problem_; }
+  // Checks the call as Backend::run does, then executes; nothing is written when a check fails.
+  Status run(const Invocation& inv);
+
+ protected:
+  Plan(Backend& backend, const KernelDecl& decl, const Problem& problem);
+  // A validated call; inv.decl and inv.problem are set, inv.tensors holds no weight.
+  virtual Status execute(const Invocation& inv) = 0;
+  // Backend::execute for plans that hand a call back to their backend.
+  Status backend_execute(const Invocation& inv) { return backend_.execute(inv); }
+  Backend& backend() const { return backend_; }
+
+ private:
+  Backend& backend_;
+  const KernelDecl* decl_;
+  Problem problem_;
+  std::vector<std::string> fixed_dims_;  // the dimensions used by a weight's shape
+};
+
+// The default plan (Backend::make_plan): copies of the weights, lent to each call.
+std::unique_ptr<Plan> make_copying_plan(Backend& backend, const Invocation& weights);
 
 using KernelFn = Status (*)(const Invocation&);
 
 // A backend that is a table of kernel functions with one availability rule.
+using PrepareFn = std::unique_ptr<Plan> (*)(Backend&, const Invocation&);
+
 class TableBackend : public Backend {
  public:
   TableBackend(std::string name, std::string describe, std::map<std::string, KernelFn> fns,
-               Availability (*avail)())
-      : name_(std::move(name)), describe_(std::move(describe)), fns_(std::move(fns)), avail_(avail) {}
+               Availability (*avail)(), std::map<std::string, PrepareFn> plans = {})
+      : name_(std::move(name)), describe_(std::move(describe)), fns_(std::move(fns)), avail_(avail),
+        plans_(std::move(plans)) {}
   std::string name() const override { return name_; }
   std::string describe() const override { return describe_; }
   Availability availability() const override { return avail_(); }
@@ -92,11 +146,13 @@ class TableBackend : public Backend {
 
  protected:
   Status execute(const Invocation& inv) override;
+  std::unique_ptr<Plan> make_plan(const Invocation& inv) override;  // plans_, else the default
 
  private:
   std::string name_, describe_;
   std::map<std::string, KernelFn> fns_;
   Availability (*avail_)();
+  std::map<std::string, PrepareFn> plans_;  // kernels that pack their weights
 };
 
 // reference, avx512, avx2, optimized (the best variant this CPU runs), in that order.

@@ -3,6 +3,7 @@
 // dimensions, contract), scalar attribute, tile knob and invariant of one kernel.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,15 +37,30 @@ enum class Role { in, out, inout };
 const char* role_name(Role r);
 
 // A shape entry: "rows", "K/2", "H*D", "1".
+struct KernelDecl;
 struct DimExpr {
   std::string dim;  // empty for a constant
   int64_t mul = 1;
   int64_t div = 1;
   int64_t constant = 0;
 
+  DimExpr() = default;
+  DimExpr(const DimExpr& o) : dim(o.dim), mul(o.mul), div(o.div), constant(o.constant) {}
+  DimExpr& operator=(const DimExpr& o) {
+    dim = o.dim, mul = o.mul, div = o.div, constant = o.constant;
+    slot.store(-1, std::memory_order_relaxed);
+    return *this;
+  }
+
   static DimExpr parse(const std::string& s);
   int64_t eval(const Dims& dims) const;  // throws if div does not divide
+  // The same with the values of decl.dims by position (validation: no name lookup per entry).
+  int64_t eval(const KernelDecl& decl, const int64_t* values) const;
   std::string str() const;
+
+ private:
+  // Position of `dim` in the declaration's dims: learned on first use, checked on every use.
+  mutable std::atomic<int32_t> slot{-1};
 };
 
 // Where a quantized output's inputs come from, so that a failing element shows its cause (its
@@ -67,6 +83,12 @@ struct TensorDecl {
   // When set, the string attribute of that name selects the dtype (its value is a dtype name).
   std::string dtype_attr;
   std::vector<std::string> shape;  // DimExpr strings
+  // `shape` parsed once by the builders below (validation then costs no parsing per call); empty
+  // = parsed per call. Code that edits `shape` after building must clear it.
+  std::vector<DimExpr> shape_exprs;
+  // An input fixed across calls (a model's weights, norm gains, constant matrices): Backend::prepare
+  // takes these once for a Plan whose calls pass only the other tensors (kcs/backend.h).
+  bool weight = false;
   Contract contract;               // out / inout only; for inout it applies to the touched rows
   std::string doc;
   QuantSource quant;  // out / inout quantized outputs only; empty tensor = none
@@ -80,6 +102,8 @@ TensorDecl inout(std::string name, DType dtype, std::vector<std::string> shape, 
 TensorDecl dtype_from(TensorDecl t, std::string attr);
 // The same tensor with the source of its quantizer inputs (QuantSource).
 TensorDecl quant_from(TensorDecl t, QuantSource q);
+// The same input marked as a weight (TensorDecl::weight).
+TensorDecl as_weight(TensorDecl t);
 
 struct AttrDecl {
   enum class Kind { integer, real, choice };
@@ -137,6 +161,7 @@ struct KernelDecl {
   // Shape/attribute preconditions beyond the generic ones (e.g. rope dim even).
   std::function<Status(const Problem&)> check_problem;
   // Data preconditions (e.g. cache index in range, amax not subnormal). Run before any write.
+  // They read only non-weight tensors: a Plan's call holds no weight.
   std::function<Status(const Problem&, const TensorMap&)> check_inputs;
   // For an inout tensor: 1 per row (all but the last dim) that the call must write.
   std::function<std::vector<uint8_t>(const Problem&, const TensorMap&, const std::string&)> touched_rows;
@@ -162,5 +187,9 @@ Shape tensor_shape(const TensorDecl& t, const Problem& p);
 Tensor make_tensor(const KernelDecl& decl, const Problem& p, const std::string& name);
 // Every tensor of the call present with the declared dtype and shape, then check_inputs.
 Status validate_call(const KernelDecl& decl, const Problem& p, const TensorMap& tensors);
+// Which tensors a call through a Plan passes: the weights only (to Backend::prepare, no
+// check_inputs) or every tensor but the weights (to Plan::run).
+enum class TensorSet { all, weights, non_weights };
+Status validate_tensors(const KernelDecl& decl, const Problem& p, const TensorMap& tensors, TensorSet set);
 
 }  // namespace kcs

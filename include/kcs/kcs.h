@@ -87,7 +87,7 @@ KCS_API kcs_status kcs_data_dirs_json(char** out);
 /* [{"id", "title", "spec"}] in the registry's order. */
 KCS_API kcs_status kcs_kernels_json(char** out);
 /* {"id", "title", "spec", "dims": [{name, doc, min}], "attrs": [{name, kind, default, choices, doc}],
- *  "tensors": [{name, role, dtype, dtype_attr, shape, contract, doc}], "knobs": [{name, default,
+ *  "tensors": [{name, role, dtype, dtype_attr, shape, contract, doc, weight}], "knobs": [{name, default,
  *  bit_invariant, doc}], "invariants": [{name, doc}], "tiles": [catalog tile names]} */
 KCS_API kcs_status kcs_declaration_json(const char* kernel, char** out);
 /* Cases of `tier` ("smoke" | "ci" | "nightly", each including the ones before) whose id matches
