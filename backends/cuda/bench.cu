@@ -190,13 +190,13 @@ int main() {
   std::vector<Q8Variant> q8v{{"", 0, [](const kcs_cuda::Q8Args& a, cudaStream_t st) { kcs_cuda::q8_launch(a, st); }}};
   if (std::getenv("KCS_CUDA_BENCH_VARIANTS")) {
     q8v.push_back({" [L4 CH4 R1]", 128, kcs_cuda::q8_launch_reg<4, 4, 1>});
-    q8v.push_back({" [L4 CH4 R2]", 128, kcs_cuda::q8_launch_reg<4, 4, 2>});
     q8v.push_back({" [L8 CH2 R1]", 128, kcs_cuda::q8_launch_reg<8, 2, 1>});
     q8v.push_back({" [L8 CH2 R2]", 128, kcs_cuda::q8_launch_reg<8, 2, 2>});
-    q8v.push_back({" [L8 CH2 R4]", 128, kcs_cuda::q8_launch_reg<8, 2, 4>});
+    q8v.push_back({" [L8 CH2 R1 B128]", 128, kcs_cuda::q8_launch_reg<8, 2, 1, 128>});
     q8v.push_back({" [L16 CH1 R2]", 128, kcs_cuda::q8_launch_reg<16, 1, 2>});
-    q8v.push_back({" [L16 CH1 R4]", 128, kcs_cuda::q8_launch_reg<16, 1, 4>});
     q8v.push_back({" [L32 CH6 R1]", 1536, kcs_cuda::q8_launch_reg<32, 6, 1>});
+    q8v.push_back({" [L32 CH6 R1 B128]", 1536, kcs_cuda::q8_launch_reg<32, 6, 1, 128>});
+    q8v.push_back({" [L32 CH6 R1 B512]", 1536, kcs_cuda::q8_launch_reg<32, 6, 1, 512>});
     q8v.push_back({" [L16 CH12 R1]", 1536, kcs_cuda::q8_launch_reg<16, 12, 1>});
   }
   for (const Q8Shape& s : {Q8Shape{"q8 K1 q t=1024 (65536 x 128)", 65536, 128},
@@ -233,11 +233,10 @@ int main() {
   }
 
   // NVFP4 staging, K = 7168, top_k = 8: read BF16 once, write 4.25 bits per element + top-k.
-  const int n_groups_variants = std::getenv("KCS_CUDA_BENCH_VARIANTS") ? 3 : 1;
+  const int n_groups_variants = std::getenv("KCS_CUDA_BENCH_VARIANTS") ? 4 : 1;
   for (int64_t M : {int64_t{128}, int64_t{4096}, int64_t{16384}})
   for (int gv = 0; gv < n_groups_variants; ++gv) {
-    const int G = gv == 0 ? kcs_cuda::kStageGroups : gv == 1 ? 1 : 4;
-    if (gv > 0 && G == kcs_cuda::kStageGroups) continue;
+    const int G = gv == 3 ? 4 : gv;  // 0: nvfp4_stage_launch's choice
     char name[96];
     std::snprintf(name, sizeof name, gv ? "nvfp4_stage M=%lld K=7168 top_k=8 [G%d]" : "nvfp4_stage M=%lld K=7168 top_k=8",
                   static_cast<long long>(M), G);
@@ -279,6 +278,8 @@ int main() {
           const unsigned blocks = static_cast<unsigned>((M * K + 256 * 16 * G - 1) / (256 * 16 * G));
           if (G == 1)
             kcs_cuda::nvfp4_stage_kernel<kcs_cuda::kBF16, false, 1><<<blocks, 256, 0, st>>>(a);
+          else if (G == 2)
+            kcs_cuda::nvfp4_stage_kernel<kcs_cuda::kBF16, false, 2><<<blocks, 256, 0, st>>>(a);
           else
             kcs_cuda::nvfp4_stage_kernel<kcs_cuda::kBF16, false, 4><<<blocks, 256, 0, st>>>(a);
         },

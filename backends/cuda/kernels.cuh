@@ -170,17 +170,36 @@ __host__ __device__ __forceinline__ uint32_t q8_rint_byte_in_range(float y) {
 #endif
 }
 
+// One row's codes from its loaded words: FAST is q8_rint_byte_in_range, else q8_code_bits<RHAZ>.
+template <int L, int CH, int W, int DT, bool FAST, bool RHAZ = false>
+__device__ __forceinline__ void q8_store_codes(const uint32_t (&raw)[CH][W], float sq, int8_t* row, int lane) {
+#pragma unroll
+  for (int c = 0; c < CH; ++c) {
+    uint32_t q[8];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const float v = DT == kFP32 ? __uint_as_float(raw[c][e % W])
+                                  : __uint_as_float(e % 2 ? raw[c][e / 2] & 0xFFFF0000u : raw[c][e / 2] << 16);
+      const float y = __fmul_rn(v, sq);
+      q[e] = FAST ? q8_rint_byte_in_range(y) : q8_code_bits<RHAZ>(y);
+    }
+    const uint32_t lo = __byte_perm(__byte_perm(q[0], q[1], 0x0040), __byte_perm(q[2], q[3], 0x0040), 0x5410);
+    const uint32_t hi = __byte_perm(__byte_perm(q[4], q[5], 0x0040), __byte_perm(q[6], q[7], 0x0040), 0x5410);
+    *reinterpret_cast<uint2*>(row + 8 * (c * L + lane)) = make_uint2(lo, hi);
+  }
+}
+
 // A row of Q8 held in registers as loaded (one read of x): L lanes a row, each lane CH chunks of 8
-// elements, L * CH * 8 == n exactly; R rows a team, all loads issued before the first use (a thread
+// elements, L * CH * 8 == n exactly; B threads a block; R rows a team, all loads issued before the first use (a thread
 // past the last row loads the last row and stores nothing). Chunk c of lane l is elements
 // [8 (c L + l), +8): a warp's loads of one chunk are contiguous 16-byte pieces. BF16 words stay
 // packed: the amax of two elements is one 16x2 max of their magnitudes.
-template <int L, int CH, int R, int DT, bool RHAZ>
-__global__ void __launch_bounds__(256) q8_reg_kernel(Q8Args a) {
+template <int L, int CH, int R, int DT, bool RHAZ, int B>
+__global__ void __launch_bounds__(B) q8_reg_kernel(Q8Args a) {
   constexpr int W = DT == kFP32 ? 8 : 4;  // 32-bit words per chunk of 8 elements
   const int lane = threadIdx.x % L;
-  const int64_t teams = static_cast<int64_t>(gridDim.x) * (256 / L);  // rows one pass covers
-  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * (256 / L) + threadIdx.x / L;
+  const int64_t teams = static_cast<int64_t>(gridDim.x) * (B / L);  // rows one pass covers
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * (B / L) + threadIdx.x / L;
   uint32_t raw[R][CH][W];
 #pragma unroll
   for (int k = 0; k < R; ++k) {
@@ -219,21 +238,11 @@ __global__ void __launch_bounds__(256) q8_reg_kernel(Q8Args a) {
     // source divides by zero).
     const float sq = amax == 0.0f ? 0.0f : __fdiv_rn(127.0f, amax);
     const bool in_range = !RHAZ && best < 0x7F800000u && __float_as_uint(sq) < 0x7F800000u;
-    const int64_t base = r * (L * CH * 8);
-#pragma unroll
-    for (int c = 0; c < CH; ++c) {
-      uint32_t q[8];
-#pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        const float v = DT == kFP32 ? __uint_as_float(raw[k][c][e % W])
-                                    : __uint_as_float(e % 2 ? raw[k][c][e / 2] & 0xFFFF0000u : raw[k][c][e / 2] << 16);
-        const float y = __fmul_rn(v, sq);
-        q[e] = in_range ? q8_rint_byte_in_range(y) : q8_code_bits<RHAZ>(y);
-      }
-      const uint32_t lo = __byte_perm(__byte_perm(q[0], q[1], 0x0040), __byte_perm(q[2], q[3], 0x0040), 0x5410);
-      const uint32_t hi = __byte_perm(__byte_perm(q[4], q[5], 0x0040), __byte_perm(q[6], q[7], 0x0040), 0x5410);
-      *reinterpret_cast<uint2*>(a.codes + base + 8 * (c * L + lane)) = make_uint2(lo, hi);
-    }
+    // The two paths apart, so that the registers of one do not add to the other's.
+    if (in_range)
+      q8_store_codes<L, CH, W, DT, true>(raw[k], sq, a.codes + r * (L * CH * 8), lane);
+    else
+      q8_store_codes<L, CH, W, DT, false, RHAZ>(raw[k], sq, a.codes + r * (L * CH * 8), lane);
     if (lane == 0) {
       const float sdq = amax == 0.0f ? 0.0f : __fdiv_rn(1.0f, sq);
       if (a.scale_fp16)
@@ -251,22 +260,23 @@ inline int q8_lanes(int64_t n) {
   return L;
 }
 
-template <int L, int CH, int R, bool RHAZ>
+template <int L, int CH, int R, int B, bool RHAZ>
 inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
-  const int64_t per_block = 256 / L * R;  // rows
+  const int64_t per_block = B / L * R;  // rows
   const unsigned grid = static_cast<unsigned>((a.rows + per_block - 1) / per_block);
   if (a.x_dtype == kFP32)
-    q8_reg_kernel<L, CH, R, kFP32, RHAZ><<<grid, 256, 0, s>>>(a);
+    q8_reg_kernel<L, CH, R, kFP32, RHAZ, B><<<grid, B, 0, s>>>(a);
   else
-    q8_reg_kernel<L, CH, R, kBF16, RHAZ><<<grid, 256, 0, s>>>(a);
+    q8_reg_kernel<L, CH, R, kBF16, RHAZ, B><<<grid, B, 0, s>>>(a);
 }
 
-template <int L, int CH, int R>
+// L lanes a row, CH chunks a lane, R rows a team, B threads a block.
+template <int L, int CH, int R, int B = 256>
 inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
   if (a.rhaz)
-    q8_launch_reg<L, CH, R, true>(a, s);
+    q8_launch_reg<L, CH, R, B, true>(a, s);
   else
-    q8_launch_reg<L, CH, R, false>(a, s);
+    q8_launch_reg<L, CH, R, B, false>(a, s);
 }
 
 // The row lengths of the DeepSeek shapes (K1/K3: 128, K2: 1536, 512, ...) that split exactly into
@@ -275,7 +285,7 @@ inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
 inline void q8_launch(const Q8Args& a, cudaStream_t s = 0) {
   if (a.x_dtype != kFP16 && a.rows > 0) switch (a.n) {
       case 64: return q8_launch_reg<4, 2, 2>(a, s);
-      case 128: return q8_launch_reg<8, 2, 2>(a, s);
+      case 128: return q8_launch_reg<8, 2, 1>(a, s);
       case 256: return q8_launch_reg<8, 4, 1>(a, s);
       case 512: return q8_launch_reg<16, 4, 1>(a, s);
       case 1024: return q8_launch_reg<32, 4, 1>(a, s);
@@ -364,14 +374,16 @@ __host__ __device__ __forceinline__ uint8_t e2m1_code(float w, bool even) {
   return static_cast<uint8_t>(sign | idx);
 }
 
-// E2M1 code of a finite-group element w (no NaN), as e2m1_code, with most of the work on the FP32
-// pipe: a = min(|w|, 6); from 2 up (index >= 4) the E2M1 values are the binary32 values with one
-// mantissa bit, so adding half an ulp of that bit to the bits and shifting rounds ties away (one
-// wide multiply-add: (bits * 2^10 + 2^31) >> 32); below 2 the values are the multiples of 0.5, and
-// rounding min(a, 2) to them is an add of 2^22 (whose ulp is 0.5): round to nearest even for
-// `even`, or for `away` floor(a + 0.25) by two round-toward-zero adds. The code is the larger of the
-// two indexes (each is at most the right one where the other is right). e2m1_exhaustive.cu checks
-// it against the comparison chain for every non-NaN binary32 w in both modes.
+// E2M1 code of a finite-group element w (no NaN), as e2m1_code, with most of the work on the FMA
+// pipe (the ALU pipe bounded the first version: ncu, RESULTS.md): w + 0 turns -0 into +0 (any other
+// w is unchanged), so the sign nibble is the sign bit; a = min(|w|, 6); from 2 up (index >= 4) the
+// E2M1 values are the binary32 values with one mantissa bit, so adding half an ulp of that bit to
+// the bits and shifting rounds ties away (one wide multiply-add: (bits * 2^10 + 2^31) >> 32); below
+// 2 the values are the multiples of 0.5, and rounding min(a, 2) to them is an add of 2^22 (whose
+// ulp is 0.5): round to nearest even for `even`, or for `away` floor(a + 0.25) by two
+// round-toward-zero adds. The index is the larger of the two (each is at most the right one where
+// the other is right), both kept offset by the bits of 2^22 so that one unsigned max compares them.
+// e2m1_exhaustive.cu checks it against the comparison chain for every non-NaN binary32 w.
 __host__ __device__ __forceinline__ float fadd_rz(float x, float y) {
 #ifdef __CUDA_ARCH__
   return __fadd_rz(x, y);
@@ -383,30 +395,43 @@ __host__ __device__ __forceinline__ float fadd_rz(float x, float y) {
 #endif
 }
 
+__host__ __device__ __forceinline__ float fadd_rn(float x, float y) {
+#ifdef __CUDA_ARCH__
+  return __fadd_rn(x, y);
+#else
+  return x + y;
+#endif
+}
+
+__host__ __device__ __forceinline__ uint32_t mulhi(uint32_t x, uint32_t y) {
+#ifdef __CUDA_ARCH__
+  return __umulhi(x, y);
+#else
+  return static_cast<uint32_t>((static_cast<uint64_t>(x) * y) >> 32);
+#endif
+}
+
 template <bool EVEN>
 __host__ __device__ __forceinline__ uint32_t e2m1_code_finite(float w) {
-  const uint32_t m = bits_of(w) & 0x7FFFFFFFu;
-  const uint32_t a = m < 0x40C00000u ? m : 0x40C00000u;
-  int32_t hi;
+  constexpr uint32_t kOff = 0x4A800000u;  // bits of 2^22
+  const float w0 = fadd_rn(w, 0.0f);
+  const float a = fminf(fabsf(w0), 6.0f);
+  const uint32_t ab = bits_of(a);
+  uint32_t hi;
   if (EVEN)
-    hi = static_cast<int32_t>(((a + 0x1FFFFFu + ((a >> 22) & 1u)) >> 22)) - 252;
+    hi = ((ab + 0x1FFFFFu + ((ab >> 22) & 1u)) >> 22) + (kOff - 252u);
   else
-    hi = static_cast<int32_t>((static_cast<uint64_t>(a) * 1024u + 0x80000000ull - (252ull << 32)) >> 32);
-  const float a2 = float_of(a < 0x40000000u ? a : 0x40000000u);
-#ifdef __CUDA_ARCH__
-  const float t = EVEN ? __fadd_rn(a2, 4194304.0f) : fadd_rz(fadd_rz(a2, 0.25f), 4194304.0f);
-#else
-  const float t = EVEN ? a2 + 4194304.0f : fadd_rz(fadd_rz(a2, 0.25f), 4194304.0f);
-#endif
-  const int32_t lo = static_cast<int32_t>(bits_of(t) - 0x4A800000u);
-  const uint32_t idx = static_cast<uint32_t>(hi > lo ? hi : lo);
-  return idx | (static_cast<int32_t>(bits_of(w)) < 0 && m != 0 ? 0x8u : 0u);
+    hi = static_cast<uint32_t>((static_cast<uint64_t>(ab) * 1024u + 0x80000000ull +
+                                (static_cast<uint64_t>(kOff - 252u) << 32)) >> 32);
+  const float a2 = fminf(a, 2.0f);
+  const uint32_t lo = bits_of(EVEN ? fadd_rn(a2, 4194304.0f) : fadd_rz(fadd_rz(a2, 0.25f), 4194304.0f));
+  return (hi > lo ? hi : lo) - kOff + 8u * mulhi(bits_of(w0), 2u);
 }
 
 // The tensor is staged as one flat run of 16-element groups (K % 16 == 0: a group never crosses a
 // row; x_fp4 and x_sf are row-major, so group g's codes are bytes [8g, 8g+8) and its scale byte is
 // x_sf[g]). Each lane owns whole groups (no group work done twice, no shuffles): a warp takes
-// kStageGroups runs of 32 consecutive groups, lane l group l of each run, loaded as two 16-byte
+// G runs of 32 consecutive groups, lane l group l of each run, loaded as two 16-byte
 // pieces (the second hits the lines the first brought into L1), stores its 8 code bytes as one
 // 8-byte word (256 contiguous bytes a warp) and its scale byte (32 contiguous bytes). A group whose
 // amax is finite and at most 2688 (scale <= 448: the E4M3 byte is the hardware's round-to-nearest-
@@ -414,7 +439,6 @@ __host__ __device__ __forceinline__ uint32_t e2m1_code_finite(float w) {
 // path; any other group the definition's steps as written. The reciprocal 1/max(ŝ, 1e-6) takes one
 // of 128 values (ŝ decodes a 7-bit UE4M3 byte): each block computes the 128 once with the same
 // IEEE division and looks them up.
-constexpr int kStageGroups = 2;  // groups a lane (timed against 1 and 4 in RESULTS.md)
 
 __device__ __forceinline__ uint32_t e4m3_rn_hw(float scale) {
   uint16_t r;
@@ -422,7 +446,7 @@ __device__ __forceinline__ uint32_t e4m3_rn_hw(float scale) {
   return r & 0xFFu;
 }
 
-template <int DT, bool EVEN, int G = kStageGroups>
+template <int DT, bool EVEN, int G>
 __global__ void __launch_bounds__(256) nvfp4_stage_kernel(StageArgs a) {
   constexpr int W = DT == kFP32 ? 16 : 8;  // 32-bit words a group
   __shared__ float inv_of[128];
@@ -483,10 +507,11 @@ __global__ void __launch_bounds__(256) nvfp4_stage_kernel(StageArgs a) {
     if (ab <= 0x45280000u) {  // 2688 = 6 * 448
       code = e4m3_rn_hw(__fdiv_rn(__uint_as_float(ab), 6.0f));
       const float inv = inv_of[code];
+      // + rather than |: the nibbles do not overlap, and the adds fold into multiply-adds.
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
-        word0 |= e2m1_code_finite<EVEN>(__fmul_rn(v[i], inv)) << (4 * i);
-        word1 |= e2m1_code_finite<EVEN>(__fmul_rn(v[i + 8], inv)) << (4 * i);
+        word0 += e2m1_code_finite<EVEN>(__fmul_rn(v[i], inv)) << (4 * i);
+        word1 += e2m1_code_finite<EVEN>(__fmul_rn(v[i + 8], inv)) << (4 * i);
       }
     } else {
       const float amax = __uint_as_float(ab);
@@ -509,23 +534,33 @@ __global__ void __launch_bounds__(256) nvfp4_stage_kernel(StageArgs a) {
   }
 }
 
-template <int DT>
+template <int DT, int G>
 inline void nvfp4_stage_launch_dt(const StageArgs& a, int64_t blocks, cudaStream_t s) {
   if (a.ties_even || a.broken_ties)
-    nvfp4_stage_kernel<DT, true><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+    nvfp4_stage_kernel<DT, true, G><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
   else
-    nvfp4_stage_kernel<DT, false><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+    nvfp4_stage_kernel<DT, false, G><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
 }
 
-inline void nvfp4_stage_launch(const StageArgs& a, cudaStream_t s = 0) {
-  const int64_t per_block = 256 * kStageGroups * 16;  // elements
+template <int G>
+inline void nvfp4_stage_launch_g(const StageArgs& a, cudaStream_t s) {
+  const int64_t per_block = 256 * G * 16;  // elements
   const int64_t blocks = std::max((a.M * a.K + per_block - 1) / per_block, (a.M * a.top_k + 255) / 256);
   if (a.x_dtype == kFP32)
-    nvfp4_stage_launch_dt<kFP32>(a, blocks, s);
+    nvfp4_stage_launch_dt<kFP32, G>(a, blocks, s);
   else if (a.x_dtype == kFP16)
-    nvfp4_stage_launch_dt<kFP16>(a, blocks, s);
+    nvfp4_stage_launch_dt<kFP16, G>(a, blocks, s);
   else
-    nvfp4_stage_launch_dt<kBF16>(a, blocks, s);
+    nvfp4_stage_launch_dt<kBF16, G>(a, blocks, s);
+}
+
+// Groups a lane by size (H100, RESULTS.md): small tensors want every SM busy (1), large ones more
+// bytes in flight a lane (4).
+inline void nvfp4_stage_launch(const StageArgs& a, cudaStream_t s = 0) {
+  const int64_t n_groups = a.M * a.K / 16;
+  if (n_groups < (int64_t{1} << 17)) return nvfp4_stage_launch_g<1>(a, s);
+  if (n_groups < (int64_t{1} << 21)) return nvfp4_stage_launch_g<2>(a, s);
+  nvfp4_stage_launch_g<4>(a, s);
 }
 
 // ---------------------------------------------------------------------------------------------
