@@ -29,7 +29,7 @@ for b in kcs_cuda_bench kcs_cuda_bench_main; do
   [ -x "$DIR/$b" ] || continue
   cuobjdump -sass "$DIR/$b" > "$OUT/$b.sass" 2>/dev/null
   awk -v b="$b" '/Function :/ {f=$3} /^ +\/\*[0-9a-f]{4}\*\// {n[f]++; split($2, o, "."); op=o[1]; if (op ~ /^@/) op=$3; gsub(/;/, "", op); c[f" "op]++}
-    END {for (k in c) {split(k, p, " "); if (p[1] ~ /nvfp4_stage_kernelILi2ELb0ELi2|nvfp4_stage_kernelILi2EE|q8_reg_kernelILi8ELi2ELi1ELi2ELb0ELi256|q8_reg_kernelILi4ELi4ELi2EE|q8_reg_kernelILi32ELi6ELi1ELi2ELb0ELi256|q8_reg_kernelILi32ELi6ELi2EE/) print b, p[1], p[2], c[k], n[p[1]]}}' \
+    END {for (k in c) {split(k, p, " "); if (p[1] ~ /nvfp4_stage_kernelILi0ELb0ELi2|nvfp4_stage_kernelILi0EE|q8_reg_kernelILi8ELi2ELi1ELi0ELb0ELi256|q8_reg_kernelILi4ELi4ELi0EE|q8_reg_kernelILi32ELi6ELi1ELi0ELb0ELi256|q8_reg_kernelILi32ELi6ELi0EE/) print b, p[1], p[2], c[k], n[p[1]]}}' \
     "$OUT/$b.sass" | sort -k2,2 -k4,4nr >> "$OUT/sass.txt"
   rm -f "$OUT/$b.sass"
 done
