@@ -554,14 +554,9 @@ inline void nvfp4_stage_launch_g(const StageArgs& a, cudaStream_t s) {
     nvfp4_stage_launch_dt<kBF16, G>(a, blocks, s);
 }
 
-// Groups a lane by size (H100, RESULTS.md): small tensors want every SM busy (1), large ones more
-// bytes in flight a lane (4).
-inline void nvfp4_stage_launch(const StageArgs& a, cudaStream_t s = 0) {
-  const int64_t n_groups = a.M * a.K / 16;
-  if (n_groups < (int64_t{1} << 17)) return nvfp4_stage_launch_g<1>(a, s);
-  if (n_groups < (int64_t{1} << 21)) return nvfp4_stage_launch_g<2>(a, s);
-  nvfp4_stage_launch_g<4>(a, s);
-}
+// One group a lane: on the H100 it was the fastest of 1, 2 and 4 at M = 128, 4096 and 16384
+// (RESULTS.md), the fewer registers keeping more warps resident.
+inline void nvfp4_stage_launch(const StageArgs& a, cudaStream_t s = 0) { nvfp4_stage_launch_g<1>(a, s); }
 
 // ---------------------------------------------------------------------------------------------
 // K5 compressor (docs/kernels/compressor.md), one CUDA block per (compressed block, head). The logit is one
