@@ -2,7 +2,8 @@
 # The include edges the layers forbid (docs: /work/shared/DESIGN.md "Layers"; the link edges are
 # the CMake targets'): the interface and core see only the interface; decl adds itself; tables
 # add themselves; the reference and the optimized code never see each other, the conformance
-# layer, fixtures, reports or tools. Prints every offending line; exits 1 if there is one.
+# layer, fixtures, reports or tools; benches never see the reference's internals. Prints every
+# offending line; exits 1 if there is one.
 #   check_layers.sh <source root>      check a tree
 #   check_layers.sh --selftest         show that each rule catches a cross-include
 set -uo pipefail
@@ -15,6 +16,8 @@ RULES=(
   "tables:kcs/ tables/"
   "reference:kcs/ reference/ tables/"
   "optimized:kcs/ optimized/ tables/"
+  # benches time the reference only as a Backend (api:reference rows), never its internals
+  "bench:kcs/ bench/ optimized/ tables/ decl/ fixtures/ conformance/"
 )
 
 check() {
@@ -52,7 +55,8 @@ if [ "${1:-}" = "--selftest" ]; then
   for edge in "optimized/x.cc:reference/kernels.h" "reference/x.cc:optimized/q8.h" \
               "reference/x.h:conformance/runner/runner.h" "optimized/x.cc:conformance/compare/ulp.h" \
               "include/kcs/x.h:reference/primitives.h" "core/x.cc:decl/kernels.h" \
-              "decl/x.cc:reference/primitives.h" "decl/x.cc:optimized/q8.h" "tables/x.cc:reference/kernels.h"; do
+              "decl/x.cc:reference/primitives.h" "decl/x.cc:optimized/q8.h" "tables/x.cc:reference/kernels.h" \
+              "bench/x.cc:reference/kernels.h"; do
     f="$tmp/${edge%%:*}"
     printf '#include <vector>\n  #include "%s"  // deliberate\n' "${edge#*:}" >"$f"
     if check "$tmp" >/dev/null; then

@@ -117,6 +117,10 @@ std::vector<CheckResult> check_arena(const uint8_t* base, const ArenaLayout& l, 
   return out;
 }
 
+bool is_integrity_check(const std::string& n) {
+  return n.rfind("input.", 0) == 0 || n.rfind("guard.", 0) == 0 || n.rfind("late_write.", 0) == 0 || n == "fp_env";
+}
+
 TensorMap arena_results(const uint8_t* base, const ArenaLayout& l) {
   TensorMap t;
   for (const auto& s : l.slots) {

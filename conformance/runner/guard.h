@@ -42,6 +42,11 @@ std::vector<CheckResult> check_arena(const uint8_t* base, const ArenaLayout& l, 
 // Owning copies of the out and inout tensors after the call.
 TensorMap arena_results(const uint8_t* base, const ArenaLayout& l);
 
+// Whether a check is about what the backend did to memory or state that is not its output
+// (inputs, guard bytes, writes after returning, the FP environment): evidence on its own, never
+// re-run, never excused.
+bool is_integrity_check(const std::string& name);
+
 // A failed integrity check (guards, inputs, FP environment): margin inf.
 CheckResult integrity_failure(const std::string& name, const std::string& contract, const std::string& message);
 

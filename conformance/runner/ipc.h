@@ -14,6 +14,13 @@ namespace kcs::ipc {
 constexpr int kSocketFd = 3, kArenaFd = 4;  // the worker's fds
 constexpr size_t kMaxMessage = 1 << 20;
 
+// Between calls the worker keeps the arena read-only. A write to it then (a detached thread, an
+// unsynchronized copy still running after the call returned) faults; the worker's handler stores
+// the arena offset of the write in the 8 bytes just past the arena's mapped size (through the
+// fd: the mapping is read-only) and exits with kLateWriteExit.
+constexpr int kLateWriteExit = 87;
+constexpr size_t kStatusBytes = 4096;  // the memfd's tail beyond the mapped arena
+
 inline bool send_json(int fd, const nlohmann::json& j) {
   const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());

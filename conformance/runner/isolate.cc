@@ -20,6 +20,7 @@
 #include "conformance/runner/fpenv.h"
 #include "conformance/runner/guard.h"
 #include "conformance/runner/ipc.h"
+#include "conformance/runner/stop_signal.h"
 
 extern char** environ;
 
@@ -181,7 +182,14 @@ bool IsolatedBackend::spawn(std::string* fault) {
   envp.push_back(nullptr);
   env = envp.data();
 #endif
-  const int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), env);
+  // Its own process group, so that whatever a plug-in starts (a forked helper still holding kcs's
+  // stderr would keep a piped run from ever ending) goes with the worker: see end_group().
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&at, 0);
+  const int rc = posix_spawn(&pid_, exe.c_str(), &fa, &at, argv.data(), env);
+  posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
   close(theirs);
   if (rc != 0) {
@@ -227,11 +235,12 @@ std::string IsolatedBackend::reap(bool killed) {
   pid_t r;
   do r = wait4(pid_, &st, 0, &ru);
   while (r < 0 && errno == EINTR);
-  pid_ = -1;
+  end_group();
   if (sock_ >= 0) close(sock_), sock_ = -1;
   if (killed || r < 0) return "killed";
   const uint64_t peak = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
   std::string how = WIFSIGNALED(st) ? signal_name(WTERMSIG(st))
+                    : WIFEXITED(st) && WEXITSTATUS(st) == ipc::kLateWriteExit ? late_write_message()
                     : WIFEXITED(st) ? "exit(" + std::to_string(WEXITSTATUS(st)) + ")"
                                     : "an unknown end";
   // A death near the address-space limit is the limit (a NULL from malloc, then a fault).
@@ -239,6 +248,11 @@ std::string IsolatedBackend::reap(bool killed) {
     return "out of memory (limit " + memory_size_str(opt_.max_memory) + "; the worker reached " +
            memory_size_str(peak / (1 << 20) * (1 << 20)) + " resident and ended with " + how + ")";
   return "crashed: " + how;
+}
+
+void IsolatedBackend::end_group() {
+  kill(-pid_, SIGKILL);  // the worker's group: processes the backend started
+  pid_ = -1;
 }
 
 void IsolatedBackend::stop_worker() {
@@ -250,7 +264,7 @@ void IsolatedBackend::stop_worker() {
 bool IsolatedBackend::map_arena(size_t size) {
   if (size <= size_) return true;
   const size_t want = std::max(size, size_ * 2);
-  if (ftruncate(memfd_, static_cast<off_t>(want)) != 0) return false;
+  if (ftruncate(memfd_, static_cast<off_t>(want + ipc::kStatusBytes)) != 0) return false;
   if (base_) munmap(base_, size_);
   void* p = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
   if (p == MAP_FAILED) {
@@ -294,10 +308,17 @@ CallResult IsolatedBackend::call(const KernelDecl& decl, const Problem& p, const
   if (!ipc::send_json(sock_, m)) return faulted(reap(false) + " before the call");
   pollfd pf{sock_, POLLIN, 0};
   int pr;
+  double left;
+  // In slices: SIGINT/SIGTERM reach the parent only (the worker has its own process group), maybe
+  // on another thread, and must not wait for the timeout of a call that hangs.
   do {
-    const double left = opt_.timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    pr = left <= 0 ? 0 : poll(&pf, 1, static_cast<int>(std::ceil(left * 1000)));
-  } while (pr < 0 && errno == EINTR);
+    if (stop_requested()) {
+      stop_worker();
+      return faulted("interrupted by signal " + std::to_string(stop_signal()));
+    }
+    left = opt_.timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    pr = left <= 0 ? 0 : poll(&pf, 1, static_cast<int>(std::ceil(std::min(left, 0.25) * 1000)));
+  } while ((pr < 0 && errno == EINTR) || (pr == 0 && left > 0.25));
   if (pr == 0) {
     kill(pid_, SIGKILL);
     reap(true);
@@ -308,6 +329,8 @@ CallResult IsolatedBackend::call(const KernelDecl& decl, const Problem& p, const
     const std::string how = reap(false);
     return faulted(how.rfind("crashed: exit(", 0) == 0 ? how + " during the call" : how);
   }
+  last_ = l;
+  last_case_ = case_id;
   r.seconds = reply.value("seconds", 0.0);
   if (reply.value("oom", false)) {
     stop_worker();  // what it leaked stays with it
@@ -324,6 +347,46 @@ CallResult IsolatedBackend::call(const KernelDecl& decl, const Problem& p, const
   for (auto& c : check_arena(base_, l, given)) r.integrity.push_back(std::move(c));
   r.tensors = arena_results(base_, l);
   return r;
+}
+
+std::string IsolatedBackend::late_write_message(std::string* tensor) const {
+  uint64_t off = UINT64_MAX;
+  if (pread(memfd_, &off, sizeof off, static_cast<off_t>(size_)) != static_cast<ssize_t>(sizeof off)) off = UINT64_MAX;
+  std::string where = "the call arena";
+  if (tensor) *tensor = "arena";
+  for (const auto& s : last_.slots) {
+    if (off >= s.offset && off < s.offset + s.nbytes) {
+      where = std::string(s.role == Role::in ? "input" : s.role == Role::out ? "output" : "in-out tensor") + " '" +
+              s.name + "' at byte " + std::to_string(off - s.offset) + " of " + std::to_string(s.nbytes);
+    } else if (off < s.offset) {
+      where = "the guard bytes before '" + s.name + "'";
+    } else {
+      continue;
+    }
+    if (tensor) *tensor = s.name;
+    break;
+  }
+  return "the backend wrote to " + where + " after the call" +
+         (last_case_.empty() ? std::string() : " of " + last_case_) +
+         " had returned (its results were already taken): work still running after the return, such as a detached "
+         "thread or an unsynchronized device copy";
+}
+
+std::vector<CheckResult> IsolatedBackend::late_writes() {
+  if (pid_ <= 0) return {};
+  int st = 0;
+  if (waitpid(pid_, &st, WNOHANG) != pid_) return {};
+  end_group();
+  if (sock_ >= 0) close(sock_), sock_ = -1;
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != ipc::kLateWriteExit) return {};  // the next call reports it
+  std::string tensor;
+  const std::string why = late_write_message(&tensor);
+  return {integrity_failure("late_write." + tensor, "no write after the call returns", why)};
+}
+
+std::vector<CheckResult> late_writes(Backend& be) {
+  IsolatedBackend* iso = as_isolated(be);
+  return iso ? iso->late_writes() : std::vector<CheckResult>{};
 }
 
 Status IsolatedBackend::execute(const Invocation& inv) {

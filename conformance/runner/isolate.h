@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "conformance/runner/guard.h"
 #include "kcs/backend.h"
 
 namespace kcs {
@@ -68,6 +69,10 @@ class IsolatedBackend : public Backend {
   // One guarded call in the worker; `given` holds every tensor of the call (outputs poisoned).
   CallResult call(const KernelDecl& decl, const Problem& p, const TensorMap& given, const TileConfig& tile,
                   int threads, const std::string& case_id);
+  // After the trusted side has used the last call's results: a failed "late_write.<tensor>" check
+  // when the worker ended writing into that call's arena after the call had returned (worker.cc
+  // keeps the arena read-only between calls), naming the tensor and byte; else nothing.
+  std::vector<CheckResult> late_writes();
 
  protected:
   // For callers that use Backend::run directly: the guarded call, results copied back; a fault or
@@ -79,7 +84,11 @@ class IsolatedBackend : public Backend {
   bool spawn(std::string* fault);  // starts a worker and reads its hello; false: *fault says why
   std::string reap(bool killed);   // waits for the worker; describes how it ended
   void stop_worker();
+  void end_group();  // after the worker was reaped: kills what is left of its process group
   bool map_arena(size_t size);
+  std::string late_write_message(std::string* tensor = nullptr) const;
+  ArenaLayout last_;        // of the last call that returned, for late_writes()
+  std::string last_case_;
 
   std::string spec_, empty_, name_, describe_, load_error_, load_fault_, load_fp_;
   bool lib_ = false, hello_ = false, ignores_tiles_ = false;
@@ -100,6 +109,8 @@ const IsolatedBackend* as_isolated(const Backend& b);
 // and guard checks, FP environment saved, checked and restored; no timeout).
 CallResult guarded_call(Backend& be, const KernelDecl& decl, const Problem& p, const TensorMap& given,
                         const TileConfig& tile, int threads, const std::string& case_id);
+// IsolatedBackend::late_writes() for an isolated backend; nothing for one that runs in-process.
+std::vector<CheckResult> late_writes(Backend& be);
 
 // `kcs worker ...` (tools/kcs.cc dispatches here): serves one backend over fds 3 (socket) and 4 (arena).
 int worker_main(int argc, char** argv);

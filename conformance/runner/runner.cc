@@ -268,6 +268,11 @@ RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const 
   const Status& s = call.status;
   r.checks = std::move(call.integrity);
   if (outputs) *outputs = call.tensors;
+  // Before the other checks: a write after the return explains whatever else differs.
+  auto add_late_writes = [&] {
+    std::vector<CheckResult> l = late_writes(backend);
+    r.checks.insert(r.checks.begin(), l.begin(), l.end());
+  };
   auto settle = [&r] {
     for (const auto& c : r.checks)
       if (!c.passed) {
@@ -296,12 +301,14 @@ RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const 
     }
     c.margin = c.passed ? 0 : INFINITY;
     r.checks.push_back(c);
+    add_late_writes();
     r.verdict = Verdict::passed;
     settle();
     return r;
   }
 
   if (!s) {
+    add_late_writes();
     r.verdict = Verdict::error;
     r.reason = s.message;
     // An integrity failure is named even when the call also returned an error.
@@ -309,6 +316,8 @@ RunRecord run_case(const CaseSpec& cs, const Bundle& b, Backend& backend, const 
     return r;
   }
   for (auto& c : score_outputs(decl, b, call.tensors)) r.checks.push_back(std::move(c));
+  // Last, so a backend still writing after its return has had the scoring time to show it.
+  add_late_writes();
   r.verdict = Verdict::passed;
   settle();
   settle_outside_contract(cs, decl, b, call.tensors, r);

@@ -162,8 +162,7 @@ SweepPlan plan_sweep(const SweepOptions& o) {
 
 static bool integrity_failed(const RunRecord& r) {
   for (const auto& c : r.checks)
-    if (!c.passed && (c.name.rfind("input.", 0) == 0 || c.name.rfind("guard.", 0) == 0 || c.name == "fp_env"))
-      return true;
+    if (!c.passed && is_integrity_check(c.name)) return true;
   return false;
 }
 
@@ -234,9 +233,7 @@ RunRecord run_item(const SweepItem& it, const Bundle& b, Backend& be, const Swee
   if (!diff.empty()) {
     // After the integrity checks; it names the run's failure unless something failed already.
     size_t at = 0;
-    while (at < r.checks.size() && (r.checks[at].name.rfind("input.", 0) == 0 ||
-                                    r.checks[at].name.rfind("guard.", 0) == 0 || r.checks[at].name == "fp_env"))
-      ++at;
+    while (at < r.checks.size() && is_integrity_check(r.checks[at].name)) ++at;
     const CheckResult c = integrity_failure(
         "tile_invariance", "bit-identical to tile " + first_tile.name() + " (the knobs that differ are declared bit-invariant)",
         diff + " differs from tile " + first_tile.name());
@@ -344,6 +341,7 @@ SweepOutcome execute_sweep(SweepPlan& plan, const SweepOptions& o, const RecordS
         prefetch_after(i);
       }
       RunRecord r = run_item(it, bundle, be, o, first_tile, first_outputs[bi]);
+      if (stop && stop() && is_fault(r.verdict)) break;  // cut short by the stop, not the backend's fault: not kept
       consecutive[bi] = is_fault(r.verdict) ? consecutive[bi] + 1 : 0;
       untiled[bi].first.clear();
       if (be.ignores_tiles() && r.verdict == Verdict::passed) untiled[bi] = {it.cs.id, r};

@@ -39,6 +39,31 @@ uint64_t vm_bytes() {
   return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+// The arena as the fault handler sees it. `sealed` is set before the pages become read-only and
+// cleared after they are writable again, so a fault on a sealed arena page is always a late write.
+uint8_t* volatile g_arena = nullptr;
+volatile size_t g_mapped = 0;
+volatile sig_atomic_t g_sealed = 0;
+
+void on_fault(int sig, siginfo_t* si, void*) {
+  const auto a = reinterpret_cast<uintptr_t>(si->si_addr), b = reinterpret_cast<uintptr_t>(g_arena);
+  if (g_sealed && b && a >= b && a - b < g_mapped) {
+    const uint64_t off = a - b;
+    (void)!pwrite(ipc::kArenaFd, &off, sizeof off, static_cast<off_t>(g_mapped));
+    _exit(ipc::kLateWriteExit);
+  }
+  // Any other fault (or a raise()) ends the worker with the signal, as without this handler.
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void seal(uint8_t* base, size_t mapped, bool on) {
+  if (!base) return;
+  if (on) g_sealed = 1;
+  mprotect(base, mapped, on ? PROT_READ : PROT_READ | PROT_WRITE);
+  if (!on) g_sealed = 0;
+}
+
 }  // namespace
 
 int worker_main(int argc, char** argv) {
@@ -86,19 +111,30 @@ int worker_main(int argc, char** argv) {
   }
   if (!ipc::send_json(sock, hello) || !be) return 0;
 
+  struct sigaction sa {};
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, nullptr);
+  sigaction(SIGBUS, &sa, nullptr);
+
   uint8_t* base = nullptr;
   size_t mapped = 0;
   nlohmann::json m;
   while (ipc::recv_json(sock, m)) {
     nlohmann::json reply = {{"op", "done"}};
+    seal(base, mapped, false);
     try {
       const size_t size = m.at("arena").get<size_t>();
       if (size > mapped) {
         if (base) munmap(base, mapped);
+        g_arena = nullptr;
         void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, ipc::kArenaFd, 0);
         if (p == MAP_FAILED) throw Error(std::string("cannot map the call arena: ") + std::strerror(errno));
         base = static_cast<uint8_t*>(p);
         mapped = size;
+        g_mapped = mapped;
+        g_arena = base;
       }
       const KernelDecl& decl = kernel_or_throw(m.at("kernel").get<std::string>());
       Problem prob;
@@ -134,6 +170,7 @@ int worker_main(int argc, char** argv) {
       reply["message"] = std::string("worker: ") + e.what();
       reply["oom"] = false;
     }
+    seal(base, mapped, true);
     if (!ipc::send_json(sock, reply)) break;
   }
   return 0;

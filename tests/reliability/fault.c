@@ -9,7 +9,11 @@
  *   OFAST FTZ|DAZ set by a constructor at load (what -Ofast's crtfastmath.o does)
  *   NONDET scale[0] one bit off on every even call (same input, different bits)
  *   TILE   scale[0] one bit off when row_tile != 16 (a bit-invariant knob changes a bit)
- *   CTOR_CRASH a null write in the library's constructor */
+ *   CTOR_CRASH a null write in the library's constructor
+ *   LATE_WRITE correct outputs returned, then a detached thread keeps writing into 'codes' for 50 ms
+ *              (the shape of an unsynchronized device copy or a worker thread not joined)
+ *   FORK_CHILD a forked child that outlives the call by 300 s, holding the worker's stdout/stderr
+ *              (a helper daemon): a piped `kcs run | cat` must still end */
 #define kcs_plugin_name example_name
 #define kcs_plugin_run example_run
 #include "../../examples/plugin/kcs_example_plugin.c"
@@ -17,6 +21,9 @@
 #undef kcs_plugin_run
 
 #include <fenv.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <xmmintrin.h>
@@ -45,6 +52,17 @@ __attribute__((unused)) static void flip_scale0(const kcs_call* c) {
   const kcs_tensor* s = kcs_call_tensor(c, "scale");
   if (s && s->data && s->shape[0] > 0) ((uint32_t*)s->data)[0] ^= 1u;
 }
+
+#if defined(FAULT_LATE_WRITE)
+static void* keep_writing(void* p) {
+  struct timespec ts = {0, 100000};
+  for (int i = 0; i < 500; ++i) {
+    ((volatile unsigned char*)p)[0] = 0x5A;
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
+}
+#endif
 
 KCS_EXPORT int32_t kcs_plugin_run(const kcs_call* c, char* msg, size_t size) {
   static long calls = 0;
@@ -93,6 +111,16 @@ KCS_EXPORT int32_t kcs_plugin_run(const kcs_call* c, char* msg, size_t size) {
   if (calls % 2 == 0) flip_scale0(c);
 #elif defined(FAULT_TILE)
   if (kcs_call_knob(c, "row_tile", 16) != 16) flip_scale0(c);
+#elif defined(FAULT_FORK_CHILD)
+  if (fire && fork() == 0) {
+    sleep(300);
+    _exit(0);
+  }
+#elif defined(FAULT_LATE_WRITE)
+  if (fire) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, keep_writing, kcs_call_tensor(c, "codes")->data) == 0) pthread_detach(t);
+  }
 #endif
   return rc;
 }

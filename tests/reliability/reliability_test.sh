@@ -61,6 +61,9 @@ case "$KIND" in
   rtz) line "fp_env: the call changed the FP environment: .*rounding to-nearest -> toward-zero"; kept 19 ;;
   ofast) line "fp_env: loading the plug-in changed the FP environment: MXCSR .*FTZ.*DAZ" ;;
   nondet) line "flaky: " ;;
+  # Found when the parent has scored the call (late_write.codes) or, if the write came later, by
+  # the next call (crashed); either way naming the tensor and the call it followed.
+  late_write) line "(late_write\.codes|crashed): the backend wrote to output 'codes' at byte 0 of [0-9]+ after the call of q8\.ties\.[^ ]+ had returned"; kept 19 ;;
   nondet_repeat) line "flaky: nondeterministic: run 2 of 2 differs from run 1 in 'scale'" ;;
   tile)
     # the outputs differ from the reference too (the plug-in's q8 is bit-exact or wrong): the line
