@@ -283,7 +283,8 @@ inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
 // L lanes x CH chunks of 8 go through q8_reg_kernel (configurations timed in RESULTS.md); any
 // other n through q8_kernel.
 inline void q8_launch(const Q8Args& a, cudaStream_t s = 0) {
-  if (a.x_dtype != kFP16 && a.rows > 0) switch (a.n) {
+  if (a.rows <= 0) return;  // nothing to write (a grid of 0 blocks would be a launch error)
+  if (a.x_dtype != kFP16) switch (a.n) {
       case 64: return q8_launch_reg<4, 2, 2>(a, s);
       case 128: return q8_launch_reg<8, 2, 1>(a, s);
       case 256: return q8_launch_reg<8, 4, 1>(a, s);
@@ -431,8 +432,8 @@ __host__ __device__ __forceinline__ uint32_t e2m1_code_finite(float w) {
 // The tensor is staged as one flat run of 16-element groups (K % 16 == 0: a group never crosses a
 // row; x_fp4 and x_sf are row-major, so group g's codes are bytes [8g, 8g+8) and its scale byte is
 // x_sf[g]). Each lane owns whole groups (no group work done twice, no shuffles): a warp takes
-// G runs of 32 consecutive groups, lane l group l of each run, loaded as two 16-byte
-// pieces (the second hits the lines the first brought into L1), stores its 8 code bytes as one
+// G runs of 32 consecutive groups, lane l group l of each run, loaded as 16-byte pieces (two for
+// BF16 and FP16: the second hits the lines the first brought into L1), stores its 8 code bytes as one
 // 8-byte word (256 contiguous bytes a warp) and its scale byte (32 contiguous bytes). A group whose
 // amax is finite and at most 2688 (scale <= 448: the E4M3 byte is the hardware's round-to-nearest-
 // even conversion, checked against e4m3_encode on the GPU for every such scale) takes the fast
