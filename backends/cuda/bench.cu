@@ -6,12 +6,17 @@
 // Each row gives two times: back to back (the kernels' own time, as Triton's do_bench and a model
 // running many kernels see it) and a single launch with the host waiting (launch latency included).
 //   kcs_cuda_bench            prints one table row per shape
+//   KCS_CUDA_BENCH_VARIANTS=1 adds rows for the other kernel configurations (lanes x chunks x rows
+//                             of Q8, groups a lane of NVFP4 staging)
+//   KCS_CUDA_BENCH_ONLY=text  times only the rows whose name holds text (for a profiler)
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "backends/cuda/kernels.cuh"
@@ -138,6 +143,11 @@ void fill_f32(void* d, size_t count, uint32_t seed) {
 
 double g_bw = 0;
 
+bool wanted(const char* name) {
+  const char* only = std::getenv("KCS_CUDA_BENCH_ONLY");
+  return !only || std::strstr(name, only) != nullptr;
+}
+
 void print_row(const char* name, Times t, double moved) {
   const double s = t.stream_ms * 1e-3;
   std::printf("%-44s %10.2f %10.4f %12.0f %8.2f %10.2f\n", name, s * 1e6, moved / 1e9, moved / s / 1e9,
@@ -171,11 +181,33 @@ int main() {
     const char* name;
     int64_t rows, n;
   };
+  using Q8Launch = void (*)(const kcs_cuda::Q8Args&, cudaStream_t);
+  struct Q8Variant {
+    const char* name;
+    int64_t n;  // 0: any
+    Q8Launch launch;
+  };
+  std::vector<Q8Variant> q8v{{"", 0, [](const kcs_cuda::Q8Args& a, cudaStream_t st) { kcs_cuda::q8_launch(a, st); }}};
+  if (std::getenv("KCS_CUDA_BENCH_VARIANTS")) {
+    q8v.push_back({" [L4 CH4 R1]", 128, kcs_cuda::q8_launch_reg<4, 4, 1>});
+    q8v.push_back({" [L8 CH2 R1]", 128, kcs_cuda::q8_launch_reg<8, 2, 1>});
+    q8v.push_back({" [L8 CH2 R2]", 128, kcs_cuda::q8_launch_reg<8, 2, 2>});
+    q8v.push_back({" [L8 CH2 R1 B128]", 128, kcs_cuda::q8_launch_reg<8, 2, 1, 128>});
+    q8v.push_back({" [L16 CH1 R2]", 128, kcs_cuda::q8_launch_reg<16, 1, 2>});
+    q8v.push_back({" [L32 CH6 R1]", 1536, kcs_cuda::q8_launch_reg<32, 6, 1>});
+    q8v.push_back({" [L32 CH6 R1 B128]", 1536, kcs_cuda::q8_launch_reg<32, 6, 1, 128>});
+    q8v.push_back({" [L32 CH6 R1 B512]", 1536, kcs_cuda::q8_launch_reg<32, 6, 1, 512>});
+    q8v.push_back({" [L16 CH12 R1]", 1536, kcs_cuda::q8_launch_reg<16, 12, 1>});
+  }
   for (const Q8Shape& s : {Q8Shape{"q8 K1 q t=1024 (65536 x 128)", 65536, 128},
                            Q8Shape{"q8 K2 q_norm t=4096 (4096 x 1536)", 4096, 1536},
                            Q8Shape{"q8 K1 q t=4096 (262144 x 128)", 262144, 128},
                            Q8Shape{"q8 K2 q_norm t=16384 (16384 x 1536)", 16384, 1536},
-                           Q8Shape{"q8 K1 q t=16 (1024 x 128)", 1024, 128}}) {
+                           Q8Shape{"q8 K1 q t=16 (1024 x 128)", 1024, 128}})
+  for (const Q8Variant& var : q8v) {
+    if (var.n && var.n != s.n) continue;
+    const std::string rowname = std::string(s.name) + var.name;
+    if (!wanted(rowname.c_str())) continue;
     const size_t in_b = static_cast<size_t>(s.rows * s.n) * 2, out_b = static_cast<size_t>(s.rows * s.n) + s.rows * 4;
     const int sets = static_cast<int>(std::max<size_t>(1, kRotateBytes / (in_b + out_b)));
     std::vector<void*> x(sets), c(sets), sc(sets);
@@ -189,10 +221,10 @@ int main() {
         [&](int i, cudaStream_t st) {
           kcs_cuda::Q8Args a{x[i], kcs_cuda::kBF16, s.rows, s.n, false, false, false,
                              static_cast<int8_t*>(c[i]), sc[i]};
-          kcs_cuda::q8_launch(a, st);
+          var.launch(a, st);
         },
         sets, reps);
-    print_row(s.name, t, static_cast<double>(in_b + out_b));
+    print_row(rowname.c_str(), t, static_cast<double>(in_b + out_b));
     for (int i = 0; i < sets; ++i) {
       CK(cudaFree(x[i]));
       CK(cudaFree(c[i]));
@@ -201,7 +233,14 @@ int main() {
   }
 
   // NVFP4 staging, K = 7168, top_k = 8: read BF16 once, write 4.25 bits per element + top-k.
-  for (int64_t M : {int64_t{128}, int64_t{4096}, int64_t{16384}}) {
+  const int n_groups_variants = std::getenv("KCS_CUDA_BENCH_VARIANTS") ? 4 : 1;
+  for (int64_t M : {int64_t{128}, int64_t{4096}, int64_t{16384}})
+  for (int gv = 0; gv < n_groups_variants; ++gv) {
+    const int G = gv == 3 ? 4 : gv;  // 0: nvfp4_stage_launch's choice
+    char name[96];
+    std::snprintf(name, sizeof name, gv ? "nvfp4_stage M=%lld K=7168 top_k=8 [G%d]" : "nvfp4_stage M=%lld K=7168 top_k=8",
+                  static_cast<long long>(M), G);
+    if (!wanted(name)) continue;
     const int64_t K = 7168, top_k = 8;
     const size_t in_b = static_cast<size_t>(M * K) * 2, fp4_b = static_cast<size_t>(M * K / 2),
                  sf_b = static_cast<size_t>(M * K / 16), tk_in = static_cast<size_t>(M * top_k) * 8,
@@ -235,11 +274,16 @@ int main() {
           a.x_sf = static_cast<uint8_t*>(sf[i]);
           a.ids_out = static_cast<int64_t*>(ido[i]);
           a.weights_out = static_cast<float*>(wo[i]);
-          kcs_cuda::nvfp4_stage_launch(a, st);
+          if (gv == 0) return kcs_cuda::nvfp4_stage_launch(a, st);
+          const unsigned blocks = static_cast<unsigned>((M * K + 256 * 16 * G - 1) / (256 * 16 * G));
+          if (G == 1)
+            kcs_cuda::nvfp4_stage_kernel<kcs_cuda::kBF16, false, 1><<<blocks, 256, 0, st>>>(a);
+          else if (G == 2)
+            kcs_cuda::nvfp4_stage_kernel<kcs_cuda::kBF16, false, 2><<<blocks, 256, 0, st>>>(a);
+          else
+            kcs_cuda::nvfp4_stage_kernel<kcs_cuda::kBF16, false, 4><<<blocks, 256, 0, st>>>(a);
         },
         sets, reps);
-    char name[96];
-    std::snprintf(name, sizeof name, "nvfp4_stage M=%lld K=7168 top_k=8", static_cast<long long>(M));
     print_row(name, t, static_cast<double>(per));
     for (int i = 0; i < sets; ++i)
       for (void* q : {x[i], f[i], sf[i], ids[i], w[i], ido[i], wo[i]}) CK(cudaFree(q));
@@ -255,6 +299,7 @@ int main() {
   for (const CompShape& s : {CompShape{"compressor csa model n_blocks=1024", true, true, 1024, 4},
                              CompShape{"compressor csa fused n_blocks=1024", true, false, 1024, 4},
                              CompShape{"compressor hca model n_blocks=64", false, true, 64, 128}}) {
+    if (!wanted(s.name)) continue;
     const int64_t C = 512, CI = s.csa ? 128 : 0, ROPE = 64, G = s.csa ? 2 : 1, N = s.n_blocks * s.M,
                   P = N + s.M;
     const size_t proj_b = static_cast<size_t>(N * G * 2 * C) * 2, pi_b = static_cast<size_t>(N * G * 2 * CI) * 2;

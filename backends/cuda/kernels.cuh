@@ -23,6 +23,26 @@ __device__ __forceinline__ float half_bits_to_float(uint16_t h) {
   return __half2float(__ushort_as_half(h));
 }
 
+__host__ __device__ __forceinline__ uint32_t bits_of(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  return u;
+#endif
+}
+
+__host__ __device__ __forceinline__ float float_of(uint32_t u) {
+#ifdef __CUDA_ARCH__
+  return __uint_as_float(u);
+#else
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+#endif
+}
+
 __device__ __forceinline__ float load_widened(const void* p, int64_t i, int dtype) {
   if (dtype == kFP32) return static_cast<const float*>(p)[i];
   const uint16_t h = static_cast<const uint16_t*>(p)[i];
@@ -121,50 +141,115 @@ __global__ void q8_kernel(Q8Args a, int lanes_per_row) {
   }
 }
 
-// The same steps with the row held in registers (one read of x instead of two): L lanes per row,
-// each lane CH chunks of 8 elements, all loads issued before the first use. Chunk c of lane l is
-// elements [8 (c L + l), +8): a warp's loads of one chunk are contiguous 16-byte pieces.
-template <int L, int CH, int DT>
-__global__ void __launch_bounds__(256) q8_reg_kernel(Q8Args a) {
+// q8_code's byte without the float -> int conversion units (FRND and F2I issue at a quarter of the
+// FP32 rate and bounded the first kernels): clamp y to [-128, 127] (integer bounds, so clamping
+// before rounding gives the same integer), round (rint: adding 1.5 * 2^23 rounds to an integer,
+// ties to even; rhaz: roundf first, then the add is exact), and the integer is the low byte of the
+// sum's bits. A NaN y codes 0. e2m1_exhaustive.cu checks it against q8_code's steps for all 2^32 y.
+template <bool RHAZ>
+__host__ __device__ __forceinline__ uint32_t q8_code_bits(float y) {
+  float c = y > -128.0f ? y : -128.0f;
+  c = c < 127.0f ? c : 127.0f;
+  if (RHAZ) c = roundf(c);
+#ifdef __CUDA_ARCH__
+  const float t = __fadd_rn(c, 12582912.0f);
+#else
+  const float t = c + 12582912.0f;
+#endif
+  return y != y ? 0u : bits_of(t) & 0xFFu;
+}
+
+// The rint byte of a row whose amax a is finite and whose s_q = RN(127 / a) is finite: then
+// |y| = RN(|v| s_q) <= RN(a RN(127 / a)) <= RN(127 (1 + 2^-24)) <= 127 + 2^-17, so neither the
+// clamp nor the NaN test can act and the add alone gives the byte (checked for all |y| < 127.5).
+__host__ __device__ __forceinline__ uint32_t q8_rint_byte_in_range(float y) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(__fadd_rn(y, 12582912.0f)) & 0xFFu;
+#else
+  return bits_of(y + 12582912.0f) & 0xFFu;
+#endif
+}
+
+// One row's codes from its loaded words: FAST is q8_rint_byte_in_range, else q8_code_bits<RHAZ>.
+template <int L, int CH, int W, int DT, bool FAST, bool RHAZ = false>
+__device__ __forceinline__ void q8_store_codes(const uint32_t (&raw)[CH][W], float sq, int8_t* row, int lane) {
+#pragma unroll
+  for (int c = 0; c < CH; ++c) {
+    uint32_t q[8];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const float v = DT == kFP32 ? __uint_as_float(raw[c][e % W])
+                                  : __uint_as_float(e % 2 ? raw[c][e / 2] & 0xFFFF0000u : raw[c][e / 2] << 16);
+      const float y = __fmul_rn(v, sq);
+      q[e] = FAST ? q8_rint_byte_in_range(y) : q8_code_bits<RHAZ>(y);
+    }
+    const uint32_t lo = __byte_perm(__byte_perm(q[0], q[1], 0x0040), __byte_perm(q[2], q[3], 0x0040), 0x5410);
+    const uint32_t hi = __byte_perm(__byte_perm(q[4], q[5], 0x0040), __byte_perm(q[6], q[7], 0x0040), 0x5410);
+    *reinterpret_cast<uint2*>(row + 8 * (c * L + lane)) = make_uint2(lo, hi);
+  }
+}
+
+// A row of Q8 held in registers as loaded (one read of x): L lanes a row, each lane CH chunks of 8
+// elements, L * CH * 8 == n exactly; B threads a block; R rows a team, all loads issued before the first use (a thread
+// past the last row loads the last row and stores nothing). Chunk c of lane l is elements
+// [8 (c L + l), +8): a warp's loads of one chunk are contiguous 16-byte pieces. BF16 words stay
+// packed: the amax of two elements is one 16x2 max of their magnitudes.
+template <int L, int CH, int R, int DT, bool RHAZ, int B>
+__global__ void __launch_bounds__(B) q8_reg_kernel(Q8Args a) {
+  constexpr int W = DT == kFP32 ? 8 : 4;  // 32-bit words per chunk of 8 elements
   const int lane = threadIdx.x % L;
-  const int64_t r = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / L;
-  const bool live = r < a.rows;
-  const int64_t base = live ? r * a.n : 0;
-  float v[CH][8];
-  uint32_t best = 0;
+  const int64_t teams = static_cast<int64_t>(gridDim.x) * (B / L);  // rows one pass covers
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * (B / L) + threadIdx.x / L;
+  uint32_t raw[R][CH][W];
 #pragma unroll
-  for (int c = 0; c < CH; ++c) {
-    const int64_t j = 8 * (c * L + lane);
-    if (live && j < a.n) {
-      widen8(a.x, base + j, DT, v[c]);
+  for (int k = 0; k < R; ++k) {
+    const int64_t r = r0 + k * teams;
+    const int64_t base = (r < a.rows ? r : a.rows - 1) * (L * CH * 8);
 #pragma unroll
-      for (int k = 0; k < 8; ++k) best = max(best, __float_as_uint(v[c][k]) & 0x7FFFFFFFu);
+    for (int c = 0; c < CH; ++c) {
+      const int64_t j = base + 8 * (c * L + lane);
+      if (DT == kFP32) {
+        const uint4 p = *reinterpret_cast<const uint4*>(static_cast<const float*>(a.x) + j);
+        const uint4 q = *reinterpret_cast<const uint4*>(static_cast<const float*>(a.x) + j + 4);
+        raw[k][c][0] = p.x, raw[k][c][1] = p.y, raw[k][c][2] = p.z, raw[k][c][3] = p.w;
+        raw[k][c][4 % W] = q.x, raw[k][c][5 % W] = q.y, raw[k][c][6 % W] = q.z, raw[k][c][7 % W] = q.w;
+      } else {
+        const uint4 p = *reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(a.x) + j);
+        raw[k][c][0] = p.x, raw[k][c][1] = p.y, raw[k][c][2] = p.z, raw[k][c][3] = p.w;
+      }
     }
   }
 #pragma unroll
-  for (int off = L / 2; off > 0; off >>= 1) best = max(best, __shfl_xor_sync(0xFFFFFFFFu, best, off));
-  if (!live) return;
-  float amax = __uint_as_float(best);
-  if (a.floor && !(amax >= 1e-4f) && !isnan(amax)) amax = 1e-4f;
-  const float sq = amax == 0.0f ? 0.0f : __fdiv_rn(127.0f, amax);
+  for (int k = 0; k < R; ++k) {
+    const int64_t r = r0 + k * teams;
+    uint32_t best = 0;
 #pragma unroll
-  for (int c = 0; c < CH; ++c) {
-    const int64_t j = 8 * (c * L + lane);
-    if (j >= a.n) continue;
-    uint32_t lo = 0, hi = 0;
+    for (int c = 0; c < CH; ++c)
 #pragma unroll
-    for (int k = 0; k < 8; ++k) {
-      const uint32_t q = static_cast<uint8_t>(amax == 0.0f ? 0 : q8_code(__fmul_rn(v[c][k], sq), a.rhaz));
-      if (k < 4) lo |= q << (8 * k); else hi |= q << (8 * (k - 4));
-    }
-    *reinterpret_cast<uint2*>(a.codes + base + j) = make_uint2(lo, hi);
-  }
-  if (lane == 0) {
-    const float sdq = amax == 0.0f ? 0.0f : __fdiv_rn(1.0f, sq);
-    if (a.scale_fp16)
-      static_cast<uint16_t*>(a.scale)[r] = __half_as_ushort(__float2half_rn(sdq));
+      for (int w = 0; w < W; ++w)
+        best = DT == kFP32 ? max(best, raw[k][c][w] & 0x7FFFFFFFu) : __vmaxu2(best, raw[k][c][w] & 0x7FFF7FFFu);
+    if (DT != kFP32) best = max(best & 0xFFFFu, best >> 16) << 16;
+#pragma unroll
+    for (int off = L / 2; off > 0; off >>= 1) best = max(best, __shfl_xor_sync(0xFFFFFFFFu, best, off));
+    if (r >= a.rows) continue;
+    float amax = __uint_as_float(best);
+    if (a.floor && !(amax >= 1e-4f) && !isnan(amax)) amax = 1e-4f;
+    // amax == 0: s_q = 0 and every y = +-0, so every code is 0 and s_dq = +0 (kcs's definition; the
+    // source divides by zero).
+    const float sq = amax == 0.0f ? 0.0f : __fdiv_rn(127.0f, amax);
+    const bool in_range = !RHAZ && best < 0x7F800000u && __float_as_uint(sq) < 0x7F800000u;
+    // The two paths apart, so that the registers of one do not add to the other's.
+    if (in_range)
+      q8_store_codes<L, CH, W, DT, true>(raw[k], sq, a.codes + r * (L * CH * 8), lane);
     else
-      static_cast<float*>(a.scale)[r] = sdq;
+      q8_store_codes<L, CH, W, DT, false, RHAZ>(raw[k], sq, a.codes + r * (L * CH * 8), lane);
+    if (lane == 0) {
+      const float sdq = amax == 0.0f ? 0.0f : __fdiv_rn(1.0f, sq);
+      if (a.scale_fp16)
+        static_cast<uint16_t*>(a.scale)[r] = __half_as_ushort(__float2half_rn(sdq));
+      else
+        static_cast<float*>(a.scale)[r] = sdq;
+    }
   }
 }
 
@@ -175,30 +260,41 @@ inline int q8_lanes(int64_t n) {
   return L;
 }
 
-template <int L, int CH>
+template <int L, int CH, int R, int B, bool RHAZ>
 inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
-  const unsigned grid = static_cast<unsigned>((a.rows * L + 255) / 256);
+  const int64_t per_block = B / L * R;  // rows
+  const unsigned grid = static_cast<unsigned>((a.rows + per_block - 1) / per_block);
   if (a.x_dtype == kFP32)
-    q8_reg_kernel<L, CH, kFP32><<<grid, 256, 0, s>>>(a);
+    q8_reg_kernel<L, CH, R, kFP32, RHAZ, B><<<grid, B, 0, s>>>(a);
   else
-    q8_reg_kernel<L, CH, kBF16><<<grid, 256, 0, s>>>(a);
+    q8_reg_kernel<L, CH, R, kBF16, RHAZ, B><<<grid, B, 0, s>>>(a);
 }
 
-// Rows of n % 8 == 0 up to 2048 elements go through q8_reg_kernel: about n / 32 lanes a row (4 for
-// n = 128, 32 from n = 1024), so that each lane holds 2 to 8 chunks in flight.
+// L lanes a row, CH chunks a lane, R rows a team, B threads a block.
+template <int L, int CH, int R, int B = 256>
+inline void q8_launch_reg(const Q8Args& a, cudaStream_t s) {
+  if (a.rhaz)
+    q8_launch_reg<L, CH, R, B, true>(a, s);
+  else
+    q8_launch_reg<L, CH, R, B, false>(a, s);
+}
+
+// The row lengths of the DeepSeek shapes (K1/K3: 128, K2: 1536, 512, ...) that split exactly into
+// L lanes x CH chunks of 8 go through q8_reg_kernel (configurations timed in RESULTS.md); any
+// other n through q8_kernel.
 inline void q8_launch(const Q8Args& a, cudaStream_t s = 0) {
-  const int64_t n = a.n;
-  if (n % 8 == 0 && n <= 2048 && a.x_dtype != kFP16) {
-    if (n <= 16) return q8_launch_reg<1, 2>(a, s);
-    if (n <= 64) return q8_launch_reg<2, 4>(a, s);
-    if (n <= 128) return q8_launch_reg<4, 4>(a, s);
-    if (n <= 256) return q8_launch_reg<8, 4>(a, s);
-    if (n <= 512) return q8_launch_reg<16, 4>(a, s);
-    if (n <= 1024) return q8_launch_reg<32, 4>(a, s);
-    if (n <= 1536) return q8_launch_reg<32, 6>(a, s);
-    return q8_launch_reg<32, 8>(a, s);
-  }
-  const int L = q8_lanes(n);
+  if (a.rows <= 0) return;  // nothing to write (a grid of 0 blocks would be a launch error)
+  if (a.x_dtype != kFP16) switch (a.n) {
+      case 64: return q8_launch_reg<4, 2, 2>(a, s);
+      case 128: return q8_launch_reg<8, 2, 1>(a, s);
+      case 256: return q8_launch_reg<8, 4, 1>(a, s);
+      case 512: return q8_launch_reg<16, 4, 1>(a, s);
+      case 1024: return q8_launch_reg<32, 4, 1>(a, s);
+      case 1536: return q8_launch_reg<32, 6, 1>(a, s);
+      case 2048: return q8_launch_reg<32, 8, 1>(a, s);
+      default: break;
+    }
+  const int L = q8_lanes(a.n);
   q8_kernel<<<static_cast<unsigned>((a.rows * L + 255) / 256), 256, 0, s>>>(a, L);
 }
 
@@ -265,15 +361,6 @@ __device__ __forceinline__ float e4m3_decode(uint8_t code) {
 // mantissa bit, so adding half an ulp of that bit (ties away) or half less one plus the kept bit
 // (ties to even) and shifting rounds exactly; below 1 the two thresholds. e2m1_exhaustive.cu
 // checks it against the comparison chain for all 2^32 inputs in both modes.
-__host__ __device__ __forceinline__ uint32_t bits_of(float f) {
-#ifdef __CUDA_ARCH__
-  return __float_as_uint(f);
-#else
-  uint32_t u;
-  __builtin_memcpy(&u, &f, 4);
-  return u;
-#endif
-}
 
 __host__ __device__ __forceinline__ uint8_t e2m1_code(float w, bool even) {
   const uint32_t u = bits_of(w), mag = u & 0x7FFFFFFFu;
@@ -288,24 +375,103 @@ __host__ __device__ __forceinline__ uint8_t e2m1_code(float w, bool even) {
   return static_cast<uint8_t>(sign | idx);
 }
 
+// E2M1 code of a finite-group element w (no NaN), as e2m1_code, with most of the work on the FMA
+// pipe (the ALU pipe bounded the first version: ncu, RESULTS.md): w + 0 turns -0 into +0 (any other
+// w is unchanged), so the sign nibble is the sign bit; a = min(|w|, 6); from 2 up (index >= 4) the
+// E2M1 values are the binary32 values with one mantissa bit, so adding half an ulp of that bit to
+// the bits and shifting rounds ties away (one wide multiply-add: (bits * 2^10 + 2^31) >> 32); below
+// 2 the values are the multiples of 0.5, and rounding min(a, 2) to them is an add of 2^22 (whose
+// ulp is 0.5): round to nearest even for `even`, or for `away` floor(a + 0.25) by two
+// round-toward-zero adds. The index is the larger of the two (each is at most the right one where
+// the other is right), both kept offset by the bits of 2^22 so that one unsigned max compares them.
+// e2m1_exhaustive.cu checks it against the comparison chain for every non-NaN binary32 w.
+__host__ __device__ __forceinline__ float fadd_rz(float x, float y) {
+#ifdef __CUDA_ARCH__
+  return __fadd_rz(x, y);
+#else
+  const double d = static_cast<double>(x) + static_cast<double>(y);  // exact for the operands here
+  float f = static_cast<float>(d);
+  if (d >= 0 ? static_cast<double>(f) > d : static_cast<double>(f) < d) f = __builtin_nextafterf(f, 0.0f);
+  return f;
+#endif
+}
+
+__host__ __device__ __forceinline__ float fadd_rn(float x, float y) {
+#ifdef __CUDA_ARCH__
+  return __fadd_rn(x, y);
+#else
+  return x + y;
+#endif
+}
+
+__host__ __device__ __forceinline__ uint32_t mulhi(uint32_t x, uint32_t y) {
+#ifdef __CUDA_ARCH__
+  return __umulhi(x, y);
+#else
+  return static_cast<uint32_t>((static_cast<uint64_t>(x) * y) >> 32);
+#endif
+}
+
+template <bool EVEN>
+__host__ __device__ __forceinline__ uint32_t e2m1_code_finite(float w) {
+  constexpr uint32_t kOff = 0x4A800000u;  // bits of 2^22
+  const float w0 = fadd_rn(w, 0.0f);
+  const float a = fminf(fabsf(w0), 6.0f);
+  const uint32_t ab = bits_of(a);
+  uint32_t hi;
+  if (EVEN)
+    hi = ((ab + 0x1FFFFFu + ((ab >> 22) & 1u)) >> 22) + (kOff - 252u);
+  else
+    hi = static_cast<uint32_t>((static_cast<uint64_t>(ab) * 1024u + 0x80000000ull +
+                                (static_cast<uint64_t>(kOff - 252u) << 32)) >> 32);
+  const float a2 = fminf(a, 2.0f);
+  const uint32_t lo = bits_of(EVEN ? fadd_rn(a2, 4194304.0f) : fadd_rz(fadd_rz(a2, 0.25f), 4194304.0f));
+  return (hi > lo ? hi : lo) - kOff + 8u * mulhi(bits_of(w0), 2u);
+}
+
 // The tensor is staged as one flat run of 16-element groups (K % 16 == 0: a group never crosses a
 // row; x_fp4 and x_sf are row-major, so group g's codes are bytes [8g, 8g+8) and its scale byte is
-// x_sf[g]). A warp takes kStageChunks chunks of 256 elements; in each, lane l loads elements
-// [8l, 8l+8) (16 contiguous bytes per lane for BF16 and FP16: one fully used 512-byte access per
-// warp), lanes 2i and 2i+1 share group i and join their amax with one shuffle, and each lane
-// stores its 8 codes as one 32-bit word (128 contiguous bytes per warp). The reciprocal
-// 1/max(ŝ, 1e-6) takes one of 128 values (ŝ decodes a 7-bit UE4M3 byte): each block computes the
-// 128 once with the same IEEE division and looks them up.
-constexpr int kStageChunks = 2;
+// x_sf[g]). Each lane owns whole groups (no group work done twice, no shuffles): a warp takes
+// G runs of 32 consecutive groups, lane l group l of each run, loaded as 16-byte pieces (two for
+// BF16 and FP16: the second hits the lines the first brought into L1), stores its 8 code bytes as one
+// 8-byte word (256 contiguous bytes a warp) and its scale byte (32 contiguous bytes). A group whose
+// amax is finite and at most 2688 (scale <= 448: the E4M3 byte is the hardware's round-to-nearest-
+// even conversion, checked against e4m3_encode on the GPU for every such scale) takes the fast
+// path; any other group the definition's steps as written. The reciprocal 1/max(ŝ, 1e-6) takes one
+// of 128 values (ŝ decodes a 7-bit UE4M3 byte): each block computes the 128 once with the same
+// IEEE division and looks them up.
 
-template <int DT>
+__device__ __forceinline__ uint32_t e4m3_rn_hw(float scale) {
+  uint16_t r;
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(0.0f), "f"(scale));
+  return r & 0xFFu;
+}
+
+template <int DT, bool EVEN, int G>
 __global__ void __launch_bounds__(256) nvfp4_stage_kernel(StageArgs a) {
+  constexpr int W = DT == kFP32 ? 16 : 8;  // 32-bit words a group
   __shared__ float inv_of[128];
+  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int lane = threadIdx.x % 32;
+  const int64_t warp = tid / 32;
+  const int64_t n_groups = a.M * a.K / 16;
+  uint32_t raw[G][W];
+  // The loads go out first; the table and the top-k copy overlap them.
+#pragma unroll
+  for (int k = 0; k < G; ++k) {
+    const int64_t g = (warp * G + k) * 32 + lane;
+    if (g < n_groups) {
+#pragma unroll
+      for (int h = 0; h < W / 4; ++h) {
+        const uint4 p = reinterpret_cast<const uint4*>(a.x)[g * (W / 4) + h];
+        raw[k][4 * h] = p.x, raw[k][4 * h + 1] = p.y, raw[k][4 * h + 2] = p.z, raw[k][4 * h + 3] = p.w;
+      }
+    }
+  }
   if (threadIdx.x < 128) {
     const float sh = e4m3_decode(static_cast<uint8_t>(threadIdx.x));
     inv_of[threadIdx.x] = __fdiv_rn(1.0f, sh < 1e-6f ? 1e-6f : sh);
   }
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   // top-k pass-through: one element per thread, coalesced.
   if (tid < a.M * a.top_k) {
     a.ids_out[tid] = a.ids_i64 ? static_cast<const int64_t*>(a.ids)[tid]
@@ -313,58 +479,85 @@ __global__ void __launch_bounds__(256) nvfp4_stage_kernel(StageArgs a) {
     a.weights_out[tid] = a.weights[tid];
   }
   __syncthreads();
-  const bool even = a.ties_even || a.broken_ties;
-  const int lane = threadIdx.x % 32;
-  const int64_t warp = tid / 32;
-  const int64_t n_elems = a.M * a.K;
-  float v[kStageChunks][8];
 #pragma unroll
-  for (int c = 0; c < kStageChunks; ++c) {
-    const int64_t e = (warp * kStageChunks + c) * 256 + 8 * lane;
-    if (e < n_elems) widen8(a.x, e, DT, v[c]);
-  }
+  for (int k = 0; k < G; ++k) {
+    const int64_t g = (warp * G + k) * 32 + lane;
+    if (g >= n_groups) continue;
+    float v[16];
 #pragma unroll
-  for (int c = 0; c < kStageChunks; ++c) {
-    const int64_t e = (warp * kStageChunks + c) * 256 + 8 * lane;
-    // Largest |bit pattern| of the group (NaN beats Inf), as the reference's nvfp4_amax.
+    for (int i = 0; i < 16; ++i)
+      v[i] = DT == kFP32   ? __uint_as_float(raw[k][i % W])
+             : DT == kBF16 ? __uint_as_float(i % 2 ? raw[k][i / 2] & 0xFFFF0000u : raw[k][i / 2] << 16)
+                           : half_bits_to_float(static_cast<uint16_t>(i % 2 ? raw[k][i / 2] >> 16 : raw[k][i / 2]));
+    // Largest |bit pattern| of the group (NaN beats Inf), as the reference's nvfp4_amax; BF16 two
+    // at a time.
     uint32_t ab = 0;
-    if (e < n_elems)
+    if (DT == kBF16) {
 #pragma unroll
-      for (int i = 0; i < 8; ++i) ab = max(ab, __float_as_uint(v[c][i]) & 0x7FFFFFFFu);
-    ab = max(ab, __shfl_xor_sync(0xFFFFFFFFu, ab, 1));
-    // n_elems is a multiple of 128: a live lane's partner is live too.
-    if (e >= n_elems) continue;
+      for (int i = 0; i < 8; ++i) ab = __vmaxu2(ab, raw[k][i] & 0x7FFF7FFFu);
+      ab = max(ab & 0xFFFFu, ab >> 16) << 16;
+    } else {
+#pragma unroll
+      for (int i = 0; i < 16; ++i) ab = max(ab, __float_as_uint(v[i]) & 0x7FFFFFFFu);
+    }
     // tl.maximum(amax, 1e-4) as the reference writes it: a NaN amax stays, payload and all. The
     // comparison is on the bits: nvcc turns a float compare-and-select into FMNMX, which
     // returns the canonical NaN 0x7FFFFFFF and so a different scale byte.
     if (ab < 0x38D1B717u) ab = 0x38D1B717u;  // f32(1e-4)
-    const float amax = __uint_as_float(ab);
-    // A NaN amax (a NaN input: outside the kernel's contract, docs/kernels/nvfp4_quant.md) keeps
-    // its payload through the division, as IEEE 754 recommends and x86 does; CUDA's division
-    // returns its canonical NaN, whose bits would encode another scale byte than kcs's definition
-    // (0x78 instead of 0x7C).
-    float scale = isnan(amax) ? __uint_as_float(__float_as_uint(amax) | 0x400000u) : __fdiv_rn(amax, 6.0f);
-    if (a.saturate_scale && scale > 448.0f) scale = 448.0f;
-    const uint8_t code = e4m3_encode(scale);
-    const float inv = inv_of[code];
-    uint32_t word = 0;
+    uint32_t word0 = 0, word1 = 0, code;
+    if (ab <= 0x45280000u) {  // 2688 = 6 * 448
+      code = e4m3_rn_hw(__fdiv_rn(__uint_as_float(ab), 6.0f));
+      const float inv = inv_of[code];
+      // + rather than |: the nibbles do not overlap, and the adds fold into multiply-adds.
 #pragma unroll
-    for (int i = 0; i < 8; ++i) word |= static_cast<uint32_t>(e2m1_code(__fmul_rn(v[c][i], inv), even)) << (4 * i);
-    reinterpret_cast<uint32_t*>(a.x_fp4)[e / 8] = word;
-    if ((lane & 1) == 0) a.x_sf[e / 16] = code;
+      for (int i = 0; i < 8; ++i) {
+        word0 += e2m1_code_finite<EVEN>(__fmul_rn(v[i], inv)) << (4 * i);
+        word1 += e2m1_code_finite<EVEN>(__fmul_rn(v[i + 8], inv)) << (4 * i);
+      }
+    } else {
+      const float amax = __uint_as_float(ab);
+      // A NaN amax (a NaN input: outside the kernel's contract, docs/kernels/nvfp4_quant.md) keeps
+      // its payload through the division, as IEEE 754 recommends and x86 does; CUDA's division
+      // returns its canonical NaN, whose bits would encode another scale byte than kcs's
+      // definition (0x78 instead of 0x7C).
+      float scale = isnan(amax) ? __uint_as_float(__float_as_uint(amax) | 0x400000u) : __fdiv_rn(amax, 6.0f);
+      if (a.saturate_scale && scale > 448.0f) scale = 448.0f;
+      code = e4m3_encode(scale);
+      const float inv = inv_of[code];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        word0 |= static_cast<uint32_t>(e2m1_code(__fmul_rn(v[i], inv), EVEN)) << (4 * i);
+        word1 |= static_cast<uint32_t>(e2m1_code(__fmul_rn(v[i + 8], inv), EVEN)) << (4 * i);
+      }
+    }
+    reinterpret_cast<uint2*>(a.x_fp4)[g] = make_uint2(word0, word1);
+    a.x_sf[g] = static_cast<uint8_t>(code);
   }
 }
 
-inline void nvfp4_stage_launch(const StageArgs& a, cudaStream_t s = 0) {
-  const int64_t per_block = 256 / 32 * kStageChunks * 256;  // elements
+template <int DT, int G>
+inline void nvfp4_stage_launch_dt(const StageArgs& a, int64_t blocks, cudaStream_t s) {
+  if (a.ties_even || a.broken_ties)
+    nvfp4_stage_kernel<DT, true, G><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+  else
+    nvfp4_stage_kernel<DT, false, G><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+}
+
+template <int G>
+inline void nvfp4_stage_launch_g(const StageArgs& a, cudaStream_t s) {
+  const int64_t per_block = 256 * G * 16;  // elements
   const int64_t blocks = std::max((a.M * a.K + per_block - 1) / per_block, (a.M * a.top_k + 255) / 256);
   if (a.x_dtype == kFP32)
-    nvfp4_stage_kernel<kFP32><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+    nvfp4_stage_launch_dt<kFP32, G>(a, blocks, s);
   else if (a.x_dtype == kFP16)
-    nvfp4_stage_kernel<kFP16><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+    nvfp4_stage_launch_dt<kFP16, G>(a, blocks, s);
   else
-    nvfp4_stage_kernel<kBF16><<<static_cast<unsigned>(blocks), 256, 0, s>>>(a);
+    nvfp4_stage_launch_dt<kBF16, G>(a, blocks, s);
 }
+
+// One group a lane: on the H100 it was the fastest of 1, 2 and 4 at M = 128, 4096 and 16384
+// (RESULTS.md), the fewer registers keeping more warps resident.
+inline void nvfp4_stage_launch(const StageArgs& a, cudaStream_t s = 0) { nvfp4_stage_launch_g<1>(a, s); }
 
 // ---------------------------------------------------------------------------------------------
 // K5 compressor (docs/kernels/compressor.md), one CUDA block per (compressed block, head). The logit is one

@@ -11,7 +11,7 @@ BUILD="${1:?usage: stage_for_device.sh BUILD_DIR [DIR]}"
 DIR="${2:-.gpu}"
 mkdir -p "$DIR/lib"
 cp "$BUILD/kcs" "$BUILD/backends/cuda/libkcs_cuda.so" "$BUILD/backends/cuda/libkcs_cuda_broken_ties.so" \
-  "$BUILD/backends/cuda/kcs_cuda_bench" "$DIR/"
+  "$BUILD/backends/cuda/kcs_cuda_bench" "$BUILD/backends/cuda/kcs_cuda_e4m3_check" "$DIR/"
 ldd "$BUILD/kcs" | awk '$3 ~ /^\// {print $3}' | grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
   while read -r lib; do cp -L "$lib" "$DIR/lib/"; done
 du -sh "$DIR"
