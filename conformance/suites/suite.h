@@ -230,25 +230,10 @@ inline void run_conformance(const Param& p) {
   EXPECT_EQ(r.verdict, Verdict::passed) << r.reason << "\n  repro: " << r.repro;
 }
 
-inline void run_determinism(const Param& p) {
-  const KernelDecl& decl = kernel_or_throw(p.kernel);
-  const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
-  ASSERT_NE(cs, nullptr);
-  const Bundle& b = bundle_for(*cs);
-  int ran = 0;
-  for (BackendRef& be : bit_checked_backends()) {
-    if (!be->availability().runnable || !be->supports(p.kernel)) continue;
-    ++ran;
-    const TensorMap one = call(decl, b, *be, TileConfig{}, 1);
-    const TensorMap again = call(decl, b, *be, TileConfig{}, 1);
-    const TensorMap two = call(decl, b, *be, TileConfig{}, 2);
-    expect_same_outputs(decl, one, again, be->name() + " run twice");
-    expect_same_outputs(decl, one, two, be->name() + " 1 vs 2 threads");
-  }
-  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
-}
-
-inline void run_tile_invariance(const Param& p) {
+// Calls f(decl, catalog, bundle, backend) for every bit-checked backend that runs the case's kernel
+// on this CPU; skips the test loudly when none does.
+template <class F>
+void for_each_bit_checked(const Param& p, F f) {
   const KernelDecl& decl = kernel_or_throw(p.kernel);
   const Catalog& c = catalog(p.kernel);
   const CaseSpec* cs = find_case(c, p.case_id);
@@ -258,39 +243,48 @@ inline void run_tile_invariance(const Param& p) {
   for (BackendRef& be : bit_checked_backends()) {
     if (!be->availability().runnable || !be->supports(p.kernel)) continue;
     ++ran;
-    const TensorMap base = call(decl, b, *be, c.tiles.front(), 2);
+    f(decl, c, b, *be);
+  }
+  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
+}
+
+inline void run_determinism(const Param& p) {
+  for_each_bit_checked(p, [](const KernelDecl& decl, const Catalog&, const Bundle& b, Backend& be) {
+    const TensorMap one = call(decl, b, be, TileConfig{}, 1);
+    const TensorMap again = call(decl, b, be, TileConfig{}, 1);
+    const TensorMap two = call(decl, b, be, TileConfig{}, 2);
+    expect_same_outputs(decl, one, again, be.name() + " run twice");
+    expect_same_outputs(decl, one, two, be.name() + " 1 vs 2 threads");
+  });
+}
+
+inline void run_tile_invariance(const Param& p) {
+  for_each_bit_checked(p, [](const KernelDecl& decl, const Catalog& c, const Bundle& b, Backend& be) {
+    const TensorMap base = call(decl, b, be, c.tiles.front(), 2);
     for (const auto& t : c.tiles) {
       // Only configurations that differ from the first in bit-invariant knobs must agree bitwise.
       bool invariant_only = true;
       for (const auto& kd : decl.knobs)
         if (!kd.bit_invariant && t.get(decl, kd.name) != c.tiles.front().get(decl, kd.name)) invariant_only = false;
       if (!invariant_only) continue;
-      expect_same_outputs(decl, base, call(decl, b, *be, t, 2), be->name() + " tile " + t.name());
+      expect_same_outputs(decl, base, call(decl, b, be, t, 2), be.name() + " tile " + t.name());
     }
-  }
-  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
+  });
 }
 
 // A case through a Plan (Backend::prepare with the weights, the plan reused for two calls with the
 // other tensors, the caller's weights gone by then) gives the bytes of Backend::run, on the
 // optimized variants (packing plans and the default one) and the plug-ins (the default one).
 inline void run_plan_same_bits(const Param& p) {
-  const KernelDecl& decl = kernel_or_throw(p.kernel);
-  const CaseSpec* cs = find_case(catalog(p.kernel), p.case_id);
-  ASSERT_NE(cs, nullptr);
-  const Bundle& b = bundle_for(*cs);
-  int ran = 0;
-  for (BackendRef& be : bit_checked_backends()) {
-    if (!be->availability().runnable || !be->supports(p.kernel)) continue;
-    ++ran;
-    const TensorMap want = call(decl, b, *be, TileConfig{}, 1);
+  for_each_bit_checked(p, [](const KernelDecl& decl, const Catalog&, const Bundle& b, Backend& be) {
+    const TensorMap want = call(decl, b, be, TileConfig{}, 1);
     std::unique_ptr<Plan> plan;
     {
       TensorMap weights;
       for (const auto& td : decl.tensors)
         if (td.weight) weights.emplace(td.name, b.inputs.at(td.name));
-      const Status s = be->prepare({&decl, &b.problem, &weights, TileConfig{}, 1}, &plan);
-      ASSERT_TRUE(s.ok) << be->name() << ": " << s.message;
+      const Status s = be.prepare({&decl, &b.problem, &weights, TileConfig{}, 1}, &plan);
+      ASSERT_TRUE(s.ok) << be.name() << ": " << s.message;
     }
     for (int threads : {1, 2}) {
       TensorMap io;
@@ -301,11 +295,10 @@ inline void run_plan_same_bits(const Param& p) {
         if (td.role == Role::out) io.emplace(td.name, make_tensor(decl, b.problem, td.name));
       }
       const Status s = plan->run({&decl, &b.problem, &io, TileConfig{}, threads});
-      ASSERT_TRUE(s.ok) << be->name() << ": " << s.message;
-      expect_same_outputs(decl, want, io, be->name() + " through a plan, threads " + std::to_string(threads));
+      ASSERT_TRUE(s.ok) << be.name() << ": " << s.message;
+      expect_same_outputs(decl, want, io, be.name() + " through a plan, threads " + std::to_string(threads));
     }
-  }
-  if (!ran) GTEST_SKIP() << "skipped: no optimized variant runs on this CPU";
+  });
 }
 
 inline std::vector<Param> stage_params(const std::string& kernel) {
