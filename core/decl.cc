@@ -1,8 +1,12 @@
 #include "kcs/decl.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 namespace kcs {
@@ -14,6 +18,30 @@ const char* role_name(Role r) {
     case Role::inout: return "inout";
   }
   return "?";
+}
+
+// Names are short: inline word compares beat a call to memcmp (and a byte loop). Two loads of
+// 8 (or 4) bytes cover the tail by overlapping; a std::string's bytes are always readable.
+static bool same_name(const std::string& a, const std::string& b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  auto eq = [&](size_t at, auto word) {
+    decltype(word) u, v;
+    std::memcpy(&u, x + at, sizeof u);
+    std::memcpy(&v, y + at, sizeof v);
+    return u == v;
+  };
+  if (n >= 8) {
+    for (size_t k = 0; k + 8 <= n; k += 8)
+      if (!eq(k, uint64_t{})) return false;
+    return eq(n - 8, uint64_t{});
+  }
+  if (n >= 4) return eq(0, uint32_t{}) && eq(n - 4, uint32_t{});
+  for (size_t k = 0; k < n; ++k)
+    if (x[k] != y[k]) return false;
+  return true;
 }
 
 int64_t Problem::dim(const std::string& name) const {
@@ -30,6 +58,14 @@ const std::string& Problem::attr(const std::string& name) const {
 
 static bool parse_f64(const std::string& s, double* out) {
   if (s.empty()) return false;
+  // from_chars is correctly rounded as strtod is, at a tenth of its cost; what it leaves (hex,
+  // '+', blanks, inf/nan, zero, subnormals, overflow) goes to strtod, so the accepted set is strtod's.
+  double fast = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), fast);
+  if (ec == std::errc() && ptr == s.data() + s.size() && std::isnormal(fast)) {
+    *out = fast;
+    return true;
+  }
   errno = 0;
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
@@ -40,6 +76,12 @@ static bool parse_f64(const std::string& s, double* out) {
 
 static bool parse_i64(const std::string& s, int64_t* out) {
   if (s.empty()) return false;
+  int64_t fast = 0;  // as in parse_f64: a fast path, strtoll for the rest ('+', blanks, range)
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), fast);
+  if (ec == std::errc() && ptr == s.data() + s.size()) {
+    *out = fast;
+    return true;
+  }
   errno = 0;
   char* end = nullptr;
   long long v = std::strtoll(s.c_str(), &end, 10);
@@ -58,6 +100,21 @@ int64_t Problem::attr_i64(const std::string& name) const {
   int64_t v = 0;
   if (!parse_i64(attr(name), &v)) throw Error("attribute '" + name + "' = '" + attr(name) + "' is not an integer");
   return v;
+}
+
+DimReader::DimReader(std::vector<std::string> names) : names_(std::move(names)), order_(names_.size()) {
+  for (size_t k = 0; k < order_.size(); ++k) order_[k] = k;
+  std::sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return names_[a] < names_[b]; });
+}
+
+void DimReader::read(const Problem& p, int64_t* out) const {
+  if (p.dims.size() == names_.size()) {
+    auto it = p.dims.begin();
+    size_t j = 0;
+    for (; j < order_.size() && same_name(it->first, names_[order_[j]]); ++j, ++it) out[order_[j]] = it->second;
+    if (j == order_.size()) return;
+  }
+  for (size_t k = 0; k < names_.size(); ++k) out[k] = p.dim(names_[k]);
 }
 
 DimExpr DimExpr::parse(const std::string& s) {
@@ -88,17 +145,10 @@ int64_t DimExpr::eval(const Dims& dims) const {
   auto it = dims.find(dim);
   if (it == dims.end()) throw Error("dimension '" + dim + "' is not set");
   int64_t v = it->second;
+  if (div == 1) return v * mul;  // no division on the common path: idiv dominated validation
   if (v % div != 0)
     throw Error("dimension " + dim + " = " + std::to_string(v) + " is not a multiple of " + std::to_string(div));
   return v / div * mul;
-}
-
-// Short names: an inline loop beats a call to memcmp.
-static bool same_name(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t k = 0; k < a.size(); ++k)
-    if (a[k] != b[k]) return false;
-  return true;
 }
 
 int64_t DimExpr::eval(const KernelDecl& decl, const int64_t* values) const {
@@ -113,6 +163,7 @@ int64_t DimExpr::eval(const KernelDecl& decl, const int64_t* values) const {
     slot.store(i, std::memory_order_relaxed);
   }
   const int64_t v = values[i];
+  if (div == 1) return v * mul;
   if (v % div != 0)
     throw Error("dimension " + dim + " = " + std::to_string(v) + " is not a multiple of " + std::to_string(div));
   return v / div * mul;
@@ -211,16 +262,70 @@ struct DimValues {
   int64_t v[kMax];
   bool ok = false;
   DimValues() = default;
-  DimValues(const KernelDecl& decl, const Dims& dims) {
-    if (decl.dims.size() > kMax) return;
-    for (size_t k = 0; k < decl.dims.size(); ++k) {
-      auto it = dims.find(decl.dims[k].name);
-      if (it == dims.end()) return;
-      v[k] = it->second;
-    }
-    ok = true;
-  }
+  DimValues(const KernelDecl& decl, const Dims& dims);
 };
+
+// A declaration list's (dims, attrs, tensors) indices sorted by name, cached per thread and list:
+// a call walks its std::map beside them once instead of searching the map once per name.
+struct SortedOrder {
+  static constexpr size_t kMax = 64;
+  const void* list = nullptr;
+  size_t n = 0;
+  uint16_t idx[kMax];
+};
+
+template <class T>
+const SortedOrder* sorted_order(const std::vector<T>& list, bool rebuild) {
+  if (list.size() > SortedOrder::kMax) return nullptr;
+  thread_local SortedOrder cache[16];
+  SortedOrder& c = cache[(reinterpret_cast<uintptr_t>(&list) >> 4) % 16];
+  if (rebuild || c.list != &list || c.n != list.size()) {
+    c.list = &list;
+    c.n = list.size();
+    for (size_t k = 0; k < c.n; ++k) c.idx[k] = static_cast<uint16_t>(k);
+    std::sort(c.idx, c.idx + c.n, [&](uint16_t a, uint16_t b) { return list[a].name < list[b].name; });
+  }
+  return &c;
+}
+
+// found[k] = the entry of m named list[k].name for every k that `want` selects (others: null),
+// by one walk of m beside the list in name order. False when a selected name is missing or m
+// holds another one (found is then partial): the caller takes its by-name path, which names the
+// problem. The names are compared, so an order cached for an edited list only costs a rebuild.
+template <class T, class Map, class Want>
+bool walk_sorted(const std::vector<T>& list, const Map& m, Want want, const typename Map::value_type** found) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const SortedOrder* o = sorted_order(list, attempt == 1);
+    if (!o) return false;
+    auto it = m.begin();
+    bool ok = true;
+    for (size_t j = 0; ok && j < o->n; ++j) {
+      const size_t k = o->idx[j];
+      found[k] = nullptr;
+      if (!want(list[k])) continue;
+      ok = it != m.end() && same_name(it->first, list[k].name);
+      if (ok) found[k] = &*it++;
+    }
+    if (ok && it == m.end()) return true;
+  }
+  return false;
+}
+
+DimValues::DimValues(const KernelDecl& decl, const Dims& dims) {
+  if (decl.dims.size() > kMax) return;
+  const Dims::value_type* found[SortedOrder::kMax];
+  if (walk_sorted(decl.dims, dims, [](const DimDecl&) { return true; }, found)) {
+    for (size_t k = 0; k < decl.dims.size(); ++k) v[k] = found[k]->second;
+    ok = true;
+    return;
+  }
+  for (size_t k = 0; k < decl.dims.size(); ++k) {
+    auto it = dims.find(decl.dims[k].name);
+    if (it == dims.end()) return;
+    v[k] = it->second;
+  }
+  ok = true;
+}
 
 // The i-th entry of t's shape: parsed once by the builders (else parsed now), evaluated on the
 // dims by position where `dv` holds them.
@@ -234,11 +339,23 @@ std::string where(const KernelDecl& decl) { return "kernel " + decl.id + ": "; }
 
 }  // namespace
 
-Status validate_problem(const KernelDecl& decl, const Problem& p) {
-  if (p.kernel != decl.id) return Status::Fail(where(decl) + "problem is for kernel '" + p.kernel + "'");
-  DimValues dv;
-  dv.ok = decl.dims.size() <= DimValues::kMax;
-  for (size_t k = 0; k < decl.dims.size(); ++k) {
+namespace {
+
+// Every declared dimension present (by position into dv) and not below its minimum, no other.
+Status check_dims(const KernelDecl& decl, const Problem& p, DimValues& dv) {
+  const size_t n = decl.dims.size();
+  dv.ok = n <= DimValues::kMax;
+  const Dims::value_type* found[SortedOrder::kMax];
+  if (dv.ok && walk_sorted(decl.dims, p.dims, [](const DimDecl&) { return true; }, found)) {
+    for (size_t k = 0; k < n; ++k) {
+      dv.v[k] = found[k]->second;
+      if (dv.v[k] < decl.dims[k].min)
+        return Status::Fail(where(decl) + "dimension " + decl.dims[k].name + " = " + std::to_string(dv.v[k]) +
+                            " is below its minimum " + std::to_string(decl.dims[k].min));
+    }
+    return Status::Ok();
+  }
+  for (size_t k = 0; k < n; ++k) {
     const DimDecl& d = decl.dims[k];
     auto it = p.dims.find(d.name);
     if (it == p.dims.end()) return Status::Fail(where(decl) + "dimension '" + d.name + "' is missing");
@@ -254,8 +371,19 @@ Status validate_problem(const KernelDecl& decl, const Problem& p) {
       for (const auto& d : decl.dims) known |= d.name == name;
       if (!known) return Status::Fail(where(decl) + "unknown dimension '" + name + "'");
     }
+  return Status::Ok();
+}
+
+Status validate_problem_dv(const KernelDecl& decl, const Problem& p, DimValues& dv) {
+  if (p.kernel != decl.id) return Status::Fail(where(decl) + "problem is for kernel '" + p.kernel + "'");
+  if (Status s = check_dims(decl, p, dv); !s) return s;
+  // Attributes in the problem's (name) order, as the walk below finds them.
+  const Attrs::value_type* found[SortedOrder::kMax];
+  const bool walked = walk_sorted(decl.attrs, p.attrs, [](const AttrDecl&) { return true; }, found);
+  const SortedOrder* order = walked ? sorted_order(decl.attrs, false) : nullptr;
+  size_t j = 0;
   for (const auto& [name, v] : p.attrs) {
-    const AttrDecl* a = decl.find_attr(name);
+    const AttrDecl* a = walked ? &decl.attrs[order->idx[j++]] : decl.find_attr(name);
     if (!a) return Status::Fail(where(decl) + "unknown attribute '" + name + "'");
     double f = 0;
     int64_t i = 0;
@@ -278,12 +406,16 @@ Status validate_problem(const KernelDecl& decl, const Problem& p) {
       }
     }
   }
-  if (p.attrs.size() != decl.attrs.size())
+  if (!walked && p.attrs.size() != decl.attrs.size())
     for (const auto& a : decl.attrs)
       if (!p.attrs.count(a.name)) return Status::Fail(where(decl) + "attribute '" + a.name + "' is missing");
+  // Divisibility ("K/2" of an odd K) is a problem error; the other entries cannot fail on a
+  // declaration whose names are its dims, and the tensor checks evaluate them anyway.
   try {
     for (const auto& t : decl.tensors)
-      for (size_t i = 0; i < t.shape.size(); ++i) (void)shape_entry(decl, t, i, p.dims, dv);
+      for (size_t i = 0; i < t.shape.size(); ++i)
+        if (t.shape_exprs.size() != t.shape.size() || t.shape_exprs[i].div != 1 || !dv.ok)
+          (void)shape_entry(decl, t, i, p.dims, dv);
   } catch (const Error& e) {
     return Status::Fail(where(decl) + e.what());
   }
@@ -292,6 +424,16 @@ Status validate_problem(const KernelDecl& decl, const Problem& p) {
     if (!s) return Status::Fail(where(decl) + s.message);
   }
   return Status::Ok();
+}
+
+Status validate_tensors_dv(const KernelDecl& decl, const Problem& p, const TensorMap& tensors, TensorSet set,
+                           const DimValues& dv);
+
+}  // namespace
+
+Status validate_problem(const KernelDecl& decl, const Problem& p) {
+  DimValues dv;
+  return validate_problem_dv(decl, p, dv);
 }
 
 DType tensor_dtype(const TensorDecl& t, const Problem& p) {
@@ -316,29 +458,58 @@ Tensor make_tensor(const KernelDecl& decl, const Problem& p, const std::string& 
 }
 
 Status validate_call(const KernelDecl& decl, const Problem& p, const TensorMap& tensors) {
-  Status s = validate_problem(decl, p);
+  DimValues dv;
+  Status s = validate_problem_dv(decl, p, dv);
   if (!s) return s;
-  return validate_tensors(decl, p, tensors, TensorSet::all);
+  return validate_tensors_dv(decl, p, tensors, TensorSet::all, dv);
 }
 
 Status validate_tensors(const KernelDecl& decl, const Problem& p, const TensorMap& tensors, TensorSet set) {
+  return validate_tensors_dv(decl, p, tensors, set, DimValues(decl, p.dims));
+}
+
+namespace {
+
+Status validate_tensors_dv(const KernelDecl& decl, const Problem& p, const TensorMap& tensors, TensorSet set,
+                           const DimValues& dv) {
   auto wanted = [set](const TensorDecl& t) {
     return set == TensorSet::all || (set == TensorSet::weights) == t.weight;
   };
-  const DimValues dv(decl, p.dims);
+  const TensorMap::value_type* found[SortedOrder::kMax];
+  const bool walked = walk_sorted(decl.tensors, tensors, wanted, found);
+  // The dtype attribute's last value (dtype_from tensors usually share one attribute).
+  const std::string* dt_attr = nullptr;
+  DType dt_value{};
   size_t n = 0;
   for (const auto& t : decl.tensors) {
     if (!wanted(t)) continue;
     ++n;
-    auto it = tensors.find(t.name);
-    if (it == tensors.end()) return Status::Fail(where(decl) + "tensor '" + t.name + "' is missing");
-    DType want = tensor_dtype(t, p);
-    if (it->second.dtype() != want)
-      return Status::Fail(where(decl) + "tensor '" + t.name + "' has dtype " + dtype_name(it->second.dtype()) +
+    const Tensor* have_t = nullptr;
+    if (walked) {
+      have_t = &found[&t - decl.tensors.data()]->second;
+    } else {
+      auto it = tensors.find(t.name);
+      if (it == tensors.end()) return Status::Fail(where(decl) + "tensor '" + t.name + "' is missing");
+      have_t = &it->second;
+    }
+    DType want = t.dtype;
+    if (!t.dtype_attr.empty()) {
+      if (!dt_attr || !same_name(*dt_attr, t.dtype_attr)) {
+        dt_value = tensor_dtype(t, p);
+        dt_attr = &t.dtype_attr;
+      }
+      want = dt_value;
+    }
+    if (have_t->dtype() != want)
+      return Status::Fail(where(decl) + "tensor '" + t.name + "' has dtype " + dtype_name(have_t->dtype()) +
                           ", expected " + dtype_name(want));
-    const Shape& have = it->second.shape();
+    const Shape& have = have_t->shape();
     bool same = have.size() == t.shape.size();
-    for (size_t i = 0; same && i < have.size(); ++i) same = have[i] == shape_entry(decl, t, i, p.dims, dv);
+    try {  // an entry naming no dimension of the declaration (validate_problem skips most entries)
+      for (size_t i = 0; same && i < have.size(); ++i) same = have[i] == shape_entry(decl, t, i, p.dims, dv);
+    } catch (const Error& e) {
+      return Status::Fail(where(decl) + e.what());
+    }
     if (!same)
       return Status::Fail(where(decl) + "tensor '" + t.name + "' has shape " + shape_str(have) + ", expected " +
                           shape_str(tensor_shape(t, p)));
@@ -359,5 +530,7 @@ Status validate_tensors(const KernelDecl& decl, const Problem& p, const TensorMa
   }
   return Status::Ok();
 }
+
+}  // namespace
 
 }  // namespace kcs

@@ -36,10 +36,10 @@ Status check_problem(const Problem& p) {
   if (d.kv_lora % kMlaKvGroups != 0)
     return Status::Fail("dimension kv_lora = " + num(d.kv_lora) +
                         " is not divisible by 4 (the KV latent is quantized in 4 groups, docs/kernels/mla_prolog.md)");
-  if (p.dim("nq") != d.nq())
-    return Status::Fail("dimension nq = " + num(p.dim("nq")) + " must be n1 * (nope + rope) = " + num(d.nq()));
-  if (p.dim("nkv") != d.nkv())
-    return Status::Fail("dimension nkv = " + num(p.dim("nkv")) + " must be kv_lora + rope = " + num(d.nkv()));
+  if (const int64_t nq = p.dim("nq"); nq != d.nq())
+    return Status::Fail("dimension nq = " + num(nq) + " must be n1 * (nope + rope) = " + num(d.nq()));
+  if (const int64_t nkv = p.dim("nkv"); nkv != d.nkv())
+    return Status::Fail("dimension nkv = " + num(nkv) + " must be kv_lora + rope = " + num(d.nkv()));
   const int64_t dq = p.dim("dq_n"), qs = p.dim("qs");
   if (dq != 0 && dq != d.nq())
     return Status::Fail("dequant_scale has " + num(dq) + " rows: it must be empty (non-quant mode) or hold n1 * " +
@@ -47,9 +47,9 @@ Status check_problem(const Problem& p) {
   if (qs != (d.quant ? 1 : 0))
     return Status::Fail("dimension qs = " + num(qs) + ": q_norm_scale_out is [t, 1] in quant mode and [t, 0] in " +
                         "non-quant mode (dequant_scale " + (d.quant ? "non-empty" : "empty") + ")");
-  const std::string want = d.quant ? "int8" : "bfloat16";
-  if (p.attr("q_dtype") != want)
-    return Status::Fail(std::string("q_dtype = ") + p.attr("q_dtype") + " does not match the mode: dequant_scale is " +
+  const std::string& q_dtype = p.attr("q_dtype");
+  if (q_dtype != (d.quant ? "int8" : "bfloat16"))
+    return Status::Fail("q_dtype = " + q_dtype + " does not match the mode: dequant_scale is " +
                         (d.quant ? "non-empty (quant mode: w_uq_qr, q_norm_out, kv_cache int8)"
                                  : "empty (non-quant mode: w_uq_qr, q_norm_out, kv_cache bfloat16)"));
   if (d.quant && d.q_lora > kGemmI8MaxK)
@@ -57,12 +57,11 @@ Status check_problem(const Problem& p) {
                         ": the int32 accumulators of the q up-projection could overflow (docs/kernels/gemm_i8.md)");
   if (d.q_lora > kNormMaxRow || d.kv_lora > kNormMaxRow)
     return Status::Fail("q_lora / kv_lora above " + num(kNormMaxRow) + ", the longest RMSNorm row kcs supports");
-  for (const char* e : {"eps_cq", "eps_ckv"}) {
-    const double eps = p.attr_f64(e);
+  // The eps values as mla_prolog_dims parsed them; the message quotes the attribute's text.
+  for (const auto& [e, eps] : {std::pair<const char*, double>{"eps_cq", d.eps_cq}, {"eps_ckv", d.eps_ckv}})
     if (!(eps > 0) || !std::isfinite(eps))
       return Status::Fail(std::string(e) + " = " + p.attr(e) + " must be a positive finite number");
-  }
-  if (p.attr("cache_layout") == "PA_NZ") {
+  if (d.layout == CacheLayout::pa_nz) {
     // C0 = 32 bytes / element: kv rows (int8: 32, bf16: 16), kr rows (16), scale rows (8).
     const int64_t c0_kv = d.quant ? 32 : 16;
     if (d.kv_lora % c0_kv != 0 || d.rope % 16 != 0)
@@ -75,7 +74,10 @@ Status check_problem(const Problem& p) {
 }
 
 Status check_inputs(const Problem& p, const TensorMap& t) {
-  const MlaPrologDims d = mla_prolog_dims(p);
+  MlaPrologDims d;  // only what the index check reads: no attribute parsed per call
+  d.t = p.dim("t");
+  d.block_num = p.dim("block_num");
+  d.block_size = p.dim("block_size");
   const Tensor& index = t.at("cache_index");
   const int64_t cap = d.block_num * d.block_size;
   for (int64_t i = 0; i < d.t; ++i) {

@@ -7,17 +7,22 @@
 namespace kcs {
 
 MlaPrologDims mla_prolog_dims(const Problem& p) {
+  // Every dimension of the declaration (decl/mla_prolog.cc): one walk of the problem's map.
+  static const DimReader reader({"t", "h", "q_lora", "n1", "nope", "rope", "kv_lora", "nq", "nkv", "dq_n", "qs",
+                                 "block_num", "block_size"});
+  int64_t v[13];
+  reader.read(p, v);
   MlaPrologDims d;
-  d.t = p.dim("t");
-  d.h = p.dim("h");
-  d.q_lora = p.dim("q_lora");
-  d.n1 = p.dim("n1");
-  d.nope = p.dim("nope");
-  d.rope = p.dim("rope");
-  d.kv_lora = p.dim("kv_lora");
-  d.block_num = p.dim("block_num");
-  d.block_size = p.dim("block_size");
-  d.quant = p.dim("dq_n") > 0;
+  d.t = v[0];
+  d.h = v[1];
+  d.q_lora = v[2];
+  d.n1 = v[3];
+  d.nope = v[4];
+  d.rope = v[5];
+  d.kv_lora = v[6];
+  d.block_num = v[11];
+  d.block_size = v[12];
+  d.quant = v[9] > 0;
   d.eps_cq = p.attr_f64("eps_cq");
   d.eps_ckv = p.attr_f64("eps_ckv");
   parse_cache_layout(p.attr("cache_layout"), &d.layout);  // check_problem has validated it

@@ -33,6 +33,24 @@ struct Problem {
   int64_t attr_i64(const std::string& name) const;
 };
 
+// A fixed set of dimensions read in one walk of a problem's map instead of one search per name,
+// for the params functions that run on every call:
+//   static const DimReader r({"t", "h", ...});  // every dimension of the declaration
+//   int64_t v[13];
+//   r.read(p, v);  // v[i] = p.dim(names[i])
+// The walk applies when the problem holds exactly these names (a validated problem of the kernel
+// does); otherwise each is looked up by name (a missing one throws as Problem::dim does).
+class DimReader {
+ public:
+  explicit DimReader(std::vector<std::string> names);
+  size_t size() const { return names_.size(); }
+  void read(const Problem& p, int64_t* out) const;
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<size_t> order_;  // names_ by position, sorted by name
+};
+
 enum class Role { in, out, inout };
 const char* role_name(Role r);
 
