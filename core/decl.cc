@@ -22,7 +22,7 @@ const char* role_name(Role r) {
 
 // Names are short: inline word compares beat a call to memcmp (and a byte loop). Two loads of
 // 8 (or 4) bytes cover the tail by overlapping; a std::string's bytes are always readable.
-static bool same_name(const std::string& a, const std::string& b) {
+[[gnu::always_inline]] static inline bool same_name(const std::string& a, const std::string& b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
   const char* x = a.data();

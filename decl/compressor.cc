@@ -41,8 +41,12 @@ Status check_problem(const Problem& p) {
   const bool csa = p.attr("variant") == "csa";
   const bool model = p.attr("epilogue") == "model";
   const bool ext = p.attr("has_external_prev") == "true";
-  const int64_t nb = p.dim("n_blocks"), N = p.dim("N"), M = p.dim("M"), C = p.dim("C"), CI = p.dim("C_I");
-  const int64_t NOPE = p.dim("NOPE"), ROPE = p.dim("ROPE"), G = p.dim("G"), MP = p.dim("MP"), P = p.dim("P");
+  // Every dimension of the declaration in one walk of the problem's map.
+  static const DimReader reader({"n_blocks", "N", "M", "C", "C_I", "NOPE", "ROPE", "G", "MP", "P"});
+  int64_t v[10];
+  reader.read(p, v);
+  const int64_t nb = v[0], N = v[1], M = v[2], C = v[3], CI = v[4], NOPE = v[5], ROPE = v[6], G = v[7], MP = v[8],
+                P = v[9];
   const int64_t t0 = p.attr_i64("start_token"), pos0 = p.attr_i64("start_abs_pos");
   if (G != (csa ? 2 : 1))
     return Status::Fail("dimension G = " + num(G) + " (projection halves) must be " + (csa ? "2 for CSA" : "1 for HCA"));

@@ -206,7 +206,7 @@ Status compressor(const Invocation& inv, Isa isa) {
   k.tf32 = inv.in("cos_sin_cache").dtype() == DType::fp32;
   k.table = static_cast<const char*>(inv.in("cos_sin_cache").raw());
   k.cpc = cpc;
-  k.eps = static_cast<float>(p.attr_f64("eps"));
+  k.eps = static_cast<float>(cp.eps);  // parsed once, by compressor_params
   const int64_t nb = cp.n_blocks;
   if (nb == 0) return Status::Ok();
   HeadArgs mh;
