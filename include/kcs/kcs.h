@@ -144,6 +144,47 @@ KCS_API kcs_status kcs_results_write(const kcs_results* r, const char* path);
 /* index.html and summary.md in `dir`, as `kcs report --out DIR` writes them. */
 KCS_API kcs_status kcs_results_write_report(const kcs_results* r, const char* dir);
 
+/* Running kcs's own backends with a kernel's weights prepared once (docs/plans.md): open a
+ * backend, prepare a plan with the weights (the tensors whose "weight" is true in
+ * kcs_declaration_json), run it on many calls, free it.
+ *
+ *   kcs_backend* be;  kcs_plan* plan;
+ *   kcs_backend_open("optimized", &be);
+ *   kcs_plan_prepare(be, "gemm_bf16", "{\"dims\": {\"B\": 1, \"M\": 4, \"K\": 64, \"N\": 32}}", w, 1, 1, &plan);
+ *   kcs_plan_run(plan, "{\"M\": 1}", io, 2, NULL, 1);   // io: a (input), y (output); any M
+ *   kcs_plan_free(plan);  kcs_backend_free(be);
+ *
+ * Every call is checked as kcs's own runs are (dtypes, shapes, attributes, data preconditions);
+ * a refused call returns KCS_E_DATA with the problem named in kcs_last_error() and writes nothing. */
+typedef struct kcs_backend kcs_backend;
+typedef struct kcs_plan kcs_plan;
+
+/* "reference", "avx512", "avx2" or "optimized" (the best this CPU runs); `kcs list` names them.
+ * A backend this CPU cannot run opens, and refuses every prepare saying why. */
+KCS_API kcs_status kcs_backend_open(const char* name, kcs_backend** out);
+/* After every plan prepared on it has been freed. */
+KCS_API void kcs_backend_free(kcs_backend* b);
+
+/* `problem_json`: {"dims": {name: int}, "attrs": {name: value}} (attrs left out take their
+ * declared defaults; other keys are ignored, so kcs_case_info_json's text serves). `weights`:
+ * exactly the kernel's weight tensors, by name, in the declared dtype and shape, any strides.
+ * The plan keeps its own copy (or packed form) of them: the caller may change or free its
+ * weights as soon as this returns, and the plan's calls compute with the weights as they were
+ * here (to change weights, prepare another plan). `threads` (>= 1) may be used to prepare. */
+KCS_API kcs_status kcs_plan_prepare(kcs_backend* b, const char* kernel, const char* problem_json,
+                                    const kcs_tensor* weights, int32_t n, int32_t threads, kcs_plan** out);
+/* One call: `tensors` holds every tensor of the declaration but the weights, by name. Inputs
+ * may have any strides; out and inout tensors must be dense row-major, and the call writes them
+ * in place through their `data` pointer (which must be writable memory). `dims_json`:
+ * {name: int} for the dimensions that differ from the prepared ones (NULL = none); only those
+ * that no weight's shape uses may change, and the attributes are the plan's. `tile`:
+ * "knob=value,..." (NULL or "default" = the declared defaults); `threads` >= 1. A call gives
+ * the bits of an unplanned run of the same backend on the same tensors. One call at a time per
+ * plan. */
+KCS_API kcs_status kcs_plan_run(kcs_plan* p, const char* dims_json, const kcs_tensor* tensors, int32_t n,
+                                const char* tile, int32_t threads);
+KCS_API void kcs_plan_free(kcs_plan* p);
+
 #ifdef __cplusplus
 }
 #endif

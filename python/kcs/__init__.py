@@ -10,6 +10,9 @@ A case outside the kernel's contract (case.outside_contract says why, e.g. NaN a
 the outputs differ from the reference only there raises kcs.OutsideContract instead: neither a pass
 nor a failure (the pytest plugin reports it as "outside contract").
 
+kcs.Backend("optimized").prepare(kernel, weights, dims) gives a Plan that runs kcs's own kernels
+with the weights prepared once (docs/plans.md).
+
 With pytest (examples/pytest_numpy), `@kcs.cases("q8", tier="ci")` parametrises a test taking a
 `kcs_case` fixture over the kernel's cases; see docs/validating-a-backend.md.
 """
@@ -21,8 +24,9 @@ import numpy as np
 from . import _arrays
 from ._arrays import NUMPY_BF16, bf16_to_float32, float32_to_bf16_bits
 from ._lib import KcsError, lib, enc, dec, check as _check, call_json
+from ._plans import Backend, Plan
 
-__all__ = ["Case", "Score", "Results", "CheckFailure", "OutsideContract", "KcsError", "kernels", "declaration", "cases_of",
+__all__ = ["Case", "Score", "Results", "Backend", "Plan", "CheckFailure", "OutsideContract", "KcsError", "kernels", "declaration", "cases_of",
            "cases", "data_dirs", "version", "bf16_to_float32", "float32_to_bf16_bits", "NUMPY_BF16"]
 
 

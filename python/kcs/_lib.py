@@ -85,6 +85,12 @@ _sigs = {
     "kcs_results_count": (ctypes.c_int32, [_P]),
     "kcs_results_write": (ctypes.c_int, [_P, _S]),
     "kcs_results_write_report": (ctypes.c_int, [_P, _S]),
+    "kcs_backend_open": (ctypes.c_int, [_S, ctypes.POINTER(_P)]),
+    "kcs_backend_free": (None, [_P]),
+    "kcs_plan_prepare": (ctypes.c_int, [_P, _S, _S, ctypes.POINTER(Tensor), ctypes.c_int32, ctypes.c_int32,
+                                        ctypes.POINTER(_P)]),
+    "kcs_plan_run": (ctypes.c_int, [_P, _S, ctypes.POINTER(Tensor), ctypes.c_int32, _S, ctypes.c_int32]),
+    "kcs_plan_free": (None, [_P]),
 }
 for _name, (_res, _args) in _sigs.items():
     _f = getattr(lib, _name)
