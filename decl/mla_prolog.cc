@@ -30,17 +30,27 @@ Contract kr_contract() {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
+// Every dimension, in declaration order (make() below), in one walk of the problem's map.
+enum Dim { kT, kH, kQLora, kN1, kNope, kRope, kKvLora, kNq, kNkv, kDqN, kQs, kBlockNum, kBlockSize, kDims };
+void read_dims(const Problem& p, int64_t* v) {
+  static const DimReader reader({"t", "h", "q_lora", "n1", "nope", "rope", "kv_lora", "nq", "nkv", "dq_n", "qs",
+                                 "block_num", "block_size"});
+  reader.read(p, v);
+}
+
 Status check_problem(const Problem& p) {
   const MlaPrologDims d = mla_prolog_dims(p);
+  int64_t v[kDims];
+  read_dims(p, v);
   if (d.rope % 2 != 0) return Status::Fail("dimension rope = " + num(d.rope) + " must be even (R-V2, docs/kernels/mla_prolog.md)");
   if (d.kv_lora % kMlaKvGroups != 0)
     return Status::Fail("dimension kv_lora = " + num(d.kv_lora) +
                         " is not divisible by 4 (the KV latent is quantized in 4 groups, docs/kernels/mla_prolog.md)");
-  if (const int64_t nq = p.dim("nq"); nq != d.nq())
+  if (const int64_t nq = v[kNq]; nq != d.nq())
     return Status::Fail("dimension nq = " + num(nq) + " must be n1 * (nope + rope) = " + num(d.nq()));
-  if (const int64_t nkv = p.dim("nkv"); nkv != d.nkv())
+  if (const int64_t nkv = v[kNkv]; nkv != d.nkv())
     return Status::Fail("dimension nkv = " + num(nkv) + " must be kv_lora + rope = " + num(d.nkv()));
-  const int64_t dq = p.dim("dq_n"), qs = p.dim("qs");
+  const int64_t dq = v[kDqN], qs = v[kQs];
   if (dq != 0 && dq != d.nq())
     return Status::Fail("dequant_scale has " + num(dq) + " rows: it must be empty (non-quant mode) or hold n1 * " +
                         "(nope + rope) = " + num(d.nq()) + " rows (quant mode)");
@@ -74,10 +84,12 @@ Status check_problem(const Problem& p) {
 }
 
 Status check_inputs(const Problem& p, const TensorMap& t) {
-  MlaPrologDims d;  // only what the index check reads: no attribute parsed per call
-  d.t = p.dim("t");
-  d.block_num = p.dim("block_num");
-  d.block_size = p.dim("block_size");
+  int64_t v[kDims];  // only dimensions: no attribute parsed per call
+  read_dims(p, v);
+  MlaPrologDims d;
+  d.t = v[kT];
+  d.block_num = v[kBlockNum];
+  d.block_size = v[kBlockSize];
   const Tensor& index = t.at("cache_index");
   const int64_t cap = d.block_num * d.block_size;
   for (int64_t i = 0; i < d.t; ++i) {
