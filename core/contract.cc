@@ -23,7 +23,7 @@ static std::string scaled(double v, Contract::Scale s) {
 }
 
 // " hard |err| <= max(4*tol, 0.005*max(1,rms))", " hard d_ulp <= 2 or |err| <= 0.00195312*rms".
-static std::string hard_str(const Contract::Hard& h) {
+static std::string hard_str(const Contract::Hard& h, bool plus_budget) {
   if (!h.on) return "";
   std::string base;
   auto add = [&](const std::string& t) { base += (base.empty() ? "" : " + ") + t; };
@@ -33,11 +33,12 @@ static std::string hard_str(const Contract::Hard& h) {
   std::string bound = base;
   if (h.mul > 0) bound = base.empty() ? num(h.mul) + "*tol" : "max(" + num(h.mul) + "*tol, " + base + ")";
   if (bound.empty()) bound = "0";
+  if (plus_budget) bound += " + B";  // tol above without B: the budget is added once
   return " hard " + (h.dulp >= 0 ? "d_ulp <= " + std::to_string(h.dulp) + " or " : std::string()) + "|err| <= " + bound;
 }
 
 static std::string refinements(const Contract& c) {
-  std::string s = hard_str(c.hard);
+  std::string s = hard_str(c.hard, c.plus_budget);
   if (c.scale_consistent)
     s += std::string(" self_consistent(") + dtype_name(c.amax_dtype) + " amax" +
          (c.amax_floor > 0 ? ", floor " + num(c.amax_floor) : "") + ")";
@@ -52,7 +53,8 @@ std::string Contract::str() const {
     case Kind::int_code: return "int_code(" + num(max_diff) + ", " + pct(max_ratio) + ")";
     case Kind::abs_rel:
       return "abs_rel(" + scaled(atol, atol_scale) + ", " + num(rtol) +
-             (tol_ulps > 0 ? " + " + std::to_string(tol_ulps) + "ulp" : "") + ", " + pct(max_ratio) + ")" +
+             (tol_ulps > 0 ? " + " + std::to_string(tol_ulps) + "ulp" : "") + (plus_budget ? " + B" : "") + ", " +
+             pct(max_ratio) + ")" +
              refinements(*this);
     case Kind::untouched: return "untouched";
     case Kind::ulp_or_budget:

@@ -39,13 +39,18 @@ CheckResult score_neg_fill(const Problem& p, const TensorMap&, const TensorMap& 
   return c;
 }
 
-// Spec §10.5 K3 score, in full (the reference's top-k tolerance tau is the same hard bound).
+// Spec §10.5 K3 score, in full, plus the reference's budget B of legitimately shared errors (a
+// flipped q code moves a whole token's scores; docs/kernels/v4_indexer.md "Contracts"). The
+// reference's top-k tolerance tau is the same hard bound.
 Contract score_contract() {
   Contract::Hard h;
   h.mul = 4;
   h.atol = 5e-3;
   h.atol_scale = Contract::Scale::max1_rms;
-  return Contract::AbsRel(1e-4, 0x1.0p-7, kV4ScoreMaxRatio).atol_by(Contract::Scale::max1_rms).with_hard(h);
+  return Contract::AbsRel(1e-4, 0x1.0p-7, kV4ScoreMaxRatio)
+      .atol_by(Contract::Scale::max1_rms)
+      .plus_reference_budget()
+      .with_hard(h);
 }
 
 // The score's contract covers j < cache_len; score_neg_fill checks the rest bit for bit.
@@ -117,7 +122,8 @@ KernelDecl make() {
             "compressed indexer cache, contiguous per batch (already holds this step's entry; §5.4)"),
       output("score", DType::fp32, {"B", "S", "SCORE_LEN"}, score_contract(),
              "index scores on the valid region j < cache_len (spec §10.5: atol 1e-4·max(1, rms), rtol 2^-7, "
-             "0.5%, hard max(4·tol, 5e-3·max(1, rms))); NEG_FILL beyond (invariant score_neg_fill)"),
+             "0.5%, hard max(4·tol, 5e-3·max(1, rms)); both + the reference's budget B of a q value rounded "
+             "otherwise, docs/kernels/v4_indexer.md); NEG_FILL beyond (invariant score_neg_fill)"),
       output("topk_idxs", DType::i32, {"B", "S", "SCORE_LEN"}, Contract::TopkSet(),
              "top-k positions + offset, descending (ties by lower index in the reference), then -1"),
   };

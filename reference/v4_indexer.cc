@@ -116,6 +116,9 @@ Status v4_indexer(const Invocation& inv) {
   // Per token: whether every correct binary32 backend reproduces its q path bit for bit (see the
   // score's budget below).
   std::vector<uint8_t> q_sharp(static_cast<size_t>(T), 1);
+  // Per (token, head): whether a correct binary32 RoPE may round one of its outputs to another
+  // BF16 than the reference's (double rounding near a BF16 boundary; see the score's budget).
+  std::vector<uint8_t> rope_risk(static_cast<size_t>(T * H), 0);
   {
     RopeSliceRef rs;
     rs.mode = RopeMode::pair;
@@ -124,11 +127,16 @@ Status v4_indexer(const Invocation& inv) {
     rs.sin = inv.in("sin").data<float>();
     rs.half_table = true;
     std::vector<float> xs(static_cast<size_t>(R));
-    std::vector<double> ys(static_cast<size_t>(R));
+    std::vector<double> ys(static_cast<size_t>(R)), at(static_cast<size_t>(R));
     for (int64_t th = 0; th < T * H; ++th) {
       const int64_t base = th * Dh + (Dh - R);
       for (int64_t j = 0; j < R; ++j) xs[static_cast<size_t>(j)] = bf16_to_float(q[static_cast<size_t>(base + j)]);
-      rope_slice_reference(rs, xs.data(), ys.data());
+      rope_slice_reference(rs, xs.data(), ys.data(), at.data());
+      if (ex)  // binary32, FMA or not, is within 2u·(|x·c| + |x'·s|)·(1 + u/2) of ys (u = 2^-24)
+        for (int64_t j = 0; j < R; ++j) {
+          const double y = ys[static_cast<size_t>(j)], e = 0x1.0p-23 * (1 + 0x1.0p-20) * at[static_cast<size_t>(j)];
+          if (bf16_from_double(y - e) != bf16_from_double(y + e)) rope_risk[static_cast<size_t>(th)] = 1;
+        }
       for (int64_t j = 0; j < R; ++j) q_rot[static_cast<size_t>(base + j)] = ref::bf16_at("rope.y_bf16", ys[static_cast<size_t>(j)]);
       if (ex)  // a binary32 RoPE reproduces ys when its four products and both results are exact
         for (int64_t pr = 0; pr < R / 2; ++pr) {
@@ -269,16 +277,29 @@ Status v4_indexer(const Invocation& inv) {
       }
       score[t * L + j] = ref::f32_at("v4_indexer.score_f32", sum);
       if (ex) {
-        // The score's budget is the bound of the error it may share with other scores through
-        // shared inputs that a correct backend computes in its own binary32 order (the q path's
-        // BF16 roundings, the weights GEMM): 0 where every one of them is reproduced bit for bit,
-        // so that its error is its own sum's rounding (the binary32 rounding-bias check counts
-        // those); unbounded elsewhere.
+        // The score's budget B (docs/kernels/v4_indexer.md "Contracts"): for every head whose q
+        // path a correct binary32 backend may round otherwise (rope_risk), one BF16 unit (2^-8)
+        // of that head's abs-dot |w_h|·s_kv·s_qh·Σ_d |kv_i8·qh_i8|: a few of its codes ±1, or
+        // its scale by 2^-8. B = 0 where every shared input (q path, weights of the heads with a
+        // positive logit) is reproduced bit for bit: there the error is the score's own rounding,
+        // which the binary32 rounding-bias check counts; elsewhere B is at least 2^-24 of the mean
+        // head abs-dot (far below the atol) so that B = 0 keeps that meaning.
         bool sharp = q_sharp[static_cast<size_t>(t)] != 0;
-        for (int64_t h = 0; h < H && sharp; ++h)
-          if (lg[static_cast<size_t>(j * H + h)] > 0 && !w_sharp[static_cast<size_t>(t * H + h)]) sharp = false;
+        double a2 = 0, risky = 0;
+        for (int64_t h = 0; h < H; ++h) {
+          const size_t jh = static_cast<size_t>(j * H + h), th = static_cast<size_t>(t * H + h);
+          if (lg[jh] > 0 && !w_sharp[th]) sharp = false;
+          int64_t ad = 0;
+          for (int64_t d = 0; d < Dh; ++d)
+            ad += std::abs(static_cast<int64_t>(kv_i8[static_cast<size_t>(j * Dh + d)])) *
+                  std::abs(static_cast<int64_t>(qh_t[static_cast<size_t>(d * H + h)]));
+          const double ah = std::fabs(static_cast<double>(wt[h])) * s_kv[static_cast<size_t>(j)] * s_qh[th] * static_cast<double>(ad);
+          a2 += ah;
+          if (rope_risk[th]) risky += ah;
+        }
         pre[static_cast<size_t>(t * L + j)] = sum;
-        bud[static_cast<size_t>(t * L + j)] = sharp ? 0.0 : HUGE_VAL;
+        bud[static_cast<size_t>(t * L + j)] =
+            sharp ? 0.0 : std::max(kV4QFlipUnit * risky, 0x1.0p-24 * a2 / static_cast<double>(H));
       }
     }
     // 12. top-k over j < cache_len.
@@ -302,7 +323,7 @@ Status v4_indexer(const Invocation& inv) {
     ex->prerounding["score"] = std::move(tp);
     ex->budget["score"] = std::move(tb);
     // topk_set keys over index values v = offset + j: the reference score of position j where
-    // j < cache_len, NaN elsewhere; tau = the score's hard tolerance (spec §10.5).
+    // j < cache_len, NaN elsewhere; tau = the score's hard tolerance (spec §10.5) with its budget.
     double ss = 0;
     for (int64_t t = 0; t < T; ++t)
       for (int64_t j = 0; j < cl; ++j) ss += static_cast<double>(score[t * L + j]) * score[t * L + j];
@@ -315,7 +336,7 @@ Status v4_indexer(const Invocation& inv) {
         const bool valid = j >= 0 && j < cl;
         const double r = valid ? static_cast<double>(score[t * L + j]) : 0.0;
         key.data<double>()[t * N + v] = valid ? r : std::nan("");
-        tau.data<double>()[t * N + v] = valid ? v4_score_hard_tol(r, rms) : 0.0;
+        tau.data<double>()[t * N + v] = valid ? v4_score_hard_tol(r, rms) + bud[static_cast<size_t>(t * L + j)] : 0.0;
       }
     ex->prerounding["topk_idxs"] = std::move(key);
     ex->budget["topk_idxs"] = std::move(tau);

@@ -226,6 +226,7 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
   const int64_t tol_ulps = abs_rel ? o.contract->tol_ulps : 0;
   const double hard_atol = hard ? ct->hard.atol * scale_factor(ct->hard.atol_scale, rms) : 0;
   const bool b32 = ct != nullptr && binary32_gated(*ct, dt, o.ctx, expected);
+  const bool plus_budget = abs_rel && ct->plus_budget;  // compare_tensor checked the budget's shape
 
   Metrics& m = s->m;
   // Sums over pairs where both values are finite (cosine, SNR).
@@ -299,6 +300,7 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
         double ratio;
         bool violates;
         double part_tol = kNaN;  // the ratio part's tolerance at this element (abs_rel)
+        double shared = 0;       // its reference budget B (plus_budget), inside part_tol
         if (budget && !rk.nan && d <= budget_ulps) {
           // Within the ulp allowance; the margin still reports how much of the error budget the
           // difference uses, so a 1-ulp flip far inside its budget does not read as "at the limit".
@@ -321,8 +323,9 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
           ratio = kInf;
           violates = true;
         } else {
+          shared = plus_budget ? o.ctx->budget->data<double>()[i] : 0.0;
           const double tol = atol + rtol * std::fabs(e.value) +
-                             (tol_ulps > 0 ? static_cast<double>(tol_ulps) * format_ulp(dt, e.value) : 0.0);
+                             (tol_ulps > 0 ? static_cast<double>(tol_ulps) * format_ulp(dt, e.value) : 0.0) + shared;
           part_tol = tol;
           violates = abs_err > tol;
           ratio = tol > 0 ? abs_err / tol : (abs_err > 0 ? kInf : 0.0);
@@ -344,7 +347,8 @@ void scan_tensor(const Tensor& expected, const Tensor& actual, const Shape& lsha
             const Contract::Hard& h = ct->hard;
             double tol = hard_atol + h.rtol * std::fabs(e.value) +
                          (h.ulps > 0 ? static_cast<double>(h.ulps) * format_ulp(dt, e.value) : 0.0);
-            if (h.mul > 0 && std::isfinite(part_tol)) tol = std::max(tol, h.mul * part_tol);
+            if (h.mul > 0 && std::isfinite(part_tol)) tol = std::max(tol, h.mul * (part_tol - shared));
+            tol += shared;
             hr = tol > 0 ? abs_err / tol : (abs_err > 0 ? kInf : 0.0);
             if (h.dulp >= 0)
               hr = std::min(hr, h.dulp > 0 ? static_cast<double>(d) / static_cast<double>(h.dulp) : (d > 0 ? kInf : 0.0));
@@ -756,6 +760,19 @@ CheckResult compare_tensor(const std::string& name, const Tensor& expected, cons
     if (ctx->prerounding && ((ctx->prerounding->dtype() != DType::fp64 && ctx->prerounding->dtype() != DType::fp32) ||
                              !same_numel(*ctx->prerounding)))
       return fail_early(name, cstr, "/prerounding/" + name + " must be float32/64 with one value per element");
+  }
+  if (contract.kind == K::abs_rel && contract.plus_budget &&
+      (ctx == nullptr || ctx->budget == nullptr || ctx->budget->dtype() != DType::fp64 ||
+       ctx->budget->numel() != expected.numel()))
+    return fail_early(name, cstr, "contract " + cstr + " needs the reference's budget /budget/" + name +
+                                      " (float64, one value per element)");
+  if (contract.kind == K::abs_rel && contract.plus_budget) {
+    // A NaN, Inf or negative budget would silently excuse (or poison) every comparison.
+    const double* bv = ctx->budget->data<double>();
+    for (int64_t i = 0; i < ctx->budget->numel(); ++i)
+      if (!(bv[i] >= 0 && bv[i] < kInf))
+        return fail_early(name, cstr, fmt::format("/budget/{} holds {} at flat index {}: a budget must be finite and >= 0",
+                                                  name, bv[i], i));
   }
   ScanOptions o;
   o.row_mask = row_mask;

@@ -74,7 +74,8 @@ int64_t allowed_count(double rho, int64_t n);
 //              a hard part that every element must meet (a hard violation fails whatever the ratio
 //              part allows; margin = max(ratio-part margin, max hard |err| / hard bound)), and Q8 scale
 //              self-consistency (a differing scale that no amax of the input format gives fails as a
-//              hard violation).
+//              hard violation), and plus_budget: the element's /budget/<name> (finite, >= 0, else
+//              a failed result) added to both the ratio part's and the hard part's tolerance.
 struct CompareContext {
   const Tensor* prerounding = nullptr;  // same logical shape as the output, fp64 or fp32
   const Tensor* budget = nullptr;       // abs-dot sums A, fp64

@@ -60,9 +60,12 @@ struct Contract {
   double rtol = 0;
   double budget_c = 0;
   std::string k_dim;
-  // abs_rel: the tolerance is atol * S(atol_scale) + rtol*|e| + tol_ulps * ulp_T(e).
+  // abs_rel: the tolerance is atol * S(atol_scale) + rtol*|e| + tol_ulps * ulp_T(e), plus B[i] =
+  // /budget/<name> of the element with plus_budget (the reference's bound of the error a correct
+  // backend may share with other elements through inputs it rounds otherwise; both parts).
   Scale atol_scale = Scale::one;
   int64_t tol_ulps = 0;
+  bool plus_budget = false;
   Hard hard;
   // Q8 scale self-consistency (spec §1.1 step 5, §10.5 "Scales"): a scale that differs from the
   // reference's must still be s(a) = T(1 ⊘ (127 ⊘ a)) (binary32, then the output's format T) for some
@@ -114,6 +117,11 @@ struct Contract {
     c.tol_ulps = n;
     return c;
   }
+  Contract plus_reference_budget() const {
+    Contract c = *this;
+    c.plus_budget = true;
+    return c;
+  }
   Contract with_hard(Hard h) const {
     Contract c = *this;
     c.hard = h;
@@ -129,7 +137,7 @@ struct Contract {
   }
 
   std::string str() const;
-  bool needs_budget() const { return kind == Kind::ulp_or_budget || kind == Kind::topk_set; }
+  bool needs_budget() const { return kind == Kind::ulp_or_budget || kind == Kind::topk_set || plus_budget; }
 
  private:
   static Contract make(Kind k) {

@@ -42,5 +42,10 @@ float v4_indexer_weights_scale(int64_t Dh, int64_t H);
 double v4_score_tol(double r, double rms);
 double v4_score_hard_tol(double r, double rms);
 constexpr double kV4ScoreMaxRatio = 0.005;
+// The score's budget B (reference/v4_indexer.cc, docs/kernels/v4_indexer.md "Contracts"), added to
+// both tolerances and to tau: kV4QFlipUnit of the abs-dot |w_h|·s_kv·s_qh·Σ_d |kv_i8·qh_i8| of
+// every head whose RoPE a correct binary32 backend may round to another BF16 (a BF16 unit of that
+// head's q); 0 where the reference proves every shared input (q path, weights) reproduced.
+constexpr double kV4QFlipUnit = 0x1.0p-8;
 
 }  // namespace kcs
