@@ -99,7 +99,10 @@ def load(paths):
     contexts = []
     for path in paths:
         with open(path) as f:
-            doc = json.load(f)
+            try:
+                doc = json.load(f)
+            except json.JSONDecodeError as ex:
+                raise json.JSONDecodeError(f"{path}: {ex.msg}", ex.doc, ex.pos) from None
         ctx = doc.get("context", {})
         contexts.append((os.path.basename(path), ctx))
         have_median = any(b.get("aggregate_name") == "median" for b in doc.get("benchmarks", []))

@@ -169,6 +169,10 @@ grep -q "norun.json: no such file" <<<"$out" || fail "unclear message for a miss
 echo '{"benchmarks": []}' > "$T/empty.json"
 out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/empty.json" --out "$T/o2" 2>&1)" && fail "empty input accepted"
 grep -q "no kcs benchmark rows" <<<"$out" || fail "unclear message for empty input: $out"
+: > "$T/zero.json"  # what a program whose rows all missed the filter used to leave behind
+out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/zero.json" --out "$T/o6" 2>&1)" && fail "empty file accepted"
+grep -q "zero.json: Expecting value" <<<"$out" || fail "the message for an empty file does not name it: $out"
+[ ! -e "$T/o6" ] || fail "wrote output for an empty file"
 out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/missing.json" --out "$T/o3" 2>&1)" && fail "missing file accepted"
 grep -q "no such file" <<<"$out" || fail "unclear message for a missing file: $out"
 [ ! -e "$T/o2" ] && [ ! -e "$T/o3" ] || fail "wrote output for bad input"

@@ -90,6 +90,7 @@ PY
 bench_one() {  # bench_one PROGRAM OUT_JSON: one Google Benchmark program, filtered, medians only
   "$1" --benchmark_filter="${KCS_BENCH_FILTER:-.}" --benchmark_repetitions="${KCS_BENCH_REPS:-3}" \
     --benchmark_report_aggregates_only=true --benchmark_out="$2" --benchmark_out_format=json
+  [ -s "$2" ] || rm -f "$2"  # no row matched the filter: Google Benchmark leaves an empty file
 }
 
 bench_job() {
