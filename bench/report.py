@@ -311,7 +311,7 @@ def run_lines(table, contexts, run):
         lines.append(f"{onednn_label(p, impls)} (impl {p}, {name}): ONEDNN_MAX_CPU_ISA "
                      f"{c.get('onednn_max_cpu_isa', 'not recorded')}, oneDNN's effective ISA "
                      f"{c.get('onednn_effective_isa', 'not recorded')}; implementations it chose: "
-                     + ", ".join(f"{lab} ({n} rows)" for lab, n in sorted(chosen.items())))
+                     + ", ".join(f"{lab} ({n} row{'s' if n > 1 else ''})" for lab, n in sorted(chosen.items())))
     return lines
 
 

@@ -146,9 +146,9 @@ grep -q '^- date: 2026-12-07 14:00:00 UTC to 2026-12-07 14:10:00 UTC$' "$amd" ||
 grep -q '^- load average (1/5/15 min): 3.25/2.50/2.00 at the start, 7.50/5.00/4.00 at the end of the run$' "$amd" ||
   fail "no start and end load average in the header"
 grep -q '^- threads: 1 ' "$amd" || fail "no thread count in the header"
-grep -q '^- oneDNN (default ISA) (impl onednn, onednn_bench.json): ONEDNN_MAX_CPU_ISA default (no limit), oneDNN.s effective ISA avx512_core_amx; implementations it chose: brg:avx512_core_amx (8 rows), brg:avx512_core_amx_int8 (1 rows)$' "$amd" ||
+grep -q '^- oneDNN (default ISA) (impl onednn, onednn_bench.json): ONEDNN_MAX_CPU_ISA default (no limit), oneDNN.s effective ISA avx512_core_amx; implementations it chose: brg:avx512_core_amx (8 rows), brg:avx512_core_amx_int8 (1 row)$' "$amd" ||
   { cat "$amd"; fail "the header does not say which ISA the default oneDNN column used"; }
-grep -q '^- oneDNN (AVX-512) (impl onednn_avx512, onednn_avx512_bench.json): ONEDNN_MAX_CPU_ISA AVX512_CORE_BF16, .* brg:avx512_core_bf16 (7 rows), brg:avx512_core_vnni (1 rows)$' "$amd" ||
+grep -q '^- oneDNN (AVX-512) (impl onednn_avx512, onednn_avx512_bench.json): ONEDNN_MAX_CPU_ISA AVX512_CORE_BF16, .* brg:avx512_core_bf16 (7 rows), brg:avx512_core_vnni (1 row)$' "$amd" ||
   { cat "$amd"; fail "the header does not say which ISA the AVX-512 oneDNN column used"; }
 grep -q '^| mla_prolog | gemm | w_uk/n1:8/t:16 | brg:avx512_core_amx | did not run |$' "$amd" ||
   { cat "$amd"; fail "the per-GEMM implementation table lacks a row or hides a GEMM that did not run"; }

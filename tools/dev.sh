@@ -4,7 +4,8 @@
 #                       every backend this CPU runs, write reports/out/{results.jsonl,summary.md,index.html}
 #   tools/dev.sh test   install what is missing, build, run every test (ctest, nightly tier excluded)
 #   tools/dev.sh bench  install, build Release, run every Google Benchmark program (and the oneDNN
-#                       peer) into reports/bench/*.json, then bench/report.py -> reports/bench/perf.{md,html}
+#                       peer, twice with AMX: default and AVX-512 only) into reports/bench/*.json, then
+#                       bench/report.py -> reports/bench/perf.{md,html}
 #   tools/dev.sh deps   only install what is missing
 # KCS_PRESET=asan|debug|release selects the build (default release); `test` honours it, so
 # `KCS_PRESET=asan tools/dev.sh test` runs the whole suite under ASan + UBSan.
