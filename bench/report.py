@@ -298,6 +298,11 @@ def run_lines(table, contexts, run):
     threads = sorted({k[4] for k in table})
     lines.append("threads: " + ", ".join(map(str, threads)) + " (each row names its own)")
     impls = onednn_impls(table)
+    if "onednn_avx512" in impls:
+        lines.append("oneDNN's default path multiplies with AMX tiles where the CPU has them; kcs's BF16 "
+                     "definition (a single FMA chain per output element) cannot run on AMX at speed (tools/amx_bf16_probe.cc), "
+                     "so the oneDNN (AVX-512) columns, oneDNN under ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16, are the "
+                     "like-for-like comparison and the default ones show what AMX buys oneDNN")
     ctx_of = {c.get("onednn_impl"): (n, c) for n, c in contexts if c.get("onednn_impl")}
     for p in impls:
         chosen = {}
