@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Performance table from Google Benchmark JSON files (--benchmark_out=F --benchmark_out_format=json).
 
-    bench/report.py reports/bench/*.json --out reports/bench     -> perf.md + perf.html
+    bench/report.py reports/bench/*.json [--run reports/bench/run.json] --out reports/bench  -> perf.md + perf.html
 
 Every kcs bench names its rows <family>/<variant>:<impl>/<shape...>/threads:T[/real_time]
 (e.g. gemm_i8/packed:avx512/m:1/k:1536/n:8192/threads:2); the oneDNN peer uses impl "onednn"
@@ -17,6 +17,11 @@ GEMMs alone through oneDNN, the issue's target). A sum with a GEMM missing is sh
 never as a smaller sum; kernels without a GEMM say "no GEMM". The same table shows the PyTorch peer
 (bench/peers/torch_bench.py: the fused kernel written with PyTorch CPU ops, rows
 <family>/fused:torch/<shape>/threads:T): torch time / time > 1 means kcs is faster.
+oneDNN under an ISA limit (ONEDNN_MAX_CPU_ISA; tools/dev.sh runs AVX512_CORE_BF16 where the CPU has
+AMX) names its rows' impl onednn_<isa> (onednn_avx512): each such impl gets its own columns beside
+oneDNN's default ones, computed from its rows only. A peer row's label is the implementation oneDNN
+chose (e.g. brg:avx512_core_amx); the report lists them per GEMM and shape. --run names the file
+tools/dev.sh writes (date, CPU, load average at the start and the end of the run) for the header.
 Only the standard library: runs on any python3.
 """
 import argparse
@@ -28,7 +33,8 @@ import statistics
 import sys
 
 REF_IMPLS = {"reference", "ref"}
-PEER_IMPLS = {"onednn", "torch"}
+PEER_IMPLS = {"onednn", "torch"}  # and every onednn_<isa> (is_peer)
+ONEDNN_LABELS = {"onednn": "oneDNN", "onednn_avx512": "oneDNN (AVX-512)"}
 # Rows named <family>/<impl>/<shape> (no variant, e.g. indexer_prolog/avx512/t:1): variant "-".
 BARE_IMPLS = {"reference", "optimized", "avx512", "avx2", "avxvnni"}
 # Google Benchmark appends these to names; they are not part of the shape.
@@ -93,7 +99,10 @@ def load(paths):
     contexts = []
     for path in paths:
         with open(path) as f:
-            doc = json.load(f)
+            try:
+                doc = json.load(f)
+            except json.JSONDecodeError as ex:
+                raise json.JSONDecodeError(f"{path}: {ex.msg}", ex.doc, ex.pos) from None
         ctx = doc.get("context", {})
         contexts.append((os.path.basename(path), ctx))
         have_median = any(b.get("aggregate_name") == "median" for b in doc.get("benchmarks", []))
@@ -114,12 +123,12 @@ def load(paths):
             if not parsed:
                 continue
             unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
-            rows.setdefault(parsed, []).append((b["real_time"] * unit, b.get("frac_of_limit")))
+            rows.setdefault(parsed, []).append((b["real_time"] * unit, b.get("frac_of_limit"), b.get("label", "")))
     table = {}
     for key, vals in rows.items():
         t = statistics.median(v[0] for v in vals)
         fr = [v[1] for v in vals if v[1] is not None]
-        table[key] = (t, statistics.median(fr) if fr else None)
+        table[key] = (t, statistics.median(fr) if fr else None, "; ".join(sorted({v[2] for v in vals if v[2]})))
     return table, limits, contexts
 
 
@@ -139,8 +148,24 @@ def is_fused(family):
     return family in FUSED or family in NO_GEMM
 
 
-def fused_peer(table, family, shape, variant, threads):
-    """(sum cell, ratio cell, breakdown cell, sum ns or None) of the oneDNN GEMMs of one fused row."""
+def is_peer(impl):
+    return impl in PEER_IMPLS or impl.startswith("onednn_")
+
+
+def onednn_impls(table):
+    """The oneDNN columns: the default ("onednn", always) then each ISA-limited impl with rows."""
+    return ["onednn"] + sorted({k[3] for k in table if k[3].startswith("onednn_")})
+
+
+def onednn_label(impl, impls):
+    if impl == "onednn" and len(impls) > 1:
+        return "oneDNN (default ISA)"
+    return ONEDNN_LABELS.get(impl, f"oneDNN ({impl[len('onednn_'):]})")
+
+
+def fused_peer(table, family, shape, variant, threads, impl="onednn"):
+    """(sum cell, ratio cell, breakdown cell, sum ns or None) of the oneDNN GEMMs of one fused row,
+    from the rows of one oneDNN impl only."""
     if family in NO_GEMM:
         return "no GEMM", "-", "", None
     spec = FUSED[family]
@@ -148,7 +173,7 @@ def fused_peer(table, family, shape, variant, threads):
         return "not compared", "-", "", None
     times = {}
     for g in spec["gemms"]:
-        v = table.get((family, g + "/" + shape, "gemm", "onednn", threads))
+        v = table.get((family, g + "/" + shape, "gemm", impl, threads))
         if v:
             times[g] = v[0]
     if not times:
@@ -162,9 +187,10 @@ def fused_peer(table, family, shape, variant, threads):
 
 
 def build_rows(table):
+    impls = onednn_impls(table)
     out, fused = [], []
-    for (family, shape, variant, impl, threads), (t, frac) in sorted(table.items(), key=lambda kv: natural(kv[0])):
-        if impl in PEER_IMPLS:
+    for (family, shape, variant, impl, threads), (t, frac, _) in sorted(table.items(), key=lambda kv: natural(kv[0])):
+        if is_peer(impl):
             continue
         ref = [v[0] for (f, s, _, i, th), v in table.items() if f == family and s == shape and i in REF_IMPLS and th == 1]
         row = {
@@ -173,22 +199,45 @@ def build_rows(table):
             "vs_reference": "" if not ref or impl in REF_IMPLS else f"{min(ref) / t:.1f}x",
         }
         if is_fused(family):
-            cell, ratio, breakdown, total = fused_peer(table, family, shape, variant, threads)
-            row.update(onednn_sum=cell, vs_sum=f"{total / t:.2f}" if total else ratio, gemms=breakdown)
+            for p in impls:  # "onednn" keeps its historical keys onednn_sum / vs_sum / gemms
+                cell, ratio, breakdown, total = fused_peer(table, family, shape, variant, threads, p)
+                sfx = "" if p == "onednn" else "_" + p
+                row.update({"onednn_sum" + sfx: cell,
+                            "vs_sum" + sfx: f"{total / t:.2f}" if total else ratio, "gemms" + sfx: breakdown})
             tp = [v[0] for (f, s, _, i, th), v in table.items() if f == family and s == shape and i == "torch" and th == threads]
             row.update(torch=fmt_time(min(tp)) if tp else "", vs_torch=f"{min(tp) / t:.2f}" if tp else "")
             fused.append(row)
             continue
-        peer = [v[0] for (f, s, _, i, th), v in table.items() if f == family and s == shape and i == "onednn" and th == threads]
-        row.update(onednn=fmt_time(min(peer)) if peer else "", vs_onednn=f"{min(peer) / t:.2f}" if peer else "")
+        for p in impls:
+            peer = [v[0] for (f, s, _, i, th), v in table.items() if f == family and s == shape and i == p and th == threads]
+            row.update({p: fmt_time(min(peer)) if peer else "", "vs_" + p: f"{min(peer) / t:.2f}" if peer else ""})
         out.append(row)
     # Peer rows too, so their own frac_of_limit is visible.
-    for (family, shape, variant, impl, threads), (t, frac) in sorted(table.items(), key=lambda kv: natural(kv[0])):
-        if impl in PEER_IMPLS:
-            out.append({"kernel": family, "shape": shape, "variant": variant, "impl": impl, "threads": threads,
-                        "time": fmt_time(t), "frac_of_limit": "" if frac is None else f"{frac:.2f}",
-                        "vs_reference": "", "onednn": "", "vs_onednn": ""})
+    for (family, shape, variant, impl, threads), (t, frac, _) in sorted(table.items(), key=lambda kv: natural(kv[0])):
+        if is_peer(impl):
+            row = {"kernel": family, "shape": shape, "variant": variant, "impl": impl, "threads": threads,
+                   "time": fmt_time(t), "frac_of_limit": "" if frac is None else f"{frac:.2f}", "vs_reference": ""}
+            row.update({k: "" for p in impls for k in (p, "vs_" + p)})
+            out.append(row)
     return out, fused
+
+
+def impl_rows(table):
+    """Which implementation oneDNN chose per GEMM and shape (the rows' labels), one column per oneDNN
+    impl; thread counts with the same choice are merged."""
+    impls = onednn_impls(table)
+    by = {}
+    for (family, shape, variant, impl, threads), (_, _, label) in table.items():
+        if impl in impls:
+            by.setdefault((family, variant, shape), {}).setdefault(impl, {}).setdefault(label or "not recorded", []).append(threads)
+    out = []
+    for (family, variant, shape), per in sorted(by.items(), key=lambda kv: natural(kv[0])):
+        row = {"kernel": family, "variant": variant, "shape": shape}
+        for p in impls:
+            row[p] = "; ".join(f"{lab} (threads {', '.join(map(str, sorted(th)))})" if len(per.get(p, {})) > 1 else lab
+                               for lab, th in sorted(per.get(p, {}).items())) or "did not run"
+        out.append(row)
+    return out
 
 
 COLS = [("kernel", "kernel"), ("shape", "shape"), ("variant", "variant"), ("impl", "impl"), ("threads", "threads"),
@@ -196,6 +245,24 @@ COLS = [("kernel", "kernel"), ("shape", "shape"), ("variant", "variant"), ("impl
         ("onednn", "oneDNN time"), ("vs_onednn", "oneDNN time / time")]
 FUSED_COLS = COLS[:8] + [("onednn_sum", "oneDNN GEMMs (sum)"), ("vs_sum", "sum / time"),
                          ("gemms", "oneDNN GEMMs (medians)"), ("torch", "PyTorch time"), ("vs_torch", "torch / time")]
+
+
+def columns(impls):
+    """(engine table, fused table) columns with one time / ratio pair per oneDNN impl, side by side."""
+    if len(impls) == 1:
+        return COLS, FUSED_COLS
+    cols = COLS[:8]
+    for p in impls:
+        lab = onednn_label(p, impls)
+        cols += [(p, f"{lab} time"), ("vs_" + p, f"{lab} time / time")]
+    fcols = COLS[:8]
+    for p in impls:
+        sfx, lab = ("" if p == "onednn" else "_" + p), onednn_label(p, impls)
+        fcols += [("onednn_sum" + sfx, f"{lab} GEMMs (sum)"), ("vs_sum" + sfx, f"{lab} sum / time")]
+    for p in impls:
+        fcols.append(("gemms" + ("" if p == "onednn" else "_" + p), f"{onednn_label(p, impls)} GEMMs (medians)"))
+    return cols, fcols + FUSED_COLS[-2:]
+
 
 README = ("frac_of_limit = limit time / time with the limits (read bandwidth, VNNI / BF16 / FMA peaks) measured in "
           "the same process: 1.0 is the machine's limit, and a target 'within 1.3x of the limit' means >= 0.77. "
@@ -208,6 +275,49 @@ FUSED_README = ("Each fused kernel against the sum of the oneDNN medians of the 
                 "shown); an empty cell = the oneDNN peer did not run. torch / time: the PyTorch peer "
                 "(bench/peers/torch_bench.py, the kernel written with PyTorch CPU ops, BF16 GEMMs) over kcs, same "
                 "shape and threads, any kcs variant of the row. The sum contains:")
+
+
+def run_lines(table, contexts, run):
+    """The run's conditions, one sentence each: CPU, date, load average, threads, oneDNN's ISA per column."""
+    ctx_cpu = [c.get("kcs_cpu") for _, c in contexts if c.get("kcs_cpu") and not str(c["kcs_cpu"]).startswith("torch")]
+    cpu = run.get("cpu") or (ctx_cpu[0] if ctx_cpu else "not recorded")
+    amx = run.get("amx")
+    lines = [f"CPU: {cpu}" + ("" if amx is None else f"; AMX: {', '.join(amx) if amx else 'none'}")
+             + (f"; {run['nproc']} logical CPUs" if run.get("nproc") else "")]
+    if "start" in run:
+        end = run.get("end", {})
+        lines.append(f"date: {run['start'].get('date', '?')} to {end.get('date', 'not recorded (the run did not finish)')}")
+        fmt = lambda la: "/".join(f"{x:.2f}" for x in la) if la else "not recorded"
+        lines.append(f"load average (1/5/15 min): {fmt(run['start'].get('load_avg'))} at the start, "
+                     f"{fmt(end.get('load_avg'))} at the end of the run")
+    else:
+        dates = sorted(str(c.get("date")) for _, c in contexts if c.get("date"))
+        lines.append(f"date: {dates[0] + ' to ' + dates[-1] if dates else 'not recorded'}")
+        lines.append("load average: not recorded for the whole run (no --run file); each file's load at its "
+                     "start is listed below")
+    threads = sorted({k[4] for k in table})
+    lines.append("threads: " + ", ".join(map(str, threads)) + " (each row names its own)")
+    impls = onednn_impls(table)
+    if "onednn_avx512" in impls:
+        lines.append("oneDNN's default path multiplies with AMX tiles where the CPU has them; kcs's BF16 "
+                     "definition (a single FMA chain per output element) cannot run on AMX at speed (tools/amx_bf16_probe.cc), "
+                     "so the oneDNN (AVX-512) columns, oneDNN under ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16, are the "
+                     "like-for-like comparison and the default ones show what AMX buys oneDNN")
+    ctx_of = {c.get("onednn_impl"): (n, c) for n, c in contexts if c.get("onednn_impl")}
+    for p in impls:
+        chosen = {}
+        for k, v in table.items():
+            if k[3] == p:
+                chosen[v[2] or "not recorded"] = chosen.get(v[2] or "not recorded", 0) + 1
+        if not chosen:
+            lines.append(f"{onednn_label(p, impls)}: did not run")
+            continue
+        name, c = ctx_of.get(p, ("?", {}))
+        lines.append(f"{onednn_label(p, impls)} (impl {p}, {name}): ONEDNN_MAX_CPU_ISA "
+                     f"{c.get('onednn_max_cpu_isa', 'not recorded')}, oneDNN's effective ISA "
+                     f"{c.get('onednn_effective_isa', 'not recorded')}; implementations it chose: "
+                     + ", ".join(f"{lab} ({n} row{'s' if n > 1 else ''})" for lab, n in sorted(chosen.items())))
+    return lines
 
 
 def fused_legend():
@@ -245,8 +355,9 @@ def limit_warnings(limits):
     return out
 
 
-def markdown(rows, fused, limits, contexts):
-    lines = ["# kcs performance", "", README, ""]
+def markdown(rows, fused, limits, contexts, run_info, impl_table, impls):
+    cols, fcols = columns(impls)
+    lines = ["# kcs performance", "", README, "", "## Run", ""] + [f"- {x}" for x in run_info] + [""]
     for name, ctx in contexts:
         lines.append(f"- `{name}`: {ctx.get('date', '')}, {ctx.get('kcs_cpu', ctx.get('host_name', ''))}, "
                      f"load {ctx.get('load_avg', '')}")
@@ -260,9 +371,21 @@ def markdown(rows, fused, limits, contexts):
     if fused:
         lines += ["", "## Fused kernels vs the oneDNN GEMMs they contain", "", FUSED_README, ""]
         lines += [f"- {x}" for x in fused_legend()] + [""]
-        lines += md_table(FUSED_COLS, fused)
-    lines += ["", "## Kernels", ""] + md_table(COLS, rows)
+        lines += md_table(fcols, fused)
+    lines += ["", "## Kernels", ""] + md_table(cols, rows)
+    if impl_table:
+        lines += ["", "## oneDNN's implementation per GEMM and shape", "", IMPL_README, ""]
+        lines += md_table(impl_cols(impls), impl_table)
     return "\n".join(lines) + "\n"
+
+
+IMPL_README = ("The implementation oneDNN chose for each peer row (its primitive's impl_info_str, the name "
+               "ONEDNN_VERBOSE=1 prints): brg:avx512_core_amx* runs AMX tiles, brg:avx512_core_bf16 / "
+               "brg:avx512_core_vnni the AVX-512 instructions kcs uses.")
+
+
+def impl_cols(impls):
+    return [("kernel", "kernel"), ("variant", "variant"), ("shape", "shape")] + [(p, onednn_label(p, impls)) for p in impls]
 
 
 def html_table(cols, rows):
@@ -274,7 +397,7 @@ def html_table(cols, rows):
             cls = ""
             if k == "frac_of_limit" and r[k] and float(r[k]) >= 0.77:
                 cls = " class='good'"
-            if k in ("vs_sum", "vs_onednn", "vs_torch") and re.fullmatch(r"[0-9.]+", str(r[k])):
+            if k.startswith("vs_") and k != "vs_reference" and re.fullmatch(r"[0-9.]+", str(r[k])):
                 cls = " class='good'" if float(r[k]) > 1 else " class='bad'"
             cells.append(f"<td{cls}>{e(str(r[k]))}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -282,13 +405,16 @@ def html_table(cols, rows):
     return out
 
 
-def html_page(rows, fused, limits, contexts):
+def html_page(rows, fused, limits, contexts, run_info, impl_table, impls):
     e = html.escape
+    cols, fcols = columns(impls)
     out = ["<!doctype html><html><head><meta charset='utf-8'><title>kcs performance</title><style>",
            "body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
            "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:nth-child(-n+4),th{text-align:left}"
            ".good{background:#d9f2d9}.bad{background:#f8d7d7}</style></head><body>",
-           "<h1>kcs performance</h1>", f"<p>{e(README)}</p><ul>"]
+           "<h1>kcs performance</h1>", f"<p>{e(README)}</p><h2>Run</h2><ul>"]
+    out += [f"<li>{e(x)}</li>" for x in run_info]
+    out.append("</ul><ul>")
     for name, ctx in contexts:
         out.append(f"<li><code>{e(name)}</code>: {e(str(ctx.get('date', '')))}, {e(str(ctx.get('kcs_cpu', '')))}, load {e(str(ctx.get('load_avg', '')))}</li>")
     out.append("</ul><h2>Limits measured in each run</h2><table><tr><th>file</th><th>probe</th><th>read GB/s</th><th>FMA GFLOP/s</th><th>VNNI GOP/s</th><th>BF16 GFLOP/s</th></tr>")
@@ -300,9 +426,12 @@ def html_page(rows, fused, limits, contexts):
         out.append(f"<h2>Fused kernels vs the oneDNN GEMMs they contain</h2><p>{e(FUSED_README)}</p><ul>")
         out += [f"<li>{e(x)}</li>" for x in fused_legend()]
         out.append("</ul>")
-        out += html_table(FUSED_COLS, fused)
+        out += html_table(fcols, fused)
     out.append("<h2>Kernels</h2>")
-    out += html_table(COLS, rows)
+    out += html_table(cols, rows)
+    if impl_table:
+        out.append(f"<h2>oneDNN's implementation per GEMM and shape</h2><p>{e(IMPL_README)}</p>")
+        out += html_table(impl_cols(impls), impl_table)
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -310,11 +439,21 @@ def html_page(rows, fused, limits, contexts):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("json", nargs="+", help="Google Benchmark JSON files")
+    ap.add_argument("--run", help="the run's conditions (tools/dev.sh bench writes reports/bench/run.json)")
     ap.add_argument("--out", required=True, help="directory for perf.md and perf.html")
     a = ap.parse_args()
-    for p in a.json:
+    for p in a.json + ([a.run] if a.run else []):
         if not os.path.isfile(p):
             sys.exit(f"bench/report.py: {p}: no such file")
+    run = {}
+    if a.run:
+        try:
+            with open(a.run) as f:
+                run = json.load(f)
+        except json.JSONDecodeError as ex:
+            sys.exit(f"bench/report.py: {a.run}: not a JSON file: {ex}")
+        if not isinstance(run, dict):
+            sys.exit(f"bench/report.py: {a.run}: not a JSON object")
     try:
         table, limits, contexts = load(a.json)
     except (json.JSONDecodeError, KeyError) as ex:
@@ -322,11 +461,16 @@ def main():
     if not table:
         sys.exit("bench/report.py: no kcs benchmark rows in " + ", ".join(a.json))
     rows, fused = build_rows(table)
+    impls, impl_table = onednn_impls(table), impl_rows(table)
+    try:
+        info = run_lines(table, contexts, run)
+    except (TypeError, ValueError, AttributeError) as ex:
+        sys.exit(f"bench/report.py: {a.run}: malformed run file: {ex}")
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "perf.md"), "w") as f:
-        f.write(markdown(rows, fused, limits, contexts))
+        f.write(markdown(rows, fused, limits, contexts, info, impl_table, impls))
     with open(os.path.join(a.out, "perf.html"), "w") as f:
-        f.write(html_page(rows, fused, limits, contexts))
+        f.write(html_page(rows, fused, limits, contexts, info, impl_table, impls))
     print(f"{len(rows) + len(fused)} rows -> {a.out}/perf.md, {a.out}/perf.html")
 
 

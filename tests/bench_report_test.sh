@@ -4,7 +4,9 @@
 # oneDNN-named row of the same shape fills the peer column; a fused kernel's row gets the sum of the
 # oneDNN GEMMs it contains (rows <family>/gemm:onednn/<gemm>/<shape>), "missing" when one of them
 # did not run, "no GEMM" for kernels without one; a PyTorch peer row (<family>/fused:torch/<shape>)
-# fills the torch column of the same shape and threads only; bad input is refused with a message.
+# fills the torch column of the same shape and threads only; an AMX machine's second oneDNN run
+# (impl onednn_avx512) gets its own columns from its own rows, and the header names the CPU, the run's
+# dates, load and threads and the ISA of each oneDNN column; bad input is refused with a message.
 # Usage: bench_report_test.sh <q8_bench binary> <source dir>
 set -uo pipefail
 BENCH="$1"
@@ -93,9 +95,84 @@ PY
 grep -q '^\*\*Warning\*\*: lim.json: the 2-thread fma_gflops probe measured 117' "$T/ol/perf.md" ||
   { cat "$T/ol/perf.md"; fail "a 2-thread probe at the 1-thread peak is not flagged"; }
 grep -q 'Warning' "$T/out/perf.md" && fail "a sane run is flagged"
+# An AMX machine's two oneDNN runs (tools/dev.sh: default, then ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 ->
+# impl onednn_avx512): each gets its own columns from its own rows, its ISA in the header.
+/usr/bin/python3 - "$T/q8.json" "$T/amx" <<'PY' || fail "could not derive the AMX files"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+tmpl = [b for b in d["benchmarks"] if not b["name"].startswith("limits/")][0]
+def row(name, ns, label=""):
+    r = dict(tmpl); r["name"] = r["run_name"] = name + "/real_time"; r["real_time"] = ns; r["time_unit"] = "ns"
+    r.pop("frac_of_limit", None); r.pop("label", None)
+    if label: r["label"] = label
+    return r
+def doc(rows, **ctx):
+    return dict(d, context=dict(d["context"], **ctx), benchmarks=rows)
+os.makedirs(sys.argv[2])
+kcs = [row("gemm_i8/packed:avx512/m:4/k:64/n:64/threads:1", 1000.0),
+       row("mla_prolog/fused:avx512/n1:8/t:4/threads:1", 1000.0),
+       row("mla_prolog/fused:avx512/n1:8/t:16/threads:1", 1000.0)]
+# default: sum 100+200+300+400 = 1000 ns -> 1.00 at t:4; AVX-512: 2000 ns -> 2.00 (w_uk missing at t:16).
+amx, avx = [row("gemm_i8/packed:onednn/m:4/k:64/n:64/threads:1", 500.0, "brg:avx512_core_amx_int8")], \
+           [row("gemm_i8/packed:onednn_avx512/m:4/k:64/n:64/threads:1", 3000.0, "brg:avx512_core_vnni")]
+for i, g in enumerate(["w_dq", "w_uq_qr", "w_uk", "w_dkv_kr"]):
+    for t in (4, 16):
+        amx.append(row(f"mla_prolog/gemm:onednn/{g}/n1:8/t:{t}/threads:1/iterations:3", 100.0 * (i + 1), "brg:avx512_core_amx"))
+        if t == 4 or g != "w_uk":
+            avx.append(row(f"mla_prolog/gemm:onednn_avx512/{g}/n1:8/t:{t}/threads:1/iterations:3", 200.0 * (i + 1), "brg:avx512_core_bf16"))
+json.dump(doc(kcs), open(f"{sys.argv[2]}/kcs_bench.json", "w"))
+json.dump(doc(amx, onednn_impl="onednn", onednn_max_cpu_isa="default (no limit)", onednn_effective_isa="avx512_core_amx"),
+          open(f"{sys.argv[2]}/onednn_bench.json", "w"))
+json.dump(doc(avx, onednn_impl="onednn_avx512", onednn_max_cpu_isa="AVX512_CORE_BF16", onednn_effective_isa="avx512_core_bf16"),
+          open(f"{sys.argv[2]}/onednn_avx512_bench.json", "w"))
+json.dump({"cpu": "Test CPU 9000", "amx": ["amx_bf16", "amx_int8", "amx_tile"], "nproc": 2,
+           "start": {"date": "2026-12-07 14:00:00 UTC", "load_avg": [3.25, 2.5, 2.0]},
+           "end": {"date": "2026-12-07 14:10:00 UTC", "load_avg": [7.5, 5.0, 4.0]}}, open(f"{sys.argv[2]}/run.json", "w"))
+PY
+/usr/bin/python3 "$SRC/bench/report.py" "$T"/amx/*_bench.json --run "$T/amx/run.json" --out "$T/oa" >/dev/null ||
+  fail "report.py failed on the AMX files"
+amd="$T/oa/perf.md"
+grep -Eq '^\| kernel \| shape \| variant \| impl \| threads \| time \(median\) \| frac_of_limit \| vs reference \| oneDNN \(default ISA\) time \| oneDNN \(default ISA\) time / time \| oneDNN \(AVX-512\) time \| oneDNN \(AVX-512\) time / time \|$' "$amd" ||
+  { cat "$amd"; fail "the engine table lacks the oneDNN (AVX-512) columns beside the default ones"; }
+grep -Eq '^\| gemm_i8 \| m:4/k:64/n:64 \| packed \| avx512 \| 1 \| 1 us \| [^|]* \| [^|]* \| 500 ns \| 0\.50 \| 3 us \| 3\.00 \|$' "$amd" ||
+  { cat "$amd"; fail "gemm_i8 row lacks oneDNN 0.50 (AMX rows) and oneDNN (AVX-512) 3.00 (its own rows)"; }
+grep -Eq '^\| mla_prolog \| n1:8/t:4 \| fused \| avx512 \| 1 \| 1 us \| [^|]* \| [^|]* \| 1 us \| 1\.00 \| 2 us \| 2\.00 \| w_dq 100 ns .* \| w_dq 200 ns \+ w_uq_qr 400 ns \+ w_uk 600 ns \+ w_dkv_kr 800 ns \|' "$amd" ||
+  { cat "$amd"; fail "mla_prolog t:4 lacks the default sum 1 us (1.00) and the AVX-512 sum 2 us (2.00) of its own rows"; }
+grep -Eq '^\| mla_prolog \| n1:8/t:16 \| fused \| avx512 \| 1 \| 1 us \| [^|]* \| [^|]* \| 1 us \| 1\.00 \| missing w_uk \|  \|' "$amd" ||
+  { cat "$amd"; fail "an AVX-512 sum with a GEMM missing is not shown as missing"; }
+grep -q '| oneDNN (AVX-512) GEMMs (sum) | oneDNN (AVX-512) sum / time |' "$amd" || fail "the fused table lacks the AVX-512 sum columns"
+grep -q '^- CPU: Test CPU 9000; AMX: amx_bf16, amx_int8, amx_tile; 2 logical CPUs$' "$amd" || { cat "$amd"; fail "no CPU model in the header"; }
+grep -q '^- date: 2026-12-07 14:00:00 UTC to 2026-12-07 14:10:00 UTC$' "$amd" || fail "no run dates in the header"
+grep -q '^- load average (1/5/15 min): 3.25/2.50/2.00 at the start, 7.50/5.00/4.00 at the end of the run$' "$amd" ||
+  fail "no start and end load average in the header"
+grep -q '^- threads: 1 ' "$amd" || fail "no thread count in the header"
+grep -q '^- oneDNN (default ISA) (impl onednn, onednn_bench.json): ONEDNN_MAX_CPU_ISA default (no limit), oneDNN.s effective ISA avx512_core_amx; implementations it chose: brg:avx512_core_amx (8 rows), brg:avx512_core_amx_int8 (1 row)$' "$amd" ||
+  { cat "$amd"; fail "the header does not say which ISA the default oneDNN column used"; }
+grep -q '^- oneDNN (AVX-512) (impl onednn_avx512, onednn_avx512_bench.json): ONEDNN_MAX_CPU_ISA AVX512_CORE_BF16, .* brg:avx512_core_bf16 (7 rows), brg:avx512_core_vnni (1 row)$' "$amd" ||
+  { cat "$amd"; fail "the header does not say which ISA the AVX-512 oneDNN column used"; }
+grep -q '^| mla_prolog | gemm | w_uk/n1:8/t:16 | brg:avx512_core_amx | did not run |$' "$amd" ||
+  { cat "$amd"; fail "the per-GEMM implementation table lacks a row or hides a GEMM that did not run"; }
+grep -q "<td>2 us</td><td class='good'>2.00</td>" "$T/oa/perf.html" || fail "HTML lacks the AVX-512 sum and its ratio"
+# Without AMX (one oneDNN run): no AVX-512 column.
+/usr/bin/python3 "$SRC/bench/report.py" "$T/amx/kcs_bench.json" "$T/amx/onednn_bench.json" --out "$T/ob" >/dev/null ||
+  fail "report.py failed on one oneDNN run"
+grep -q 'oneDNN (AVX-512)' "$T/ob/perf.md" && { cat "$T/ob/perf.md"; fail "an AVX-512 column without its rows"; }
+grep -q '^- load average: not recorded for the whole run (no --run file)' "$T/ob/perf.md" || fail "a missing run file is not said"
+echo '[1, 2]' > "$T/badrun.json"
+out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/amx/kcs_bench.json" --run "$T/badrun.json" --out "$T/o4" 2>&1)" &&
+  fail "a run file that is not an object accepted"
+grep -q "badrun.json: not a JSON object" <<<"$out" || fail "unclear message for a bad run file: $out"
+out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/amx/kcs_bench.json" --run "$T/norun.json" --out "$T/o5" 2>&1)" &&
+  fail "a missing run file accepted"
+grep -q "norun.json: no such file" <<<"$out" || fail "unclear message for a missing run file: $out"
+[ ! -e "$T/o4" ] && [ ! -e "$T/o5" ] || fail "wrote output for a bad run file"
 echo '{"benchmarks": []}' > "$T/empty.json"
 out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/empty.json" --out "$T/o2" 2>&1)" && fail "empty input accepted"
 grep -q "no kcs benchmark rows" <<<"$out" || fail "unclear message for empty input: $out"
+: > "$T/zero.json"  # what a program whose rows all missed the filter used to leave behind
+out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/zero.json" --out "$T/o6" 2>&1)" && fail "empty file accepted"
+grep -q "zero.json: Expecting value" <<<"$out" || fail "the message for an empty file does not name it: $out"
+[ ! -e "$T/o6" ] || fail "wrote output for an empty file"
 out="$(/usr/bin/python3 "$SRC/bench/report.py" "$T/missing.json" --out "$T/o3" 2>&1)" && fail "missing file accepted"
 grep -q "no such file" <<<"$out" || fail "unclear message for a missing file: $out"
 [ ! -e "$T/o2" ] && [ ! -e "$T/o3" ] || fail "wrote output for bad input"

@@ -4,7 +4,8 @@
 #                       every backend this CPU runs, write reports/out/{results.jsonl,summary.md,index.html}
 #   tools/dev.sh test   install what is missing, build, run every test (ctest, nightly tier excluded)
 #   tools/dev.sh bench  install, build Release, run every Google Benchmark program (and the oneDNN
-#                       peer) into reports/bench/*.json, then bench/report.py -> reports/bench/perf.{md,html}
+#                       peer, twice with AMX: default and AVX-512 only) into reports/bench/*.json, then
+#                       bench/report.py -> reports/bench/perf.{md,html}
 #   tools/dev.sh deps   only install what is missing
 # KCS_PRESET=asan|debug|release selects the build (default release); `test` honours it, so
 # `KCS_PRESET=asan tools/dev.sh test` runs the whole suite under ASan + UBSan.
@@ -64,18 +65,53 @@ test_job() {
   fi
 }
 
+# The run's conditions for the report's header (date, CPU, load average at start and end, threads).
+bench_run_info() {  # bench_run_info start|end FILE
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import datetime, json, os, sys
+when, path = sys.argv[1], sys.argv[2]
+info = json.load(open(path)) if when == "end" else {}
+now = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+       "load_avg": [round(x, 2) for x in os.getloadavg()]}
+if when == "start":
+    flags, model = set(), ""
+    for line in open("/proc/cpuinfo"):
+        k, _, v = line.partition(":")
+        if k.strip() == "model name" and not model:
+            model = v.strip()
+        if k.strip() == "flags" and not flags:
+            flags = set(v.split())
+    info.update(cpu=model, amx=sorted(f for f in flags if f.startswith("amx")), nproc=os.cpu_count(),
+                filter=os.environ.get("KCS_BENCH_FILTER", "."), reps=os.environ.get("KCS_BENCH_REPS", "3"))
+info[when] = now
+json.dump(info, open(path, "w"), indent=1)
+PY
+}
+
+bench_one() {  # bench_one PROGRAM OUT_JSON: one Google Benchmark program, filtered, medians only
+  "$1" --benchmark_filter="${KCS_BENCH_FILTER:-.}" --benchmark_repetitions="${KCS_BENCH_REPS:-3}" \
+    --benchmark_report_aggregates_only=true --benchmark_out="$2" --benchmark_out_format=json
+  [ -s "$2" ] || rm -f "$2"  # no row matched the filter: Google Benchmark leaves an empty file
+}
+
 bench_job() {
   local dir="build/$PRESET/bench" out=reports/bench
   mkdir -p "$out"
+  rm -f "$out"/*_bench.json "$out/run.json"  # the report shows this run only
+  bench_run_info start "$out/run.json"
   local progs=("$dir"/*_bench)
   [ -x "$dir/onednn_bench" ] || echo "kcs: oneDNN peer bench not built (libdnnl-dev missing): no oneDNN column"
   for p in "${progs[@]}"; do
     [ -x "$p" ] || continue
     echo "kcs: $(basename "$p")"
-    "$p" --benchmark_filter="${KCS_BENCH_FILTER:-.}" --benchmark_repetitions="${KCS_BENCH_REPS:-3}" \
-      --benchmark_report_aggregates_only=true --benchmark_out="$out/$(basename "$p").json" \
-      --benchmark_out_format=json
+    bench_one "$p" "$out/$(basename "$p").json"
   done
+  # With AMX, oneDNN's default path runs it while kcs's BF16 definition cannot (tools/amx_bf16_probe.cc):
+  # the peer runs again limited to AVX-512 (rows onednn_avx512), the like-for-like comparison.
+  if [ -x "$dir/onednn_bench" ] && grep -qwE 'amx_bf16|amx_int8' /proc/cpuinfo 2>/dev/null; then
+    echo "kcs: onednn_bench with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 (this CPU has AMX)"
+    ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 bench_one "$dir/onednn_bench" "$out/onednn_avx512_bench.json"
+  fi
   # The PyTorch peer (Debian's python3-torch): the fused kernels as a user writes them in PyTorch.
   if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "kcs: torch_bench (bench/peers/torch_bench.py)"
@@ -84,7 +120,8 @@ bench_job() {
   else
     echo "kcs: python3-torch missing: no PyTorch column"
   fi
-  /usr/bin/python3 bench/report.py "$out"/*_bench.json --out "$out"
+  bench_run_info end "$out/run.json"
+  /usr/bin/python3 bench/report.py "$out"/*_bench.json --run "$out/run.json" --out "$out"
 }
 
 case "${1:-}" in

@@ -9,7 +9,15 @@
 // K3's int8 cache rows; the Hadamard matrices and K3's q codes stay in cache, as kcs's do.
 // Counters: bytes = operands + output once, ops = 2·M·K·N against the peak of the GEMM's type.
 // oneDNN threads with OpenMP (Debian's build is DNNL_RUNTIME_OMP): omp_set_num_threads(T).
+// ISA: oneDNN picks its own (AMX where the CPU has it); a run under ONEDNN_MAX_CPU_ISA=X names its
+// rows' impl onednn_<x> (AVX512_CORE_BF16: onednn_avx512, the like-for-like peer of kcs's AVX-512
+// engines) so both runs fit one report. Each row's label is the implementation oneDNN chose for it
+// (impl_info_str, ONEDNN_VERBOSE's name, e.g. brg:avx512_core_amx).
 #include <omp.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <stdexcept>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -60,6 +68,45 @@ struct Gemm {
   }
 };
 
+// The ISA limit oneDNN obeys ("" = none): it reads both names.
+std::string isa_limit() {
+  for (const char* name : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"})
+    if (const char* env = std::getenv(name); env != nullptr && *env != '\0') return env;
+  return "";
+}
+
+// The impl of every row: "onednn", or "onednn_<isa>" under an ISA limit (see the top).
+const std::string& peer_impl() {
+  static const std::string impl = [] {
+    std::string isa = isa_limit();
+    for (char& c : isa) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (isa.empty() || isa == "all") return std::string("onednn");
+    if (isa == "avx512_core_bf16") return std::string("onednn_avx512");
+    for (char c : isa)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+        throw std::runtime_error("ONEDNN_MAX_CPU_ISA='" + isa + "' is not an ISA name (letters, digits, _)");
+    return "onednn_" + isa;
+  }();
+  return impl;
+}
+
+std::string isa_name(dnnl::cpu_isa isa) {
+  switch (isa) {
+    case dnnl::cpu_isa::all: return "all";
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+  }
+  return "unknown (" + std::to_string(static_cast<int>(isa)) + ")";
+}
+
 size_t pool_copies(size_t bytes) { return std::max<size_t>(2, (kPoolBytes + bytes - 1) / bytes); }
 
 void bm_matmul(benchmark::State& st, Gemm g, int threads) {
@@ -70,6 +117,7 @@ void bm_matmul(benchmark::State& st, Gemm g, int threads) {
   const memory::desc w_any(g.dims(g.k, g.n), g.in, tag::any);
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, w_any, c_md), engine());
   dnnl::matmul prim(pd);
+  st.SetLabel(pd.impl_info_str());
   memory c(c_md, engine()), w0(w_plain, engine());
   fill_bytes(w0, 2, g.in == dt::bf16);
   std::vector<memory> wpool, apool;
@@ -95,16 +143,17 @@ void bm_matmul(benchmark::State& st, Gemm g, int threads) {
 
 std::vector<Gemm> all_gemms() {
   std::vector<Gemm> out;
+  const std::string& impl = peer_impl();
   for (const Shape& s : shapes("gemm_i8")) {  // bytes as bench/gemm_i8_bench.cc's: + y (2 B) + scales
     const int64_t m = s.i("m"), n = s.i("n");
-    out.push_back({"gemm_i8/packed:onednn/" + s.tail({"m", "k", "n"}), 1, m, s.i("k"), n, dt::s8, dt::s32,
+    out.push_back({"gemm_i8/packed:" + impl + "/" + s.tail({"m", "k", "n"}), 1, m, s.i("k"), n, dt::s8, dt::s32,
                    Stream::weights, double(m * n * 2 + (m + n) * 4)});
   }
   for (const Shape& s : shapes("gemm_bf16"))
-    out.push_back({"gemm_bf16/cold:onednn/" + s.s("name") + "/" + s.tail({"M"}), s.i("B"), s.i("M"), s.i("K"), s.i("N"),
+    out.push_back({"gemm_bf16/cold:" + impl + "/" + s.s("name") + "/" + s.tail({"M"}), s.i("B"), s.i("M"), s.i("K"), s.i("N"),
                    dt::bf16, s.s("out_dtype") == "float32" ? dt::f32 : dt::bf16});
   for (const Shape& s : shapes("indexer_prolog")) {  // K1 steps 1, 6, 12, 4, 9
-    const std::string f = "indexer_prolog/gemm:onednn/", tail = "/" + s.tail({"t"});
+    const std::string f = "indexer_prolog/gemm:" + impl + "/", tail = "/" + s.tail({"t"});
     const int64_t t = s.i("t"), h = s.i("h"), H = s.i("H"), D = s.i("D");
     out.push_back({f + "q_b" + tail, 1, t, s.i("q_lora"), H * D, dt::s8, dt::s32});
     out.push_back({f + "wk" + tail, 1, t, h, D, dt::bf16, dt::f32});
@@ -113,7 +162,7 @@ std::vector<Gemm> all_gemms() {
     out.push_back({f + "hadamard_k" + tail, 1, t, D, D, dt::bf16, dt::bf16, Stream::none});
   }
   for (const Shape& s : shapes("mla_prolog")) {  // K2 quant mode, steps 1, 4, 5, 7
-    const std::string f = "mla_prolog/gemm:onednn/", tail = "/" + s.tail({"n1", "t"});
+    const std::string f = "mla_prolog/gemm:" + impl + "/", tail = "/" + s.tail({"n1", "t"});
     const int64_t t = s.i("t"), h = s.i("h"), ql = s.i("q_lora"), n1 = s.i("n1"), nope = s.i("nope"), kv = s.i("kv_lora");
     out.push_back({f + "w_dq" + tail, 1, t, h, ql, dt::bf16, dt::bf16});
     out.push_back({f + "w_uq_qr" + tail, 1, t, ql, n1 * (nope + s.i("rope")), dt::s8, dt::s32});
@@ -121,7 +170,7 @@ std::vector<Gemm> all_gemms() {
     out.push_back({f + "w_dkv_kr" + tail, 1, t, h, kv + s.i("rope"), dt::bf16, dt::bf16});
   }
   for (const Shape& s : shapes("v4_indexer"))  // K3 score rows: cache rows x q codes
-    out.push_back({"v4_indexer/gemm:onednn/score/" + s.tail({"B", "cache_len"}), s.i("B"), s.i("cache_len"), s.i("Dh"),
+    out.push_back({"v4_indexer/gemm:" + impl + "/score/" + s.tail({"B", "cache_len"}), s.i("B"), s.i("cache_len"), s.i("Dh"),
                    s.i("H"), dt::s8, dt::s32, Stream::src});
   return out;
 }
@@ -132,13 +181,17 @@ void register_benchmarks() {
   const dnnl_version_t* v = dnnl_version();
   benchmark::AddCustomContext("peer", "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                                           std::to_string(v->patch));
+  const std::string limit = isa_limit();
+  benchmark::AddCustomContext("onednn_max_cpu_isa", limit.empty() ? "default (no limit)" : limit);
+  benchmark::AddCustomContext("onednn_effective_isa", isa_name(dnnl::get_effective_cpu_isa()));
+  benchmark::AddCustomContext("onednn_impl", peer_impl());
   for (const Gemm& g : all_gemms())
     for (int t : thread_counts()) {
       auto* b = add(g.name + "/threads:" + std::to_string(t), bm_matmul, g, t);
       // The fused kernels' GEMMs: seconds per row at most, not minutes (~0.1-0.5 s per iteration
       // from 1e10 ops on this VM); the engine rows keep Google Benchmark's own iteration count.
       const double ops = g.work().ops;
-      if (g.name.find("/gemm:onednn/") == std::string::npos) continue;
+      if (g.name.find("/gemm:" + peer_impl() + "/") == std::string::npos) continue;
       if (ops >= 1e9)
         b->Iterations(ops >= 1e10 ? 3 : 10);
       else
