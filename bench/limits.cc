@@ -151,13 +151,15 @@ const char* impl_name(Impl i) {
     case Impl::reference: return "reference";
     case Impl::avx512: return "avx512";
     case Impl::avx2: return "avx2";
+    case Impl::amx: return "amx";
   }
   return "?";
 }
 
 std::string skip_reason(Impl impl) {
   if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
+  const std::string missing =
+      isa_missing(impl == Impl::amx ? Isa::amx : impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
   return missing.empty() ? "" : "skipped: " + missing;
 }
 

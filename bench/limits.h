@@ -72,7 +72,7 @@ void register_limits_benchmark(const std::vector<int>& thread_counts);
 void* alloc_stream_buffer(size_t bytes);
 
 // The implementations a bench puts side by side: the reference backend and each ISA variant.
-enum class Impl { reference, avx512, avx2 };
+enum class Impl { reference, avx512, avx2, amx };
 const char* impl_name(Impl i);
 // "" when this CPU runs the variant (the reference always), else "skipped: needs ...": a variant
 // that cannot run is reported skipped, never timed.

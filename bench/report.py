@@ -30,7 +30,7 @@ import sys
 REF_IMPLS = {"reference", "ref"}
 PEER_IMPLS = {"onednn", "torch"}
 # Rows named <family>/<impl>/<shape> (no variant, e.g. indexer_prolog/avx512/t:1): variant "-".
-BARE_IMPLS = {"reference", "optimized", "avx512", "avx2", "avxvnni"}
+BARE_IMPLS = {"reference", "optimized", "amx", "avx512", "avx2", "avxvnni"}
 # Google Benchmark appends these to names; they are not part of the shape.
 RUN_ARGS = ("iterations:", "min_time:", "repeats:")
 
