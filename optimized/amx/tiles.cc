@@ -25,7 +25,8 @@ void amx_tiles_config(const TileShape* shapes, int n) {
     cfg.rows[i] = static_cast<uint8_t>(shapes[i].rows);
     cfg.colsb[i] = static_cast<uint16_t>(shapes[i].colsb);
   }
-  _tile_loadconfig(&cfg);
+  // The whole 64 bytes as the operand (_tile_loadconfig names only the first 8: see tiles.h).
+  __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
 }
 
 void amx_tiles_release() { _tile_release(); }

@@ -17,4 +17,17 @@ struct TileShape {
 void amx_tiles_config(const TileShape* shapes, int n);
 void amx_tiles_release();
 
+// Tile loads and stores that tell the compiler about their memory. GCC 12's _tile_loadd /
+// _tile_stored are asm statements without memory operands or clobber, so the compiler may move
+// plain stores of a tile's source past the load, or reuse loads made before a tile store (and
+// _tile_loadconfig declares only 8 of its 64 bytes read, so the shapes were optimized away).
+#define KCS_TILE_LOADD(tile, base, stride)                                               \
+  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #tile ::"r"(static_cast<const void*>(base)), \
+                   "r"(static_cast<long>(stride))                                          \
+                   : "memory")
+#define KCS_TILE_STORED(tile, base, stride)                                               \
+  __asm__ volatile("tilestored %%tmm" #tile ", (%0,%1,1)" ::"r"(static_cast<void*>(base)), \
+                   "r"(static_cast<long>(stride))                                          \
+                   : "memory")
+
 }  // namespace kcs::opt
