@@ -156,6 +156,21 @@ inline uint32_t amax_row(const uint16_t* x, int64_t Dh) {
 
 alignas(64) const uint16_t kZeroRow[kMaxDh] = {};
 
+struct Order {
+  uint8_t perm[64];
+  bool deinterleave;  // perm == kDeinterleaved: the A copy uses deinterleave()
+};
+// The order chunk_tiles leaves: even then odd values of each 32-value half.
+constexpr uint8_t kDeinterleaved[64] = {0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
+                                        1,  3,  5,  7,  9,  11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+                                        32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62,
+                                        33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+// 64 bytes in kDeinterleaved order: evens then odds per 16-byte lane, then qwords regrouped.
+inline __m512i deinterleave(__m512i x) {
+  const __m512i lane = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+  return _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 1, 3, 4, 6, 5, 7), _mm512_shuffle_epi8(x, lane));
+}
+
 struct Call {
   const V4ScoreArgs* a = nullptr;
   int64_t Dh = 0, KP = 0, chunks = 0;
@@ -305,8 +320,14 @@ void v4_score_rows_amx(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
   c.KP = round_up(4 * a.Dq, kChunk);
   c.chunks = c.KP / kChunk;
   c.fast_ok = a.Dh % kChunk == 0;
-  uint8_t perm[64];
-  chunk_order(perm);
+  // The K order is a property of the instructions: derived once per process.
+  static const Order order = [] {
+    Order o;
+    chunk_order(o.perm);
+    o.deinterleave = true;
+    for (int p = 0; p < 64; ++p) o.deinterleave = o.deinterleave && o.perm[p] == kDeinterleaved[p];
+    return o;
+  }();
   Buffers& b = t_buf;
   const int64_t Hp = round_up(a.H, kHeadPair);
   const bool ok = a.Dh <= kMaxDh && grow(b.qa, b.qa_bytes, static_cast<size_t>(Hp * c.KP)) &&
@@ -317,14 +338,22 @@ void v4_score_rows_amx(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     return;
   }
   // A: qh codes (the AVX-512 dword layout: bytes qh[h, 4q .. 4q+3], 0 past Dh) in the tile K order.
+  const int64_t qbytes = 4 * a.Dq;
   for (int64_t h = 0; h < Hp; ++h) {
     const int8_t* src = h < a.H ? reinterpret_cast<const int8_t*>(a.qh_dw + h * a.Dq) : nullptr;
     int8_t* dst = b.qa + h * c.KP;
-    for (int64_t k = 0; k < c.KP; k += kChunk)
-      for (int p = 0; p < kChunk; ++p) {
-        const int64_t d = k + perm[p];
-        dst[k + p] = src && d < 4 * a.Dq ? src[d] : 0;
+    for (int64_t k = 0; k < c.KP; k += kChunk) {
+      if (order.deinterleave) {
+        const int64_t left = src ? lesser(kChunk, qbytes - k) : 0;
+        const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+        _mm512_store_si512(dst + k, deinterleave(_mm512_maskz_loadu_epi8(m, src + k)));
+        continue;
       }
+      for (int p = 0; p < kChunk; ++p) {
+        const int64_t d = k + order.perm[p];
+        dst[k + p] = src && d < qbytes ? src[d] : 0;
+      }
+    }
   }
   const TileShape shapes[8] = {{16, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}};
   amx_tiles_config(shapes, 8);
