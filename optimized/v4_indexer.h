@@ -1,5 +1,6 @@
 // K3 score-path kernels, one per ISA (optimized/avx512/v4_indexer.cc, optimized/avx2/v4_indexer.cc),
-// one body: optimized/v4_indexer-inl.h.
+// one body: optimized/v4_indexer-inl.h. The AMX variant (optimized/amx/v4_indexer.cc) computes the
+// same int32 accumulators with tile products and the same epilogue: the AVX-512 bits.
 //
 // One token's cache rows [j0, j1) are taken in groups (48 rows = 3 vectors AVX-512, 8 rows AVX2). Per
 // group: the rows are quantized (bit-exact Q8, floor 1e-4; the scales of a row vector at once) into

@@ -140,18 +140,37 @@ void chunk_order(uint8_t* perm) {
   }
 }
 
-// |bf16| maximum of one row (Dh % 64 == 0), as a binary32 bit pattern.
-inline uint32_t amax_row(const uint16_t* x, int64_t Dh) {
+// |bf16| maxima of 16 rows (p[r]: row r, Dh % 64 == 0) as binary32 bit patterns in lane r: per
+// row a max over its 32-word vectors, then a tree that halves the words per row while doubling
+// the rows per register (256-bit, 128-bit, 64-bit halves, then the words of a qword).
+inline __m512i amax16(const uint16_t* const* p, int64_t Dh) {
   const __m512i abs_mask = _mm512_set1_epi16(0x7FFF);
-  __m512i m0 = _mm512_and_si512(_mm512_loadu_si512(x), abs_mask);
-  __m512i m1 = _mm512_and_si512(_mm512_loadu_si512(x + 32), abs_mask);
-  for (int64_t j = 64; j < Dh; j += 64) {
-    m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_loadu_si512(x + j), abs_mask));
-    m1 = _mm512_max_epu16(m1, _mm512_and_si512(_mm512_loadu_si512(x + j + 32), abs_mask));
+  __m512i m[16];
+#pragma GCC unroll 16
+  for (int r = 0; r < 16; ++r) {
+    __m512i a = _mm512_and_si512(_mm512_loadu_si512(p[r]), abs_mask);
+    for (int64_t j = 32; j < Dh; j += 32) a = _mm512_max_epu16(a, _mm512_and_si512(_mm512_loadu_si512(p[r] + j), abs_mask));
+    m[r] = a;
   }
-  const __m512i m = _mm512_max_epu16(m0, m1);
-  const __m512i w = _mm512_max_epu32(_mm512_and_si512(m, _mm512_set1_epi32(0xFFFF)), _mm512_srli_epi32(m, 16));
-  return static_cast<uint32_t>(_mm512_reduce_max_epu32(w)) << 16;
+  __m512i n1[8], n2[4], n3[2];
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k)  // 128-bit lanes 0-1: row 2k, 2-3: row 2k+1
+    n1[k] = _mm512_max_epu16(_mm512_shuffle_i64x2(m[2 * k], m[2 * k + 1], 0x44),
+                             _mm512_shuffle_i64x2(m[2 * k], m[2 * k + 1], 0xEE));
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k)  // lane L: row 4k + L
+    n2[k] = _mm512_max_epu16(_mm512_shuffle_i64x2(n1[2 * k], n1[2 * k + 1], 0x88),
+                             _mm512_shuffle_i64x2(n1[2 * k], n1[2 * k + 1], 0xDD));
+#pragma GCC unroll 2
+  for (int k = 0; k < 2; ++k) {  // lane L: qword 0 row 8k + L, qword 1 row 8k + 4 + L; then each dword's low word its row's max
+    const __m512i q = _mm512_max_epu16(_mm512_unpacklo_epi64(n2[2 * k], n2[2 * k + 1]),
+                                       _mm512_unpackhi_epi64(n2[2 * k], n2[2 * k + 1]));
+    const __m512i d = _mm512_max_epu16(q, _mm512_shuffle_epi32(q, _MM_PERM_CDAB));
+    n3[k] = _mm512_max_epu16(d, _mm512_srli_epi32(d, 16));
+  }
+  // lane L: rows L, 8 + L, 4 + L, 12 + L
+  const __m512i t = _mm512_slli_epi32(_mm512_mask_blend_epi32(0xAAAA, n3[0], n3[1]), 16);
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15), t);
 }
 
 alignas(64) const uint16_t kZeroRow[kMaxDh] = {};
@@ -189,27 +208,35 @@ void prep_block(const Call& c, const uint16_t* x, int64_t n, int32_t* kvt, float
   const int64_t Dh = c.Dh, KP = c.KP;
   const uint16_t* p[kTileRows];
   float s_q[kTileRows];
+  // The scales of the 16 rows at once (rows past n read as zero rows, then dropped).
+  alignas(64) uint32_t amax[kTileRows];
+  alignas(64) float am[kTileRows], sq[kTileRows], sdq[kTileRows];
+  for (int r = 0; r < kTileRows; ++r) p[r] = r < n ? x + r * Dh : kZeroRow;
+  if (c.fast_ok) {
+    _mm512_store_si512(amax, amax16(p, Dh));
+    __m512 v = _mm512_load_ps(reinterpret_cast<const float*>(amax));
+    if (a.q8.floor) v = _mm512_max_ps(v, _mm512_set1_ps(kQ8Floor));
+    const __m512 q = _mm512_div_ps(_mm512_set1_ps(127.0f), v);
+    _mm512_store_ps(am, v);
+    _mm512_store_ps(sq, q);
+    _mm512_store_ps(sdq, _mm512_div_ps(_mm512_set1_ps(1.0f), q));
+  }
   for (int r = 0; r < kTileRows; ++r) {
-    p[r] = kZeroRow;
     s_q[r] = 0.0f;
     s_kv[r] = 0.0f;
     if (r >= n) continue;
     const uint16_t* row = x + r * Dh;
     bool engine = !c.fast_ok;
     if (!engine) {
-      const uint32_t bits = amax_row(row, Dh);
-      float am;
-      std::memcpy(&am, &bits, 4);
-      if (a.q8.floor) am = _mm_cvtss_f32(_mm_max_ss(_mm_set_ss(am), _mm_set_ss(kQ8Floor)));
-      const float q = 127.0f / am;
       uint32_t qbits;
-      std::memcpy(&qbits, &q, 4);
-      if (bits >= 0x7F800000u || (am != 0.0f && qbits >= 0x7F800000u)) {
+      std::memcpy(&qbits, &sq[r], 4);
+      if (amax[r] >= 0x7F800000u || (am[r] != 0.0f && qbits >= 0x7F800000u)) {
         engine = true;
-      } else if (am != 0.0f) {
-        p[r] = row;
-        s_q[r] = q;
-        s_kv[r] = 1.0f / q;
+      } else if (am[r] != 0.0f) {
+        s_q[r] = sq[r];
+        s_kv[r] = sdq[r];
+      } else {
+        p[r] = kZeroRow;
       }
     }
     if (engine) {
