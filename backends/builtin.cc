@@ -7,6 +7,7 @@ namespace kcs {
 std::vector<std::unique_ptr<Backend>> builtin_backends() {
   std::vector<std::unique_ptr<Backend>> v;
   v.push_back(make_reference_backend());
+  v.push_back(make_isa_backend(Isa::amx));
   v.push_back(make_isa_backend(Isa::avx512));
   v.push_back(make_isa_backend(Isa::avx2));
   v.push_back(make_best_optimized_backend());

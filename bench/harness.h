@@ -46,7 +46,9 @@ const std::vector<int>& thread_counts();              // the file's "threads"
 // per ISA with its entry points), so a new variant is benched without touching the bench. The
 // reference is benched through the public backend only (api rows at threads 1: it ignores the
 // thread count), never through its internals.
-inline Impl impl_of(Isa isa) { return isa == Isa::avx512 ? Impl::avx512 : Impl::avx2; }
+inline Impl impl_of(Isa isa) {
+  return isa == Isa::amx ? Impl::amx : isa == Isa::avx512 ? Impl::avx512 : Impl::avx2;
+}
 // Marks the row skipped (never timed) where this CPU cannot run `impl`; true then.
 bool skip_unavailable(benchmark::State& st, Impl impl);
 // fn(variant, threads) for each thread count and each row of `list`, in table order.

@@ -124,6 +124,7 @@ Limits measure(int threads) {
     vnni = &probe::vnni_ymm;
   l.vnni_gops = measure_peak(threads, vnni);
   l.bf16_gflops = measure_peak(threads, f.avx512f && f.avx512_bf16 ? &probe::bf16_zmm : nullptr);
+  l.amx_int8_gops = measure_peak(threads, isa_missing(Isa::amx).empty() ? &probe::amx_int8 : nullptr);
   return l;
 }
 
@@ -151,13 +152,15 @@ const char* impl_name(Impl i) {
     case Impl::reference: return "reference";
     case Impl::avx512: return "avx512";
     case Impl::avx2: return "avx2";
+    case Impl::amx: return "amx";
   }
   return "?";
 }
 
 std::string skip_reason(Impl impl) {
   if (impl == Impl::reference) return "";
-  const std::string missing = isa_missing(impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
+  const std::string missing =
+      isa_missing(impl == Impl::amx ? Isa::amx : impl == Impl::avx512 ? Isa::avx512 : Isa::avx2);
   return missing.empty() ? "" : "skipped: " + missing;
 }
 
@@ -181,6 +184,7 @@ void add_roofline_counters(benchmark::State& st, const Work& w, int threads, dou
       case Peak::fma: return l.fma_gflops;
       case Peak::vnni: return l.vnni_gops;
       case Peak::bf16: return l.bf16_gflops;
+      case Peak::amx_int8: return l.amx_int8_gops;
       case Peak::none: break;
     }
     return 0.0;
@@ -204,6 +208,7 @@ void register_limits_benchmark(const std::vector<int>& thread_counts) {
       st.counters["fma_gflops"] = l.fma_gflops;
       st.counters["vnni_gops"] = l.vnni_gops;
       st.counters["bf16_gflops"] = l.bf16_gflops;
+      st.counters["amx_int8_gops"] = l.amx_int8_gops;
     })->Iterations(1);
   }
 }

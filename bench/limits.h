@@ -9,6 +9,8 @@
 //   vnni_gops    independent vpdpbusd chains: zmm (AVX512-VNNI), else ymm (AVX-VNNI), else 0;
 //                2 ops (multiply, add) per u8 x s8 product.
 //   bf16_gflops  independent vdpbf16ps zmm chains (AVX512-BF16), else 0; 2 flop per product.
+//   amx_int8_gops  independent tdpbssd tile chains where the amx variant runs, else 0; 2 ops per
+//                int8 product (limits_amx.cc).
 //
 // Each probe is compiled with only its own ISA flags (limits_avx512.cc, limits_avx2.cc,
 // limits_avxvnni.cc) and chosen with kcs::cpu_features() at run time; limits.cc itself is
@@ -29,6 +31,7 @@ struct Limits {
   double fma_gflops;   // GFLOP/s
   double vnni_gops;    // GOP/s
   double bf16_gflops;  // GFLOP/s
+  double amx_int8_gops;  // GOP/s
 };
 
 // Measured once per process per thread count (the first call takes about a second and briefly
@@ -36,7 +39,7 @@ struct Limits {
 const Limits& measure_limits(int threads);
 
 // The compute peak a benchmark's ops are measured against (none: bandwidth only).
-enum class Peak { none, fma, vnni, bf16 };
+enum class Peak { none, fma, vnni, bf16, amx_int8 };
 
 // Work done by one iteration of a benchmark.
 struct Work {
@@ -72,7 +75,7 @@ void register_limits_benchmark(const std::vector<int>& thread_counts);
 void* alloc_stream_buffer(size_t bytes);
 
 // The implementations a bench puts side by side: the reference backend and each ISA variant.
-enum class Impl { reference, avx512, avx2 };
+enum class Impl { reference, avx512, avx2, amx };
 const char* impl_name(Impl i);
 // "" when this CPU runs the variant (the reference always), else "skipped: needs ...": a variant
 // that cannot run is reported skipped, never timed.

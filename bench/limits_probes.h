@@ -22,6 +22,7 @@ double fma_zmm(int64_t iters);   // AVX-512F
 double fma_ymm(int64_t iters);   // AVX2 + FMA
 double vnni_zmm(int64_t iters);  // AVX512-VNNI
 double bf16_zmm(int64_t iters);  // AVX512-BF16
+double amx_int8(int64_t iters);  // AMX-INT8 (tdpbssd; the process has tile data: kcs/cpu.h)
 // AVX-VNNI (VEX vpdpbusd on ymm). Returns 0 without running anything when the compiler could not
 // build the probe (KCS_BENCH_NO_AVXVNNI).
 double vnni_ymm(int64_t iters);

@@ -36,7 +36,8 @@ REF_IMPLS = {"reference", "ref"}
 PEER_IMPLS = {"onednn", "torch"}  # and every onednn_<isa> (is_peer)
 ONEDNN_LABELS = {"onednn": "oneDNN", "onednn_avx512": "oneDNN (AVX-512)"}
 # Rows named <family>/<impl>/<shape> (no variant, e.g. indexer_prolog/avx512/t:1): variant "-".
-BARE_IMPLS = {"reference", "optimized", "avx512", "avx2", "avxvnni"}
+LIMIT_KEYS = ("read_gbs", "fma_gflops", "vnni_gops", "bf16_gflops", "amx_int8_gops")  # bench/limits.h
+BARE_IMPLS = {"reference", "optimized", "amx", "avx512", "avx2", "avxvnni"}
 # Google Benchmark appends these to names; they are not part of the shape.
 RUN_ARGS = ("iterations:", "min_time:", "repeats:")
 
@@ -111,7 +112,7 @@ def load(paths):
             if name.startswith("limits/"):
                 if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
                     continue
-                limits.append((os.path.basename(path), name, {k: b[k] for k in ("read_gbs", "fma_gflops", "vnni_gops", "bf16_gflops") if k in b}))
+                limits.append((os.path.basename(path), name, {k: b[k] for k in LIMIT_KEYS if k in b}))
                 continue
             if b.get("error_occurred") or "skipped" in str(b.get("label", "")):
                 continue
@@ -264,7 +265,7 @@ def columns(impls):
     return cols, fcols + FUSED_COLS[-2:]
 
 
-README = ("frac_of_limit = limit time / time with the limits (read bandwidth, VNNI / BF16 / FMA peaks) measured in "
+README = ("frac_of_limit = limit time / time with the limits (read bandwidth, VNNI / BF16 / FMA / AMX INT8 peaks) measured in "
           "the same process: 1.0 is the machine's limit, and a target 'within 1.3x of the limit' means >= 0.77. "
           "Times are medians of the repetitions; on a shared VM compare ratios from one run, never absolute "
           "times across runs.")
@@ -346,7 +347,7 @@ def limit_warnings(limits):
         for t, c in sorted(per.items()):
             if t < 2:
                 continue
-            for k in ("fma_gflops", "vnni_gops", "bf16_gflops"):
+            for k in LIMIT_KEYS[1:]:
                 if one.get(k, 0) > 0 and c.get(k, 0) < 0.75 * t * one[k]:
                     out.append(f"{f}: the {t}-thread {k} probe measured {c[k]:.0f}, less than 0.75 x {t} x the "
                                f"1-thread {one[k]:.0f}: a vCPU was busy during the probe, so this file's {t}-thread "
@@ -361,10 +362,10 @@ def markdown(rows, fused, limits, contexts, run_info, impl_table, impls):
     for name, ctx in contexts:
         lines.append(f"- `{name}`: {ctx.get('date', '')}, {ctx.get('kcs_cpu', ctx.get('host_name', ''))}, "
                      f"load {ctx.get('load_avg', '')}")
-    lines += ["", "## Limits measured in each run", "", "| file | probe | read GB/s | FMA GFLOP/s | VNNI GOP/s | BF16 GFLOP/s |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "## Limits measured in each run", "", "| file | probe | read GB/s | FMA GFLOP/s | VNNI GOP/s | BF16 GFLOP/s | AMX INT8 GOP/s |",
+              "|---|---|---|---|---|---|---|"]
     for f, n, c in limits:
-        lines.append(f"| {f} | {n} | " + " | ".join(f"{c.get(k, 0):.1f}" for k in ("read_gbs", "fma_gflops", "vnni_gops", "bf16_gflops")) + " |")
+        lines.append(f"| {f} | {n} | " + " | ".join(f"{c.get(k, 0):.1f}" for k in LIMIT_KEYS) + " |")
     warn = limit_warnings(limits)
     if warn:
         lines += [""] + [f"**Warning**: {w}." for w in warn]
@@ -417,9 +418,9 @@ def html_page(rows, fused, limits, contexts, run_info, impl_table, impls):
     out.append("</ul><ul>")
     for name, ctx in contexts:
         out.append(f"<li><code>{e(name)}</code>: {e(str(ctx.get('date', '')))}, {e(str(ctx.get('kcs_cpu', '')))}, load {e(str(ctx.get('load_avg', '')))}</li>")
-    out.append("</ul><h2>Limits measured in each run</h2><table><tr><th>file</th><th>probe</th><th>read GB/s</th><th>FMA GFLOP/s</th><th>VNNI GOP/s</th><th>BF16 GFLOP/s</th></tr>")
+    out.append("</ul><h2>Limits measured in each run</h2><table><tr><th>file</th><th>probe</th><th>read GB/s</th><th>FMA GFLOP/s</th><th>VNNI GOP/s</th><th>BF16 GFLOP/s</th><th>AMX INT8 GOP/s</th></tr>")
     for f, n, c in limits:
-        out.append(f"<tr><td>{e(f)}</td><td>{e(n)}</td>" + "".join(f"<td>{c.get(k, 0):.1f}</td>" for k in ("read_gbs", "fma_gflops", "vnni_gops", "bf16_gflops")) + "</tr>")
+        out.append(f"<tr><td>{e(f)}</td><td>{e(n)}</td>" + "".join(f"<td>{c.get(k, 0):.1f}</td>" for k in LIMIT_KEYS) + "</tr>")
     out.append("</table>")
     out += [f"<p class='bad'><b>Warning</b>: {e(w)}.</p>" for w in limit_warnings(limits)]
     if fused:

@@ -127,7 +127,7 @@ void bm_score(benchmark::State& st, const opt::V4IndexerVariant& v, Dims3 d, int
   const int64_t B = d.B, n = d.n, per = B * n * d.Dh;
   std::vector<float> score(static_cast<size_t>(B * n));
   std::vector<int32_t> idx(static_cast<size_t>(B * n));
-  const bool avx512 = v.isa == Isa::avx512;
+  const bool avx512 = vector_isa(v.isa) == Isa::avx512;  // amx: the AVX-512 qh layout
   opt::V4ScoreArgs a;
   a.Dh = d.Dh, a.H = d.H, a.Dq = d.Dh / 4;
   a.q8.floor = true;
@@ -136,7 +136,8 @@ void bm_score(benchmark::State& st, const opt::V4IndexerVariant& v, Dims3 d, int
   a.s_qh = q.s_qh.data();
   a.w = q.w.data();
   const double isa_peak = avx512 ? 0 : avx2_int8_peak(threads);
-  const Work work = score_work(d);
+  Work work = score_work(d);
+  if (v.isa == Isa::amx) work.peak = Peak::amx_int8;  // the int8 products run on the tile unit
   const double secs = timed_loop(st, threads, copies_for(kPoolElems, per), [&](int64_t k) {
     const uint16_t* cache = pool + k * per;
     // The adapter's work items and their split over threads (optimized/v4_indexer.h).
@@ -169,7 +170,10 @@ void register_benchmarks() {
     if (d.B == 1) add(row_name("v4_indexer", "api", Impl::reference, tail, 1), bm_api, Impl::reference, api, 1);
     for_each_variant(opt::kV4IndexerVariants, [&](const opt::V4IndexerVariant& v, int threads) {
       add(row_name("v4_indexer", "score", impl_of(v.isa), tail, threads), bm_score, v, d, threads);
-      add(row_name("v4_indexer", "api", impl_of(v.isa), tail, threads), bm_api, impl_of(v.isa), api, threads);
+      ApiBench api_v = api;
+      // amx: all int8 ops on the tile peak (the q side's run on VNNI): a shorter limit, never a longer one.
+      if (v.isa == Isa::amx) api_v.work.peak = Peak::amx_int8;
+      add(row_name("v4_indexer", "api", impl_of(v.isa), tail, threads), bm_api, impl_of(v.isa), api_v, threads);
     });
   }
 }

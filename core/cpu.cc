@@ -1,6 +1,10 @@
 #include "kcs/cpu.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdint>
 #include <cstdlib>
@@ -27,6 +31,7 @@ CpuFeatures detect() {
   const uint64_t xcr0 = osxsave ? xgetbv0() : 0;
   const bool os_ymm = (xcr0 & 0x6) == 0x6;       // XMM and YMM state enabled by the OS
   const bool os_zmm = (xcr0 & 0xE6) == 0xE6;     // plus opmask and ZMM state
+  const bool os_tile = (xcr0 & 0x60000) == 0x60000;  // XTILECFG (17) and XTILEDATA (18)
   f.fma = os_ymm && ((c >> 12) & 1);
   f.f16c = os_ymm && ((c >> 29) & 1);
   if (max_leaf >= 7) {
@@ -37,6 +42,9 @@ CpuFeatures detect() {
     f.avx512bw = os_zmm && ((b >> 30) & 1);
     f.avx512vl = os_zmm && ((b >> 31) & 1);
     f.avx512_vnni = os_zmm && ((c >> 11) & 1);
+    f.amx_bf16 = os_tile && ((d >> 22) & 1);
+    f.amx_tile = os_tile && ((d >> 24) & 1);
+    f.amx_int8 = os_tile && ((d >> 25) & 1);
     __cpuid_count(7, 1, a, b, c, d);
     f.avx_vnni = os_ymm && ((a >> 4) & 1);
     f.avx512_bf16 = os_zmm && ((a >> 5) & 1);
@@ -69,7 +77,17 @@ CpuFeatures detect() {
       if (name == "avx512_vnni") f.avx512_vnni = false;
       if (name == "avx512_bf16") f.avx512_bf16 = false;
       if (name == "avx_vnni") f.avx_vnni = false;
+      if (name == "amx_tile") f.amx_tile = false;
+      if (name == "amx_int8") f.amx_int8 = false;
+      if (name == "amx_bf16") f.amx_bf16 = false;
     }
+  }
+  // Once per process, and only where the tile products could run (a hidden feature asks nothing).
+  if (f.amx_tile) {
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0)
+      f.amx_refused = std::string("the OS refused AMX tile data (arch_prctl ARCH_REQ_XCOMP_PERM: ") +
+                      std::strerror(errno) + ")";
   }
   return f;
 }
@@ -91,6 +109,9 @@ std::vector<std::string> CpuFeatures::names() const {
   add(avx512_vnni, "avx512_vnni");
   add(avx512_bf16, "avx512_bf16");
   add(avx_vnni, "avx_vnni");
+  add(amx_tile, "amx_tile");
+  add(amx_int8, "amx_int8");
+  add(amx_bf16, "amx_bf16");
   return n;
 }
 
@@ -105,20 +126,31 @@ const CpuFeatures& cpu_features() {
   return f;
 }
 
-const char* isa_name(Isa isa) { return isa == Isa::avx512 ? "avx512" : "avx2"; }
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::amx: return "amx";
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: break;
+  }
+  return "avx2";
+}
 
 std::vector<std::string> isa_requirements(Isa isa) {
   if (isa == Isa::avx2) return {"avx2", "fma", "f16c"};
   // One level for the whole AVX-512 backend (Zen 4+/Sapphire Rapids): the GEMM engines need
   // VNNI and BF16 dot products, so a partial AVX-512 CPU runs the AVX2 variant instead.
-  return {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16"};
+  std::vector<std::string> r = {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16"};
+  if (isa == Isa::amx) r.insert(r.end(), {"amx_tile", "amx_int8", "amx_bf16"});
+  return r;
 }
 
 std::string isa_missing(Isa isa) {
   std::string missing;
   for (const auto& r : isa_requirements(isa))
     if (!cpu_features().has(r)) missing += (missing.empty() ? "" : ", ") + r;
-  return missing.empty() ? "" : "needs " + missing;
+  if (!missing.empty()) return "needs " + missing;
+  if (isa == Isa::amx) return cpu_features().amx_refused;
+  return "";
 }
 
 }  // namespace kcs

@@ -33,10 +33,11 @@ Availability isa_available() {
   return a;
 }
 
-// The best ISA this CPU runs, or AVX2's reason when none runs.
+// The best ISA this CPU runs (amx > avx512 > avx2), or AVX2's reason when none runs.
 class BestBackend : public Backend {
  public:
-  BestBackend() : avx512_(make_isa_backend(Isa::avx512)), avx2_(make_isa_backend(Isa::avx2)) {}
+  BestBackend()
+      : amx_(make_isa_backend(Isa::amx)), avx512_(make_isa_backend(Isa::avx512)), avx2_(make_isa_backend(Isa::avx2)) {}
   std::string name() const override { return "optimized"; }
   std::string describe() const override { return "best optimized variant for this CPU (now: " + pick().name() + ")"; }
   Availability availability() const override { return pick().availability(); }
@@ -51,13 +52,19 @@ class BestBackend : public Backend {
   }
 
  private:
-  Backend& pick() const { return avx512_->availability().runnable ? *avx512_ : *avx2_; }
-  std::unique_ptr<Backend> avx512_, avx2_;
+  Backend& pick() const {
+    if (amx_->availability().runnable) return *amx_;
+    return avx512_->availability().runnable ? *avx512_ : *avx2_;
+  }
+  std::unique_ptr<Backend> amx_, avx512_, avx2_;
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_isa_backend(Isa isa) {
+  if (isa == Isa::amx)
+    return std::make_unique<TableBackend>("amx", "AVX-512 kernels with AMX tile (INT8/BF16) rows where a kernel has them",
+                                          isa_table<Isa::amx>(), &isa_available<Isa::amx>, isa_plans<Isa::amx>());
   if (isa == Isa::avx512)
     return std::make_unique<TableBackend>("avx512", "AVX-512 (F/BW/VL/DQ, VNNI, BF16) kernels",
                                           isa_table<Isa::avx512>(), &isa_available<Isa::avx512>,

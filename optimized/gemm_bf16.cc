@@ -191,10 +191,10 @@ void run_rows(const TileCtx& t, const std::vector<int64_t>& rows, Micro path, in
   const bool dot = path == Micro::dot, wide = path == Micro::wide;
   const int max_mr = dot ? kBf16DotMaxMr
                      : wide ? kBf16WideMaxMr
-                            : (t.isa == Isa::avx512 ? kBf16FmaMaxMr512 : kBf16FmaMaxMr256);
+                            : (vector_isa(t.isa) == Isa::avx512 ? kBf16FmaMaxMr512 : kBf16FmaMaxMr256);
   const int max_ns = dot ? kBf16DotMaxNs
                      : wide ? kBf16WideMaxNs
-                            : (t.isa == Isa::avx512 ? kBf16FmaMaxNs512 : kBf16FmaMaxNs256);
+                            : (vector_isa(t.isa) == Isa::avx512 ? kBf16FmaMaxNs512 : kBf16FmaMaxNs256);
   constexpr int kMaxMr = std::max({kBf16DotMaxMr, kBf16FmaMaxMr512, kBf16FmaMaxMr256, kBf16WideMaxMr});
   const uint16_t* ap[kMaxMr];
   const float* afp[kMaxMr];
@@ -233,7 +233,7 @@ void run_rows(const TileCtx& t, const std::vector<int64_t>& rows, Micro path, in
       mk.prefetch = t.stream_w && g == 0;
       if (wide)
         gemm_bf16_micro_wide_avx512(mr, ns, mk);
-      else if (t.isa == Isa::avx512)
+      else if (vector_isa(t.isa) == Isa::avx512)
         gemm_bf16_micro_avx512(dot, mr, ns, mk);
       else
         gemm_bf16_micro_avx2(mr, ns, mk);
@@ -272,11 +272,11 @@ void gemm_bf16_tile(Isa isa, const GemmBf16Args& g, const PackedBf16View& w, int
   s.dot_rows.clear();
   s.fma_rows.clear();
   const uint32_t w_mag = w.min_mag[b];
-  const bool wide = isa == Isa::avx512 && rows > 16 &&
+  const bool wide = vector_isa(isa) == Isa::avx512 && rows > 16 &&
                     (g.path == Bf16Path::fma || (g.path == Bf16Path::automatic && wide_fma_pays()));
   for (int64_t i = m0; i < m1; ++i) {
     bool dot = false;
-    if (isa == Isa::avx512 && !wide) {
+    if (vector_isa(isa) == Isa::avx512 && !wide) {
       if (g.path == Bf16Path::dot) {
         dot = true;
       } else if (g.path == Bf16Path::automatic) {
@@ -298,7 +298,7 @@ void gemm_bf16_tile(Isa isa, const GemmBf16Args& g, const PackedBf16View& w, int
   // streams ran at 60% of the read bandwidth). Long strips stream well four at a time, and the
   // four independent accumulator chains keep a decode row from waiting on vdpbf16ps latency.
   const bool one_stream = rows <= 4 && kc_max < 512;
-  const int64_t strip_group = wide ? kBf16WideMaxNs : (isa == Isa::avx512 && !one_stream) ? kBf16DotMaxNs : 1;
+  const int64_t strip_group = wide ? kBf16WideMaxNs : (vector_isa(isa) == Isa::avx512 && !one_stream) ? kBf16DotMaxNs : 1;
   if (wide) {
     t.af_even = (kc_max / 2 + 1 + 15) / 16 * 16;  // pairs of the longest panel, half pair included
     if (s.af.size() < static_cast<size_t>(rows * 2 * t.af_even)) s.af.resize(static_cast<size_t>(rows * 2 * t.af_even));

@@ -101,7 +101,7 @@ Status v4_indexer(const Invocation& inv, Isa isa) {
   std::fill(score, score + T * L, kV4NegFill);
   std::fill(topk, topk + T * L, -1);
   if (T == 0) return Status::Ok();
-  const bool avx512 = isa == Isa::avx512;  // the packed qh layout differs (below)
+  const bool avx512 = vector_isa(isa) == Isa::avx512;  // the packed qh layout differs (below)
   const Q8Variant& q8v = variant(kQ8Variants, isa);
 
   // 1. qr Q8.

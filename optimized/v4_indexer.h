@@ -1,5 +1,6 @@
 // K3 score-path kernels, one per ISA (optimized/avx512/v4_indexer.cc, optimized/avx2/v4_indexer.cc),
-// one body: optimized/v4_indexer-inl.h.
+// one body: optimized/v4_indexer-inl.h. The AMX variant (optimized/amx/v4_indexer.cc) computes the
+// same int32 accumulators with tile products and the same epilogue: the AVX-512 bits.
 //
 // One token's cache rows [j0, j1) are taken in groups (48 rows = 3 vectors AVX-512, 8 rows AVX2). Per
 // group: the rows are quantized (bit-exact Q8, floor 1e-4; the scales of a row vector at once) into
@@ -46,6 +47,8 @@ struct V4ScoreArgs {
 
 void v4_score_rows_avx512(const V4ScoreArgs& a, int64_t j0, int64_t j1);
 void v4_score_rows_avx2(const V4ScoreArgs& a, int64_t j0, int64_t j1);
+// AMX tile products, the rest as AVX-512 (optimized/amx/v4_indexer.cc); the AVX-512 qh layout.
+void v4_score_rows_amx(const V4ScoreArgs& a, int64_t j0, int64_t j1);
 
 // Runs fn(t, j0, j1) over the score work items (token t, cache tile k = rows [k·ct, min(cl, (k+1)·ct)))
 // of T tokens, split over `threads` in contiguous item ranges as `omp for schedule(static)` would;
@@ -65,6 +68,7 @@ struct V4IndexerVariant {
   decltype(&v4_score_rows_avx2) score_rows;
 };
 inline constexpr V4IndexerVariant kV4IndexerVariants[] = {
+    {Isa::amx, &v4_score_rows_amx},
     {Isa::avx512, &v4_score_rows_avx512},
     {Isa::avx2, &v4_score_rows_avx2},
 };

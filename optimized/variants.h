@@ -15,15 +15,17 @@
 
 namespace kcs::opt {
 
-// The row of `isa`; throws kcs::Error when the kernel has no such variant.
+// The row of `isa`; a kernel without an amx row runs its avx512 row there (the amx backend is the
+// AVX-512 kernels plus the tile rows). Throws kcs::Error when the kernel has no such variant.
 template <class V, size_t N>
 const V& variant(const V (&list)[N], Isa isa) {
   for (const V& v : list)
     if (v.isa == isa) return v;
+  if (isa == Isa::amx) return variant(list, Isa::avx512);
   throw Error(std::string("no ") + isa_name(isa) + " variant of this kernel");
 }
 
-// The rows this CPU runs, in table order (best first).
+// The rows this CPU runs, in table order (best first): an amx row only where the kernel has one.
 template <class V, size_t N>
 std::vector<V> runnable_variants(const V (&list)[N]) {
   std::vector<V> out;

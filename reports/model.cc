@@ -31,7 +31,7 @@ double number(const json& j, const char* key, double fallback) {
 std::string optimized_isa(const json& machine) {
   if (!machine.is_object() || !machine.contains("isa")) return "none";
   const json& isa = machine.at("isa");
-  for (const char* name : {"avx512", "avx2"})
+  for (const char* name : {"amx", "avx512", "avx2"})
     if (isa.contains(name) && isa.at(name).value("runnable", false)) return name;
   return "none";
 }

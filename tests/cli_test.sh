@@ -18,6 +18,8 @@ expect "must-reject case passes when rejected" 0 "q8 +reference +2 +2" -- \
   "$KCS" run --case 'q8.subnormal_amax_nofloor*' --backend reference --tile row_tile=16 -q
 expect "named unavailable backend exits 3" 3 "requested but cannot run" -- \
   env KCS_DISABLE_FEATURES=avx2 "$KCS" run --tier smoke --backend avx2 -q
+expect "named hidden amx exits 3" 3 "requested but cannot run" -- \
+  env KCS_DISABLE_FEATURES=amx_int8 "$KCS" run --tier smoke --backend amx -q
 
 # Shards partition the sweep and merge back to the whole.
 "$KCS" run --tier smoke --backend reference -q --results "$T/all.json" >/dev/null

@@ -34,7 +34,7 @@ double json_to_double(const nlohmann::json& v) {
 nlohmann::json machine_json() {
   const CpuFeatures& f = cpu_features();
   nlohmann::json isas = nlohmann::json::object();
-  for (Isa i : {Isa::avx512, Isa::avx2}) {
+  for (Isa i : {Isa::amx, Isa::avx512, Isa::avx2}) {
     const std::string missing = isa_missing(i);
     isas[isa_name(i)] = {{"runnable", missing.empty()}, {"reason", missing}};
   }

@@ -126,7 +126,7 @@ inline BackendRef backend_named(const std::string& name) {
 // The optimized variants and the plug-ins: what Determinism and TileInvariance hold to the bit.
 inline std::vector<BackendRef> bit_checked_backends() {
   std::vector<BackendRef> out;
-  for (Isa isa : {Isa::avx512, Isa::avx2}) {
+  for (Isa isa : {Isa::amx, Isa::avx512, Isa::avx2}) {
     BackendRef r;
     r.owned = make_isa_backend(isa);
     r.be = r.owned.get();

@@ -16,6 +16,7 @@ KCS_STAGE_SUITE(v4_indexer)
 #include "fixtures/generators/generators.h"
 #include "kcs/kernels/v4_indexer.h"
 #include "optimized/v4_indexer.h"
+#include "optimized/variants.h"
 #include "reference/primitives.h"
 
 namespace kcs {
@@ -87,7 +88,7 @@ TEST(V4Indexer, ScoreMeetsTheSpecRule) {
   double worst = 0;
   for (const CaseSpec* cs : ci_cases()) {
     const Bundle& b = suite::bundle_for(*cs);
-    for (Isa isa : {Isa::avx512, Isa::avx2}) {
+    for (Isa isa : {Isa::amx, Isa::avx512, Isa::avx2}) {
       auto be = make_isa_backend(isa);
       if (!be->availability().runnable) continue;
       ++ran;
@@ -215,6 +216,82 @@ TEST(V4Indexer, ScoreBudgetExcusesRopeRoundedOtherwiseButNotACodeBug) {
 }
 
 // The score kernels keep rows in lanes and sum heads in one order: both ISAs give the same bits.
+// The AMX tile products are the same exact integer sums, their epilogue the same per-head order.
+TEST(V4Indexer, AmxAgreesBitwise) {
+  auto amx = make_isa_backend(Isa::amx);
+  auto a512 = make_isa_backend(Isa::avx512);
+  if (!amx->availability().runnable) GTEST_SKIP() << "skipped: " << amx->availability().reason;
+  const KernelDecl& decl = v4_indexer_decl();
+  for (const CaseSpec* cs : ci_cases()) {
+    const Bundle& b = suite::bundle_for(*cs);
+    suite::expect_same_outputs(decl, suite::call(decl, b, *amx, TileConfig{}, 1),
+                               suite::call(decl, b, *a512, TileConfig{}, 1), cs->id + ": amx vs avx512");
+  }
+}
+
+// The score rows of the tile variants against the AVX-512 row on inputs the catalog lacks: rows
+// with a non-finite or huge / tiny amax (the Q8 engine's rows), all-zero rows, no amax floor, both
+// round modes, Dh off the 64-code chunk, heads off the 32-head pass, spans off the 32-row group.
+TEST(V4Indexer, TileScoreRowsMatchAvx512OnSpecialRows) {
+  const opt::V4IndexerVariant* ref = nullptr;
+  std::vector<opt::V4IndexerVariant> tiles;
+  for (const auto& v : opt::runnable_variants(opt::kV4IndexerVariants)) {
+    if (v.isa == Isa::avx512) ref = &opt::variant(opt::kV4IndexerVariants, Isa::avx512);
+    if (v.isa == Isa::amx) tiles.push_back(v);
+  }
+  if (!ref || tiles.empty()) GTEST_SKIP() << "skipped: " << isa_missing(Isa::amx);
+  Rng rng(2026);
+  const uint16_t specials[] = {0x7F80, 0xFF80, 0x7FC1, 0x7F7F, 0x0001, 0x8000, 0x0000, 0x3F80};
+  struct Shape {
+    int64_t Dh, H, j0, j1;
+  };
+  for (const Shape sh : {Shape{128, 64, 0, 200}, Shape{64, 33, 5, 77}, Shape{192, 3, 1, 40}, Shape{40, 17, 0, 50},
+                         Shape{256, 32, 31, 33}}) {
+    const int64_t Dq = (sh.Dh + 3) / 4, rows = sh.j1 + 64;
+    std::vector<uint16_t> cache(static_cast<size_t>(rows * sh.Dh));
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t kind = rng.below(8);  // 0-3 random, 4 zero row, 5-7 one special value in a random row
+      for (int64_t d = 0; d < sh.Dh; ++d) {
+        const float f = static_cast<float>(rng.normal() * (kind == 1 ? 1e-30 : kind == 2 ? 1e30 : 1.0));
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        cache[static_cast<size_t>(r * sh.Dh + d)] = kind == 4 ? 0 : static_cast<uint16_t>(bits >> 16);
+      }
+      if (kind >= 5) cache[static_cast<size_t>(r * sh.Dh + rng.below(sh.Dh))] = specials[rng.below(8)];
+    }
+    std::vector<int32_t> qdw(static_cast<size_t>(sh.H * Dq), 0), qinit(static_cast<size_t>(sh.H), 0);
+    std::vector<float> s_qh(static_cast<size_t>(sh.H)), w(static_cast<size_t>(sh.H));
+    for (int64_t h = 0; h < sh.H; ++h) {
+      auto* bytes = reinterpret_cast<int8_t*>(&qdw[static_cast<size_t>(h * Dq)]);
+      int32_t sum = 0;
+      for (int64_t d = 0; d < sh.Dh; ++d) sum += bytes[d] = static_cast<int8_t>(rng.below(255) - 127);
+      qinit[static_cast<size_t>(h)] = -128 * sum;
+      s_qh[static_cast<size_t>(h)] = static_cast<float>(rng.uniform(0.001, 0.02));
+      w[static_cast<size_t>(h)] = static_cast<float>(rng.normal() * 0.01);
+    }
+    for (const bool floor : {true, false})
+      for (const Round mode : {Round::rint, Round::rhaz}) {
+        opt::V4ScoreArgs a;
+        a.cache = cache.data();
+        a.Dh = sh.Dh, a.H = sh.H, a.Dq = Dq;
+        a.q8.floor = floor;
+        a.q8.rmode = mode;
+        a.qh_dw = qdw.data(), a.qh_init = qinit.data(), a.s_qh = s_qh.data(), a.w = w.data();
+        std::vector<float> want(static_cast<size_t>(rows), -7.0f), got(want);
+        a.score = want.data();
+        ref->score_rows(a, sh.j0, sh.j1);
+        for (const auto& v : tiles) {
+          got.assign(got.size(), -7.0f);
+          a.score = got.data();
+          v.score_rows(a, sh.j0, sh.j1);
+          EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
+              << isa_name(v.isa) << " Dh " << sh.Dh << " H " << sh.H << " rows [" << sh.j0 << ", " << sh.j1
+              << ") floor " << floor << " rhaz " << (mode == Round::rhaz);
+        }
+      }
+  }
+}
+
 TEST(V4Indexer, IsasAgreeBitwise) {
   auto a512 = make_isa_backend(Isa::avx512);
   auto a2 = make_isa_backend(Isa::avx2);
@@ -360,7 +437,7 @@ TEST(V4Indexer, BatchInvariance) {
   const Bundle& b = suite::bundle_for(case_named("v4_indexer.tails.B=3.S=1.D=200.Q_LORA=100.H=3.Dh=40."));
   const int64_t B = b.problem.dim("B"), L = b.problem.dim("SCORE_LEN");
   int ran = 0;
-  for (Isa isa : {Isa::avx512, Isa::avx2}) {
+  for (Isa isa : {Isa::amx, Isa::avx512, Isa::avx2}) {
     auto be = make_isa_backend(isa);
     if (!be->availability().runnable) continue;
     ++ran;
