@@ -597,6 +597,20 @@ TEST(Drift, OptimizedOnAnotherIsaIsInformational) {
                                       "worse: q8.a.rows=3 reference row_tile=1 scale: max_ulp 1 -> 2"}));
 }
 
+// amx gives avx512's bits by design: a baseline written on either machine stays strict on the other.
+TEST(Drift, AmxAndAvx512AreComparedStrictly) {
+  const json base = sweep();
+  json cur = base;
+  cur["machine"]["isa"]["amx"] = {{"runnable", true}, {"reason", ""}};
+  json& c = result_of(cur, "q8.a.rows=3", "optimized", "row_tile=1", "scale");
+  c["metrics"]["max_ulp"] = 2;
+  c["margin"] = 1.0;
+  const DriftReport d = compare_with_baseline(make_baseline(base), cur);
+  EXPECT_TRUE(d.other_isa.empty()) << drift_text(d);
+  EXPECT_EQ(lines(d.drift), (std::vector<std::string>{"worse: q8.a.rows=3 optimized row_tile=1 scale: max_ulp 1 -> 2, margin 0.5 -> 1"}));
+  EXPECT_THAT(drift_text(d), HasSubstr("optimized ran amx here and avx512 in the baseline: the same bits by design"));
+}
+
 TEST(Drift, MachineAndDateAreInformational) {
   const json base = sweep();
   json cur = base;
