@@ -81,6 +81,7 @@ constexpr int64_t kStepBlocks = kLanes / 8;
 
 template <In kIn, bool kAway, bool kSat>
 void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* sf) {
+  constexpr int esize = kIn == In::fp32 ? 4 : 2;
   alignas(64) float inv[kChunkBlocks * 8 + kLanes];
   for (int64_t c0 = kb0; c0 < kb1; c0 += kChunkBlocks) {
     const int64_t c1 = min64(c0 + kChunkBlocks, kb1);
@@ -101,8 +102,14 @@ void quant_row(const void* x, int64_t kb0, int64_t kb1, uint8_t* fp4, uint8_t* s
     }
     // Only a NaN amax can come with a NaN w (inv is finite and positive).
     const bool may_nan = hmax_u32(amax_all) > 0x7F800000u;
-    for (int64_t kb = c0; kb < c1; ++kb)
+    for (int64_t kb = c0; kb < c1; ++kb) {
+      // The next chunk's input lines (pass 1 would stall on them: the hardware streamer stops at
+      // the 4 KiB page) and its output lines, one block per block coded. Never faults.
+      const char* next = static_cast<const char*>(x) + (kb + kChunkBlocks) * 128 * esize;
+      for (int l = 0; l < 2 * esize; ++l) _mm_prefetch(next + 64 * l, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(fp4 + (kb + kChunkBlocks) * 64), _MM_HINT_T0);
       code_block<kIn, kAway>(x, kb * 128, inv + (kb - c0) * 8, may_nan, fp4 + kb * 64);
+    }
   }
 }
 
