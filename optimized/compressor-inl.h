@@ -1,8 +1,6 @@
 // K5 compressor, the ISA-neutral body of optimized/avx512/compressor.cc and
-// optimized/avx2/compressor.cc (the operations and their order: optimized/compressor.h). Each ISA
-// file first defines, in its anonymous namespace, exp_v (optimized/<isa>/exp.h), swap_pairs (the
-// two values of each lane pair exchanged) and kKeepLogits (windows of <= 8 positions keep their
-// logits in registers).
+// optimized/avx2/compressor.cc (the operations and their order: optimized/compressor.h), which
+// include their simd.h and exp.h (exp_v) first.
 //
 // Pooling, per block: a window of <= 8 positions (CSA) runs column vector by column vector with
 // its logits in registers; a longer one (HCA, 128 positions) runs position by position over the
@@ -21,6 +19,11 @@
 
 namespace kcs::opt {
 namespace {
+
+// 32 zmm hold a window of 8 logits beside the exp's constants; 16 ymm do not, so AVX2 windows all
+// take the position-major path, whose logits wait in memory.
+constexpr bool kKeepLogits = kLanes == 16;
+inline VF swap_pairs(VF v) { return KCS_MM(permute_ps)(v, 0xB1); }  // the two values of each lane pair exchanged
 
 // Columns [c, c + r) of a projection row (BF16 or fp32), widened exactly to binary32.
 template <bool kBf16>
