@@ -115,6 +115,80 @@ void pool_short(const CompressorPoolHead& h, const Window& w, const Window* next
   });
 }
 
+// The even/odd split of columns [0, 2·kLanes) (AVX-512 only, for kKeepLogits): split_pairs gives
+// e = columns 2i, o = columns 2i + 1 of a0 | a1; store_pairs puts them back in order, out[0, r).
+template <class V>
+inline void split_pairs(V a0, V a1, V& e, V& o) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  e = _mm512_permutex2var_ps(a0, even, a1);
+  o = _mm512_permutex2var_ps(a0, _mm512_add_epi32(even, _mm512_set1_epi32(1)), a1);
+}
+template <class V>
+inline void store_pairs(float* out, V e, V o, int64_t r) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  storen_f32(out, _mm512_permutex2var_ps(e, lo, o), r);
+  storen_f32(out + kLanes, _mm512_permutex2var_ps(e, _mm512_add_epi32(lo, _mm512_set1_epi32(8)), o), r - kLanes);
+}
+
+// pool_short for BF16 rows, 2·kLanes columns per step: one load of 2·kLanes words per row splits
+// exactly into the even columns (low words shifted up) and the odd ones (high words masked), one
+// operation per kLanes values instead of a widening load and a shift; `ae` holds the ape rows
+// split the same way (per strip of the call, groups of 2·kLanes from c0: ape_split). Two
+// independent column vectors per step also halve the latency chains (max, sums) per vector.
+template <int kW>
+void pool_short_eo(const CompressorPoolHead& h, const Window& w, const Window* next, const float* ae, int64_t lda,
+                   int64_t c0, int64_t c1, float* out) {
+  const uint16_t* v[kW];
+  for (int q = 0; q < kW; ++q) v[q] = static_cast<const uint16_t*>(w.val(q));
+  const VI hi = set1_u32(0xFFFF0000u);
+  auto step = [&](int64_t j, auto full) {
+    const int64_t c = c0 + j, r = c1 - c;
+    auto words = [&](const uint16_t* p) { return full ? loadv_u32(p) : loadn_u16(p, r); };
+    if (next) prefetch_cols<true>(h, *next, 0, next->W, c);
+    VF ze[kW], zo[kW];
+    VF me = set1_f(kNegFill), mo = me;
+    for (int q = 0; q < kW; ++q) {
+      const VI sc = words(v[q] + h.Ch + c);
+      ze[q] = add_f(as_f(shl_u32<16>(sc)), loadv_f32(ae + q * lda + j));
+      zo[q] = add_f(as_f(and_i(sc, hi)), loadv_f32(ae + q * lda + j + kLanes));
+      me = max_f(ze[q], me);
+      mo = max_f(zo[q], mo);
+    }
+    VF de = zero_f(), sa = zero_f(), dob = zero_f(), so = zero_f();
+    for (int q = 0; q < kW; ++q) {
+      const VI x = words(v[q] + c);
+      const VF e = exp_v<false>(sub_f(ze[q], me)), o = exp_v<false>(sub_f(zo[q], mo));
+      de = add_f(de, e);
+      sa = fmadd_f(e, as_f(shl_u32<16>(x)), sa);
+      dob = add_f(dob, o);
+      so = fmadd_f(o, as_f(and_i(x, hi)), so);
+    }
+    store_pairs(out + c, div_f(sa, de), div_f(so, dob), r);
+  };
+  int64_t j = 0;
+  for (; j + 2 * kLanes <= c1 - c0; j += 2 * kLanes) step(j, std::true_type());
+  if (j < c1 - c0) step(j, std::false_type());
+}
+
+// The ape rows [0, rows) split for pool_short_eo: per strip of cpc columns from c0 (pad_strip(cpc)
+// floats) and group of 2·kLanes columns, the even columns, then the odd ones (+0 past the strip).
+template <class V>
+void ape_split(const CompressorPoolHead& h, int64_t rows, int64_t c0, int64_t c1, int64_t cpc, float* ae,
+                      int64_t lda) {
+  for (int64_t q = 0; q < rows; ++q)
+    for (int64_t s = c0; s < c1; s += cpc) {
+      float* d = ae + q * lda + (s - c0) / cpc * pad_strip(cpc);
+      const float* a = h.ape + q * h.Ch + s;
+      const int64_t n = (s + cpc < c1 ? s + cpc : c1) - s;
+      for (int64_t j = 0; j < n; j += 2 * kLanes) {
+        V e, o;
+        split_pairs(loadn_f32(a + j, n - j), loadn_f32(a + j + kLanes, n - j - kLanes), e, o);
+        storev_f32(d + j, e);
+        storev_f32(d + j + kLanes, o);
+      }
+    }
+}
+
 // Any window: position-major passes over the strip (pass 1: the running max in `work`; pass 2:
 // per block of kPoolBlock positions and column vector, the partial sums, folded into den / acc in
 // `work`), the logits formed again in pass 2 (the same binary32 add, so the same bits; cheaper
@@ -167,30 +241,48 @@ void pool_long(const CompressorPoolHead& h, const Window& w, int64_t c0, int64_t
 }
 
 template <bool kBf16>
-void pool_blocks(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled) {
+void pool_blocks(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, int64_t cpc, float* pooled) {
+  const int64_t rows = (h.csa ? 2 : 1) * h.M, lda = (c1 - c0 + cpc - 1) / cpc * pad_strip(cpc);
+  float* ae = h.work + 3 * (cpc + 16);
+  // Every window takes pool_short_eo; a call of a few blocks (decode) does not repay the split.
+  const bool split = kKeepLogits && kBf16 && rows <= 8 && b1 - b0 >= 4;
+  if constexpr (kKeepLogits && kBf16)
+    if (split) ape_split<VF>(h, rows, c0, c1, cpc, ae, lda);
   for (int64_t i = b0; i < b1; ++i) {
     const Window w = window_of<kBf16>(h, i);
     const Window next = window_of<kBf16>(h, i + 1);
     const Window* pn = i + 1 < h.n_blocks ? &next : nullptr;
     float* out = pooled + (i - b0) * h.Ch;
-    if (kKeepLogits && w.W == 8)
-      pool_short<kBf16, 8>(h, w, pn, c0, c1, out);
-    else if (kKeepLogits && w.W == 4)
-      pool_short<kBf16, 4>(h, w, pn, c0, c1, out);
-    else
-      pool_long<kBf16>(h, w, c0, c1, out);
+    // Strips inside each block: the rows are read in sequence and the block's lines stay in L1.
+    for (int64_t s = c0; s < c1; s += cpc) {
+      const int64_t e = s + cpc < c1 ? s + cpc : c1;
+      const float* as = ae + (s - c0) / cpc * pad_strip(cpc);
+      if constexpr (kKeepLogits && kBf16) {
+        if (split && (w.W == 8 || w.W == 4)) {
+          w.W == 8 ? pool_short_eo<8>(h, w, pn, as, lda, s, e, out) : pool_short_eo<4>(h, w, pn, as, lda, s, e, out);
+          continue;
+        }
+      }
+      if (kKeepLogits && w.W == 8)
+        pool_short<kBf16, 8>(h, w, pn, s, e, out);
+      else if (kKeepLogits && w.W == 4)
+        pool_short<kBf16, 4>(h, w, pn, s, e, out);
+      else
+        pool_long<kBf16>(h, w, s, e, out);
+    }
   }
 }
 
 }  // namespace
 
 void KCS_ISA_FN(compressor_pool)(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1,
-                                 float* pooled) {
+                                 int64_t cpc, float* pooled) {
   if (c0 >= c1 || b0 >= b1 || h.M <= 0) return;
+  if (cpc <= 0 || cpc > c1 - c0) cpc = c1 - c0;
   if (h.bf16)
-    pool_blocks<true>(h, b0, b1, c0, c1, pooled);
+    pool_blocks<true>(h, b0, b1, c0, c1, cpc, pooled);
   else
-    pool_blocks<false>(h, b0, b1, c0, c1, pooled);
+    pool_blocks<false>(h, b0, b1, c0, c1, cpc, pooled);
 }
 
 void KCS_ISA_FN(compressor_fused_row)(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn,

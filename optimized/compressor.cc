@@ -88,7 +88,7 @@ void pool_blocks(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, int64
   const CompressorParams& cp = k.cp;
   const int64_t Ch = h.Ch;
   const int64_t cpc = k.cpc <= 0 || k.cpc > Ch ? Ch : k.cpc;
-  s.work.resize(static_cast<size_t>(compressor_pool_work(std::min(cpc, Ch))));
+  s.work.resize(static_cast<size_t>(compressor_pool_work(Ch, cpc)));
   CompressorPoolHead ph;
   ph.proj = h.proj;
   ph.prev = h.prev;
@@ -101,9 +101,7 @@ void pool_blocks(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, int64
   ph.start_token = cp.start_token;
   ph.n_blocks = cp.n_blocks;
   ph.work = s.work.data();
-  // Strips inside each block: a strip's rows stay in L1 / L2 for the next strip of the block.
-  for (int64_t i = b0; i < b1; ++i)
-    for (int64_t c = c0; c < c1; c += cpc) k.f.pool(ph, i, i + 1, c, std::min(c1, c + cpc), pooled + (i - b0) * Ch);
+  k.f.pool(ph, b0, b1, c0, c1, cpc, pooled);
 }
 
 // The epilogue of blocks [b0, b1) of one head from their pooled rows (row i - b0).

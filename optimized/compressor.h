@@ -32,12 +32,20 @@ struct CompressorPoolHead {
   float* work = nullptr;  // compressor_pool_work(Ch) floats (windows longer than 8)
 };
 
-// Floats of CompressorPoolHead::work for strips of at most Ch columns.
-constexpr int64_t compressor_pool_work(int64_t Ch) { return 3 * (Ch + 16); }
+// Floats a strip of cpc columns takes in the split ape rows (whole groups of 32).
+constexpr int64_t pad_strip(int64_t cpc) { return (cpc + 31) / 32 * 32; }
+// Floats of CompressorPoolHead::work for calls of at most Ch columns in strips of cpc (0 < cpc <= Ch):
+// pool_long's three strip rows, then up to 8 ape rows split per strip.
+constexpr int64_t compressor_pool_work(int64_t Ch, int64_t cpc) {
+  return 3 * (cpc + 16) + 8 * ((Ch + cpc - 1) / cpc) * pad_strip(cpc);
+}
 
-// Rows pooled + (i - b0)·Ch, columns [c0, c1), of blocks [b0, b1): the pooled binary32 values.
-void compressor_pool_avx512(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled);
-void compressor_pool_avx2(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled);
+// Rows pooled + (i - b0)·Ch, columns [c0, c1) in strips of cpc (<= 0: one strip), of blocks
+// [b0, b1): the pooled binary32 values.
+void compressor_pool_avx512(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, int64_t cpc,
+                            float* pooled);
+void compressor_pool_avx2(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, int64_t cpc,
+                          float* pooled);
 
 // One output row of n columns; cs / sn hold (n - nope) values: the pair's cos / sin duplicated
 // on both of its columns (cs[2p] = cs[2p + 1] = cos_p). nope == n: no rope columns.
