@@ -133,41 +133,46 @@ inline void store_pairs(float* out, V e, V o, int64_t r) {
 // pool_short for BF16 rows, 2·kLanes columns per step: one load of 2·kLanes words per row splits
 // exactly into the even columns (low words shifted up) and the odd ones (high words masked), one
 // operation per kLanes values instead of a widening load and a shift; `ae` holds the ape rows
-// split the same way (per strip of the call, groups of 2·kLanes from c0: ape_split). Two
-// independent column vectors per step also halve the latency chains (max, sums) per vector.
+// split the same way (ape_split). Software-pipelined: the logits and max of the next half (odd,
+// or the next group's even) are formed between the exps of this one, so that the max chain
+// (kW dependent vmaxps) overlaps independent work instead of stalling the scheduler.
 template <int kW>
 void pool_short_eo(const CompressorPoolHead& h, const Window& w, const Window* next, const float* ae, int64_t lda,
                    int64_t c0, int64_t c1, float* out) {
   const uint16_t* v[kW];
-  for (int q = 0; q < kW; ++q) v[q] = static_cast<const uint16_t*>(w.val(q));
+  for (int q = 0; q < kW; ++q) v[q] = static_cast<const uint16_t*>(w.val(q)) + c0;
   const VI hi = set1_u32(0xFFFF0000u);
-  auto step = [&](int64_t j, auto full) {
-    const int64_t c = c0 + j, r = c1 - c;
-    auto words = [&](const uint16_t* p) { return full ? loadv_u32(p) : loadn_u16(p, r); };
-    if (next) prefetch_cols<true>(h, *next, 0, next->W, c);
-    VF ze[kW], zo[kW];
-    VF me = set1_f(kNegFill), mo = me;
-    for (int q = 0; q < kW; ++q) {
-      const VI sc = words(v[q] + h.Ch + c);
-      ze[q] = add_f(as_f(shl_u32<16>(sc)), loadv_f32(ae + q * lda + j));
-      zo[q] = add_f(as_f(and_i(sc, hi)), loadv_f32(ae + q * lda + j + kLanes));
-      me = max_f(ze[q], me);
-      mo = max_f(zo[q], mo);
-    }
-    VF de = zero_f(), sa = zero_f(), dob = zero_f(), so = zero_f();
-    for (int q = 0; q < kW; ++q) {
-      const VI x = words(v[q] + c);
-      const VF e = exp_v<false>(sub_f(ze[q], me)), o = exp_v<false>(sub_f(zo[q], mo));
-      de = add_f(de, e);
-      sa = fmadd_f(e, as_f(shl_u32<16>(x)), sa);
-      dob = add_f(dob, o);
-      so = fmadd_f(o, as_f(and_i(x, hi)), so);
-    }
-    store_pairs(out + c, div_f(sa, de), div_f(so, dob), r);
+  const int64_t n = c1 - c0;
+  auto half = [&](const uint16_t* p, int64_t j, auto odd) {
+    const VI x = n - j >= 2 * kLanes ? loadv_u32(p + j) : loadn_u16(p + j, n - j);
+    return odd ? as_f(and_i(x, hi)) : as_f(shl_u32<16>(x));
   };
-  int64_t j = 0;
-  for (; j + 2 * kLanes <= c1 - c0; j += 2 * kLanes) step(j, std::true_type());
-  if (j < c1 - c0) step(j, std::false_type());
+  auto logits = [&](int64_t j, auto odd, VF* z) {
+    VF m = set1_f(kNegFill);
+    for (int q = 0; q < kW; ++q) {
+      z[q] = add_f(half(v[q] + h.Ch, j, odd), loadv_f32(ae + q * lda + j + (odd ? kLanes : 0)));
+      m = max_f(z[q], m);
+    }
+    return m;
+  };
+  auto pooled = [&](int64_t j, auto odd, const VF* z, VF m) {
+    VF sd = zero_f(), sa = zero_f();
+    for (int q = 0; q < kW; ++q) {
+      const VF e = exp_v<false>(sub_f(z[q], m));
+      sd = add_f(sd, e);
+      sa = fmadd_f(e, half(v[q], j, odd), sa);
+    }
+    return div_f(sa, sd);
+  };
+  VF ze[kW], zo[kW];
+  VF me = logits(0, std::false_type(), ze);
+  for (int64_t j = 0; j < n; j += 2 * kLanes) {
+    if (next) prefetch_cols<true>(h, *next, 0, next->W, c0 + j);
+    const VF mo = logits(j, std::true_type(), zo);
+    const VF pe = pooled(j, std::false_type(), ze, me);
+    if (j + 2 * kLanes < n) me = logits(j + 2 * kLanes, std::false_type(), ze);
+    store_pairs(out + c0 + j, pe, pooled(j, std::true_type(), zo, mo), n - j);
+  }
 }
 
 // The ape rows [0, rows) split for pool_short_eo: per strip of cpc columns from c0 (pad_strip(cpc)
