@@ -84,37 +84,6 @@ inline void prefetch_cols(const CompressorPoolHead& h, const Window& w, int64_t 
   }
 }
 
-// A window of exactly kW <= 8 positions: one partial block, logits in registers.
-// `next` (the next block's window, or null): prefetched one line per row ahead of use.
-template <bool kBf16, int kW>
-void pool_short(const CompressorPoolHead& h, const Window& w, const Window* next, int64_t c0, int64_t c1, float* out) {
-  constexpr int64_t es = kBf16 ? 2 : 4;
-  const void* v[kW];
-  const float* a[kW];
-  for (int q = 0; q < kW; ++q) {
-    v[q] = w.val(q);
-    a[q] = h.ape + q * h.Ch;
-  }
-  for_lanes(c1 - c0, [&](int64_t j, int64_t r) {
-    const int64_t c = c0 + j;
-    if (next && (c * es) % 64 == 0) prefetch_cols<kBf16>(h, *next, 0, next->W, c);
-    VF z[kW];
-    VF mx = set1_f(kNegFill);
-    // max(z, mx) returns mx for a NaN z: NaN logits are skipped.
-    for (int q = 0; q < kW; ++q) {
-      z[q] = logit<kBf16>(h, v[q], a[q], c, r);
-      mx = max_f(z[q], mx);
-    }
-    VF sd = zero_f(), sa = zero_f();
-    for (int q = 0; q < kW; ++q) {
-      const VF e = exp_v<false>(sub_f(z[q], mx));
-      sd = add_f(sd, e);
-      sa = fmadd_f(e, row_load<kBf16>(v[q], c, r), sa);
-    }
-    storen_f32(out + c, div_f(sa, sd), r);
-  });
-}
-
 // The even/odd split of columns [0, 2·kLanes) (AVX-512 only, for kKeepLogits): split_pairs gives
 // e = columns 2i, o = columns 2i + 1 of a0 | a1; store_pairs puts them back in order, out[0, r).
 template <class V>
@@ -130,27 +99,32 @@ inline void store_pairs(float* out, V e, V o, int64_t r) {
   storen_f32(out + kLanes, _mm512_permutex2var_ps(e, _mm512_add_epi32(lo, _mm512_set1_epi32(8)), o), r - kLanes);
 }
 
-// pool_short for BF16 rows, 2·kLanes columns per step: one load of 2·kLanes words per row splits
-// exactly into the even columns (low words shifted up) and the odd ones (high words masked), one
-// operation per kLanes values instead of a widening load and a shift; `ae` holds the ape rows
-// split the same way (ape_split). Software-pipelined: the logits and max of the next half (odd,
-// or the next group's even) are formed between the exps of this one, so that the max chain
-// (kW dependent vmaxps) overlaps independent work instead of stalling the scheduler.
-template <int kW>
-void pool_short_eo(const CompressorPoolHead& h, const Window& w, const Window* next, const float* ae, int64_t lda,
-                   int64_t c0, int64_t c1, float* out) {
-  const uint16_t* v[kW];
-  for (int q = 0; q < kW; ++q) v[q] = static_cast<const uint16_t*>(w.val(q)) + c0;
+// A window of exactly kW <= 8 positions: one partial block, logits in registers, 2·kLanes columns
+// per step in two halves. kSplit (BF16): one load of 2·kLanes words per row splits exactly into the
+// even columns (low words shifted up) and the odd ones (high words masked), one operation per
+// kLanes values instead of a widening load and a shift, with the ape rows split the same way in
+// `ae` (ape_split; else `ae` is h.ape, lda Ch). Software-pipelined: the next half's logits and
+// max are formed between this half's exps, so that the max chain (kW dependent vmaxps) overlaps
+// independent work. `next` (the next block's window, or null): prefetched a step ahead of use.
+template <bool kBf16, bool kSplit, int kW>
+void pool_short(const CompressorPoolHead& h, const Window& w, const Window* next, const float* ae, int64_t lda,
+                int64_t c0, int64_t c1, float* out) {
+  constexpr int64_t es = kBf16 ? 2 : 4;
+  const char* v[kW];
+  for (int q = 0; q < kW; ++q) v[q] = static_cast<const char*>(w.val(q)) + c0 * es;
   const VI hi = set1_u32(0xFFFF0000u);
   const int64_t n = c1 - c0;
-  auto half = [&](const uint16_t* p, int64_t j, auto odd) {
-    const VI x = n - j >= 2 * kLanes ? loadv_u32(p + j) : loadn_u16(p + j, n - j);
+  auto half = [&](const char* p, int64_t j, auto odd) {
+    if constexpr (!kSplit) return row_load<kBf16>(p, j + (odd ? kLanes : 0), n - j - (odd ? kLanes : 0));
+    const uint16_t* u = reinterpret_cast<const uint16_t*>(p) + j;
+    const VI x = n - j >= 2 * kLanes ? loadv_u32(u) : loadn_u16(u, n - j);
     return odd ? as_f(and_i(x, hi)) : as_f(shl_u32<16>(x));
   };
   auto logits = [&](int64_t j, auto odd, VF* z) {
-    VF m = set1_f(kNegFill);
+    const int64_t k = j + (odd ? kLanes : 0);
+    VF m = set1_f(kNegFill);  // max(z, m) returns m for a NaN z: NaN logits are skipped
     for (int q = 0; q < kW; ++q) {
-      z[q] = add_f(half(v[q] + h.Ch, j, odd), loadv_f32(ae + q * lda + j + (odd ? kLanes : 0)));
+      z[q] = add_f(half(v[q] + h.Ch * es, j, odd), kSplit ? loadv_f32(ae + q * lda + k) : loadn_f32(ae + q * lda + c0 + k, n - k));
       m = max_f(z[q], m);
     }
     return m;
@@ -167,15 +141,21 @@ void pool_short_eo(const CompressorPoolHead& h, const Window& w, const Window* n
   VF ze[kW], zo[kW];
   VF me = logits(0, std::false_type(), ze);
   for (int64_t j = 0; j < n; j += 2 * kLanes) {
-    if (next) prefetch_cols<true>(h, *next, 0, next->W, c0 + j);
+    for (int64_t c = c0 + j; next && c < c0 + j + 2 * kLanes; c += 64 / es) prefetch_cols<kBf16>(h, *next, 0, next->W, c);
     const VF mo = logits(j, std::true_type(), zo);
     const VF pe = pooled(j, std::false_type(), ze, me);
     if (j + 2 * kLanes < n) me = logits(j + 2 * kLanes, std::false_type(), ze);
-    store_pairs(out + c0 + j, pe, pooled(j, std::true_type(), zo, mo), n - j);
+    const VF po = pooled(j, std::true_type(), zo, mo);
+    if constexpr (kSplit) {
+      store_pairs(out + c0 + j, pe, po, n - j);
+    } else {
+      storen_f32(out + c0 + j, pe, n - j);
+      storen_f32(out + c0 + j + kLanes, po, n - j - kLanes);
+    }
   }
 }
 
-// The ape rows [0, rows) split for pool_short_eo: per strip of cpc columns from c0 (pad_strip(cpc)
+// The ape rows [0, rows) split for pool_short: per strip of cpc columns from c0 (pad_strip(cpc)
 // floats) and group of 2·kLanes columns, the even columns, then the odd ones (+0 past the strip).
 template <class V>
 void ape_split(const CompressorPoolHead& h, int64_t rows, int64_t c0, int64_t c1, int64_t cpc, float* ae,
@@ -249,7 +229,7 @@ template <bool kBf16>
 void pool_blocks(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, int64_t cpc, float* pooled) {
   const int64_t rows = (h.csa ? 2 : 1) * h.M, lda = (c1 - c0 + cpc - 1) / cpc * pad_strip(cpc);
   float* ae = h.work + 3 * (cpc + 16);
-  // Every window takes pool_short_eo; a call of a few blocks (decode) does not repay the split.
+  // A call of a few blocks (decode) does not repay the ape split.
   const bool split = kKeepLogits && kBf16 && rows <= 8 && b1 - b0 >= 4;
   if constexpr (kKeepLogits && kBf16)
     if (split) ape_split<VF>(h, rows, c0, c1, cpc, ae, lda);
@@ -262,16 +242,14 @@ void pool_blocks(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0
     for (int64_t s = c0; s < c1; s += cpc) {
       const int64_t e = s + cpc < c1 ? s + cpc : c1;
       const float* as = ae + (s - c0) / cpc * pad_strip(cpc);
-      if constexpr (kKeepLogits && kBf16) {
-        if (split && (w.W == 8 || w.W == 4)) {
-          w.W == 8 ? pool_short_eo<8>(h, w, pn, as, lda, s, e, out) : pool_short_eo<4>(h, w, pn, as, lda, s, e, out);
-          continue;
-        }
-      }
-      if (kKeepLogits && w.W == 8)
-        pool_short<kBf16, 8>(h, w, pn, s, e, out);
+      if (split && w.W == 8)
+        pool_short<kBf16, kKeepLogits && kBf16, 8>(h, w, pn, as, lda, s, e, out);
+      else if (split && w.W == 4)
+        pool_short<kBf16, kKeepLogits && kBf16, 4>(h, w, pn, as, lda, s, e, out);
+      else if (kKeepLogits && w.W == 8)
+        pool_short<kBf16, false, 8>(h, w, pn, h.ape, h.Ch, s, e, out);
       else if (kKeepLogits && w.W == 4)
-        pool_short<kBf16, 4>(h, w, pn, s, e, out);
+        pool_short<kBf16, false, 4>(h, w, pn, h.ape, h.Ch, s, e, out);
       else
         pool_long<kBf16>(h, w, s, e, out);
     }
