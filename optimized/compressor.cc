@@ -31,7 +31,6 @@ namespace {
 struct Fns {
   decltype(&compressor_pool_avx2) pool;
   void (*fused_row)(const float*, int64_t, int64_t, const float*, const float*, uint16_t*);
-  void (*bf16_row)(const float*, int64_t, uint16_t*);
   void (*norm)(const RmsNormRows&, int64_t, int64_t);
   void (*rope)(const RopeArgs&, int64_t, int64_t);
   void (*hadamard)(const uint16_t*, int64_t, int64_t, const uint16_t*, uint16_t*);
@@ -39,7 +38,7 @@ struct Fns {
 
 Fns fns_for(Isa isa) {
   const CompressorVariant& own = variant(kCompressorVariants, isa);
-  return {own.pool, own.fused_row, own.bf16_row, variant(kRmsNormVariants, isa).rows,
+  return {own.pool, own.fused_row, variant(kRmsNormVariants, isa).rows,
           variant(kRopeVariants, isa).tokens, own.hadamard_rows};
 }
 
@@ -88,7 +87,7 @@ void pool_blocks(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, int64
   const CompressorParams& cp = k.cp;
   const int64_t Ch = h.Ch;
   const int64_t cpc = k.cpc <= 0 || k.cpc > Ch ? Ch : k.cpc;
-  s.work.resize(static_cast<size_t>(compressor_pool_work(Ch, cpc)));
+  s.work.resize(static_cast<size_t>(compressor_pool_work(Ch)));
   CompressorPoolHead ph;
   ph.proj = h.proj;
   ph.prev = h.prev;
@@ -132,7 +131,7 @@ void epilogue(const Call& k, const HeadArgs& h, int64_t b0, int64_t b1, const fl
   }
   s.xb.resize(static_cast<size_t>(rows * Ch));
   s.nrm.resize(static_cast<size_t>(rows * Ch));
-  for (int64_t r = 0; r < rows; ++r) k.f.bf16_row(pooled + r * Ch, Ch, s.xb.data() + r * Ch);
+  for (int64_t r = 0; r < rows; ++r) k.f.fused_row(pooled + r * Ch, Ch, Ch, nullptr, nullptr, s.xb.data() + r * Ch);
   RmsNormRows nr;
   nr.x = s.xb.data();
   nr.gamma = h.norm_w;
