@@ -12,10 +12,12 @@
 // Counters: bytes = the projection rows read (CSA: n_blocks·M rows of 4C + 4C_I elements, plus
 // prev_b when used; HCA: n_blocks·M rows of 2C) + the BF16 outputs written. ops = window
 // elements pooled (one exp each). frac_of_limit = (bytes / read bandwidth of this process) /
-// achieved time. Compute bound: 16 pooled elements read 64 B and cost about 21 vector uops (CSA;
-// 24 for HCA, whose logits are formed in both passes), 12 of them the exp, so >= 10.5 cycles at
-// two 512-bit uops per cycle, while a core streaming 29 GB/s (58 GB/s for 2 threads) reads 64 B
-// in 8 cycles at 3.7 GHz: the pooling alone caps frac_of_limit near 0.75 (CSA) / 0.65 (HCA).
+// achieved time. Compute bound: 16 pooled BF16 elements read 64 B and cost 19 vector uops (CSA:
+// 11 the exp, 1 each to widen a score and a value half; about 24 for HCA, whose logits are formed
+// in both passes), >= 9.5 cycles at two 512-bit uops per cycle; measured (hot, min of 60, Xeon
+// at 3.59 GHz) 13.7 cycles, against 13.9 cycles per 64 B for one core streaming 16.5 GB/s (THP;
+// about 14 GB/s with 4 KiB pages), so CSA's pooling runs at about one core's bandwidth and the
+// epilogue (model: +30%, fused: +5%) and any DRAM stall not hidden by prefetch come on top.
 #include "bench/harness.h"
 #include "optimized/compressor.h"
 

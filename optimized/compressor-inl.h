@@ -1,19 +1,13 @@
-// K5 compressor, the ISA-neutral body of optimized/avx512/compressor.cc and
-// optimized/avx2/compressor.cc (the operations and their order: optimized/compressor.h). Each ISA
-// file first defines, in its anonymous namespace, exp_v (optimized/<isa>/exp.h), swap_pairs (the
-// two values of each lane pair exchanged) and kKeepLogits (windows of <= 8 positions keep their
-// logits in registers).
-//
-// Pooling, per block: a window of <= 8 positions (CSA) runs column vector by column vector with
-// its logits in registers; a longer one (HCA, 128 positions) runs position by position over the
-// strip (pool_long), so that each projection row is read as one sequential stream instead of 128
-// rows strided by 2 KiB per column vector. Both are softmax_pool's per-column sequence, so the
-// bits depend neither on the path, the strip nor the ISA. Measured (hot, 1 thread, AVX-512) against
-// softmax_pool's engine: HCA 16 blocks 474 -> 418 us CPU; buffering the logits of pass 1 instead
-// of forming them again in pass 2 was slower (its 64 KiB buffer per strip spills L1).
+// K5 compressor, the ISA-neutral body of optimized/{avx512,avx2}/compressor.cc (operations and
+// order: optimized/compressor.h), included after their simd.h and exp.h (exp_v). Pooling: a window
+// of <= 8 positions (CSA) keeps its logits in registers (pool_short); a longer one (HCA) runs
+// position by position over the strip (pool_long), each row read as one sequential stream. Both
+// are softmax_pool's per-column sequence: the bits depend neither on the path, the strip nor the ISA.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <type_traits>
 
 #include "optimized/compressor.h"
 #include "optimized/softmax_pool.h"  // kPoolBlock
@@ -21,6 +15,10 @@
 
 namespace kcs::opt {
 namespace {
+
+// 32 zmm hold a window of 8 logits beside the exp's constants, 16 ymm do not (AVX2: pool_long).
+constexpr bool kKeepLogits = kLanes == 16;
+inline VF swap_pairs(VF v) { return KCS_MM(permute_ps)(v, 0xB1); }  // the two values of each lane pair exchanged
 
 // Columns [c, c + r) of a projection row (BF16 or fp32), widened exactly to binary32.
 template <bool kBf16>
@@ -40,37 +38,19 @@ struct Window {
 template <bool kBf16>
 Window window_of(const CompressorPoolHead& h, int64_t i) {
   constexpr int64_t es = kBf16 ? 2 : 4;
-  const int64_t G = h.csa ? 2 : 1, row = G * 2 * h.Ch * es;
-  Window w;
-  w.M = h.M;
-  w.W = h.M;
-  w.v[0] = static_cast<const char*>(h.proj) + (h.start_token + i * h.M) * row;
-  w.stride[0] = row;
-  w.v[1] = w.v[0];
-  w.stride[1] = row;
+  const int64_t row = (h.csa ? 2 : 1) * 2 * h.Ch * es;
+  const char* cur = static_cast<const char*>(h.proj) + (h.start_token + i * h.M) * row;
+  Window w{{cur, cur}, {row, row}, h.M, h.M};
   if (h.csa && (i > 0 || h.external_prev)) {  // else the fresh-block padding, which adds nothing
     w.W = 2 * h.M;
-    if (i > 0) {
-      w.v[1] = static_cast<const char*>(h.proj) + (h.start_token + (i - 1) * h.M) * row + 2 * h.Ch * es;
-    } else {
-      w.v[1] = static_cast<const char*>(h.prev);
-      w.stride[1] = 2 * h.Ch * es;
-    }
+    w.v[1] = i > 0 ? cur - h.M * row + 2 * h.Ch * es : static_cast<const char*>(h.prev);
+    w.stride[1] = i > 0 ? row : 2 * h.Ch * es;
   }
   return w;
 }
 
-// z = score ⊕ ape of position q, columns [c, c + r).
-template <bool kBf16>
-inline VF logit(const CompressorPoolHead& h, const void* vrow, const float* arow, int64_t c, int64_t r) {
-  constexpr int64_t es = kBf16 ? 2 : 4;
-  return add_f(row_load<kBf16>(static_cast<const char*>(vrow) + h.Ch * es, c, r), loadn_f32(arow + c, r));
-}
-
-// Software prefetch of the line at column c of the values and of the scores of positions
-// [q0, q1) of window w: the hardware prefetchers do not run far enough ahead on these many short
-// row streams (measured, 1 thread, 64 blocks from DRAM: CSA 277 -> 238 us CPU; hot calls lose
-// about 3%).
+// Software prefetch of the line at column c of the values and scores of positions [q0, q1) of w:
+// the hardware prefetchers do not run far enough ahead on these many short row streams.
 template <bool kBf16>
 inline void prefetch_cols(const CompressorPoolHead& h, const Window& w, int64_t q0, int64_t q1, int64_t c) {
   constexpr int64_t es = kBf16 ? 2 : 4;
@@ -81,35 +61,86 @@ inline void prefetch_cols(const CompressorPoolHead& h, const Window& w, int64_t 
   }
 }
 
-// A window of exactly kW <= 8 positions: one partial block, logits in registers.
-// `next` (the next block's window, or null): prefetched one line per row ahead of use.
-template <bool kBf16, int kW>
-void pool_short(const CompressorPoolHead& h, const Window& w, const Window* next, int64_t c0, int64_t c1, float* out) {
+// e = columns 2i, o = columns 2i + 1 of a0 | a1 and back, out[0, r) (AVX-512 only: kKeepLogits).
+template <class V>
+inline void split_pairs(V a0, V a1, V& e, V& o) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  e = _mm512_permutex2var_ps(a0, even, a1);
+  o = _mm512_permutex2var_ps(a0, _mm512_add_epi32(even, _mm512_set1_epi32(1)), a1);
+}
+template <class V>
+inline void store_pairs(float* out, V e, V o, int64_t r) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  storen_f32(out, _mm512_permutex2var_ps(e, lo, o), r);
+  storen_f32(out + kLanes, _mm512_permutex2var_ps(e, _mm512_add_epi32(lo, _mm512_set1_epi32(8)), o), r - kLanes);
+}
+
+// A window of exactly kW <= 8 positions: one partial block, logits in registers, 2·kLanes columns
+// per step in two halves; the next half's logits and max are formed between this half's exps.
+// kSplit (BF16): 2·kLanes words per row split exactly into even columns (shifted up) and odd ones
+// (masked), one op per kLanes values, the ape rows split alike in `ae` (else ae = h.ape, lda = Ch).
+// `next` (the next block's window, or null): prefetched a step ahead of use.
+template <bool kBf16, bool kSplit, int kW>
+void pool_short(const CompressorPoolHead& h, const Window& w, const Window* next, const float* ae, int64_t lda,
+                int64_t c0, int64_t c1, float* out) {
   constexpr int64_t es = kBf16 ? 2 : 4;
-  const void* v[kW];
-  const float* a[kW];
-  for (int q = 0; q < kW; ++q) {
-    v[q] = w.val(q);
-    a[q] = h.ape + q * h.Ch;
-  }
-  for_lanes(c1 - c0, [&](int64_t j, int64_t r) {
-    const int64_t c = c0 + j;
-    if (next && (c * es) % 64 == 0) prefetch_cols<kBf16>(h, *next, 0, next->W, c);
-    VF z[kW];
-    VF mx = set1_f(kNegFill);
-    // max(z, mx) returns mx for a NaN z: NaN logits are skipped.
+  const char* v[kW];
+  for (int q = 0; q < kW; ++q) v[q] = static_cast<const char*>(w.val(q)) + c0 * es;
+  const VI hi = set1_u32(0xFFFF0000u);
+  const int64_t n = c1 - c0;
+  auto half = [&](const char* p, int64_t j, auto odd) {
+    if constexpr (!kSplit) return row_load<kBf16>(p, j + (odd ? kLanes : 0), n - j - (odd ? kLanes : 0));
+    const uint16_t* u = reinterpret_cast<const uint16_t*>(p) + j;
+    const VI x = n - j >= 2 * kLanes ? loadv_u32(u) : loadn_u16(u, n - j);
+    return odd ? as_f(and_i(x, hi)) : as_f(shl_u32<16>(x));
+  };
+  auto logits = [&](int64_t j, auto odd, VF* z) {
+    const int64_t k = j + (odd ? kLanes : 0);
+    VF m = set1_f(kNegFill);  // max(z, m) returns m for a NaN z: NaN logits are skipped
     for (int q = 0; q < kW; ++q) {
-      z[q] = logit<kBf16>(h, v[q], a[q], c, r);
-      mx = max_f(z[q], mx);
+      z[q] = add_f(half(v[q] + h.Ch * es, j, odd), kSplit ? loadv_f32(ae + q * lda + k) : loadn_f32(ae + q * lda + c0 + k, n - k));
+      m = max_f(z[q], m);
     }
+    return m;
+  };
+  auto pooled = [&](int64_t j, auto odd, const VF* z, VF m) {
     VF sd = zero_f(), sa = zero_f();
     for (int q = 0; q < kW; ++q) {
-      const VF e = exp_v<false>(sub_f(z[q], mx));
+      const VF e = exp_v<false>(sub_f(z[q], m));
       sd = add_f(sd, e);
-      sa = fmadd_f(e, row_load<kBf16>(v[q], c, r), sa);
+      sa = fmadd_f(e, half(v[q], j, odd), sa);
     }
-    storen_f32(out + c, div_f(sa, sd), r);
-  });
+    return div_f(sa, sd);
+  };
+  VF ze[kW], zo[kW];
+  VF me = logits(0, std::false_type(), ze);
+  for (int64_t j = 0; j < n; j += 2 * kLanes) {
+    for (int64_t c = c0 + j; next && c < c0 + j + 2 * kLanes; c += 64 / es) prefetch_cols<kBf16>(h, *next, 0, next->W, c);
+    const VF mo = logits(j, std::true_type(), zo);
+    const VF pe = pooled(j, std::false_type(), ze, me);
+    if (j + 2 * kLanes < n) me = logits(j + 2 * kLanes, std::false_type(), ze);
+    const VF po = pooled(j, std::true_type(), zo, mo);
+    if constexpr (kSplit) {
+      store_pairs(out + c0 + j, pe, po, n - j);
+    } else {
+      storen_f32(out + c0 + j, pe, n - j);
+      storen_f32(out + c0 + j + kLanes, po, n - j - kLanes);
+    }
+  }
+}
+
+// The ape rows [0, rows), columns [c0, c1), split for pool_short: per group of 2·kLanes columns
+// from c0, the even columns, then the odd ones (+0 past c1); rows lda floats apart.
+template <class V>
+void ape_split(const CompressorPoolHead& h, int64_t rows, int64_t c0, int64_t c1, float* ae, int64_t lda) {
+  for (int64_t q = 0; q < rows; ++q)
+    for (int64_t j = 0; j < c1 - c0; j += 2 * kLanes) {
+      const float* a = h.ape + q * h.Ch + c0 + j;
+      V e, o;
+      split_pairs(loadn_f32(a, c1 - c0 - j), loadn_f32(a + kLanes, c1 - c0 - j - kLanes), e, o);
+      storev_f32(ae + q * lda + j, e);
+      storev_f32(ae + q * lda + j + kLanes, o);
+    }
 }
 
 // Any window: position-major passes over the strip (pass 1: the running max in `work`; pass 2:
@@ -123,71 +154,79 @@ void pool_long(const CompressorPoolHead& h, const Window& w, int64_t c0, int64_t
   float* mx = h.work;
   float* den = mx + np;
   float* acc = den + np;
+  auto logit = [&](int64_t q, const void* row, int64_t j, int64_t r) {  // z = score ⊕ ape
+    return add_f(row_load<kBf16>(static_cast<const char*>(row) + h.Ch * es, c0 + j, r), loadn_f32(h.ape + q * h.Ch + c0 + j, r));
+  };
   for (int64_t q = 0; q < W; ++q) {
     if (q + kAhead < W)
       for (int64_t c = c0 / (64 / es) * (64 / es); c < c1; c += 64 / es) prefetch_cols<kBf16>(h, w, q + kAhead, q + kAhead + 1, c);
-    const void* vr = w.val(q);
-    const float* ar = h.ape + q * h.Ch;
     for_lanes(n, [&](int64_t j, int64_t r) {
-      const VF z = logit<kBf16>(h, vr, ar, c0 + j, r);
-      storev_f32(mx + j, max_f(z, q == 0 ? set1_f(kNegFill) : loadv_f32(mx + j)));
+      storev_f32(mx + j, max_f(logit(q, w.val(q), j, r), q == 0 ? set1_f(kNegFill) : loadv_f32(mx + j)));
     });
   }
   for (int64_t q0 = 0; q0 < W; q0 += kPoolBlock) {
     const int64_t q1 = q0 + kPoolBlock < W ? q0 + kPoolBlock : W;
     const void* v[kPoolBlock];
-    const float* a[kPoolBlock];
-    for (int64_t q = q0; q < q1; ++q) {
-      v[q - q0] = w.val(q);
-      a[q - q0] = h.ape + q * h.Ch;
-    }
+    for (int64_t q = q0; q < q1; ++q) v[q - q0] = w.val(q);
     for_lanes(n, [&](int64_t j, int64_t r) {
       const VF m = loadv_f32(mx + j);
       VF sd = zero_f(), sa = zero_f();
       for (int64_t q = q0; q < q1; ++q) {
-        const VF e = exp_v<false>(sub_f(logit<kBf16>(h, v[q - q0], a[q - q0], c0 + j, r), m));
+        const VF e = exp_v<false>(sub_f(logit(q, v[q - q0], j, r), m));
         sd = add_f(sd, e);
         sa = fmadd_f(e, row_load<kBf16>(v[q - q0], c0 + j, r), sa);
       }
-      if (q0 > 0) {
-        sd = add_f(loadv_f32(den + j), sd);
-        sa = add_f(loadv_f32(acc + j), sa);
-      }
-      if (q1 < W) {
-        storev_f32(den + j, sd);
-        storev_f32(acc + j, sa);
-      } else {
-        storen_f32(out + c0 + j, div_f(sa, sd), r);
-      }
+      sd = q0 > 0 ? add_f(loadv_f32(den + j), sd) : sd;
+      sa = q0 > 0 ? add_f(loadv_f32(acc + j), sa) : sa;
+      storev_f32(den + j, sd);
+      storev_f32(acc + j, sa);
+      if (q1 == W) storen_f32(out + c0 + j, div_f(sa, sd), r);
     });
   }
 }
 
 template <bool kBf16>
-void pool_blocks(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled) {
+void pool_blocks(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, int64_t cpc, float* pooled) {
+  const int64_t rows = (h.csa ? 2 : 1) * h.M, lda = (c1 - c0 + 2 * kLanes - 1) / (2 * kLanes) * (2 * kLanes);
+  float* ae = h.work + 3 * (cpc + 16);
+  // The split's groups start at c0, so strips must hold whole groups; a call of a few blocks
+  // (decode) does not repay the split.
+  const bool split = kKeepLogits && kBf16 && rows <= 8 && b1 - b0 >= 4 && (cpc == c1 - c0 || cpc % (2 * kLanes) == 0);
+  if constexpr (kKeepLogits && kBf16)
+    if (split) ape_split<VF>(h, rows, c0, c1, ae, lda);
   for (int64_t i = b0; i < b1; ++i) {
     const Window w = window_of<kBf16>(h, i);
     const Window next = window_of<kBf16>(h, i + 1);
     const Window* pn = i + 1 < h.n_blocks ? &next : nullptr;
     float* out = pooled + (i - b0) * h.Ch;
-    if (kKeepLogits && w.W == 8)
-      pool_short<kBf16, 8>(h, w, pn, c0, c1, out);
-    else if (kKeepLogits && w.W == 4)
-      pool_short<kBf16, 4>(h, w, pn, c0, c1, out);
-    else
-      pool_long<kBf16>(h, w, c0, c1, out);
+    // Strips inside each block: the rows are read in sequence and the block's lines stay in L1.
+    for (int64_t s = c0; s < c1; s += cpc) {
+      const int64_t e = s + cpc < c1 ? s + cpc : c1;
+      auto short_w = [&](auto sp) {  // sp: split (ape from ae) or not (from h.ape)
+        const float* a = sp ? ae + (s - c0) : h.ape;
+        w.W == 8 ? pool_short<kBf16, sp, 8>(h, w, pn, a, sp ? lda : h.Ch, s, e, out)
+                 : pool_short<kBf16, sp, 4>(h, w, pn, a, sp ? lda : h.Ch, s, e, out);
+      };
+      if (split && (w.W == 8 || w.W == 4))
+        short_w(std::integral_constant<bool, kKeepLogits && kBf16>());
+      else if (kKeepLogits && (w.W == 8 || w.W == 4))
+        short_w(std::false_type());
+      else
+        pool_long<kBf16>(h, w, s, e, out);
+    }
   }
 }
 
 }  // namespace
 
 void KCS_ISA_FN(compressor_pool)(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1,
-                                 float* pooled) {
+                                 int64_t cpc, float* pooled) {
   if (c0 >= c1 || b0 >= b1 || h.M <= 0) return;
+  if (cpc <= 0 || cpc > c1 - c0) cpc = c1 - c0;
   if (h.bf16)
-    pool_blocks<true>(h, b0, b1, c0, c1, pooled);
+    pool_blocks<true>(h, b0, b1, c0, c1, cpc, pooled);
   else
-    pool_blocks<false>(h, b0, b1, c0, c1, pooled);
+    pool_blocks<false>(h, b0, b1, c0, c1, cpc, pooled);
 }
 
 void KCS_ISA_FN(compressor_fused_row)(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn,
@@ -205,10 +244,6 @@ void KCS_ISA_FN(compressor_fused_row)(const float* x, int64_t n, int64_t nope, c
   });
 }
 
-void KCS_ISA_FN(compressor_bf16_row)(const float* x, int64_t n, uint16_t* y) {
-  for_lanes(n, [&](int64_t c, int64_t r) { storen_bf16(y + c, loadn_f32(x + c, r), r); });
-}
-
 void KCS_ISA_FN(compressor_hadamard_rows)(const uint16_t* x, int64_t rows, int64_t n, const uint16_t* H, uint16_t* y) {
   constexpr int kV = 8;  // output vectors per pass
   auto bcast = [](uint16_t b) { return set1_f(float_of(static_cast<uint32_t>(b) << 16)); };
@@ -221,19 +256,12 @@ void KCS_ISA_FN(compressor_hadamard_rows)(const uint16_t* x, int64_t rows, int64
         acc[v] = zero_f();
         m[v] = n - j0 - kLanes * v;
       }
-      for (int64_t p = 0; 2 * p < n; ++p) {
-        const int64_t k0 = 2 * p, k1 = 2 * p + 1;
-        if (k1 < n) {
-          const VF a1 = bcast(a[k1]);
+      for (int64_t p = 0; 2 * p < n; ++p)
+        for (const int64_t k : {2 * p + 1, 2 * p}) {  // k = n (odd n): the pad, acc ⊕ 0·0
+          const VF ak = bcast(k < n ? a[k] : 0);
           for (int v = 0; v < kV; ++v)
-            if (m[v] > 0) acc[v] = fmadd_f(a1, loadn_bf16(H + k1 * n + j0 + kLanes * v, m[v]), acc[v]);
-        } else {
-          for (int v = 0; v < kV; ++v) acc[v] = fmadd_f(zero_f(), zero_f(), acc[v]);
+            if (m[v] > 0) acc[v] = fmadd_f(ak, k < n ? loadn_bf16(H + k * n + j0 + kLanes * v, m[v]) : zero_f(), acc[v]);
         }
-        const VF a0 = bcast(a[k0]);
-        for (int v = 0; v < kV; ++v)
-          if (m[v] > 0) acc[v] = fmadd_f(a0, loadn_bf16(H + k0 * n + j0 + kLanes * v, m[v]), acc[v]);
-      }
       for (int v = 0; v < kV; ++v)
         if (m[v] > 0) storer_u16(y + r * n + j0 + kLanes * v, to_bf16_quiet(acc[v]), 0, m[v]);
     }

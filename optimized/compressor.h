@@ -32,20 +32,21 @@ struct CompressorPoolHead {
   float* work = nullptr;  // compressor_pool_work(Ch) floats (windows longer than 8)
 };
 
-// Floats of CompressorPoolHead::work for strips of at most Ch columns.
-constexpr int64_t compressor_pool_work(int64_t Ch) { return 3 * (Ch + 16); }
+// Floats of CompressorPoolHead::work for calls of at most Ch columns: pool_long's three strip rows,
+// then up to 8 ape rows split in groups of 32 columns.
+constexpr int64_t compressor_pool_work(int64_t Ch) { return 3 * (Ch + 16) + 8 * ((Ch + 31) / 32 * 32); }
 
-// Rows pooled + (i - b0)·Ch, columns [c0, c1), of blocks [b0, b1): the pooled binary32 values.
-void compressor_pool_avx512(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled);
-void compressor_pool_avx2(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, float* pooled);
+// Rows pooled + (i - b0)·Ch, columns [c0, c1) in strips of cpc (<= 0: one strip), of blocks
+// [b0, b1): the pooled binary32 values.
+void compressor_pool_avx512(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, int64_t cpc,
+                            float* pooled);
+void compressor_pool_avx2(const CompressorPoolHead& h, int64_t b0, int64_t b1, int64_t c0, int64_t c1, int64_t cpc,
+                          float* pooled);
 
 // One output row of n columns; cs / sn hold (n - nope) values: the pair's cos / sin duplicated
-// on both of its columns (cs[2p] = cs[2p + 1] = cos_p). nope == n: no rope columns.
+// on both of its columns (cs[2p] = cs[2p + 1] = cos_p). nope == n: no rope columns (the bf16 row).
 void compressor_fused_row_avx512(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out);
 void compressor_fused_row_avx2(const float* x, int64_t n, int64_t nope, const float* cs, const float* sn, uint16_t* out);
-
-void compressor_bf16_row_avx512(const float* x, int64_t n, uint16_t* y);
-void compressor_bf16_row_avx2(const float* x, int64_t n, uint16_t* y);
 
 // Rows [0, rows) of y = bf16(x · H) for BF16 x [rows, n] and the unpacked BF16 H [n, n]
 // (row-major), for a few rows without packing H: the same IEEE operations as the BF16 GEMM
@@ -61,13 +62,12 @@ struct CompressorVariant {
   Isa isa;
   decltype(&compressor_pool_avx2) pool;
   decltype(&compressor_fused_row_avx2) fused_row;
-  decltype(&compressor_bf16_row_avx2) bf16_row;
   decltype(&compressor_hadamard_rows_avx2) hadamard_rows;
 };
 inline constexpr CompressorVariant kCompressorVariants[] = {
-    {Isa::avx512, &compressor_pool_avx512, &compressor_fused_row_avx512, &compressor_bf16_row_avx512,
+    {Isa::avx512, &compressor_pool_avx512, &compressor_fused_row_avx512,
      &compressor_hadamard_rows_avx512},
-    {Isa::avx2, &compressor_pool_avx2, &compressor_fused_row_avx2, &compressor_bf16_row_avx2,
+    {Isa::avx2, &compressor_pool_avx2, &compressor_fused_row_avx2,
      &compressor_hadamard_rows_avx2},
 };
 

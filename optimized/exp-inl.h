@@ -15,9 +15,9 @@ template <bool kHi = true>
 inline VF exp_v(VF x) {
   x = max_f(set1_f(kExpLo), x);  // the second operand when one is NaN: x stays NaN
   if constexpr (kHi) x = min_f(set1_f(kExpHi), x);
-  const VF t = fmadd_f(x, set1_f(k16Log2e), set1_f(kMagic));
-  const VF k = sub_f(t, set1_f(kMagic));  // rint(x * 16/ln2), exact
-  const VF r = fnmadd_f(k, set1_f(kL16Lo), fnmadd_f(k, set1_f(kL16Hi), x));  // the first exact
+  const VF t = fmadd_f(x, set1_f(kLog2e), set1_f(kMagic));
+  const VF k = sub_f(t, set1_f(kMagic));  // rint(x * 16/ln2) / 16, exact
+  const VF r = fnmadd_f(k, set1_f(kLn2Lo), fnmadd_f(k, set1_f(kLn2Hi), x));  // the first exact
   // p = e^r - 1 = r + r^2/2 + r^3/6 (|r| <= 0.0217: truncation < 0.16 ulp).
   const VF p = mul_f(fmadd_f(fmadd_f(set1_f(kC3), r, set1_f(0.5f)), r, set1_f(1.0f)), r);
   return exp_scale(t, k, p);

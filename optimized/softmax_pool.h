@@ -20,7 +20,8 @@
 // bit, and the AVX2 and AVX-512 variants give identical bits (their exp is the same sequence
 // of IEEE operations; see below).
 //
-// exp: k = rint(x·16/ln2) (one FMA onto 1.5·2^23, whose low bits then hold k), r = x - k·ln2/16
+// exp: k = rint(x·16/ln2) (one FMA of x·log2e onto 1.5·2^19, whose low bits then hold k and which
+// less 1.5·2^19 is k/16 exactly), r = x - k·ln2/16
 // (two-constant Cody-Waite with FMA, |r| <= 0.0217), e^r - 1 by the degree-3 Taylor polynomial
 // r + r²/2 + r³/6 (truncation < 0.16 ulp), m = T + T·(e^r - 1) with one rounding, T = 2^((k mod
 // 16)/16) from a 16-entry binary32 table (vpermps; AVX2: two vpermps and a blend), then m·2^

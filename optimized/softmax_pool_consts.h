@@ -8,10 +8,14 @@ namespace kcs::opt {
 namespace {
 
 constexpr float kNegFill = -3.40282346638528859812e+38f;  // -FLT_MAX
-constexpr float k16Log2e = 23.0831206542234f;  // 16 / ln 2
-constexpr float kMagic = 12582912.0f;           // 1.5 * 2^23: t = x * 16/ln2 + kMagic holds rint(k) in its low bits
-constexpr float kL16Hi = 0x1.62ep-5f;           // ln2 / 16 to 12 bits: k * kL16Hi is exact
-constexpr float kL16Lo = 0x1.0bfbe8p-19f;       // ln2 / 16 - kL16Hi, rounded
+// t = x·log2e + kMagic (one rounding, to 1/16: 1.5·2^19 has 4 fraction bits) is kMagic + k/16 with
+// k = rint(x·16/ln2), k mod 16 in its low 4 bits; k/16 = t - kMagic exactly, so k/16 serves the
+// reduction and the scaling without a multiply by 1/16 (the same k as rounding x·16/ln2 onto
+// 1.5·2^23, since both constants are 16x these).
+constexpr float kLog2e = 23.0831206542234f / 16;  // (16 / ln 2) / 16, exact
+constexpr float kMagic = 786432.0f;               // 1.5 * 2^19
+constexpr float kLn2Hi = 0x1.62ep-1f;             // ln2 to 12 bits: (k/16) * kLn2Hi is exact
+constexpr float kLn2Lo = 0x1.0bfbe8p-15f;         // ln2 - kLn2Hi, rounded
 constexpr float kC3 = 1.0f / 6;
 constexpr float kExpLo = -104.0f, kExpHi = 88.75f;
 alignas(64) const float kExpTab[16] = {

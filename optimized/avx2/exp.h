@@ -12,7 +12,7 @@ namespace {
 // e^x = 2^floor(k / 16) · (T[k mod 16] + T·p) for exp_v (optimized/exp-inl.h), without
 // vpermps over 16 entries or vscalefps.
 inline VF exp_scale(VF t, VF k, VF p) {
-  (void)k;  // its bits are in t
+  (void)k;  // its bits are in t: t - kMagic is k units of its last place
   // T[k mod 16]: two 8-entry permutes on the low 3 bits of t, picked by bit 3 (moved to the sign).
   const __m256i ti = _mm256_castps_si256(t);
   const __m256 tlo = _mm256_permutevar8x32_ps(_mm256_load_ps(kExpTab), ti);

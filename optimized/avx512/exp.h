@@ -9,12 +9,12 @@
 namespace kcs::opt {
 namespace {
 
-// e^x = 2^floor(k / 16) · (T[k mod 16] + T·p) for exp_v (optimized/exp-inl.h): T by
-// vpermps (it reads the low 4 bits of t, which are k's), the sum with one rounding, the scaling
-// by vscalefps (it floors its second operand; k / 16 is exact), one rounding.
-inline VF exp_scale(VF t, VF k, VF p) {
+// e^x = 2^floor(k / 16) · (T[k mod 16] + T·p) for exp_v (optimized/exp-inl.h), given k16 = k / 16:
+// T by vpermps (it reads the low 4 bits of t, which are k's), the sum with one rounding, the
+// scaling by vscalefps (it floors its second operand), one rounding.
+inline VF exp_scale(VF t, VF k16, VF p) {
   const VF tk = _mm512_permutexvar_ps(_mm512_castps_si512(t), _mm512_load_ps(kExpTab));
-  return _mm512_scalef_ps(fmadd_f(tk, p, tk), mul_f(k, set1_f(0.0625f)));
+  return _mm512_scalef_ps(fmadd_f(tk, p, tk), k16);
 }
 
 }  // namespace
