@@ -211,7 +211,7 @@ __attribute__((noinline)) void direct_pass(const Call& cl, Job jb, int64_t sc, i
       if constexpr (kPrefetchSteps > 0) {
         if (kKs * (q + kPrefetchSteps) + kKs - 1 < s.k)
           for (int i = 0; i < kKs; ++i)
-            _mm_prefetch(reinterpret_cast<const char*>(s.w + (kKs * (q + kPrefetchSteps) + i) * s.ldw + c), _MM_HINT_T1);
+            prefetch_l2(s.w + (kKs * (q + kPrefetchSteps) + i) * s.ldw + c);
       }
       VI wv[kSv];
       load_w<false, kTail>(s, c, cols, q, wv);

@@ -70,18 +70,6 @@ inline __attribute__((always_inline)) void interleave4(__m512i r0, __m512i r1, _
   out[3] = _mm512_unpackhi_epi16(t1, t3);
 }
 
-// Inverse of interleave4's column permutation on 4 int32 vectors: 4x4 transpose of 128-bit lanes.
-inline __attribute__((always_inline)) void unpermute4(__m512i v[4]) {
-  const __m512i t0 = _mm512_shuffle_i32x4(v[0], v[1], _MM_SHUFFLE(1, 0, 1, 0));
-  const __m512i t1 = _mm512_shuffle_i32x4(v[2], v[3], _MM_SHUFFLE(1, 0, 1, 0));
-  const __m512i t2 = _mm512_shuffle_i32x4(v[0], v[1], _MM_SHUFFLE(3, 2, 3, 2));
-  const __m512i t3 = _mm512_shuffle_i32x4(v[2], v[3], _MM_SHUFFLE(3, 2, 3, 2));
-  v[0] = _mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
-  v[1] = _mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
-  v[2] = _mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(2, 0, 2, 0));
-  v[3] = _mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(3, 1, 3, 1));
-}
-
 // Σ_k a[k] in int32 (exact: |sum| <= 128 K < 2^24): vpdpbusd of the s8 bytes with u8 ones.
 int32_t row_sum(const int8_t* a, int64_t k) {
   const __m512i ones = _mm512_set1_epi8(1);
@@ -139,7 +127,7 @@ inline __m512i dot_acc(__m512i acc, __m512i w, __m512i a) { return _mm512_dpbusd
 inline int32_t row_corr(const int8_t* a, int64_t k) {
   return static_cast<int32_t>(0u - 128u * static_cast<uint32_t>(row_sum(a, k)));
 }
-inline void unpermute_direct(__m512i v[4]) { unpermute4(v); }
+inline void unpermute_direct(VI v[4]) { transpose_lanes(v); }  // interleave4's column order undone
 inline __m512 cvt_i32_f32(__m512i v) {
   return _mm512_cvt_roundepi32_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
@@ -166,7 +154,7 @@ void pack_i8_panels_avx512(const int8_t* w, int64_t ldw, int64_t k, int64_t n, i
       interleave4(r[0], r[1], r[2], r[3], v);
       // The engine's integer accumulators are addressed in column order; the 4x4 lane transpose
       // that undoes interleave4 works on any 32-bit elements, here the 4-byte k groups.
-      unpermute4(v);
+      transpose_lanes(v);
       uint8_t* o = out + (p * nq + q) * 256;
       // Non-temporal: no read-for-ownership of the destination (a third of the traffic).
       for (int j = 0; j < 4; ++j)
