@@ -106,6 +106,33 @@ struct Job {
   bool first, last;
 };
 
+// A tile's accumulators: their start (the rows' corrections, or the partial sums at sp, row
+// stride sld), their spill between K passes, and the copy the epilogue reads, whose pointer use
+// would otherwise keep `acc` in memory through the K loop (GCC then stores every accumulator on
+// every iteration).
+template <int MR, int NV>
+KCS_INLINE void load_acc(const Job& jb, const int32_t* sp, int64_t sld, VI (&acc)[MR][NV]) {
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int i = 0; i < NV; ++i)
+      acc[r][i] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(sp + r * sld + kLanes * i);
+}
+template <int MR, int NV>
+KCS_INLINE void save_acc(int32_t* sp, int64_t sld, const VI (&acc)[MR][NV]) {
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int i = 0; i < NV; ++i) storev_u32(sp + r * sld + kLanes * i, acc[r][i]);
+}
+template <int MR, int NV>
+KCS_INLINE void copy_acc(const VI (&acc)[MR][NV], VI (&out)[MR][NV]) {
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int i = 0; i < NV; ++i) out[r][i] = acc[r][i];
+}
+
 // Packed weights: MR rows x NB sub-blocks over K steps [jb.s0, jb.s1), columns [lo, hi) of each
 // sub-block.
 template <int MR, int NB>
@@ -116,28 +143,13 @@ KCS_INLINE void run_tile(const Call& cl, const Job& jb, const int64_t* lo, const
   Cols cols[NB];
 #pragma GCC unroll 4
   for (int b = 0; b < NB; ++b) cols[b] = cols_of(lo[b], hi[b]);
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 16
-    for (int i = 0; i < NB * kSv; ++i)
-      acc[r][i] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(jb.sp + r * sld + kLanes * i);
+  load_acc(jb, jb.sp, sld, acc);
   const int8_t* a = g.a + jb.row * g.lda;
   tile_steps<MR, NB, false>(cl.src, a, g.lda, jb.c0, cols, jb.s0, min64(jb.s1, cl.ns_full), acc);
   if (jb.s1 > cl.ns_full) tile_steps<MR, NB, true>(cl.src, a, g.lda, jb.c0, cols, cl.ns_full, jb.s1, acc);
-  if (!jb.last) {
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 16
-      for (int i = 0; i < NB * kSv; ++i) storev_u32(jb.sp + r * sld + kLanes * i, acc[r][i]);
-    return;
-  }
-  // A copy for the epilogue, whose pointer use would otherwise keep `acc` in memory through the
-  // K loop (GCC then stores every accumulator on every iteration).
-  VI out[MR][NB * kSv];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 16
-    for (int i = 0; i < NB * kSv; ++i) out[r][i] = acc[r][i];
+  if (!jb.last) return save_acc(jb.sp, sld, acc);
+  VI out[MR][NB * kSv];  // see copy_acc
+  copy_acc(acc, out);
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
@@ -201,11 +213,7 @@ __attribute__((noinline)) void direct_pass(const Call& cl, Job jb, int64_t sc, i
     const int64_t hi = min64(se, c + kSub) - c;
     int32_t* sp = jb.sp + (c - sc);
     VI acc[MR][kSv];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int j = 0; j < kSv; ++j)
-        acc[r][j] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(sp + r * sld + kLanes * j);
+    load_acc(jb, sp, sld, acc);
     const auto step = [&](int64_t q, Cols cols, auto tail) {
       constexpr bool kTail = decltype(tail)::value;
       if constexpr (kPrefetchSteps > 0) {
@@ -233,17 +241,11 @@ __attribute__((noinline)) void direct_pass(const Call& cl, Job jb, int64_t sc, i
     }
     if (s1 > s1f) step(s1f, cols_of(0, hi), std::integral_constant<bool, true>{});
     if (!jb.last) {
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-        for (int j = 0; j < kSv; ++j) storev_u32(sp + r * sld + kLanes * j, acc[r][j]);
+      save_acc(sp, sld, acc);
       continue;
     }
-    VI out[MR][kSv];  // see run_tile
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int j = 0; j < kSv; ++j) out[r][j] = acc[r][j];
+    VI out[MR][kSv];  // see copy_acc
+    copy_acc(acc, out);
     for (int r = 0; r < MR; ++r) {
       unpermute_direct(out[r]);
       epilogue_row(g, jb.row + r, c, 0, hi, out[r]);
@@ -251,26 +253,19 @@ __attribute__((noinline)) void direct_pass(const Call& cl, Job jb, int64_t sc, i
   }
 }
 
-// f<MR>() for MR = rows (1..kMaxRows).
-template <template <int> class F, class... Args>
-void with_rows(int64_t rows, Args&&... args) {
+// f(std::integral_constant<int, MR>) for MR = rows (1..kMaxRows).
+template <class F>
+void with_rows(int64_t rows, F&& f) {
+  using std::integral_constant;
   switch (rows) {
-    case 1: F<1>::run(args...); break;
-    case 2: F<2>::run(args...); break;
-    case 3: F<3>::run(args...); break;
-    case 4: F<4>::run(args...); break;
-    case 5: if constexpr (kMaxRows >= 5) F<5>::run(args...); break;
-    default: if constexpr (kMaxRows >= 6) F<6>::run(args...); break;
+    case 1: f(integral_constant<int, 1>{}); break;
+    case 2: f(integral_constant<int, 2>{}); break;
+    case 3: f(integral_constant<int, 3>{}); break;
+    case 4: f(integral_constant<int, 4>{}); break;
+    case 5: if constexpr (kMaxRows >= 5) f(integral_constant<int, 5>{}); break;
+    default: if constexpr (kMaxRows >= 6) f(integral_constant<int, 6>{}); break;
   }
 }
-template <int MR>
-struct TileRows {
-  static void run(const Call& cl, const Job& jb, int64_t nsub) { tile_rows<MR>(cl, jb, nsub); }
-};
-template <int MR>
-struct DirectPass {
-  static void run(const Call& cl, const Job& jb, int64_t sc, int64_t se) { direct_pass<MR>(cl, jb, sc, se); }
-};
 
 void row_corrections(const GemmI8Args& g, int64_t r0, int64_t r1, int32_t* corr) {
   for (int64_t r = r0; r < r1; ++r) corr[r - r0] = row_corr(g.a + r * g.lda, g.k);
@@ -290,7 +285,7 @@ void run_packed(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
           const int64_t s1 = min64(cl.ns, s0 + sb);
           int32_t* sp = scratch + (r - mc) * kChunkCols;
           const Job jb{r, corr + (r - mc), sp, c, s0, s1, s0 == 0, s1 == cl.ns};
-          with_rows<TileRows>(min64(kMaxRows, me - r), cl, jb, nsub);
+          with_rows(min64(kMaxRows, me - r), [&](auto mr) { tile_rows<decltype(mr)::value>(cl, jb, nsub); });
         }
       }
     }
@@ -307,7 +302,7 @@ void run_direct(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
       for (int64_t s0 = 0; s0 < cl.ns; s0 += sb) {
         const int64_t s1 = min64(cl.ns, s0 + sb);
         const Job jb{mc, corr, scratch, sc, s0, s1, s0 == 0, s1 == cl.ns};
-        with_rows<DirectPass>(rows, cl, jb, sc, se);
+        with_rows(rows, [&](auto mr) { direct_pass<decltype(mr)::value>(cl, jb, sc, se); });
       }
     }
   }

@@ -4,7 +4,7 @@
 //   kVecs, kHeadBlock    row vectors per group, heads per micro-kernel block
 //   kQuadWords, kBiased  dwords per K quad and row in the packed group (1 AVX-512, 2 AVX2); whether
 //                        the accumulators start at qh_init (the AVX-512 codes' +128 bias)
-//   dot                  acc += a K quad of kLanes rows x one head's codes (broadcast)
+//   dot                  acc += a K quad of kLanes rows x one head's quad (broadcast)
 //   put_quads, pack_quad one dword of 4 codes per row -> the kQuadWords dwords that dot reads
 // A group of kRows = kVecs·kLanes cache rows is quantized and packed into L1, then multiplied by
 // blocks of kHeadBlock heads (kHeadBlock·kVecs accumulators); every head's epilogue adds to the
@@ -168,26 +168,6 @@ inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float s_q
   }
 }
 
-// The micro-kernel's operands: a K quad of kLanes rows (kQuadWords vectors), one head's quad
-// broadcast.
-struct KV {
-  VI x[kQuadWords];
-};
-struct QB {
-  VI b[kQuadWords];
-};
-inline KV load_kv(const int32_t* p) {
-  KV kv;
-#pragma GCC unroll 2
-  for (int w = 0; w < kQuadWords; ++w) kv.x[w] = loadv_u32(p + w * kRows);
-  return kv;
-}
-inline QB bcast_q(const int32_t* q, int64_t Dq) {
-  QB b;
-#pragma GCC unroll 2
-  for (int w = 0; w < kQuadWords; ++w) b.b[w] = set1_u32(static_cast<uint32_t>(q[w * Dq]));
-  return b;
-}
 inline VI acc_init(const V4ScoreArgs& a, int64_t h) {
   return kBiased ? set1_u32(static_cast<uint32_t>(a.qh_init[h])) : set1_u32(0);
 }
@@ -206,14 +186,18 @@ inline void head_block(const V4ScoreArgs& a, const int32_t* kvt, int64_t h0, VF 
   const int64_t Dq = a.Dq;
   const int32_t* qd = a.qh_dw + kQuadWords * h0 * Dq;
   for (int64_t q = 0; q < Dq; ++q, ++qd) {
-    KV kv[kVecs];
+    // A K quad of the group's rows (kQuadWords vectors per row vector), each head's quad broadcast.
+    VI kv[kVecs][kQuadWords], b[kQuadWords];
 #pragma GCC unroll 4
-    for (int v = 0; v < kVecs; ++v) kv[v] = load_kv(kvt + q * kQuadWords * kRows + v * kLanes);
+    for (int v = 0; v < kVecs; ++v)
+#pragma GCC unroll 2
+      for (int w = 0; w < kQuadWords; ++w) kv[v][w] = loadv_u32(kvt + (q * kQuadWords + w) * kRows + v * kLanes);
 #pragma GCC unroll 8
     for (int i = 0; i < kHeads; ++i) {
-      const QB b = bcast_q(qd + kQuadWords * i * Dq, Dq);
+#pragma GCC unroll 2
+      for (int w = 0; w < kQuadWords; ++w) b[w] = set1_u32(static_cast<uint32_t>(qd[(kQuadWords * i + w) * Dq]));
 #pragma GCC unroll 4
-      for (int v = 0; v < kVecs; ++v) dot(acc[i][v], kv[v].x, b.b);
+      for (int v = 0; v < kVecs; ++v) dot(acc[i][v], kv[v], b);
     }
   }
   // f32(max(acc, 0)) ⊗ (s_qh ⊗ w), heads ascending; s_kv at the end (optimized/v4_indexer.h).

@@ -12,23 +12,24 @@
 namespace kcs::opt {
 namespace {
 
+constexpr int kVecRegs = 16;  // architectural vector registers
+
 // AVX2 has masked 32-bit loads and stores (vmaskmovps, which neither reads nor faults on masked
 // lanes) but no 16-bit ones: short 16-bit steps go through a zero-padded block, so nothing past
-// p + m is read or written.
-inline VH loadv_h(const uint16_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-inline VH loadn_h(const uint16_t* p, int64_t m) {
-  if (m >= 8) return loadv_h(p);
-  alignas(16) uint16_t pad[8] = {};
-  if (m > 0) std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
-  return _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
+// p + m is read or written. loadn_words: the first m words (clamped to [0, words of V]) at p, the
+// rest zero; V is VH or VI.
+template <class V>
+inline V loadn_words(const uint16_t* p, int64_t m) {
+  constexpr int64_t kW = sizeof(V) / sizeof(uint16_t);
+  alignas(32) uint16_t pad[kW] = {};
+  if (m < kW && m > 0) std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
+  V v;
+  std::memcpy(&v, m >= kW ? p : pad, sizeof v);
+  return v;
 }
-// m (clamped to [0, 16]) words.
-inline VI loadn_u16(const uint16_t* p, int64_t m) {
-  if (m >= 16) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  alignas(32) uint16_t pad[16] = {};
-  if (m > 0) std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
-  return _mm256_load_si256(reinterpret_cast<const __m256i*>(pad));
-}
+inline VH loadv_h(const uint16_t* p) { return loadn_words<VH>(p, 8); }
+inline VH loadn_h(const uint16_t* p, int64_t m) { return loadn_words<VH>(p, m); }
+inline VI loadn_u16(const uint16_t* p, int64_t m) { return loadn_words<VI>(p, m); }
 // m (1..8) BF16 values widened; lanes past m are +0.
 inline __m256 load_bf16(const uint16_t* p, int64_t m) { return widen_bf16(loadn_h(p, m)); }
 

@@ -2,8 +2,8 @@
 // micro-kernel and epilogue are optimized/v4_indexer-inl.h (scheme: optimized/v4_indexer.h). AVX2
 // has no exact 8-bit dot product (vpmaddubsw saturates its int16 pair sums: 255·127·2 > 2^15), so
 // each K quad is split into its even and odd bytes sign-extended to int16, and vpmaddwd multiplies
-// them by the matching (q0, q2) / (q1, q3) pairs of qh: exact, no bias. No inline helper of the
-// kcs headers is called here (see optimized/avx512/q8.cc).
+// them by the matching (q0, q2) / (q1, q3) pairs of qh: exact, no bias.
+// Like every ISA file, this one calls no inline helper of the kcs headers (optimized/simd_scalar.h).
 #include <cstdint>
 
 #include "optimized/avx2/simd.h"

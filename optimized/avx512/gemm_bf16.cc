@@ -10,9 +10,7 @@
 //         gemm_bf16.h), or when a test forces it. W prefetched ahead in decode-sized calls.
 //   fma   the same chain as two vfmadd231ps per pair on BF16 widened to fp32 (IEEE subnormals
 //         kept, MXCSR untouched); wide: the same on A widened beforehand (gemm_bf16_widen_avx512).
-// Like every ISA file, this one calls no inline helper of the kcs headers (an out-of-line copy
-// compiled here with AVX-512 could be the one the linker keeps); helpers are in an anonymous
-// namespace. GCC 12's intrinsic headers trip -Wuninitialized (PR 105593), silenced around them.
+// Like every ISA file, this one calls no inline helper of the kcs headers (optimized/simd_scalar.h).
 #include <cstdint>
 
 #include "optimized/avx512/simd.h"

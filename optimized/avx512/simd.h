@@ -13,6 +13,8 @@
 namespace kcs::opt {
 namespace {
 
+constexpr int kVecRegs = 32;  // architectural vector registers
+
 // Mask of the first r lanes of 16 (none for r <= 0, all for r >= 16), and of lanes [b, e).
 inline __mmask16 lanes16(int64_t r) {
   if (r <= 0) return 0;
@@ -82,8 +84,9 @@ template <bool kRhaz>
 inline VI round_to_i32(VF y) {
   if constexpr (!kRhaz) return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const VF t = _mm512_roundscale_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  const MI up = _mm512_cmp_ps_mask(_mm512_abs_ps(sub_f(y, t)), set1_f(0.5f), _CMP_GE_OQ);  // false for NaN
-  const VI sign_one = _mm512_ternarylogic_epi32(as_i(y), set1_u32(0x80000000u), as_i(set1_f(1.0f)), 0xEA);  // (y & sign) | 1.0
+  const MI up = _mm512_cmp_ps_mask(_mm512_abs_ps(sub_f(y, t)), set1_f(0.5f), _CMP_GE_OQ);  // false: NaN
+  // (y & sign) | 1.0
+  const VI sign_one = _mm512_ternarylogic_epi32(as_i(y), set1_u32(0x80000000u), as_i(set1_f(1.0f)), 0xEA);
   return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, as_f(sign_one)));  // integral: truncation is exact
 }
 // pack_s8's dwords (a0-3 b0-3 c0-3 d0-3 per 128-bit lane), and its qwords (8-code groups A0 B0 A1

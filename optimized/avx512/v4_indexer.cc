@@ -2,7 +2,7 @@
 // transposes, micro-kernel and epilogue are optimized/v4_indexer-inl.h (scheme:
 // optimized/v4_indexer.h). vpdpbusd is u8 x s8: the KV codes carry the +128 bias (u8 = c ^ 0x80),
 // so Σ (c + 128)·q = acc + 128·Σ_d q[h, d]: accumulators start at -128·colsum[h] (qh_init).
-// No inline helper of the kcs headers is called here (see optimized/avx512/q8.cc).
+// Like every ISA file, this one calls no inline helper of the kcs headers (optimized/simd_scalar.h).
 #include <cstdint>
 #include <cstring>
 
@@ -27,7 +27,9 @@ inline void pack_quad(int32_t* kvt, int64_t q, int row, const int8_t* c) {
 
 // acc += u8(kv) x s8(b), in place. GCC 12 does not tie the accumulator of the vpdpbusd builtin to
 // its output inside a loop (it copied every accumulator through other registers each K step).
-inline void dot(VI& acc, const VI (&kv)[1], const VI (&b)[1]) { __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(kv[0]), "v"(b[0])); }
+inline void dot(VI& acc, const VI (&kv)[1], const VI (&b)[1]) {
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(kv[0]), "v"(b[0]));
+}
 
 }  // namespace
 }  // namespace kcs::opt
