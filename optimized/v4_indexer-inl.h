@@ -289,25 +289,20 @@ void score_span(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     // Group g + 2 (past j1 too: with static schedules this thread's next work item continues the
     // rows; a prefetch never faults).
     const char* pf = reinterpret_cast<const char*>(a.cache + (g + (kPipe ? 2 : 1) * kRows) * Dh);
-    int64_t pf_done = 0, h = 0;
-    auto between = [&](int64_t lines) {
+    int64_t pf_done = 0;
+    // Blocks of kHeadBlock heads, then 2, then 1; after each, a share of the prefetches and of the
+    // next group's preparation.
+    for (int64_t h = 0; h < a.H;) {
+      const int64_t lines = min64(pf_per, pf_total - pf_done);
+      const char* p = pf + 64 * pf_done;
+      if (h + kHeadBlock <= a.H)
+        head_block<kHeadBlock>(a, gr.kvt, h, score, p, lines), h += kHeadBlock;
+      else if (h + 2 <= a.H)
+        head_block<2>(a, gr.kvt, h, score, p, lines), h += 2;
+      else
+        head_block<1>(a, gr.kvt, h, score, p, lines), h += 1;
       pf_done += lines;
       for (int k = 0; k < per_block && prep.pending(); ++k) prep.run();
-    };
-    for (; h + kHeadBlock <= a.H; h += kHeadBlock) {
-      const int64_t lines = min64(pf_per, pf_total - pf_done);
-      head_block<kHeadBlock>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
-      between(lines);
-    }
-    for (; h + 2 <= a.H; h += 2) {
-      const int64_t lines = min64(pf_per, pf_total - pf_done);
-      head_block<2>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
-      between(lines);
-    }
-    for (; h < a.H; ++h) {
-      const int64_t lines = min64(pf_per, pf_total - pf_done);
-      head_block<1>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
-      between(lines);
     }
     for (int v = 0; v < kVecs; ++v) {
       const int64_t m = min64(kLanes, n - v * kLanes);
