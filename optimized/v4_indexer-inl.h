@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "optimized/q8_row-inl.h"
 #include "optimized/v4_indexer.h"
@@ -155,11 +156,15 @@ inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t D
 
 inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float s_q, uint8_t how, int8_t* codes,
                      float* s_dq) {
-  if (how == kFast) {
+  if (how == kFast) {  // pass 2 inline (Dh % kChunk == 0: whole blocks)
+    const auto blocks = [&](auto rhaz) {
+      for (int64_t j = 0; j < Dh; j += kChunk)
+        storev_u32(codes + j, codes_block<true, decltype(rhaz)::value, false>(x, j, set1_f(s_q)));
+    };
     if (p.rmode == Round::rhaz)
-      quantize_row<true, true, false>(x, Dh, s_q, codes);
+      blocks(std::true_type{});
     else
-      quantize_row<true, false, false>(x, Dh, s_q, codes);
+      blocks(std::false_type{});
   } else if (how == kZero) {
     std::memset(codes, 0, static_cast<size_t>(Dh));
     *s_dq = 0.0f;
@@ -174,9 +179,11 @@ inline VI acc_init(const V4ScoreArgs& a, int64_t h) {
 inline VF relu_f(VI acc) { return cvt_i32_f(max_i32(acc, set1_u32(0))); }
 
 // kHeads heads from h0 against the group's packed rows; `pf`: cache lines to prefetch meanwhile.
+// Out of line, so that the group preparation inlined around it cannot push its accumulators to
+// memory (it did, AVX-512: 1.9x slower).
 template <int kHeads>
-inline void head_block(const V4ScoreArgs& a, const int32_t* kvt, int64_t h0, VF (&score)[kVecs], const char* pf,
-                       int64_t pf_lines) {
+__attribute__((noinline)) void head_block(const V4ScoreArgs& a, const int32_t* kvt, int64_t h0,
+                                          VF (&score)[kVecs], const char* pf, int64_t pf_lines) {
   VI acc[kHeads][kVecs];
 #pragma GCC unroll 8
   for (int i = 0; i < kHeads; ++i)
@@ -194,8 +201,11 @@ inline void head_block(const V4ScoreArgs& a, const int32_t* kvt, int64_t h0, VF 
       for (int w = 0; w < kQuadWords; ++w) kv[v][w] = loadv_u32(kvt + (q * kQuadWords + w) * kRows + v * kLanes);
 #pragma GCC unroll 8
     for (int i = 0; i < kHeads; ++i) {
-#pragma GCC unroll 2
-      for (int w = 0; w < kQuadWords; ++w) b[w] = set1_u32(static_cast<uint32_t>(qd[(kQuadWords * i + w) * Dq]));
+      // Word w at qi[w·Dq], written out: as w * Dq, GCC gave each (head, word) its own index
+      // register and spilled them (AVX2).
+      const int32_t* qi = qd + kQuadWords * i * Dq;
+      b[0] = set1_u32(static_cast<uint32_t>(qi[0]));
+      if constexpr (kQuadWords == 2) b[kQuadWords - 1] = set1_u32(static_cast<uint32_t>(qi[Dq]));
 #pragma GCC unroll 4
       for (int v = 0; v < kVecs; ++v) dot(acc[i][v], kv[v], b);
     }
@@ -289,21 +299,19 @@ void score_span(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     // Group g + 2 (past j1 too: with static schedules this thread's next work item continues the
     // rows; a prefetch never faults).
     const char* pf = reinterpret_cast<const char*>(a.cache + (g + (kPipe ? 2 : 1) * kRows) * Dh);
-    int64_t pf_done = 0;
+    int64_t pf_done = 0, h = 0;
     // Blocks of kHeadBlock heads, then 2, then 1; after each, a share of the prefetches and of the
     // next group's preparation.
-    for (int64_t h = 0; h < a.H;) {
+    auto block = [&](auto heads) {
       const int64_t lines = min64(pf_per, pf_total - pf_done);
-      const char* p = pf + 64 * pf_done;
-      if (h + kHeadBlock <= a.H)
-        head_block<kHeadBlock>(a, gr.kvt, h, score, p, lines), h += kHeadBlock;
-      else if (h + 2 <= a.H)
-        head_block<2>(a, gr.kvt, h, score, p, lines), h += 2;
-      else
-        head_block<1>(a, gr.kvt, h, score, p, lines), h += 1;
+      head_block<decltype(heads)::value>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
+      h += decltype(heads)::value;
       pf_done += lines;
       for (int k = 0; k < per_block && prep.pending(); ++k) prep.run();
-    }
+    };
+    while (h + kHeadBlock <= a.H) block(std::integral_constant<int, kHeadBlock>{});
+    while (h + 2 <= a.H) block(std::integral_constant<int, 2>{});
+    while (h < a.H) block(std::integral_constant<int, 1>{});
     for (int v = 0; v < kVecs; ++v) {
       const int64_t m = min64(kLanes, n - v * kLanes);
       if (m <= 0) break;
