@@ -1,11 +1,11 @@
 // INT8 GEMM + dequant (spec §1.2), the ISA-neutral engine of optimized/avx512/gemm_i8.cc and
-// optimized/avx2/gemm_i8.cc, as gemm_i8_<isa>. Bit-identical to gemm_i8_reference: the int32
-// sums are exact and no blocking changes a bit. Each ISA file first defines, in its anonymous
-// namespace, the integer core over K steps of kKs rows (optimized/gemm_i8.h says how each ISA
-// forms exact sums): load_w (a step's weights for one sub-block of kSub columns, kSv vectors),
-// a_bcast (a step's activations of one row, broadcast), dot_acc, row_corr (the accumulators'
-// start), unpermute_direct (the direct path's column order back to columns), cvt_i32_f32, and the
-// blocking constants below.
+// optimized/avx2/gemm_i8.cc, as gemm_i8_<isa> and pack_i8_panels_<isa>. Bit-identical to
+// gemm_i8_reference: the int32 sums are exact and no blocking changes a bit. Each ISA file first
+// defines, in its anonymous namespace, the integer core over K steps of kKs rows (optimized/gemm_i8.h
+// says how each ISA forms exact sums): load_w (a step's weights for one sub-block of kSub columns,
+// kSv vectors), a_bcast (a step's activations of one row, broadcast), dot_acc, row_corr (the
+// accumulators' start), unpermute_direct (the direct path's column order back to columns),
+// cvt_i32_f32, pack_group (one K step of one packed panel), and the blocking constants below.
 //
 // Two loop structures, one per weight source:
 //   packed  weights from pack_i8_panels_<isa>'s layout, in column order. Column chunks of
@@ -311,6 +311,18 @@ void run_direct(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
 #undef KCS_INLINE
 
 }  // namespace
+
+void KCS_ISA_FN(pack_i8_panels)(const int8_t* w, int64_t ldw, int64_t k, int64_t n, int64_t p0, int64_t p1,
+                                uint8_t* out) {
+  // K groups outer, panels inner: every weight row is read in runs of (p1 - p0) panels (short runs
+  // per row at a stride of N bytes read DRAM slowly; see run_direct).
+  const int64_t ng = (k + kKs - 1) / kKs;
+  for (int64_t q = 0; q < ng; ++q)
+    for (int64_t p = p0; p < p1; ++p)
+      pack_group(w + kKs * q * ldw + p * kSub, ldw, k - kKs * q, min64(kSub, n - p * kSub),
+                 out + (p * ng + q) * kKs * kSub);
+  stream_fence();
+}
 
 void KCS_ISA_FN(gemm_i8)(const GemmI8Args& g, const PackedI8View* packed, const GemmI8Blocking& b, int64_t m0,
                          int64_t m1, int64_t n0, int64_t n1) {

@@ -83,32 +83,19 @@ inline __m256i dot_acc(__m256i acc, __m256i w, __m256i a) { return _mm256_add_ep
 inline int32_t row_corr(const int8_t*, int64_t) { return 0; }
 inline void unpermute_direct(__m256i*) {}
 inline __m256 cvt_i32_f32(__m256i v) { return _mm256_cvtepi32_ps(v); }
+// One K pair of one panel (rows of src, columns [0, width)) in the packed layout, non-temporal.
+inline void pack_group(const int8_t* src, int64_t ldw, int64_t rows, int64_t width, uint8_t* o) {
+  __m128i lo, hi;
+  if (rows >= 2)
+    pair_rows<false>(src, ldw, width, lo, hi);
+  else
+    pair_rows<true>(src, ldw, width, lo, hi);
+  _mm_stream_si128(reinterpret_cast<__m128i*>(o), lo);
+  _mm_stream_si128(reinterpret_cast<__m128i*>(o + 16), hi);
+}
 
 }  // namespace
 }  // namespace kcs::opt
 
 #include "optimized/gemm_i8-inl.h"
 
-namespace kcs::opt {
-
-void pack_i8_panels_avx2(const int8_t* w, int64_t ldw, int64_t k, int64_t n, int64_t p0, int64_t p1, uint8_t* out) {
-  const int64_t np = (k + 1) / 2;
-  // K pairs outer, panels inner: rows are read in runs of (p1 - p0) x 16 bytes.
-  for (int64_t q = 0; q < np; ++q) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p * kSub;
-      __m128i lo, hi;
-      if (2 * q + 1 < k)
-        pair_rows<false>(w + 2 * q * ldw + c, ldw, min64(kSub, n - c), lo, hi);
-      else
-        pair_rows<true>(w + 2 * q * ldw + c, ldw, min64(kSub, n - c), lo, hi);
-      uint8_t* o = out + (p * np + q) * 32;
-      // Non-temporal: no read-for-ownership of the destination.
-      _mm_stream_si128(reinterpret_cast<__m128i*>(o), lo);
-      _mm_stream_si128(reinterpret_cast<__m128i*>(o + 16), hi);
-    }
-  }
-  _mm_sfence();  // order the weakly ordered stores before anyone reads the panels
-}
-
-}  // namespace kcs::opt

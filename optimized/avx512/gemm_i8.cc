@@ -121,32 +121,19 @@ inline void unpermute_direct(VI v[4]) { transpose_lanes(v); }  // quad_rows' col
 inline __m512 cvt_i32_f32(__m512i v) {
   return _mm512_cvt_roundepi32_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
+// One K quad of one panel (rows of src, columns [0, width)) in the packed layout: the engine's
+// accumulators are addressed in column order, and the lane transpose that undoes quad_rows'
+// permutation works on any 32-bit elements, here the 4-byte k groups. Non-temporal stores: no
+// read-for-ownership of the destination (a third of the traffic).
+inline void pack_group(const int8_t* src, int64_t ldw, int64_t rows, int64_t width, uint8_t* o) {
+  VI v[4];
+  quad_rows<true>(src, ldw, cols_of(0, width), rows, v);
+  transpose_lanes(v);
+  for (int j = 0; j < 4; ++j) _mm512_stream_si512(reinterpret_cast<__m512i*>(o + 64 * j), v[j]);
+}
 
 }  // namespace
 }  // namespace kcs::opt
 
 #include "optimized/gemm_i8-inl.h"
 
-namespace kcs::opt {
-
-void pack_i8_panels_avx512(const int8_t* w, int64_t ldw, int64_t k, int64_t n, int64_t p0, int64_t p1, uint8_t* out) {
-  const int64_t nq = (k + 3) / 4;
-  // K quads outer, panels inner: every weight row is read in runs of (p1 - p0) x 64 bytes (short
-  // runs per row at a stride of N bytes read DRAM slowly; see run_direct).
-  for (int64_t q = 0; q < nq; ++q) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p * kSub;
-      VI v[4];
-      quad_rows<true>(w + 4 * q * ldw + c, ldw, cols_of(0, min64(kSub, n - c)), k - 4 * q, v);
-      // The engine's integer accumulators are addressed in column order; the 4x4 lane transpose
-      // that undoes quad_rows' permutation works on any 32-bit elements, here the 4-byte k groups.
-      transpose_lanes(v);
-      uint8_t* o = out + (p * nq + q) * 256;
-      // Non-temporal: no read-for-ownership of the destination (a third of the traffic).
-      for (int j = 0; j < 4; ++j) _mm512_stream_si512(reinterpret_cast<__m512i*>(o + 64 * j), v[j]);
-    }
-  }
-  _mm_sfence();  // order the weakly ordered stores before anyone reads the panels
-}
-
-}  // namespace kcs::opt
