@@ -253,20 +253,6 @@ __attribute__((noinline)) void direct_pass(const Call& cl, Job jb, int64_t sc, i
   }
 }
 
-// f(std::integral_constant<int, MR>) for MR = rows (1..kMaxRows).
-template <class F>
-void with_rows(int64_t rows, F&& f) {
-  using std::integral_constant;
-  switch (rows) {
-    case 1: f(integral_constant<int, 1>{}); break;
-    case 2: f(integral_constant<int, 2>{}); break;
-    case 3: f(integral_constant<int, 3>{}); break;
-    case 4: f(integral_constant<int, 4>{}); break;
-    case 5: if constexpr (kMaxRows >= 5) f(integral_constant<int, 5>{}); break;
-    default: if constexpr (kMaxRows >= 6) f(integral_constant<int, 6>{}); break;
-  }
-}
-
 void row_corrections(const GemmI8Args& g, int64_t r0, int64_t r1, int32_t* corr) {
   for (int64_t r = r0; r < r1; ++r) corr[r - r0] = row_corr(g.a + r * g.lda, g.k);
 }
@@ -285,7 +271,7 @@ void run_packed(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
           const int64_t s1 = min64(cl.ns, s0 + sb);
           int32_t* sp = scratch + (r - mc) * kChunkCols;
           const Job jb{r, corr + (r - mc), sp, c, s0, s1, s0 == 0, s1 == cl.ns};
-          with_rows(min64(kMaxRows, me - r), [&](auto mr) { tile_rows<decltype(mr)::value>(cl, jb, nsub); });
+          with_rows<kMaxRows>(min64(kMaxRows, me - r), [&](auto mr) { tile_rows<decltype(mr)::value>(cl, jb, nsub); });
         }
       }
     }
@@ -302,7 +288,7 @@ void run_direct(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
       for (int64_t s0 = 0; s0 < cl.ns; s0 += sb) {
         const int64_t s1 = min64(cl.ns, s0 + sb);
         const Job jb{mc, corr, scratch, sc, s0, s1, s0 == 0, s1 == cl.ns};
-        with_rows(rows, [&](auto mr) { direct_pass<decltype(mr)::value>(cl, jb, sc, se); });
+        with_rows<kMaxRows>(rows, [&](auto mr) { direct_pass<decltype(mr)::value>(cl, jb, sc, se); });
       }
     }
   }
@@ -332,17 +318,8 @@ void KCS_ISA_FN(gemm_i8)(const GemmI8Args& g, const PackedI8View* packed, const 
   static_assert(kChunkRows * kChunkCols <= kMaxRows * kDirectCols, "one scratch serves both paths");
   alignas(64) int32_t scratch[kMaxRows * kDirectCols];
   alignas(64) int32_t corr[kChunkRows];
-  Call cl;
-  cl.g = &g;
-  cl.src.w = g.w;
-  cl.src.ldw = g.ldw;
-  cl.src.packed = packed ? packed->data : nullptr;
-  cl.src.ns = (g.k + kKs - 1) / kKs;
-  cl.src.k = g.k;
-  cl.n0 = n0;
-  cl.n1 = n1;
-  cl.ns_full = g.k / kKs;
-  cl.ns = (g.k + kKs - 1) / kKs;
+  const int64_t ns = (g.k + kKs - 1) / kKs;
+  const Call cl{&g, WSrc{g.w, g.ldw, packed ? packed->data : nullptr, ns, g.k}, n0, n1, g.k / kKs, ns};
   if (packed)
     run_packed(cl, m0, m1, b.k_block, scratch, corr);
   else
