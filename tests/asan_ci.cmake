@@ -8,6 +8,10 @@ cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
 if(jobs GREATER 2)
   set(jobs 2)  # the CI machine has 2 cores; more only oversubscribes a shared one
 endif()
+# Tests share the 2 cores two at a time: spinning OpenMP workers would burn the other test's core.
+if(NOT DEFINED ENV{OMP_WAIT_POLICY})
+  set(ENV{OMP_WAIT_POLICY} PASSIVE)
+endif()
 set(launcher "")
 if(LAUNCHER)
   set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})

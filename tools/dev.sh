@@ -55,6 +55,8 @@ main_job() {
 }
 
 test_job() {
+  # ctest runs tests side by side: idle OpenMP workers sleep instead of spinning on a shared core.
+  export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
   if [ "$TIER" = nightly ]; then
     ctest --test-dir "build/$PRESET" --output-on-failure -j "$JOBS"
   else
