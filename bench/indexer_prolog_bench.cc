@@ -1,23 +1,17 @@
-// K1 indexer_prolog (spec §3) at DeepSeek V3.2 dimensions (bench_shapes.json "indexer_prolog":
-// h 7168, q_lora 1536, 64 heads, D 128, R 64, block 128, t tokens); the reference and each row of
-// kIndexerPrologVariants. Variants (names indexer_prolog/<impl>/t:T/threads:N):
-//   avx512, avx2  opt::indexer_prolog_run (the adapter's whole call, default tile knobs) on
-//                 caller memory; weights (w_qb 12.6 MB + wk 1.8 MB + w_proj 0.9 MB = 15.3 MB per
-//                 set) rotate over copies >= 96 MiB (3x L3), huge-page backed like the bandwidth
-//                 probe's buffer, so every call streams them from DRAM.
-//   prepacked:avx512, prepacked:avx2  the same with the weights packed once per copy outside the
-//                 timed loop (IndexerPrologArgs::*_packed: what an inference engine does at load
-//                 time); the packed copies rotate the same way, so they stream from DRAM too.
-//   api:avx512, api:avx2  the public API (bench/harness.h), t <= 16: weights prepared once per copy
-//                 (Backend::prepare, the packing plan of optimized/indexer_prolog.cc), the copies
-//                 rotating as above; each call through Plan::run with its validation.
-//   ref           the reference backend through its plan (bench/harness.h), t = 1 only.
+// K1 indexer_prolog (spec §3) at the shapes of bench_shapes.json "indexer_prolog"; the reference
+// and each row of kIndexerPrologVariants. Rows indexer_prolog/<impl>/t:T/threads:N:
+//   avx512, avx2  opt::indexer_prolog_run (the adapter's whole call, default tile knobs) on caller
+//                 memory; the weight sets (w_qb, wk, w_proj) rotate over copies >= 96 MiB (3x L3),
+//                 huge-page backed like the bandwidth probe's buffer: every call streams them.
+//   prepacked:*   the same with the weights packed once per copy outside the timed loop (what an
+//                 inference engine does at load time); the packed copies rotate the same way.
+//   api:*         the public API (bench/harness.h), t <= 16: weights prepared once per copy
+//                 (Backend::prepare), each call through Plan::run with its validation.
+//   ref           the reference backend through its plan, t = 1 only.
 // Counters: bytes = weights + x + q_norm + outputs + written cache rows; int8_ops = 2·t·q_lora·H·D;
-// bf16_ops = 2·t·h·(D + H) + 2·t·(H + 1)·D² (x·wk, x·w_proj, the two Hadamards).
-// frac_of_limit = limit time / time with limit time = max(bytes / read_gbs,
-// int8_ops / vnni_gops + bf16_ops / bf16_gflops) (fma_gflops where the CPU lacks AVX512-BF16),
-// all measured in this process. The issue's targets: t <= 4 within 1.3x of the weight-streaming
-// limit (frac >= 0.77), t = 1024 within 1.5x of the compute limit (frac >= 0.67).
+// bf16_ops = 2·t·h·(D + H) + 2·t·(H + 1)·D² (x·wk, x·w_proj, the two Hadamards); frac_of_limit =
+// max(bytes / read_gbs, int8_ops / vnni_gops + bf16_ops / bf16_gflops (fma_gflops without
+// AVX512-BF16)) / time, all measured in this process.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -94,21 +88,19 @@ void counters(benchmark::State& st, const Dim& d, int64_t t, int threads, double
   st.counters["frac_of_limit"] = std::max(t_bw, t_cmp) / per_iter;
 }
 
-void bm_opt(benchmark::State& st, Isa isa, bool prepacked, Dim d, int64_t t, int threads) {
+void bm_opt(benchmark::State& st, Isa isa, bool prepacked, const Problem& pr, Dim d, int64_t t, int threads) {
   if (skip_unavailable(st, impl_of(isa))) return;
   static std::map<int64_t, std::unique_ptr<Pool>> pools;  // by weight-set size
   auto& slot = pools[d.set_bytes()];
   if (!slot) slot = std::make_unique<Pool>(d);
   Pool& p = *slot;
-  const Problem pr = make_problem("indexer_prolog", {{"t", t}, {"h", d.h}, {"q_lora", d.ql}, {"H", d.H}, {"D", d.D},
-                                  {"R", d.R}, {"block_num", (t + d.bs - 1) / d.bs + 1}, {"block_size", d.bs}});
   TensorMap a = make_tensors(pr, 777 + static_cast<uint64_t>(t));  // activations, tables, caches, outputs
   const auto* pk = prepacked ? &p.packed_for(isa, d) : nullptr;
   const opt::IndexerPrologTiles tiles;  // the declaration's defaults
   auto call = [&](size_t c) {
     opt::IndexerPrologArgs g;
     g.t = t, g.h = d.h, g.q_lora = d.ql, g.H = d.H, g.D = d.D, g.R = d.R;
-    g.block_num = pr.dim("block_num"), g.block_size = d.bs, g.eps = 1e-6f;
+    g.block_num = pr.dim("block_num"), g.block_size = d.bs, g.eps = static_cast<float>(pr.attr_f64("eps"));
     g.x = a["x"].data<uint16_t>(), g.q_norm = a["q_norm"].data<int8_t>(), g.q_norm_scale = a["q_norm_scale"].data<float>();
     g.w_qb = p.sets[c].w_qb, g.w_qb_scale = p.w_qb_scale.data(), g.wk = p.sets[c].wk, g.w_proj = p.sets[c].w_proj;
     g.ln_gamma_k = p.gamma.data(), g.ln_beta_k = p.beta.data(), g.hadamard_q = g.hadamard_k = p.hq.data();
@@ -135,23 +127,17 @@ void register_benchmarks() {
   for (const Shape& s : shapes("indexer_prolog")) {
     const Dim d{s.i("h"), s.i("q_lora"), s.i("H"), s.i("D"), s.i("R"), s.i("block_size")};
     const int64_t t = s.i("t");
-    if (t == 1) {
-      Dims pd = s.dims({"t", "h", "q_lora", "H", "D", "R", "block_size"});
-      pd["block_num"] = (t + d.bs - 1) / d.bs + 1;
-      ApiBench ref{make_problem("indexer_prolog", pd), Work()};
-      ref.counters = [d, t](benchmark::State& st, int threads, double secs) { counters(st, d, t, threads, secs); };
-      add("indexer_prolog/ref/t:1/threads:1", bm_api, Impl::reference, ref, 1)->Iterations(3);
-    }
-    Dims ad = s.dims({"t", "h", "q_lora", "H", "D", "R", "block_size"});
-    ad["block_num"] = (t + d.bs - 1) / d.bs + 1;
-    ApiBench api{make_problem("indexer_prolog", ad), Work()};
+    Dims pd = s.dims({"t", "h", "q_lora", "H", "D", "R", "block_size"});
+    pd["block_num"] = (t + d.bs - 1) / d.bs + 1;
+    ApiBench api{make_problem("indexer_prolog", pd), Work()};
+    api.counters = [d, t](benchmark::State& st, int threads, double secs) { counters(st, d, t, threads, secs); };
+    if (t == 1) add("indexer_prolog/ref/t:1/threads:1", bm_api, Impl::reference, api, 1)->Iterations(3);
     api.pool_bytes = kPoolBytes;
     api.streamed = {"w_qb", "wk", "w_proj"};
-    api.counters = [d, t](benchmark::State& st, int threads, double secs) { counters(st, d, t, threads, secs); };
     for_each_variant(opt::kIndexerPrologVariants, [&](const opt::IndexerPrologVariant& v, int threads) {
       for (bool pre : {false, true})
         add(std::string("indexer_prolog/") + (pre ? "prepacked:" : "") + isa_name(v.isa) + "/" + s.tail({"t"}) +
-                "/threads:" + std::to_string(threads), bm_opt, v.isa, pre, d, t, threads);
+                "/threads:" + std::to_string(threads), bm_opt, v.isa, pre, api.problem, d, t, threads);
       if (t <= 16)
         add("indexer_prolog/api:" + std::string(isa_name(v.isa)) + "/" + s.tail({"t"}) + "/threads:" +
                 std::to_string(threads), bm_api, impl_of(v.isa), api, threads);

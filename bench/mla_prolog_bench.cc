@@ -120,8 +120,7 @@ void register_benchmarks() {
     for (int threads : thread_counts()) {
       ApiBench api{p, work(d, threads)};
       api.fill = fill_call;
-      // K2 has no variants table of its own (optimized/mla_prolog.h): its ISAs are its engines'.
-      for (const opt::GemmI8Variant& v : opt::kGemmI8Variants) {
+      for (const opt::MlaPrologVariant& v : opt::kMlaPrologVariants) {
         const Impl impl = impl_of(v.isa);
         auto* b = add(row_name("mla_prolog", "fused", impl, tail, threads), bm_fused, v.isa, p, threads);
         if (d.t >= 128) b->Iterations(d.t >= 1024 ? 3 : 10);

@@ -51,48 +51,80 @@ inline __attribute__((always_inline)) void finish(const Bf16Micro& m, VF (&acc)[
 inline uint32_t a_pair(const uint16_t* row, int64_t p) { return load_u32(row + 2 * p); }
 inline uint32_t a_half(const uint16_t* row, int64_t p) { return row[2 * p]; }
 
-// One pair step of the FMA path for one row: odd element first, as vdpbf16ps does.
-template <int NV>
-inline void fma_pair(VF (&acc)[NV], const VF (&wo)[NV], const VF (&we)[NV], uint32_t pair) {
-  const VI av = set1_u32(pair);
-  const VF ao = widen_hi(av), ae = widen_lo(av);
-#pragma GCC unroll 4
-  for (int j = 0; j < NV; ++j) acc[j] = fmadd_f(ao, wo[j], acc[j]);
-#pragma GCC unroll 4
-  for (int j = 0; j < NV; ++j) acc[j] = fmadd_f(ae, we[j], acc[j]);
-}
-
-template <int NS>
-inline void widen_w(const uint32_t* w, int64_t ws, int64_t p, VF (&wo)[NS * kSv], VF (&we)[NS * kSv]) {
-#pragma GCC unroll 4
-  for (int i = 0; i < NS * kSv; ++i) {
-    const VI d = loadv_u32(w + (i / kSv) * ws + p * 16 + kLanes * (i % kSv));
-    wo[i] = widen_hi(d);
-    we[i] = widen_lo(d);
-  }
-}
-
-template <int MR, int NS>
-void micro_fma(const Bf16Micro& m) {
-  constexpr int NV = NS * kSv;
-  VF acc[MR][NV];
-#pragma GCC unroll 4
+// The accumulators' start: C (chain) or +0.
+template <int MR, int NV>
+inline __attribute__((always_inline)) void start(const Bf16Micro& m, VF (&acc)[MR][NV]) {
+#pragma GCC unroll 12
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int i = 0; i < NV; ++i) acc[r][i] = m.mode == Bf16Mode::chain ? loadv_f32(m.c[r] + kLanes * i) : zero_f();
-  const int64_t np = m.kc >> 1;
+}
+
+// Pairs [p0, p1) of the FMA chain: W's pair widened once for all rows, then per row its odd
+// element's FMAs before its even one's, as vdpbf16ps does; bcast(r, p, odd, even) gives row r's
+// pair p as two binary32 broadcasts.
+template <int MR, int NS, class Bcast>
+inline __attribute__((always_inline)) void fma_pairs(const Bf16Micro& m, int64_t p0, int64_t p1,
+                                                     VF (&acc)[MR][NS * kSv], Bcast bcast) {
+  constexpr int NV = NS * kSv;
   VF wo[NV], we[NV];
-  for (int64_t p = 0; p < np; ++p) {
-    widen_w<NS>(m.w, m.w_strip_stride, p, wo, we);
+  for (int64_t p = p0; p < p1; ++p) {
 #pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r) fma_pair<NV>(acc[r], wo, we, a_pair(m.a[r], p));
-  }
-  if (m.kc & 1) {
-    widen_w<NS>(m.w, m.w_strip_stride, np, wo, we);
+    for (int i = 0; i < NV; ++i) {
+      const VI d = loadv_u32(m.w + (i / kSv) * m.w_strip_stride + p * 16 + kLanes * (i % kSv));
+      wo[i] = widen_hi(d);
+      we[i] = widen_lo(d);
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      VF ao, ae;
+      bcast(r, p, ao, ae);
 #pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r) fma_pair<NV>(acc[r], wo, we, a_half(m.a[r], np));
+      for (int j = 0; j < NV; ++j) acc[r][j] = fmadd_f(ao, wo[j], acc[r][j]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[r][j] = fmadd_f(ae, we[j], acc[r][j]);
+    }
   }
-  finish<MR, NV>(m, acc);
+}
+
+// A's pairs widened in registers from one dword broadcast per row (an odd panel ends with a half
+// pair whose missing element is +0, so nothing past a row of A is read).
+template <int MR, int NS>
+void micro_fma(const Bf16Micro& m) {
+  VF acc[MR][NS * kSv];
+  start(m, acc);
+  const int64_t np = m.kc >> 1;
+  const auto widen = [](uint32_t pair, VF& ao, VF& ae) {
+    const VI av = set1_u32(pair);
+    ao = widen_hi(av);
+    ae = widen_lo(av);
+  };
+  fma_pairs<MR, NS>(m, 0, np, acc, [&](int r, int64_t p, VF& ao, VF& ae) { widen(a_pair(m.a[r], p), ao, ae); });
+  if (m.kc & 1)
+    fma_pairs<MR, NS>(m, np, np + 1, acc, [&](int r, int64_t p, VF& ao, VF& ae) { widen(a_half(m.a[r], p), ao, ae); });
+  finish<MR, NS * kSv>(m, acc);
+}
+
+// The same chain on A widened beforehand (gemm_bf16_widen_avx512; the half pair of an odd panel
+// has an odd element of +0): each row's pair is two binary32 broadcasts from memory (folded into
+// vfmadd231ps), so the only ALU work besides the FMAs is W's widening, shared by MR rows (8 x 3
+// spends 48 of 54 vector uops on FMAs). Same instructions per output element as micro_fma.
+template <int MR, int NS>
+void micro_wide(const Bf16Micro& m) {
+  VF acc[MR][NS * kSv];
+  start(m, acc);
+  const float* ao[MR];
+  const float* ae[MR];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    ao[r] = m.af[r];
+    ae[r] = m.af[r] + m.af_even;
+  }
+  fma_pairs<MR, NS>(m, 0, (m.kc + 1) >> 1, acc, [&](int r, int64_t p, VF& o, VF& e) {
+    o = set1_f(ao[r][p]);
+    e = set1_f(ae[r][p]);
+  });
+  finish<MR, NS * kSv>(m, acc);
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 // INT8 GEMM + dequant (spec §1.2), the ISA-neutral engine of optimized/avx512/gemm_i8.cc and
-// optimized/avx2/gemm_i8.cc, as gemm_i8_<isa>. Bit-identical to gemm_i8_reference: the int32
-// sums are exact and no blocking changes a bit. Each ISA file first defines, in its anonymous
-// namespace, the integer core over K steps of kKs rows (optimized/gemm_i8.h says how each ISA
-// forms exact sums): load_w (a step's weights for one sub-block of kSub columns, kSv vectors),
-// a_bcast (a step's activations of one row, broadcast), dot_acc, row_corr (the accumulators'
-// start), unpermute_direct (the direct path's column order back to columns), cvt_i32_f32, and the
-// blocking constants below.
+// optimized/avx2/gemm_i8.cc, as gemm_i8_<isa> and pack_i8_panels_<isa>. Bit-identical to
+// gemm_i8_reference: the int32 sums are exact and no blocking changes a bit. Each ISA file first
+// defines, in its anonymous namespace, the integer core over K steps of kKs rows (optimized/gemm_i8.h
+// says how each ISA forms exact sums): load_w (a step's weights for one sub-block of kSub columns,
+// kSv vectors), a_bcast (a step's activations of one row, broadcast), dot_acc, row_corr (the
+// accumulators' start), unpermute_direct (the direct path's column order back to columns),
+// cvt_i32_f32, pack_group (one K step of one packed panel), and the blocking constants below.
 //
 // Two loop structures, one per weight source:
 //   packed  weights from pack_i8_panels_<isa>'s layout, in column order. Column chunks of
@@ -106,6 +106,33 @@ struct Job {
   bool first, last;
 };
 
+// A tile's accumulators: their start (the rows' corrections, or the partial sums at sp, row
+// stride sld), their spill between K passes, and the copy the epilogue reads, whose pointer use
+// would otherwise keep `acc` in memory through the K loop (GCC then stores every accumulator on
+// every iteration).
+template <int MR, int NV>
+KCS_INLINE void load_acc(const Job& jb, const int32_t* sp, int64_t sld, VI (&acc)[MR][NV]) {
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int i = 0; i < NV; ++i)
+      acc[r][i] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(sp + r * sld + kLanes * i);
+}
+template <int MR, int NV>
+KCS_INLINE void save_acc(int32_t* sp, int64_t sld, const VI (&acc)[MR][NV]) {
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int i = 0; i < NV; ++i) storev_u32(sp + r * sld + kLanes * i, acc[r][i]);
+}
+template <int MR, int NV>
+KCS_INLINE void copy_acc(const VI (&acc)[MR][NV], VI (&out)[MR][NV]) {
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int i = 0; i < NV; ++i) out[r][i] = acc[r][i];
+}
+
 // Packed weights: MR rows x NB sub-blocks over K steps [jb.s0, jb.s1), columns [lo, hi) of each
 // sub-block.
 template <int MR, int NB>
@@ -116,28 +143,13 @@ KCS_INLINE void run_tile(const Call& cl, const Job& jb, const int64_t* lo, const
   Cols cols[NB];
 #pragma GCC unroll 4
   for (int b = 0; b < NB; ++b) cols[b] = cols_of(lo[b], hi[b]);
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 16
-    for (int i = 0; i < NB * kSv; ++i)
-      acc[r][i] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(jb.sp + r * sld + kLanes * i);
+  load_acc(jb, jb.sp, sld, acc);
   const int8_t* a = g.a + jb.row * g.lda;
   tile_steps<MR, NB, false>(cl.src, a, g.lda, jb.c0, cols, jb.s0, min64(jb.s1, cl.ns_full), acc);
   if (jb.s1 > cl.ns_full) tile_steps<MR, NB, true>(cl.src, a, g.lda, jb.c0, cols, cl.ns_full, jb.s1, acc);
-  if (!jb.last) {
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 16
-      for (int i = 0; i < NB * kSv; ++i) storev_u32(jb.sp + r * sld + kLanes * i, acc[r][i]);
-    return;
-  }
-  // A copy for the epilogue, whose pointer use would otherwise keep `acc` in memory through the
-  // K loop (GCC then stores every accumulator on every iteration).
-  VI out[MR][NB * kSv];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 16
-    for (int i = 0; i < NB * kSv; ++i) out[r][i] = acc[r][i];
+  if (!jb.last) return save_acc(jb.sp, sld, acc);
+  VI out[MR][NB * kSv];  // see copy_acc
+  copy_acc(acc, out);
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
@@ -201,17 +213,13 @@ __attribute__((noinline)) void direct_pass(const Call& cl, Job jb, int64_t sc, i
     const int64_t hi = min64(se, c + kSub) - c;
     int32_t* sp = jb.sp + (c - sc);
     VI acc[MR][kSv];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int j = 0; j < kSv; ++j)
-        acc[r][j] = jb.first ? set1_u32(static_cast<uint32_t>(jb.corr[r])) : loadv_u32(sp + r * sld + kLanes * j);
+    load_acc(jb, sp, sld, acc);
     const auto step = [&](int64_t q, Cols cols, auto tail) {
       constexpr bool kTail = decltype(tail)::value;
       if constexpr (kPrefetchSteps > 0) {
         if (kKs * (q + kPrefetchSteps) + kKs - 1 < s.k)
           for (int i = 0; i < kKs; ++i)
-            _mm_prefetch(reinterpret_cast<const char*>(s.w + (kKs * (q + kPrefetchSteps) + i) * s.ldw + c), _MM_HINT_T1);
+            prefetch_l2(s.w + (kKs * (q + kPrefetchSteps) + i) * s.ldw + c);
       }
       VI wv[kSv];
       load_w<false, kTail>(s, c, cols, q, wv);
@@ -233,44 +241,17 @@ __attribute__((noinline)) void direct_pass(const Call& cl, Job jb, int64_t sc, i
     }
     if (s1 > s1f) step(s1f, cols_of(0, hi), std::integral_constant<bool, true>{});
     if (!jb.last) {
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-        for (int j = 0; j < kSv; ++j) storev_u32(sp + r * sld + kLanes * j, acc[r][j]);
+      save_acc(sp, sld, acc);
       continue;
     }
-    VI out[MR][kSv];  // see run_tile
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int j = 0; j < kSv; ++j) out[r][j] = acc[r][j];
+    VI out[MR][kSv];  // see copy_acc
+    copy_acc(acc, out);
     for (int r = 0; r < MR; ++r) {
       unpermute_direct(out[r]);
       epilogue_row(g, jb.row + r, c, 0, hi, out[r]);
     }
   }
 }
-
-// f<MR>() for MR = rows (1..kMaxRows).
-template <template <int> class F, class... Args>
-void with_rows(int64_t rows, Args&&... args) {
-  switch (rows) {
-    case 1: F<1>::run(args...); break;
-    case 2: F<2>::run(args...); break;
-    case 3: F<3>::run(args...); break;
-    case 4: F<4>::run(args...); break;
-    case 5: if constexpr (kMaxRows >= 5) F<5>::run(args...); break;
-    default: if constexpr (kMaxRows >= 6) F<6>::run(args...); break;
-  }
-}
-template <int MR>
-struct TileRows {
-  static void run(const Call& cl, const Job& jb, int64_t nsub) { tile_rows<MR>(cl, jb, nsub); }
-};
-template <int MR>
-struct DirectPass {
-  static void run(const Call& cl, const Job& jb, int64_t sc, int64_t se) { direct_pass<MR>(cl, jb, sc, se); }
-};
 
 void row_corrections(const GemmI8Args& g, int64_t r0, int64_t r1, int32_t* corr) {
   for (int64_t r = r0; r < r1; ++r) corr[r - r0] = row_corr(g.a + r * g.lda, g.k);
@@ -290,7 +271,7 @@ void run_packed(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
           const int64_t s1 = min64(cl.ns, s0 + sb);
           int32_t* sp = scratch + (r - mc) * kChunkCols;
           const Job jb{r, corr + (r - mc), sp, c, s0, s1, s0 == 0, s1 == cl.ns};
-          with_rows<TileRows>(min64(kMaxRows, me - r), cl, jb, nsub);
+          with_rows<kMaxRows>(min64(kMaxRows, me - r), [&](auto mr) { tile_rows<decltype(mr)::value>(cl, jb, nsub); });
         }
       }
     }
@@ -307,7 +288,7 @@ void run_direct(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
       for (int64_t s0 = 0; s0 < cl.ns; s0 += sb) {
         const int64_t s1 = min64(cl.ns, s0 + sb);
         const Job jb{mc, corr, scratch, sc, s0, s1, s0 == 0, s1 == cl.ns};
-        with_rows<DirectPass>(rows, cl, jb, sc, se);
+        with_rows<kMaxRows>(rows, [&](auto mr) { direct_pass<decltype(mr)::value>(cl, jb, sc, se); });
       }
     }
   }
@@ -317,6 +298,18 @@ void run_direct(const Call& cl, int64_t m0, int64_t m1, int64_t k_block, int32_t
 
 }  // namespace
 
+void KCS_ISA_FN(pack_i8_panels)(const int8_t* w, int64_t ldw, int64_t k, int64_t n, int64_t p0, int64_t p1,
+                                uint8_t* out) {
+  // K groups outer, panels inner: every weight row is read in runs of (p1 - p0) panels (short runs
+  // per row at a stride of N bytes read DRAM slowly; see run_direct).
+  const int64_t ng = (k + kKs - 1) / kKs;
+  for (int64_t q = 0; q < ng; ++q)
+    for (int64_t p = p0; p < p1; ++p)
+      pack_group(w + kKs * q * ldw + p * kSub, ldw, k - kKs * q, min64(kSub, n - p * kSub),
+                 out + (p * ng + q) * kKs * kSub);
+  stream_fence();
+}
+
 void KCS_ISA_FN(gemm_i8)(const GemmI8Args& g, const PackedI8View* packed, const GemmI8Blocking& b, int64_t m0,
                          int64_t m1, int64_t n0, int64_t n1) {
   if (m0 >= m1 || n0 >= n1 || (!g.acc && !g.y)) return;
@@ -325,17 +318,8 @@ void KCS_ISA_FN(gemm_i8)(const GemmI8Args& g, const PackedI8View* packed, const 
   static_assert(kChunkRows * kChunkCols <= kMaxRows * kDirectCols, "one scratch serves both paths");
   alignas(64) int32_t scratch[kMaxRows * kDirectCols];
   alignas(64) int32_t corr[kChunkRows];
-  Call cl;
-  cl.g = &g;
-  cl.src.w = g.w;
-  cl.src.ldw = g.ldw;
-  cl.src.packed = packed ? packed->data : nullptr;
-  cl.src.ns = (g.k + kKs - 1) / kKs;
-  cl.src.k = g.k;
-  cl.n0 = n0;
-  cl.n1 = n1;
-  cl.ns_full = g.k / kKs;
-  cl.ns = (g.k + kKs - 1) / kKs;
+  const int64_t ns = (g.k + kKs - 1) / kKs;
+  const Call cl{&g, WSrc{g.w, g.ldw, packed ? packed->data : nullptr, ns, g.k}, n0, n1, g.k / kKs, ns};
   if (packed)
     run_packed(cl, m0, m1, b.k_block, scratch, corr);
   else

@@ -61,12 +61,8 @@ template <bool kWhole>
 void block_rows(const Bf16Direct& g, int64_t c, int64_t n0, int64_t width) {
   int64_t r = 0;
   for (; r + kIpRows <= g.m; r += kIpRows) block<kIpRows, kWhole>(g, r, c, n0, width);
-  switch (g.m - r) {
-    case 3: block<3, kWhole>(g, r, c, n0, width); break;
-    case 2: block<2, kWhole>(g, r, c, n0, width); break;
-    case 1: block<1, kWhole>(g, r, c, n0, width); break;
-    default: break;
-  }
+  if (r < g.m)
+    with_rows<kIpRows - 1>(g.m - r, [&](auto mr) { block<decltype(mr)::value, kWhole>(g, r, c, n0, width); });
 }
 
 }  // namespace

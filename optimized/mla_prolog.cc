@@ -78,6 +78,7 @@ void mla_prolog_pack(Isa isa, const MlaPrologDims& d, const MlaPrologWeightsIn& 
                      MlaPrologWeights* out) {
   out->d = d;
   out->isa = isa;
+  const Isa i8 = variant(kMlaPrologVariants, isa).gemm_i8;
   pack_bf16_weights_into(out->w_dq, in.w_dq, 1, d.h, d.q_lora, d.q_lora, 0, threads);
   pack_bf16_weights_into(out->w_dkv_kr, in.w_dkv_kr, 1, d.h, d.nkv(), d.nkv(), 0, threads);
   pack_bf16_weights_into(out->w_uk, in.w_uk, d.n1, d.nope, d.kv_lora, d.kv_lora, d.nope * d.kv_lora, threads);
@@ -87,14 +88,14 @@ void mla_prolog_pack(Isa isa, const MlaPrologDims& d, const MlaPrologWeightsIn& 
     const int8_t* w = static_cast<const int8_t*>(in.w_uq_qr);
     out->w_uq_direct = w;
     if (pack_i8) {
-      const size_t bytes = packed_i8_bytes(isa, d.q_lora, d.nq());
+      const size_t bytes = packed_i8_bytes(i8, d.q_lora, d.nq());
       // Reuse the previous pack's memory when it is large enough (per-call packing).
       uint8_t* buf = out->i8_owner && out->i8_bytes >= bytes ? out->i8_owner.get() : nullptr;
       if (!buf) {
         buf = i8_buffer(bytes, &out->i8_owner);
         out->i8_bytes = bytes;
       }
-      out->w_uq_i8 = pack_i8_weights_into(isa, w, d.nq(), d.q_lora, d.nq(), threads, buf);
+      out->w_uq_i8 = pack_i8_weights_into(i8, w, d.nq(), d.q_lora, d.nq(), threads, buf);
     }
   } else {
     pack_bf16_weights_into(out->w_uq_bf16, static_cast<const uint16_t*>(in.w_uq_qr), 1, d.q_lora, d.nq(), d.nq(), 0,
@@ -111,7 +112,8 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaP
 
 void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologDims& d, const MlaPrologIo& io,
                     const MlaPrologTiles& tl, int threads) {
-  const Isa isa = w.isa;
+  const MlaPrologVariant& v = variant(kMlaPrologVariants, w.isa);
+  const Isa isa = v.gemm_bf16;
   const int64_t T = d.t, h = d.h, ql = d.q_lora, n1 = d.n1, nope = d.nope, R = d.rope, kvl = d.kv_lora;
   const int64_t qhd = d.qhd(), nq = d.nq(), nkv = d.nkv(), grp = d.group();
   if (T == 0) return;
@@ -119,11 +121,11 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologDims& d, const Mla
   const int64_t tile = tl.tile_bs > 0 ? std::min(tl.tile_bs, T) : T;
   const int64_t mv = tl.mv_tile > 0 ? tl.mv_tile : tile;
 
-  auto q8_fn = variant(kQ8Variants, isa).rows;
-  auto rms_fn = variant(kRmsNormVariants, isa).rows;
-  auto rope_fn = variant(kRopeVariants, isa).tokens;
-  auto scat_fn = variant(kScatterVariants, isa).tokens;
-  auto i8_fn = variant(kGemmI8Variants, isa).gemm;
+  auto q8_fn = variant(kQ8Variants, v.vec).rows;
+  auto rms_fn = variant(kRmsNormVariants, v.vec).rows;
+  auto rope_fn = variant(kRopeVariants, v.vec).tokens;
+  auto scat_fn = variant(kScatterVariants, v.vec).tokens;
+  auto i8_fn = variant(kGemmI8Variants, v.gemm_i8).gemm;
 
   // The caller's scratch, named through a plain reference: inside the OpenMP regions below a
   // thread_local name would resolve to each worker thread's own (empty) instance.

@@ -90,4 +90,15 @@ void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologIo& io, const MlaP
 void mla_prolog_run(const MlaPrologWeights& w, const MlaPrologDims& d, const MlaPrologIo& io,
                     const MlaPrologTiles& tiles, int threads);
 
+// ISA variants, best first (optimized/variants.h). K2 has no ISA code of its own: a row names, by
+// ISA, the rows of the engines' own tables that it runs (so one variant may mix engines of two ISAs).
+struct MlaPrologVariant {
+  Isa isa;
+  Isa gemm_i8, gemm_bf16, vec;  // the INT8 and BF16 GEMM engines; Q8, RMSNorm, RoPE and scatter
+};
+inline constexpr MlaPrologVariant kMlaPrologVariants[] = {
+    {Isa::avx512, Isa::avx512, Isa::avx512, Isa::avx512},
+    {Isa::avx2, Isa::avx2, Isa::avx2, Isa::avx2},
+};
+
 }  // namespace kcs::opt

@@ -70,7 +70,7 @@ void KCS_ISA_FN(scatter_tokens)(const ScatterCall& c, int64_t begin, int64_t end
   for (int64_t i = begin; i < end; ++i) {
     if (i + kAhead < c.T) {
       const int64_t nx = c.index[i + kAhead];
-      if (nx >= 0) _mm_prefetch(reinterpret_cast<const char*>(row_start(c, nx, rb)), _MM_HINT_T0);
+      if (nx >= 0) prefetch_l1(row_start(c, nx, rb));
     }
     const int64_t idx = c.index[i];
     if (idx < 0 || (c.winner != nullptr && c.winner[i] == 0)) continue;

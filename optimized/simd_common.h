@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace kcs::opt {
 namespace {
@@ -76,6 +77,21 @@ float tree_sum64(const T* x, int64_t n, const Term& term) {
   if (k < n)
     for (int q = 0; q < kAcc64; ++q) acc[q] = add_f(acc[q], term(x + k + kLanes * q, n - k - kLanes * q));
   return tree64(acc);
+}
+
+// f(std::integral_constant<int, rows>) for 1 <= rows <= kMax <= 6: a register tile's height as a
+// template argument.
+template <int kMax, class F>
+inline void with_rows(int64_t rows, F&& f) {
+  using std::integral_constant;
+  switch (rows) {
+    case 1: f(integral_constant<int, 1>{}); break;
+    case 2: if constexpr (kMax >= 2) f(integral_constant<int, 2>{}); break;
+    case 3: if constexpr (kMax >= 3) f(integral_constant<int, 3>{}); break;
+    case 4: if constexpr (kMax >= 4) f(integral_constant<int, 4>{}); break;
+    case 5: if constexpr (kMax >= 5) f(integral_constant<int, 5>{}); break;
+    default: if constexpr (kMax >= 6) f(integral_constant<int, 6>{}); break;
+  }
 }
 
 }  // namespace

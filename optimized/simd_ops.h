@@ -47,12 +47,22 @@ inline VI add_i(VI a, VI b) { return KCS_MM(add_epi32)(a, b); }
 inline VI sub_i(VI a, VI b) { return KCS_MM(sub_epi32)(a, b); }
 template <int n> inline VI shl_u32(VI v) { return KCS_MM(slli_epi32)(v, n); }
 template <int n> inline VI shr_u32(VI v) { return KCS_MM(srli_epi32)(v, n); }
+template <int n> inline VI shl_u16(VI v) { return KCS_MM(slli_epi16)(v, n); }
+template <int n> inline VI sar_i16(VI v) { return KCS_MM(srai_epi16)(v, n); }  // arithmetic
 inline VI shlv_u32(VI v, VI n) { return KCS_MM(sllv_epi32)(v, n); }
 inline VI shrv_u32(VI v, VI n) { return KCS_MM(srlv_epi32)(v, n); }
 inline VI max_u32(VI a, VI b) { return KCS_MM(max_epu32)(a, b); }
+inline VI max_i32(VI a, VI b) { return KCS_MM(max_epi32)(a, b); }
 inline VI max_u16(VI a, VI b) { return KCS_MM(max_epu16)(a, b); }
 inline VI min_u16(VI a, VI b) { return KCS_MM(min_epu16)(a, b); }
 inline VI sub_u16(VI a, VI b) { return KCS_MM(sub_epi16)(a, b); }  // wraps
+// Within each 128-bit lane: the dwords / qwords of a and b interleaved (vpunpck{l,h}{dq,qdq}), and
+// the dwords picked by shufps's immediate (two of a, then two of b).
+inline VI zip_lo_u32(VI a, VI b) { return KCS_MM(unpacklo_epi32)(a, b); }
+inline VI zip_hi_u32(VI a, VI b) { return KCS_MM(unpackhi_epi32)(a, b); }
+inline VI zip_lo_u64(VI a, VI b) { return KCS_MM(unpacklo_epi64)(a, b); }
+inline VI zip_hi_u64(VI a, VI b) { return KCS_MM(unpackhi_epi64)(a, b); }
+template <int imm> inline VI shuffle_u32(VI a, VI b) { return as_i(KCS_MM(shuffle_ps)(as_f(a), as_f(b), imm)); }
 
 // Widening (exact: BF16 is the top half of a binary32; vcvtph2ps keeps FP16 subnormals) and the
 // words of a dword as binary32 (the BF16 pairs of R-V2 / R-PAIR).

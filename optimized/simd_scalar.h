@@ -46,6 +46,12 @@ inline uint32_t load_u32(const uint16_t* p) {
   return u;
 }
 
+// Hints to bring p's cache line into L1 (prefetcht0) / L2 (prefetcht1); never fault.
+inline void prefetch_l1(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+inline void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
+// Orders the weakly ordered (non-temporal) stores before any later store (sfence).
+inline void stream_fence() { _mm_sfence(); }
+
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 

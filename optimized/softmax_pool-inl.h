@@ -1,10 +1,8 @@
 // Gated softmax pooling (spec §1.5 column kernels), the ISA-neutral body of
 // optimized/avx512/softmax_pool.cc and optimized/avx2/softmax_pool.cc, as softmax_pool_cols_<isa>
 // and exp_f32_<isa>: kLanes columns per vector, two vectors per step, the M loop inside (two
-// passes: max, then exp and binary32 sums), masked column tails. Each ISA file first defines, in
-// its anonymous namespace, kPoolKeepLogits (windows of <= 8 positions keep their logits in
-// registers between the passes; otherwise pass 2 computes them again, the same binary32 add, so
-// the same bits), after including its optimized/<isa>/exp.h (exp_v).
+// passes: max, then exp and binary32 sums), masked column tails. Each ISA file first includes
+// its optimized/<isa>/exp.h (exp_v).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +12,10 @@
 
 namespace kcs::opt {
 namespace {
+
+// With 32 vector registers, windows of <= 8 positions keep their logits in registers between the
+// passes; otherwise pass 2 computes them again (the same binary32 add, so the same bits).
+constexpr bool kPoolKeepLogits = kVecRegs >= 32;
 
 // Row elements [c, c + r), widened exactly to fp32.
 template <bool kBf16>

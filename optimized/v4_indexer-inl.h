@@ -1,14 +1,11 @@
-// K3 score path, the ISA-neutral part of optimized/avx512/v4_indexer.cc and
+// K3 score path, the ISA-neutral body of optimized/avx512/v4_indexer.cc and
 // optimized/avx2/v4_indexer.cc (the scheme and its numerics: optimized/v4_indexer.h). Each ISA file
 // defines, before including this one, what truly differs between the instruction sets:
 //   kVecs, kHeadBlock    row vectors per group, heads per micro-kernel block
-//   kQuadWords           dwords per K quad and row in the packed group (1 AVX-512, 2 AVX2)
-//   kChunk               code bytes per row that pack_chunk transposes at once
-//   KV, QB, load_kv, bcast_q, acc_init, dot, relu_f
-//                        the int8 product: K quads of kLanes rows, one head's codes broadcast
-//   pack_chunk, pack_quad  codes [row][Dh] -> the [quad][word][row] layout of dot
-//   amax_rows, q8_codes_fast  the Q8 of cache rows with the Q8 engine's exact steps: the |bf16|
-//                        maxima of kLanes rows at once, then one row's codes (Dh % kChunk == 0)
+//   kQuadWords, kBiased  dwords per K quad and row in the packed group (1 AVX-512, 2 AVX2); whether
+//                        the accumulators start at qh_init (the AVX-512 codes' +128 bias)
+//   dot                  acc += a K quad of kLanes rows x one head's quad (broadcast)
+//   put_quads, pack_quad one dword of 4 codes per row -> the kQuadWords dwords that dot reads
 // A group of kRows = kVecs·kLanes cache rows is quantized and packed into L1, then multiplied by
 // blocks of kHeadBlock heads (kHeadBlock·kVecs accumulators); every head's epilogue adds to the
 // rows' scores in ascending head order, whatever the blocking, so both ISAs give the same bits.
@@ -19,8 +16,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
-#include "optimized/q8.h"
+#include "optimized/q8_row-inl.h"
 #include "optimized/v4_indexer.h"
 
 namespace kcs::opt {
@@ -28,6 +26,8 @@ namespace kcs::opt {
 namespace {
 
 constexpr int kRows = kLanes * kVecs;
+constexpr int64_t kChunk = sizeof(VI);  // code bytes per row that pack_chunk transposes at once
+constexpr int kLanes128 = kLanes / 4;   // 128-bit lanes per vector
 
 // One row group: row-major codes (stride Dh), row scales, the packed K quads.
 template <int64_t kMaxDh>
@@ -36,12 +36,94 @@ struct alignas(64) Group {
   int32_t kvt[(kMaxDh / 4) * kQuadWords * kRows];
   float s_kv[kRows];
   float s_q[kRows];
-  uint8_t how[kRows];  // per row, set by q8_scales: what q8_codes does (an ISA's own codes)
+  uint8_t how[kRows];  // per row, set by q8_scales: what q8_codes does
 };
 
+// kLanes x kLanes dwords transposed: on entry r[k] = dwords of row k, on exit r[j] = dword j of
+// every row. 4 x 4 within 128-bit lanes (vpunpck), then the matrices of 128-bit lanes.
+inline __attribute__((always_inline)) void transpose(VI (&r)[kLanes]) {
+  VI t[kLanes];
+#pragma GCC unroll 16
+  for (int k = 0; k < kLanes / 2; ++k) {
+    t[2 * k] = zip_lo_u32(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = zip_hi_u32(r[2 * k], r[2 * k + 1]);
+  }
+#pragma GCC unroll 16
+  for (int g = 0; g < kLanes128; ++g) {  // r[4g + j], lane L: dword 4L + j of rows 4g .. 4g + 3
+    r[4 * g] = zip_lo_u64(t[4 * g], t[4 * g + 2]);
+    r[4 * g + 1] = zip_hi_u64(t[4 * g], t[4 * g + 2]);
+    r[4 * g + 2] = zip_lo_u64(t[4 * g + 1], t[4 * g + 3]);
+    r[4 * g + 3] = zip_hi_u64(t[4 * g + 1], t[4 * g + 3]);
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    VI v[kLanes128];
+#pragma GCC unroll 4
+    for (int g = 0; g < kLanes128; ++g) v[g] = r[4 * g + j];
+    transpose_lanes(v);
+#pragma GCC unroll 4
+    for (int L = 0; L < kLanes128; ++L) t[4 * L + j] = v[L];
+  }
+#pragma GCC unroll 16
+  for (int k = 0; k < kLanes; ++k) r[k] = t[k];
+}
+
+// Row vector v's rows x chunk c of their codes -> kLanes quads of the packed layout.
+inline void pack_chunk(const int8_t* codes, int64_t Dh, int32_t* kvt, int v, int64_t c) {
+  const int8_t* base = codes + v * kLanes * Dh + kChunk * c;
+  VI r[kLanes];
+#pragma GCC unroll 16
+  for (int k = 0; k < kLanes; ++k) r[k] = loadv_u32(base + k * Dh);
+  transpose(r);
+#pragma GCC unroll 16
+  for (int j = 0; j < kLanes; ++j) put_quads(kvt + (kLanes * c + j) * kQuadWords * kRows + v * kLanes, r[j]);
+}
+
+// Lane r: where transpose_lanes-folded row r ends up in amax_rows (4·(r mod L) + r / L, L 128-bit lanes).
+struct RowOrder {
+  alignas(64) int32_t i[kLanes];
+};
+constexpr RowOrder kAmaxOrder = [] {
+  RowOrder o{};
+  for (int r = 0; r < kLanes; ++r) o.i[r] = 4 * (r % kLanes128) + r / kLanes128;
+  return o;
+}();
+
+// The |bf16| maxima of rows [0, n) (n <= kLanes), as binary32 bit patterns in lanes 0 .. n - 1
+// (the others 0): per row a max over its vectors, then a transposing tree over the rows.
+inline VI amax_rows(const uint16_t* x, int64_t n, int64_t Dh) {
+  const VI abs_mask = set1_u16(0x7FFF);
+  VI m[kLanes];
+#pragma GCC unroll 16
+  for (int r = 0; r < kLanes; ++r) {
+    m[r] = set1_u32(0);
+    if (r >= n) continue;
+    const uint16_t* row = x + r * Dh;
+    VI a = and_i(loadv_u32(row), abs_mask);
+    for (int64_t j = 2 * kLanes; j < Dh; j += 2 * kLanes) a = max_u16(a, and_i(loadv_u32(row + j), abs_mask));
+    m[r] = a;
+  }
+  // f[g], lane L: the words of row g·kLanes128 + L (a lane transpose per kLanes128 rows, then max).
+  VI f[4];
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    transpose_lanes(&m[g * kLanes128]);
+    f[g] = m[g * kLanes128];
+#pragma GCC unroll 4
+    for (int L = 1; L < kLanes128; ++L) f[g] = max_u16(f[g], m[g * kLanes128 + L]);
+  }
+  // Within 128-bit lanes: qwords (a: rows L, L + kLanes128; b: the next two), then dwords (dword m
+  // of lane L: row m·kLanes128 + L), then words, to the top half of the dword.
+  const VI a = max_u16(zip_lo_u64(f[0], f[1]), zip_hi_u64(f[0], f[1]));
+  const VI b = max_u16(zip_lo_u64(f[2], f[3]), zip_hi_u64(f[2], f[3]));
+  const VI t = max_u16(shuffle_u32<0x88>(a, b), shuffle_u32<0xDD>(a, b));
+  const VI w = shl_u32<16>(max_u16(t, shr_u32<16>(t)));
+  return permute_u32(w, loadv_u32(kAmaxOrder.i));
+}
+
 // Q8 of cache rows (bit-exact with the Q8 engine): the scales of a row vector's rows at once, then
-// each row's codes; the engine takes the rows whose amax is not finite or whose s_q overflows, and
-// every row when Dh is not a multiple of kChunk.
+// each row's codes (pass 2 of optimized/q8_row-inl.h); q8_row itself takes the rows whose amax is
+// not finite or whose s_q overflows, and every row when Dh is not a multiple of kChunk.
 constexpr uint8_t kFast = 0, kZero = 1, kEngine = 2;
 
 inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t Dh, float* s_q, float* s_dq,
@@ -74,46 +156,56 @@ inline void q8_scales(const Q8Params& p, const uint16_t* x, int64_t n, int64_t D
 
 inline void q8_codes(const Q8Params& p, const uint16_t* x, int64_t Dh, float s_q, uint8_t how, int8_t* codes,
                      float* s_dq) {
-  if (how == kFast) {
+  if (how == kFast) {  // pass 2 inline (Dh % kChunk == 0: whole blocks)
+    const auto blocks = [&](auto rhaz) {
+      for (int64_t j = 0; j < Dh; j += kChunk)
+        storev_u32(codes + j, codes_block<true, decltype(rhaz)::value, false>(x, j, set1_f(s_q)));
+    };
     if (p.rmode == Round::rhaz)
-      q8_codes_fast<true>(x, Dh, s_q, codes);
+      blocks(std::true_type{});
     else
-      q8_codes_fast<false>(x, Dh, s_q, codes);
+      blocks(std::false_type{});
   } else if (how == kZero) {
     std::memset(codes, 0, static_cast<size_t>(Dh));
     *s_dq = 0.0f;
   } else {
-    Q8Rows qa;
-    qa.x = x;
-    qa.x_dtype = DType::bf16;
-    qa.n = Dh;
-    qa.params = p;
-    qa.codes = codes;
-    qa.scale = s_dq;
-    qa.scale_dtype = DType::fp32;
-    KCS_ISA_FN(q8_rows)(qa, 0, 1);
+    *s_dq = q8_row<true>(x, Dh, p, codes);
   }
 }
 
+inline VI acc_init(const V4ScoreArgs& a, int64_t h) {
+  return kBiased ? set1_u32(static_cast<uint32_t>(a.qh_init[h])) : set1_u32(0);
+}
+inline VF relu_f(VI acc) { return cvt_i32_f(max_i32(acc, set1_u32(0))); }
+
 // kHeads heads from h0 against the group's packed rows; `pf`: cache lines to prefetch meanwhile.
+// Out of line, so that the group preparation inlined around it cannot push its accumulators to
+// memory (it did, AVX-512: 1.9x slower).
 template <int kHeads>
-inline void head_block(const V4ScoreArgs& a, const int32_t* kvt, int64_t h0, VF (&score)[kVecs], const char* pf,
-                       int64_t pf_lines) {
+__attribute__((noinline)) void head_block(const V4ScoreArgs& a, const int32_t* kvt, int64_t h0,
+                                          VF (&score)[kVecs], const char* pf, int64_t pf_lines) {
   VI acc[kHeads][kVecs];
 #pragma GCC unroll 8
   for (int i = 0; i < kHeads; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < kVecs; ++v) acc[i][v] = acc_init(a, h0 + i);
-  for (int64_t l = 0; l < pf_lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T1);
+  for (int64_t l = 0; l < pf_lines; ++l) prefetch_l2(pf + 64 * l);
   const int64_t Dq = a.Dq;
   const int32_t* qd = a.qh_dw + kQuadWords * h0 * Dq;
   for (int64_t q = 0; q < Dq; ++q, ++qd) {
-    KV kv[kVecs];
+    // A K quad of the group's rows (kQuadWords vectors per row vector), each head's quad broadcast.
+    VI kv[kVecs][kQuadWords], b[kQuadWords];
 #pragma GCC unroll 4
-    for (int v = 0; v < kVecs; ++v) kv[v] = load_kv(kvt + q * kQuadWords * kRows + v * kLanes);
+    for (int v = 0; v < kVecs; ++v)
+#pragma GCC unroll 2
+      for (int w = 0; w < kQuadWords; ++w) kv[v][w] = loadv_u32(kvt + (q * kQuadWords + w) * kRows + v * kLanes);
 #pragma GCC unroll 8
     for (int i = 0; i < kHeads; ++i) {
-      const QB b = bcast_q(qd + kQuadWords * i * Dq, Dq);
+      // Word w at qi[w·Dq], written out: as w * Dq, GCC gave each (head, word) its own index
+      // register and spilled them (AVX2).
+      const int32_t* qi = qd + kQuadWords * i * Dq;
+      b[0] = set1_u32(static_cast<uint32_t>(qi[0]));
+      if constexpr (kQuadWords == 2) b[kQuadWords - 1] = set1_u32(static_cast<uint32_t>(qi[Dq]));
 #pragma GCC unroll 4
       for (int v = 0; v < kVecs; ++v) dot(acc[i][v], kv[v], b);
     }
@@ -208,25 +300,18 @@ void score_span(const V4ScoreArgs& a, int64_t j0, int64_t j1) {
     // rows; a prefetch never faults).
     const char* pf = reinterpret_cast<const char*>(a.cache + (g + (kPipe ? 2 : 1) * kRows) * Dh);
     int64_t pf_done = 0, h = 0;
-    auto between = [&](int64_t lines) {
+    // Blocks of kHeadBlock heads, then 2, then 1; after each, a share of the prefetches and of the
+    // next group's preparation.
+    auto block = [&](auto heads) {
+      const int64_t lines = min64(pf_per, pf_total - pf_done);
+      head_block<decltype(heads)::value>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
+      h += decltype(heads)::value;
       pf_done += lines;
       for (int k = 0; k < per_block && prep.pending(); ++k) prep.run();
     };
-    for (; h + kHeadBlock <= a.H; h += kHeadBlock) {
-      const int64_t lines = min64(pf_per, pf_total - pf_done);
-      head_block<kHeadBlock>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
-      between(lines);
-    }
-    for (; h + 2 <= a.H; h += 2) {
-      const int64_t lines = min64(pf_per, pf_total - pf_done);
-      head_block<2>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
-      between(lines);
-    }
-    for (; h < a.H; ++h) {
-      const int64_t lines = min64(pf_per, pf_total - pf_done);
-      head_block<1>(a, gr.kvt, h, score, pf + 64 * pf_done, lines);
-      between(lines);
-    }
+    while (h + kHeadBlock <= a.H) block(std::integral_constant<int, kHeadBlock>{});
+    while (h + 2 <= a.H) block(std::integral_constant<int, 2>{});
+    while (h < a.H) block(std::integral_constant<int, 1>{});
     for (int v = 0; v < kVecs; ++v) {
       const int64_t m = min64(kLanes, n - v * kLanes);
       if (m <= 0) break;

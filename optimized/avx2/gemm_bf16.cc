@@ -1,8 +1,8 @@
 // BF16 GEMM, AVX2 + FMA + F16C: the micro-kernel table; the FMA micro-kernel, its epilogue, the
 // row store and the min-magnitude scan are optimized/gemm_bf16-inl.h (the same chains as
 // the AVX-512 engines, so the same bits). 4 rows x 1 strip (16 columns, two ymm) of accumulators:
-// 8 + 4 widened W + 2 broadcast A = 14 of the 16 ymm registers. No inline helper of the kcs
-// headers is called here (see optimized/avx512/gemm_bf16.cc).
+// 8 + 4 widened W + 2 broadcast A = 14 of the 16 ymm registers.
+// Like every ISA file, this one calls no inline helper of the kcs headers (optimized/simd_scalar.h).
 #include <cstdint>
 
 #include "optimized/avx2/simd.h"

@@ -3,10 +3,7 @@
 // of the same row with the same values); shorter rows go by 16/8/4/2/1-byte pieces. No byte
 // outside the row is read or written. PA_NZ fractal rows are 32 bytes: one ymm. The destination
 // row of the token kAhead places ahead is prefetched: random cache rows are latency-bound.
-//
-// Compiled with AVX2 flags: no inline helper of the kcs headers is called here; everything
-// local is static.
-
+// Like every ISA file, this one calls no inline helper of the kcs headers (optimized/simd_scalar.h).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

@@ -12,23 +12,24 @@
 namespace kcs::opt {
 namespace {
 
+constexpr int kVecRegs = 16;  // architectural vector registers
+
 // AVX2 has masked 32-bit loads and stores (vmaskmovps, which neither reads nor faults on masked
 // lanes) but no 16-bit ones: short 16-bit steps go through a zero-padded block, so nothing past
-// p + m is read or written.
-inline VH loadv_h(const uint16_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-inline VH loadn_h(const uint16_t* p, int64_t m) {
-  if (m >= 8) return loadv_h(p);
-  alignas(16) uint16_t pad[8] = {};
-  if (m > 0) std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
-  return _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
+// p + m is read or written. loadn_words: the first m words (clamped to [0, words of V]) at p, the
+// rest zero; V is VH or VI.
+template <class V>
+inline V loadn_words(const uint16_t* p, int64_t m) {
+  constexpr int64_t kW = sizeof(V) / sizeof(uint16_t);
+  alignas(32) uint16_t pad[kW] = {};
+  if (m < kW && m > 0) std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
+  V v;
+  std::memcpy(&v, m >= kW ? p : pad, sizeof v);
+  return v;
 }
-// m (clamped to [0, 16]) words.
-inline VI loadn_u16(const uint16_t* p, int64_t m) {
-  if (m >= 16) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  alignas(32) uint16_t pad[16] = {};
-  if (m > 0) std::memcpy(pad, p, static_cast<size_t>(m) * sizeof(uint16_t));
-  return _mm256_load_si256(reinterpret_cast<const __m256i*>(pad));
-}
+inline VH loadv_h(const uint16_t* p) { return loadn_words<VH>(p, 8); }
+inline VH loadn_h(const uint16_t* p, int64_t m) { return loadn_words<VH>(p, m); }
+inline VI loadn_u16(const uint16_t* p, int64_t m) { return loadn_words<VI>(p, m); }
 // m (1..8) BF16 values widened; lanes past m are +0.
 inline __m256 load_bf16(const uint16_t* p, int64_t m) { return widen_bf16(loadn_h(p, m)); }
 
@@ -77,6 +78,35 @@ inline MI not_nan(VF v) { return _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_OR
 // Dwords < 2^16 as words, < 2^8 as bytes (packus keeps them).
 inline VH narrow_u16(VI v) { return _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)); }
 inline __m128i narrow_u8(VI v) { return _mm_packus_epi16(narrow_u16(v), narrow_u16(v)); }
+
+// Lanes by index (vpermd): lane r of the result is lane idx[r] of v.
+inline VI permute_u32(VI v, VI idx) { return _mm256_permutevar8x32_epi32(v, idx); }
+// v[0..2)'s 2 x 2 matrix of 128-bit lanes transposed: lane g of v[L] <- lane L of v[g].
+inline __attribute__((always_inline)) void transpose_lanes(VI* v) {
+  const VI t = _mm256_permute2x128_si256(v[0], v[1], 0x20);
+  v[1] = _mm256_permute2x128_si256(v[0], v[1], 0x31);
+  v[0] = t;
+}
+
+// The Q8 rounding of y (clamped to [-128, 127] or NaN) by mode to int32 (the mode an immediate):
+// rhaz as in optimized/avx512/simd.h, then a conversion of the integral value (exact).
+template <bool kRhaz>
+inline VI round_to_i32(VF y) {
+  VF r;
+  if constexpr (kRhaz) {
+    const VF sign = as_f(set1_u32(0x80000000u));
+    const VF t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const VF f = _mm256_andnot_ps(sign, sub_f(y, t));
+    const VF up = _mm256_cmp_ps(f, set1_f(0.5f), _CMP_GE_OQ);  // false for NaN
+    r = add_f(t, _mm256_and_ps(up, _mm256_or_ps(_mm256_and_ps(y, sign), set1_f(1.0f))));
+  } else {
+    r = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);  // ties to even
+  }
+  return _mm256_cvttps_epi32(r);
+}
+// pack_s8's dwords (a0-3 b0-3 c0-3 d0-3 | a4-7 ...), and its qwords (A0 B0 A1 B1), in element order.
+inline VI order_dwords(VI p) { return permute_u32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)); }
+inline VI order_qwords(VI p) { return _mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0)); }
 
 // The lanes' sum by halves: w = 4, 2, 1.
 inline float reduce_tree(VF b) {

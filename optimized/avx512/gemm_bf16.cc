@@ -2,21 +2,15 @@
 // optimized/gemm_bf16.h: per output element one binary32 chain of fused multiply-adds over K
 // pairs, odd element first (the SDM definition of vdpbf16ps).
 //
-// Two micro-kernels give those same bits (the fma one, the epilogue and the row store are
+// Three micro-kernels give those same bits (fma, wide, the epilogue and the row store are
 // optimized/gemm_bf16-inl.h, shared with the AVX2 file):
-//   dot  vdpbf16ps, up to 6 rows x 4 strips (64 columns) of accumulators (24 zmm; 4 W loads and
-//        6 broadcasts per 24 vdpbf16ps). One instruction does a pair's two FMAs for 16 columns.
-//        DAZ / FTZ: the adapter calls it only for rows where neither can act (the rule in
-//        gemm_bf16.h), or when a test forces it.
-//   fma  the same chain written as two vfmadd231ps per pair on BF16 widened to fp32. IEEE
-//        subnormals kept (MXCSR untouched).
-// A is read straight from its rows (one dword broadcast per row and pair); W from the packed
-// strips with aligned loads, prefetched ahead in decode-sized calls. An odd panel ends with a
-// half pair whose missing element is zero, so nothing past a row of A is read.
-//
-// Like every ISA file, this one calls no inline helper of the kcs headers (an out-of-line copy
-// compiled here with AVX-512 could be the one the linker keeps); helpers are in an anonymous
-// namespace. GCC 12's intrinsic headers trip -Wuninitialized (PR 105593), silenced around them.
+//   dot   vdpbf16ps, up to 6 rows x 4 strips (64 columns) of accumulators (24 zmm; 4 W loads and
+//         6 broadcasts per 24 vdpbf16ps): one instruction does a pair's two FMAs for 16 columns.
+//         DAZ / FTZ: the adapter calls it only for rows where neither can act (the rule in
+//         gemm_bf16.h), or when a test forces it. W prefetched ahead in decode-sized calls.
+//   fma   the same chain as two vfmadd231ps per pair on BF16 widened to fp32 (IEEE subnormals
+//         kept, MXCSR untouched); wide: the same on A widened beforehand (gemm_bf16_widen_avx512).
+// Like every ISA file, this one calls no inline helper of the kcs headers (optimized/simd_scalar.h).
 #include <cstdint>
 
 #include "optimized/avx512/simd.h"
@@ -30,26 +24,24 @@ constexpr int64_t kPrefetchPairs = 16;  // 1 KiB ahead per strip
 
 template <int MR, int NS>
 void micro_dot(const Bf16Micro& m) {
-  __m512 acc[MR][NS];
-  const uint16_t* a[MR];
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) a[r] = m.a[r];
-  if (m.mode == Bf16Mode::chain) {
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_loadu_ps(m.c[r] + 16 * j);
-  } else {
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_setzero_ps();
-  }
+  VF acc[MR][NS];
+  start(m, acc);
   const uint32_t* w = m.w;
   const int64_t ws = m.w_strip_stride;
   const int64_t np = m.kc >> 1;
-  for (int64_t p = 0; p < np; ++p) {
+  // Pair p of every row (a_of: a_pair, or a_half for the half pair of an odd panel).
+  const auto pair = [&](int64_t p, auto a_of) __attribute__((always_inline)) {
     __m512bh wv[NS];
+#pragma GCC unroll 4
+    for (int j = 0; j < NS; ++j) wv[j] = (__m512bh)loadv_u32(w + j * ws + p * 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512bh av = (__m512bh)set1_u32(a_of(m.a[r], p));
+#pragma GCC unroll 4
+      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], wv[j], av);
+    }
+  };
+  for (int64_t p = 0; p < np; ++p) {
     if (m.prefetch) {
       // W streams from DRAM here (the driver says so). Ask for each strip's line kPrefetchPairs
       // ahead; near the panel's end, for the same line of the strips the next call reads (the
@@ -58,70 +50,11 @@ void micro_dot(const Bf16Micro& m) {
       const int64_t q = p + kPrefetchPairs;
       const uint32_t* pf = q < np ? w + q * 16 : w + NS * ws + (q - np) * 16;
 #pragma GCC unroll 4
-      for (int j = 0; j < NS; ++j) _mm_prefetch(reinterpret_cast<const char*>(pf + j * ws), _MM_HINT_T0);
+      for (int j = 0; j < NS; ++j) prefetch_l1(pf + j * ws);
     }
-#pragma GCC unroll 4
-    for (int j = 0; j < NS; ++j) wv[j] = (__m512bh)_mm512_load_si512(w + j * ws + p * 16);
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a_pair(a[r], p)));
-#pragma GCC unroll 4
-      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], wv[j], av);
-    }
+    pair(p, a_pair);
   }
-  if (m.kc & 1) {
-    __m512bh wv[NS];
-#pragma GCC unroll 4
-    for (int j = 0; j < NS; ++j) wv[j] = (__m512bh)_mm512_load_si512(w + j * ws + np * 16);
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a_half(a[r], np)));
-#pragma GCC unroll 4
-      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], wv[j], av);
-    }
-  }
-  finish<MR, NS>(m, acc);
-}
-
-// The FMA chain on A widened beforehand (gemm_bf16_widen_avx512): each row's pair p is two fp32
-// broadcasts from memory (folded into vfmadd231ps), so the only ALU work besides the FMAs is W's
-// widening, shared by MR rows: 8 x 3 spends 48 of 54 vector uops on FMAs. Same instructions per
-// output element as micro_fma (odd FMA, then even), hence the same bits. The half pair of an odd
-// panel is a pair whose odd elements are +0, as in micro_fma.
-template <int MR, int NS>
-void micro_wide(const Bf16Micro& m) {
-  __m512 acc[MR][NS];
-  const float* ao[MR];
-  const float* ae[MR];
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) {
-    ao[r] = m.af[r];
-    ae[r] = m.af[r] + m.af_even;
-#pragma GCC unroll 4
-    for (int j = 0; j < NS; ++j)
-      acc[r][j] = m.mode == Bf16Mode::chain ? _mm512_loadu_ps(m.c[r] + 16 * j) : _mm512_setzero_ps();
-  }
-  const uint32_t* w = m.w;
-  const int64_t ws = m.w_strip_stride;
-  const int64_t np = (m.kc + 1) >> 1;
-  for (int64_t p = 0; p < np; ++p) {
-    __m512 wo[NS], we[NS];
-#pragma GCC unroll 4
-    for (int j = 0; j < NS; ++j) {
-      const __m512i d = _mm512_load_si512(w + j * ws + p * 16);
-      wo[j] = widen_hi(d);
-      we[j] = widen_lo(d);
-    }
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      const __m512 o = _mm512_set1_ps(ao[r][p]);
-#pragma GCC unroll 4
-      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_fmadd_ps(o, wo[j], acc[r][j]);
-      const __m512 e = _mm512_set1_ps(ae[r][p]);
-#pragma GCC unroll 4
-      for (int j = 0; j < NS; ++j) acc[r][j] = _mm512_fmadd_ps(e, we[j], acc[r][j]);
-    }
-  }
+  if (m.kc & 1) pair(np, a_half);
   finish<MR, NS>(m, acc);
 }
 
@@ -167,15 +100,14 @@ void gemm_bf16_micro_wide_avx512(int mr, int ns, const Bf16Micro& m) { kWide[mr 
 
 void gemm_bf16_widen_avx512(const uint16_t* a, int64_t kc, float* odd, float* even) {
   const int64_t np = kc >> 1;
-  for (int64_t p = 0; p < np; p += 16) {
-    const __mmask16 k = lanes16(np - p);
-    const __m512i d = _mm512_maskz_loadu_epi32(k, a + 2 * p);
-    _mm512_mask_storeu_ps(odd + p, k, widen_hi(d));
-    _mm512_mask_storeu_ps(even + p, k, widen_lo(d));
-  }
+  for_lanes(np, [&](int64_t p, int64_t r) {
+    const VI d = loadn_u32(a + 2 * p, r);
+    storen_f32(odd + p, widen_hi(d), r);
+    storen_f32(even + p, widen_lo(d), r);
+  });
   if (kc & 1) {  // the half pair: odd element +0
     odd[np] = 0.0f;
-    even[np] = _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{a[2 * np]} << 16))));
+    even[np] = float_of(uint32_t{a[2 * np]} << 16);
   }
 }
 

@@ -1,23 +1,13 @@
 // INT8 GEMM + dequant (spec §1.2), AVX-512 F/BW/VL + VNNI: the integer core and the packing; the
-// engine is optimized/gemm_i8-inl.h. Bit-identical to gemm_i8_reference.
-//
-// Integer core: vpdpbusd(acc, w ^ 0x80 (u8), a (s8, 4 consecutive k broadcast)) sums
-// a·(w + 128); the accumulators start at −128·rowsum(a), so after all K they hold the exact
-// Σ a·w, and every partial sum on the way (acc_t − 128·Σ_{j>t} a_j) stays within ±2^14·K < 2^31.
-// The saturating vpmaddubsw is never used.
-//
-//   packed  4 aligned zmm per 64 columns and K quad (biased, in column order). Register tiles of
-//           1 x 64, 2 x 128 or 3..6 x 64 (up to 24 zmm accumulators); per K quad one 32-bit
-//           broadcast of A per row and rows x cols/16 vpdpbusd. Column chunks of 256, row chunks
-//           of 48.
-//   direct  4 rows x 64 bytes interleaved in registers (vpunpck{l,h}bw + vpunpck{l,h}wd, then
-//           xor 0x80) into 4 zmm of {w[4q..4q+3, c]}, columns permuted within them (lane L,
-//           dword d of zmm j is column 16L + 4j + d; the epilogue undoes it with two rounds of
-//           vshufi32x4). K passes of 2 quads (8 weight rows), the rows 8 quads ahead prefetched.
+// engine is optimized/gemm_i8-inl.h, the scheme (vpdpbusd on biased weights, accumulators from
+// -128·rowsum(a)) and the packed layout optimized/gemm_i8.h.
+//   packed  register tiles of 1 x 64, 2 x 128 or 3..6 x 64 (up to 24 zmm accumulators); column
+//           chunks of 256, row chunks of 48.
+//   direct  4 weight rows x 64 bytes interleaved in registers (quad_rows), columns permuted within
+//           them (lane L, dword d of zmm j is column 16L + 4j + d; the epilogue undoes it with
+//           transpose_lanes). K passes of 2 quads (8 weight rows), the rows 8 quads ahead prefetched.
 // The dequant's cvtdq2ps has embedded round-to-nearest (independent of MXCSR.RC).
-//
-// This translation unit is compiled with AVX-512 flags. It calls no inline helper of the kcs
-// headers (see optimized/avx512/q8.cc): everything here is static or in an anonymous namespace.
+// Like every ISA file, this one calls no inline helper of the kcs headers (optimized/simd_scalar.h).
 #include <cstdint>
 #include <cstring>
 
@@ -60,26 +50,24 @@ inline uint64_t bit_range(int64_t lo, int64_t hi) {
   return upto_hi & ~below_lo;
 }
 
-// 4 rows x 64 bytes -> 4 zmm of 4-byte k groups (column-permuted, see the file comment).
-inline __attribute__((always_inline)) void interleave4(__m512i r0, __m512i r1, __m512i r2, __m512i r3, __m512i out[4]) {
-  const __m512i t0 = _mm512_unpacklo_epi8(r0, r1), t1 = _mm512_unpackhi_epi8(r0, r1);
-  const __m512i t2 = _mm512_unpacklo_epi8(r2, r3), t3 = _mm512_unpackhi_epi8(r2, r3);
-  out[0] = _mm512_unpacklo_epi16(t0, t2);
-  out[1] = _mm512_unpackhi_epi16(t0, t2);
-  out[2] = _mm512_unpacklo_epi16(t1, t3);
-  out[3] = _mm512_unpackhi_epi16(t1, t3);
-}
-
-// Inverse of interleave4's column permutation on 4 int32 vectors: 4x4 transpose of 128-bit lanes.
-inline __attribute__((always_inline)) void unpermute4(__m512i v[4]) {
-  const __m512i t0 = _mm512_shuffle_i32x4(v[0], v[1], _MM_SHUFFLE(1, 0, 1, 0));
-  const __m512i t1 = _mm512_shuffle_i32x4(v[2], v[3], _MM_SHUFFLE(1, 0, 1, 0));
-  const __m512i t2 = _mm512_shuffle_i32x4(v[0], v[1], _MM_SHUFFLE(3, 2, 3, 2));
-  const __m512i t3 = _mm512_shuffle_i32x4(v[2], v[3], _MM_SHUFFLE(3, 2, 3, 2));
-  v[0] = _mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
-  v[1] = _mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
-  v[2] = _mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(2, 0, 2, 0));
-  v[3] = _mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(3, 1, 3, 1));
+// Weight rows [0, 4) of p (kTail: only [0, rows)) at the columns `cols`, others zero, as 4 zmm of
+// biased 4-byte k groups (column-permuted, see the file comment).
+template <bool kTail>
+inline __attribute__((always_inline)) void quad_rows(const int8_t* p, int64_t ldw, __mmask64 cols, int64_t rows,
+                                                     VI out[4]) {
+  VI r[4];
+  for (int i = 0; i < 4; ++i)
+    if (!kTail && cols == ~__mmask64{0})  // whole block: plain loads
+      r[i] = _mm512_loadu_si512(p + i * ldw);
+    else
+      r[i] = (!kTail || i < rows) ? _mm512_maskz_loadu_epi8(cols, p + i * ldw) : set1_u32(0);
+  const VI t0 = _mm512_unpacklo_epi8(r[0], r[1]), t1 = _mm512_unpackhi_epi8(r[0], r[1]);
+  const VI t2 = _mm512_unpacklo_epi8(r[2], r[3]), t3 = _mm512_unpackhi_epi8(r[2], r[3]);
+  const VI bias = set1_u32(0x80808080u);
+  out[0] = xor_i(_mm512_unpacklo_epi16(t0, t2), bias);
+  out[1] = xor_i(_mm512_unpackhi_epi16(t0, t2), bias);
+  out[2] = xor_i(_mm512_unpacklo_epi16(t1, t3), bias);
+  out[3] = xor_i(_mm512_unpackhi_epi16(t1, t3), bias);
 }
 
 // Σ_k a[k] in int32 (exact: |sum| <= 128 K < 2^24): vpdpbusd of the s8 bytes with u8 ones.
@@ -106,21 +94,11 @@ inline Cols cols_of(int64_t lo, int64_t hi) { return static_cast<__mmask64>(bit_
 // runs past K; missing rows load as zero (their A bytes are zero too).
 template <bool kPacked, bool kTail, class Src>
 inline __attribute__((always_inline)) void load_w(const Src& s, int64_t c, Cols cols, int64_t q, __m512i out[4]) {
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   if constexpr (kPacked) {
     const uint8_t* p = s.packed + ((c / kSub) * s.ns + q) * 256;
     for (int j = 0; j < 4; ++j) out[j] = _mm512_load_si512(p + 64 * j);
   } else {
-    const int8_t* p = s.w + 4 * q * s.ldw + c;
-    __m512i r[4];
-    if (!kTail && cols == ~__mmask64{0}) {  // whole block: plain loads
-      for (int i = 0; i < 4; ++i) r[i] = _mm512_loadu_si512(p + i * s.ldw);
-    } else {
-      for (int i = 0; i < 4; ++i)
-        r[i] = (!kTail || 4 * q + i < s.k) ? _mm512_maskz_loadu_epi8(cols, p + i * s.ldw) : _mm512_setzero_si512();
-    }
-    interleave4(r[0], r[1], r[2], r[3], out);
-    for (int j = 0; j < 4; ++j) out[j] = _mm512_xor_si512(out[j], bias);
+    quad_rows<kTail>(s.w + 4 * q * s.ldw + c, s.ldw, cols, s.k - 4 * q, out);
   }
 }
 
@@ -139,9 +117,19 @@ inline __m512i dot_acc(__m512i acc, __m512i w, __m512i a) { return _mm512_dpbusd
 inline int32_t row_corr(const int8_t* a, int64_t k) {
   return static_cast<int32_t>(0u - 128u * static_cast<uint32_t>(row_sum(a, k)));
 }
-inline void unpermute_direct(__m512i v[4]) { unpermute4(v); }
+inline void unpermute_direct(VI v[4]) { transpose_lanes(v); }  // quad_rows' column order undone
 inline __m512 cvt_i32_f32(__m512i v) {
   return _mm512_cvt_roundepi32_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// One K quad of one panel (rows of src, columns [0, width)) in the packed layout: the engine's
+// accumulators are addressed in column order, and the lane transpose that undoes quad_rows'
+// permutation works on any 32-bit elements, here the 4-byte k groups. Non-temporal stores: no
+// read-for-ownership of the destination (a third of the traffic).
+inline void pack_group(const int8_t* src, int64_t ldw, int64_t rows, int64_t width, uint8_t* o) {
+  VI v[4];
+  quad_rows<true>(src, ldw, cols_of(0, width), rows, v);
+  transpose_lanes(v);
+  for (int j = 0; j < 4; ++j) _mm512_stream_si512(reinterpret_cast<__m512i*>(o + 64 * j), v[j]);
 }
 
 }  // namespace
@@ -149,31 +137,3 @@ inline __m512 cvt_i32_f32(__m512i v) {
 
 #include "optimized/gemm_i8-inl.h"
 
-namespace kcs::opt {
-
-void pack_i8_panels_avx512(const int8_t* w, int64_t ldw, int64_t k, int64_t n, int64_t p0, int64_t p1, uint8_t* out) {
-  const int64_t nq = (k + 3) / 4;
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-  // K quads outer, panels inner: every weight row is read in runs of (p1 - p0) x 64 bytes (short
-  // runs per row at a stride of N bytes read DRAM slowly; see run_direct).
-  for (int64_t q = 0; q < nq; ++q) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p * kSub;
-      const __mmask64 cols = static_cast<__mmask64>(bit_range(0, min64(kSub, n - c)));
-      __m512i r[4], v[4];
-      for (int i = 0; i < 4; ++i)
-        r[i] = 4 * q + i < k ? _mm512_maskz_loadu_epi8(cols, w + (4 * q + i) * ldw + c) : _mm512_setzero_si512();
-      interleave4(r[0], r[1], r[2], r[3], v);
-      // The engine's integer accumulators are addressed in column order; the 4x4 lane transpose
-      // that undoes interleave4 works on any 32-bit elements, here the 4-byte k groups.
-      unpermute4(v);
-      uint8_t* o = out + (p * nq + q) * 256;
-      // Non-temporal: no read-for-ownership of the destination (a third of the traffic).
-      for (int j = 0; j < 4; ++j)
-        _mm512_stream_si512(reinterpret_cast<__m512i*>(o + 64 * j), _mm512_xor_si512(v[j], bias));
-    }
-  }
-  _mm_sfence();  // order the weakly ordered stores before anyone reads the panels
-}
-
-}  // namespace kcs::opt

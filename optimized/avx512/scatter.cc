@@ -3,9 +3,7 @@
 // row) is copied without touching a byte outside it (rows under 16 bytes go by plain 8/4/2/1-byte
 // moves instead). PA_NZ fractal rows are 32 bytes: one ymm. The destination row of the token
 // kAhead places ahead is prefetched: random cache rows are latency-bound, not bandwidth-bound.
-//
-// Compiled with AVX-512 flags: no inline helper of the kcs headers is called here (see
-// optimized/avx512/q8.cc); everything local is static.
+// Like every ISA file, this one calls no inline helper of the kcs headers (optimized/simd_scalar.h).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

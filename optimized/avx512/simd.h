@@ -13,6 +13,8 @@
 namespace kcs::opt {
 namespace {
 
+constexpr int kVecRegs = 32;  // architectural vector registers
+
 // Mask of the first r lanes of 16 (none for r <= 0, all for r >= 16), and of lanes [b, e).
 inline __mmask16 lanes16(int64_t r) {
   if (r <= 0) return 0;
@@ -59,6 +61,38 @@ inline void storer_u16(uint16_t* p, VH h, int64_t b, int64_t e) {
   else
     _mm256_mask_storeu_epi16(p, k, h);
 }
+
+// Lanes by index (vpermd): lane r of the result is lane idx[r] of v.
+inline VI permute_u32(VI v, VI idx) { return _mm512_permutexvar_epi32(idx, v); }
+// v[0..4)'s 4 x 4 matrix of 128-bit lanes transposed: lane g of v[L] <- lane L of v[g].
+inline __attribute__((always_inline)) void transpose_lanes(VI* v) {
+  const VI t0 = _mm512_shuffle_i32x4(v[0], v[1], _MM_SHUFFLE(1, 0, 1, 0));
+  const VI t1 = _mm512_shuffle_i32x4(v[2], v[3], _MM_SHUFFLE(1, 0, 1, 0));
+  const VI t2 = _mm512_shuffle_i32x4(v[0], v[1], _MM_SHUFFLE(3, 2, 3, 2));
+  const VI t3 = _mm512_shuffle_i32x4(v[2], v[3], _MM_SHUFFLE(3, 2, 3, 2));
+  v[0] = _mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+  v[1] = _mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
+  v[2] = _mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(2, 0, 2, 0));
+  v[3] = _mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(3, 1, 3, 1));
+}
+
+// The Q8 rounding of y (clamped to [-128, 127] or NaN) by mode to int32, encoded in the
+// instructions (MXCSR.RC is never read). rhaz(y) = t + (|y - t| >= 0.5 ? copysign(1, y) : 0) with
+// t = trunc(y); every step is exact (y - t is, and t +- 1 is an integer below 2^24). Nearest even:
+// vcvtps2dq with embedded rounding.
+template <bool kRhaz>
+inline VI round_to_i32(VF y) {
+  if constexpr (!kRhaz) return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const VF t = _mm512_roundscale_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const MI up = _mm512_cmp_ps_mask(_mm512_abs_ps(sub_f(y, t)), set1_f(0.5f), _CMP_GE_OQ);  // false: NaN
+  // (y & sign) | 1.0
+  const VI sign_one = _mm512_ternarylogic_epi32(as_i(y), set1_u32(0x80000000u), as_i(set1_f(1.0f)), 0xEA);
+  return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, as_f(sign_one)));  // integral: truncation is exact
+}
+// pack_s8's dwords (a0-3 b0-3 c0-3 d0-3 per 128-bit lane), and its qwords (8-code groups A0 B0 A1
+// B1 ...), in element order.
+inline VI order_dwords(VI p) { return permute_u32(p, _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)); }
+inline VI order_qwords(VI p) { return _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), p); }
 
 // The lanes' sum by halves: w = 8, 4, 2, 1.
 inline float reduce_tree(VF b) {
