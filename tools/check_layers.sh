@@ -51,19 +51,31 @@ if [ "${1:-}" = "--selftest" ]; then
   for rule in "${RULES[@]}"; do mkdir -p "$tmp/${rule%%:*}"; done
   echo '#include "kcs/tensor.h"' >"$tmp/optimized/ok.cc"
   check "$tmp" >/dev/null || { echo "FAIL: a clean tree was rejected"; exit 1; }
-  # One forbidden edge per rule; each alone must be caught.
-  for edge in "optimized/x.cc:reference/kernels.h" "reference/x.cc:optimized/q8.h" \
-              "reference/x.h:conformance/runner/runner.h" "optimized/x.cc:conformance/compare/ulp.h" \
-              "include/kcs/x.h:reference/primitives.h" "core/x.cc:decl/kernels.h" \
-              "decl/x.cc:reference/primitives.h" "decl/x.cc:optimized/q8.h" "tables/x.cc:reference/kernels.h" \
-              "bench/x.cc:reference/kernels.h"; do
-    f="$tmp/${edge%%:*}"
-    printf '#include <vector>\n  #include "%s"  // deliberate\n' "${edge#*:}" >"$f"
-    if check "$tmp" >/dev/null; then
-      echo "FAIL: ${edge%%:*} including \"${edge#*:}\" was not caught"
-      exit 1
-    fi
-    rm "$f"
+  # The edges the architecture rests on stay forbidden: a RULES edit that allows one fails here.
+  for pin in "optimized:reference/" "reference:optimized/" "reference:conformance/" "optimized:conformance/" \
+             "include/kcs:reference/" "include/kcs:optimized/" "core:decl/" "decl:reference/" "decl:optimized/" \
+             "tables:reference/" "bench:reference/"; do
+    for rule in "${RULES[@]}"; do
+      if [ "${rule%%:*}" = "${pin%%:*}" ] && [[ " ${rule#*:} " == *" ${pin#*:} "* ]]; then
+        echo "FAIL: RULES let ${pin%%:*}/ include ${pin#*:}"
+        exit 1
+      fi
+    done
+  done
+  # Every forbidden edge, derived from RULES: each layer including each prefix it may not use.
+  layers="kcs/ decl/ tables/ reference/ optimized/ conformance/ fixtures/ reports/ tools/ bench/ backends/"
+  for rule in "${RULES[@]}"; do
+    dir="${rule%%:*}"
+    for prefix in $layers; do
+      [[ " ${rule#*:} " == *" $prefix "* ]] && continue
+      f="$tmp/$dir/x.cc"
+      printf '#include <vector>\n  #include "%sx.h"  // deliberate\n' "$prefix" >"$f"
+      if check "$tmp" >/dev/null; then
+        echo "FAIL: $dir/ including \"${prefix}x.h\" was not caught"
+        exit 1
+      fi
+      rm "$f"
+    done
   done
   echo "selftest: every forbidden edge caught, the clean tree accepted"
   exit 0
