@@ -12,36 +12,26 @@
 #include <cstdint>
 
 #include "bench/limits_probes.h"
+#include "optimized/amx/tiles.h"
 
 namespace kcs::bench::probe {
 
 namespace {
-
-struct alignas(64) TileCfg {
-  uint8_t palette = 1, start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
 
 thread_local volatile int g_sink_amx;
 
 }  // namespace
 
 double amx_int8(int64_t iters) {
-  TileCfg cfg;
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
+  const opt::TileShape shapes[8] = {{16, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}, {16, 64}};
   alignas(64) int8_t a[16 * 64], b[16 * 64];  // constant operands: int32 sums wrap harmlessly
   for (int i = 0; i < 16 * 64; ++i) {
     a[i] = static_cast<int8_t>(i % 7 - 3);
     b[i] = static_cast<int8_t>(i % 5 - 2);
   }
-  _tile_loadconfig(&cfg);
-  _tile_loadd(6, a, 64);
-  _tile_loadd(7, b, 64);
+  opt::amx_tiles_config(shapes, 8);  // not _tile_loadconfig, nor _tile_loadd/_stored: see tiles.h
+  KCS_TILE_LOADD(6, a, 64);
+  KCS_TILE_LOADD(7, b, 64);
   // 6 accumulator chains: more than the tile unit's latency / throughput on Sapphire Rapids.
   _tile_zero(0);
   _tile_zero(1);
@@ -59,11 +49,11 @@ double amx_int8(int64_t iters) {
   }
   alignas(64) int32_t c[16 * 16];
   int s = 0;
-  _tile_stored(0, c, 64);
+  KCS_TILE_STORED(0, c, 64);
   s += c[0];
-  _tile_stored(5, c, 64);
+  KCS_TILE_STORED(5, c, 64);
   s += c[255];
-  _tile_release();
+  opt::amx_tiles_release();
   g_sink_amx = s;
   return static_cast<double>(iters) * 6 * 16 * 16 * 64 * 2;
 }
