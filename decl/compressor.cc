@@ -28,6 +28,7 @@
 #include <string>
 
 #include "decl/kernels.h"
+#include "decl/params/dims.h"
 #include "kcs/kernels/compressor.h"
 #include "kcs/kernels/rmsnorm.h"
 
@@ -41,12 +42,10 @@ Status check_problem(const Problem& p) {
   const bool csa = p.attr("variant") == "csa";
   const bool model = p.attr("epilogue") == "model";
   const bool ext = p.attr("has_external_prev") == "true";
-  // Every dimension of the declaration in one walk of the problem's map.
-  static const DimReader reader({"n_blocks", "N", "M", "C", "C_I", "NOPE", "ROPE", "G", "MP", "P"});
-  int64_t v[10];
-  reader.read(p, v);
-  const int64_t nb = v[0], N = v[1], M = v[2], C = v[3], CI = v[4], NOPE = v[5], ROPE = v[6], G = v[7], MP = v[8],
-                P = v[9];
+  int64_t v[kCmpDims];
+  compressor_read_dims(p, v);
+  const int64_t nb = v[kCmpNBlocks], N = v[kCmpN], M = v[kCmpM], C = v[kCmpC], CI = v[kCmpCI], NOPE = v[kCmpNope],
+                ROPE = v[kCmpRope], G = v[kCmpG], MP = v[kCmpMP], P = v[kCmpP];
   const int64_t t0 = p.attr_i64("start_token"), pos0 = p.attr_i64("start_abs_pos");
   if (G != (csa ? 2 : 1))
     return Status::Fail("dimension G = " + num(G) + " (projection halves) must be " + (csa ? "2 for CSA" : "1 for HCA"));

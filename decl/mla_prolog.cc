@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "decl/kernels.h"
+#include "decl/params/dims.h"
 #include "kcs/kernels/gemm_i8.h"
 #include "kcs/kernels/q8.h"
 #include "kcs/kernels/rmsnorm.h"
@@ -30,27 +31,19 @@ Contract kr_contract() {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
-// Every dimension, in declaration order (make() below), in one walk of the problem's map.
-enum Dim { kT, kH, kQLora, kN1, kNope, kRope, kKvLora, kNq, kNkv, kDqN, kQs, kBlockNum, kBlockSize, kDims };
-void read_dims(const Problem& p, int64_t* v) {
-  static const DimReader reader({"t", "h", "q_lora", "n1", "nope", "rope", "kv_lora", "nq", "nkv", "dq_n", "qs",
-                                 "block_num", "block_size"});
-  reader.read(p, v);
-}
-
 Status check_problem(const Problem& p) {
-  const MlaPrologDims d = mla_prolog_dims(p);
-  int64_t v[kDims];
-  read_dims(p, v);
+  int64_t v[kMlaDims];  // one walk for the checks below and the parsed dims
+  mla_prolog_read_dims(p, v);
+  const MlaPrologDims d = mla_prolog_dims(p, v);
   if (d.rope % 2 != 0) return Status::Fail("dimension rope = " + num(d.rope) + " must be even (R-V2, docs/kernels/mla_prolog.md)");
   if (d.kv_lora % kMlaKvGroups != 0)
     return Status::Fail("dimension kv_lora = " + num(d.kv_lora) +
                         " is not divisible by 4 (the KV latent is quantized in 4 groups, docs/kernels/mla_prolog.md)");
-  if (const int64_t nq = v[kNq]; nq != d.nq())
+  if (const int64_t nq = v[kMlaNq]; nq != d.nq())
     return Status::Fail("dimension nq = " + num(nq) + " must be n1 * (nope + rope) = " + num(d.nq()));
-  if (const int64_t nkv = v[kNkv]; nkv != d.nkv())
+  if (const int64_t nkv = v[kMlaNkv]; nkv != d.nkv())
     return Status::Fail("dimension nkv = " + num(nkv) + " must be kv_lora + rope = " + num(d.nkv()));
-  const int64_t dq = v[kDqN], qs = v[kQs];
+  const int64_t dq = v[kMlaDqN], qs = v[kMlaQs];
   if (dq != 0 && dq != d.nq())
     return Status::Fail("dequant_scale has " + num(dq) + " rows: it must be empty (non-quant mode) or hold n1 * " +
                         "(nope + rope) = " + num(d.nq()) + " rows (quant mode)");
@@ -84,12 +77,12 @@ Status check_problem(const Problem& p) {
 }
 
 Status check_inputs(const Problem& p, const TensorMap& t) {
-  int64_t v[kDims];  // only dimensions: no attribute parsed per call
-  read_dims(p, v);
+  int64_t v[kMlaDims];  // only dimensions: no attribute parsed per call
+  mla_prolog_read_dims(p, v);
   MlaPrologDims d;
-  d.t = v[kT];
-  d.block_num = v[kBlockNum];
-  d.block_size = v[kBlockSize];
+  d.t = v[kMlaT];
+  d.block_num = v[kMlaBlockNum];
+  d.block_size = v[kMlaBlockSize];
   const Tensor& index = t.at("cache_index");
   const int64_t cap = d.block_num * d.block_size;
   for (int64_t i = 0; i < d.t; ++i) {

@@ -2,27 +2,36 @@
 // declaration and both backends.
 #include "kcs/kernels/mla_prolog.h"
 
+#include "decl/params/dims.h"
 #include "kcs/decl.h"
 
 namespace kcs {
 
-MlaPrologDims mla_prolog_dims(const Problem& p) {
-  // Every dimension of the declaration (decl/mla_prolog.cc): one walk of the problem's map.
+void mla_prolog_read_dims(const Problem& p, int64_t (&v)[kMlaDims]) {
+  // Every dimension of the declaration (decl/mla_prolog.cc), in MlaDim order.
   static const DimReader reader({"t", "h", "q_lora", "n1", "nope", "rope", "kv_lora", "nq", "nkv", "dq_n", "qs",
                                  "block_num", "block_size"});
-  int64_t v[13];
   reader.read(p, v);
+}
+
+MlaPrologDims mla_prolog_dims(const Problem& p) {
+  int64_t v[kMlaDims];
+  mla_prolog_read_dims(p, v);
+  return mla_prolog_dims(p, v);
+}
+
+MlaPrologDims mla_prolog_dims(const Problem& p, const int64_t (&v)[kMlaDims]) {
   MlaPrologDims d;
-  d.t = v[0];
-  d.h = v[1];
-  d.q_lora = v[2];
-  d.n1 = v[3];
-  d.nope = v[4];
-  d.rope = v[5];
-  d.kv_lora = v[6];
-  d.block_num = v[11];
-  d.block_size = v[12];
-  d.quant = v[9] > 0;
+  d.t = v[kMlaT];
+  d.h = v[kMlaH];
+  d.q_lora = v[kMlaQLora];
+  d.n1 = v[kMlaN1];
+  d.nope = v[kMlaNope];
+  d.rope = v[kMlaRope];
+  d.kv_lora = v[kMlaKvLora];
+  d.block_num = v[kMlaBlockNum];
+  d.block_size = v[kMlaBlockSize];
+  d.quant = v[kMlaDqN] > 0;
   d.eps_cq = p.attr_f64("eps_cq");
   d.eps_ckv = p.attr_f64("eps_ckv");
   parse_cache_layout(p.attr("cache_layout"), &d.layout);  // check_problem has validated it
